@@ -1,0 +1,189 @@
+// Package decode turns a Fluent Bit log chunk, as handed to FLBPluginFlushCtx,
+// into Go-owned events.
+//
+// A chunk is a concatenation of msgpack objects, one per event, in either form:
+//
+//	v2: [[TIMESTAMP, METADATA map], BODY map]
+//	v1: [TIMESTAMP, BODY map]
+//
+// TIMESTAMP is an EventTime (ext type 0, 8 bytes: big-endian uint32 seconds and
+// uint32 nanoseconds, as fixext8 or ext8), integer seconds, or float seconds.
+// The negative integers -1 and -2 mark the start and end of an OpenTelemetry
+// group; those objects are counted in [Stats] and never returned.
+//
+// # Ownership
+//
+// The chunk is C memory that Fluent Bit frees when the flush returns, so it
+// must stay valid until iteration ends, and nothing a Decoder returns points
+// into it. Each event gets one Go copy of its bytes ([Event.Raw]); the
+// decoded strings (keys and values) share that copy instead of allocating one
+// string each. Maps, slices, []byte values and Raw are fresh per event and never
+// reused, so an event can be kept (until Elasticsearch acknowledges it) and
+// handed to other goroutines. Two rules follow from the sharing:
+//   - Raw is read-only: writing to it would change strings that Go treats as
+//     immutable.
+//   - A string kept in long-lived state (model tables, caches) pins its
+//     event's whole Raw; copy it with strings.Clone first.
+//
+// # Values
+//
+// str → string (bytes as sent, not validated as UTF-8); int → int64; uint →
+// int64, or uint64 above math.MaxInt64; float32/float64 → float64 (NaN and
+// ±Inf kept); bool; nil; array → []any; map → map[string]any; bin → []byte;
+// EventTime ext → time.Time (UTC); any other ext → [Ext]. Map keys that are
+// not str or bin become fmt's %v of the decoded key; on duplicate keys the
+// last one wins.
+//
+// # Errors
+//
+// Nothing is dropped silently. A complete msgpack object of the wrong shape
+// (not a 2-element array, a bad timestamp, a body or metadata that is not a map,
+// nesting deeper than [MaxDepth]) comes back as an Event with Err set and its
+// Raw bytes, and decoding continues with the next object. Bytes that are not
+// msgpack at all (truncated, or an invalid or oversized header) end the
+// iteration: Err reports the byte offset, and [Decoder.Tail] returns the
+// undecoded rest for dead-lettering. Declared lengths are checked against the
+// bytes actually present before anything is allocated.
+package decode
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// MaxDepth is the deepest container nesting accepted in a body or in
+// metadata, counting the top-level map as 1. Elasticsearch's own object
+// mapping limit (index.mapping.depth.limit) defaults to 20, so real records
+// stay far below it; the limit bounds the decoder's recursion.
+const MaxDepth = 64
+
+// Classes of per-event and per-chunk errors, for errors.Is.
+var (
+	// ErrShape: the object is valid msgpack but not a log event.
+	ErrShape = errors.New("wrong event shape")
+	// ErrTimestamp: the event's timestamp has an unusable type or value.
+	ErrTimestamp = errors.New("invalid timestamp")
+	// ErrTooDeep: containers nest deeper than MaxDepth.
+	ErrTooDeep = errors.New("nesting too deep")
+	// ErrUndecodable: the bytes from Decoder.Offset on are not msgpack.
+	ErrUndecodable = errors.New("undecodable msgpack")
+)
+
+// Event is one log event of a chunk.
+type Event struct {
+	// Time is the event timestamp in UTC, to the nanosecond.
+	Time time.Time
+	// Metadata is the v2 metadata map; nil for v1 events and empty maps.
+	Metadata map[string]any
+	// Body is the record.
+	Body map[string]any
+	// Start and End delimit the event's bytes in the chunk: [Start, End).
+	Start, End int
+	// Raw is a Go-owned, read-only copy of chunk[Start:End].
+	Raw []byte
+	// Err is set when the object is not a usable event; Time, Metadata and
+	// Body are then zero and Raw holds the bytes to dead-letter.
+	Err error
+}
+
+// Ext is a msgpack extension value other than an EventTime.
+type Ext struct {
+	Type int8
+	Data []byte
+}
+
+// Stats counts what a Decoder has consumed so far.
+type Stats struct {
+	Records     int // events returned without Err
+	Malformed   int // events returned with Err
+	GroupStarts int // group start markers skipped
+	GroupEnds   int // group end markers skipped
+	GroupBytes  int // bytes taken by the skipped markers
+}
+
+// Decoder iterates over the events of one chunk. It is not safe for
+// concurrent use; use one Decoder per flush.
+type Decoder struct {
+	chunk []byte
+	off   int
+	ev    Event
+	err   error
+	stats Stats
+}
+
+// New returns a Decoder over chunk, which must not change until iteration
+// ends.
+func New(chunk []byte) *Decoder {
+	return &Decoder{chunk: chunk}
+}
+
+// Next advances to the next event, skipping group markers. It returns false
+// at the end of the chunk or at undecodable bytes; Err tells which.
+func (d *Decoder) Next() bool {
+	d.ev = Event{}
+	for d.err == nil && d.off < len(d.chunk) {
+		start := d.off
+		n, err := objectLen(d.chunk[start:])
+		if err != nil {
+			d.err = fmt.Errorf("decode: %w at byte %d of %d: %w", ErrUndecodable, start, len(d.chunk), err)
+			return false
+		}
+		d.off = start + n
+		if d.decodeEvent(start, d.off) {
+			return true
+		}
+	}
+	return false
+}
+
+// decodeEvent decodes the complete object chunk[start:end] into d.ev and
+// reports whether it is an event (true) or a group marker (false).
+func (d *Decoder) decodeEvent(start, end int) bool {
+	// The header is read from the chunk itself so markers cost no copy;
+	// nothing read here points into the chunk.
+	h, err := readHeader(d.chunk[start:end])
+	if err == nil && h.group != 0 {
+		if h.group == groupStart {
+			d.stats.GroupStarts++
+		} else {
+			d.stats.GroupEnds++
+		}
+		d.stats.GroupBytes += end - start
+		return false
+	}
+	d.ev = Event{Start: start, End: end, Raw: bytes.Clone(d.chunk[start:end])}
+	if err == nil {
+		err = h.decode(&d.ev)
+	}
+	if err != nil {
+		d.ev = Event{Start: start, End: end, Raw: d.ev.Raw, Err: fmt.Errorf("decode: event at byte %d: %w", start, err)}
+		d.stats.Malformed++
+		return true
+	}
+	d.stats.Records++
+	return true
+}
+
+// Event returns the event Next advanced to.
+func (d *Decoder) Event() Event { return d.ev }
+
+// Err returns the error that ended iteration early, wrapping ErrUndecodable,
+// or nil when the whole chunk was decoded.
+func (d *Decoder) Err() error { return d.err }
+
+// Offset returns how many bytes of the chunk have been consumed; after an
+// error it is where the undecodable tail starts.
+func (d *Decoder) Offset() int { return d.off }
+
+// Tail returns a Go copy of the undecodable bytes, or nil if there are none.
+func (d *Decoder) Tail() []byte {
+	if d.err == nil {
+		return nil
+	}
+	return bytes.Clone(d.chunk[d.off:])
+}
+
+// Stats returns the counts so far.
+func (d *Decoder) Stats() Stats { return d.stats }
