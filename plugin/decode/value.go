@@ -24,7 +24,8 @@ func typeOf(b []byte) msgp.Type {
 
 // The decoders below read from an event's Raw copy, which objectLen has
 // already walked, so declared lengths fit the buffer and make() sizes are
-// bounded by the bytes present.
+// bounded by the bytes present. That leaves nesting depth as the only error
+// they can meet in practice, so errors carry no path into the value.
 
 // decodeMap decodes the map at the start of b, which sits at nesting level
 // depth.
@@ -44,7 +45,7 @@ func decodeMap(b []byte, depth int) (map[string]any, []byte, error) {
 		}
 		var v any
 		if v, rest, err = decodeValue(rest, depth); err != nil {
-			return nil, b, fmt.Errorf("%q: %w", k, err)
+			return nil, b, err
 		}
 		m[k] = v
 	}
@@ -62,7 +63,7 @@ func decodeArray(b []byte, depth int) ([]any, []byte, error) {
 	a := make([]any, n)
 	for i := range a {
 		if a[i], rest, err = decodeValue(rest, depth); err != nil {
-			return nil, b, fmt.Errorf("[%d]: %w", i, err)
+			return nil, b, err
 		}
 	}
 	return a, rest, nil
@@ -76,7 +77,7 @@ func decodeKey(b []byte, depth int) (string, []byte, error) {
 	}
 	v, rest, err := decodeValue(b, depth)
 	if err != nil {
-		return "", b, fmt.Errorf("map key: %w", err)
+		return "", b, err
 	}
 	return fmt.Sprint(v), rest, nil
 }
