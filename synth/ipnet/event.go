@@ -23,15 +23,15 @@ type Source uint8
 
 // Event sources. Attack* events are the planted anomalies.
 const (
-	SourceHome          Source = iota // the principal's home network
-	SourceWork                        // the principal's work network (tutorial) or usual office
-	SourceTravel                      // a network the principal visits while travelling
-	SourceOtherOffice                 // another office of the principal's organisation
-	SourceVPN                         // the organisation's VPN egress pool
-	SourceMobile                      // a mobile carrier (carrier-grade NAT)
-	SourceService                     // a service principal calling from its organisation's cloud NAT
-	SourceAttackRandom                // attack: a random address
-	SourceAttackOtherOrg              // attack: an address from another organisation's networks
+	SourceHome           Source = iota // the principal's home network
+	SourceWork                         // the principal's work network (tutorial) or usual office
+	SourceTravel                       // a network the principal visits while travelling
+	SourceOtherOffice                  // another office of the principal's organisation
+	SourceVPN                          // the organisation's VPN egress pool
+	SourceMobile                       // a mobile carrier (carrier-grade NAT)
+	SourceService                      // a service principal calling from its organisation's cloud NAT
+	SourceAttackRandom                 // attack: a random address
+	SourceAttackOtherOrg               // attack: an address from another organisation's networks
 )
 
 var sourceNames = [...]string{"home", "work", "travel", "other_office", "vpn", "mobile", "service", "attack_random", "attack_other_org"}
