@@ -8,15 +8,17 @@ type Zeek struct {
 
 // ZeekKerberos is `zeek.kerberos.*`, one row of Zeek's kerberos.log.
 type ZeekKerberos struct {
-	RequestType string            `json:"request_type,omitempty"`
-	Client      string            `json:"client,omitempty"`
-	Service     string            `json:"service,omitempty"`
-	Success     OptBool           `json:"success,omitzero"`
-	Error       ZeekKerberosError `json:"error,omitzero"`
-	Cipher      string            `json:"cipher,omitempty"`
-	Forwardable OptBool           `json:"forwardable,omitzero"`
-	Renewable   OptBool           `json:"renewable,omitzero"`
-	Valid       ZeekKerberosValid `json:"valid,omitzero"`
+	RequestType string             `json:"request_type,omitempty"`
+	Client      string             `json:"client,omitempty"`
+	Service     string             `json:"service,omitempty"`
+	Success     OptBool            `json:"success,omitzero"`
+	Error       ZeekKerberosError  `json:"error,omitzero"`
+	Cipher      string             `json:"cipher,omitempty"`
+	Forwardable OptBool            `json:"forwardable,omitzero"`
+	Renewable   OptBool            `json:"renewable,omitzero"`
+	Valid       ZeekKerberosValid  `json:"valid,omitzero"`
+	Cert        ZeekKerberosCerts  `json:"cert,omitzero"`
+	Ticket      ZeekKerberosTicket `json:"ticket,omitzero"`
 }
 
 // ZeekKerberosError is the KDC error a request failed with.
@@ -30,4 +32,22 @@ type ZeekKerberosValid struct {
 	From  OptTime `json:"from,omitzero"`
 	Until OptTime `json:"until,omitzero"`
 	Days  OptInt  `json:"days,omitzero"`
+}
+
+// ZeekKerberosCerts are the PKINIT certificates of the exchange.
+type ZeekKerberosCerts struct {
+	Client ZeekKerberosCert `json:"client,omitzero"`
+	Server ZeekKerberosCert `json:"server,omitzero"`
+}
+
+// ZeekKerberosCert is one PKINIT certificate: its subject and Zeek's file ID for it.
+type ZeekKerberosCert struct {
+	Subject string `json:"subject,omitempty"`
+	FUID    string `json:"fuid,omitempty"`
+}
+
+// ZeekKerberosTicket holds the ticket hashes Zeek's ticket-logging policy adds.
+type ZeekKerberosTicket struct {
+	Auth string `json:"auth,omitempty"`
+	New  string `json:"new,omitempty"`
 }

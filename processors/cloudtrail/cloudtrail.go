@@ -1,0 +1,294 @@
+// Package cloudtrail maps one AWS CloudTrail event to an ECS document, field for field as
+// Elastic's AWS CloudTrail integration does (packages/aws/data_stream/cloudtrail), so that
+// Elastic's dashboards, ML jobs and detection rules work on siemscore's documents.
+package cloudtrail
+
+import (
+	"errors"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	json "github.com/goccy/go-json"
+
+	"github.com/siemscore/siemscore/processors/digest"
+	"github.com/siemscore/siemscore/processors/ecs"
+	"github.com/siemscore/siemscore/processors/fields"
+)
+
+// Dataset and Module are the event.dataset and event.module of CloudTrail documents.
+const (
+	Dataset = "aws.cloudtrail"
+	Module  = "aws"
+)
+
+// flattenedLimit is the size above which Elastic keeps a free-form object only as a string:
+// a keyword longer than Lucene's 32766-byte term limit cannot be indexed as one flattened leaf.
+const flattenedLimit = 32766
+
+// ErrNotCloudTrail is returned for an event that has neither eventName nor eventSource as a
+// string: nothing in it could be mapped meaningfully.
+var ErrNotCloudTrail = errors.New("cloudtrail: neither eventName nor eventSource is a string")
+
+// block allocates a document and every part a CloudTrail event can fill in one go.
+type block struct {
+	doc   ecs.Document
+	src   ecs.Endpoint
+	user  ecs.User
+	ua    ecs.UserAgent
+	cloud ecs.Cloud
+	tls   ecs.TLS
+	rel   ecs.Related
+	aws   ecs.AWS
+	ct    ecs.CloudTrail
+	ips   [1]netip.Addr
+	users [4]string
+}
+
+// Key is the natural key of an event: eventID, eventTime and recipientAccountId as written.
+func Key(ev map[string]any) digest.Key {
+	o := fields.O(ev)
+	return digest.Key{o.Str("eventID"), o.Str("eventTime"), o.Str("recipientAccountId")}
+}
+
+// Parse maps ev. fallback (the Fluent Bit timestamp) becomes @timestamp when eventTime is
+// missing or invalid, with the reason in siemscore.issues, and is event.created, the time the
+// record was collected. The document may share maps with ev (the flattened objects).
+func Parse(ev map[string]any, fallback time.Time) (*ecs.Document, error) {
+	o := fields.O(ev)
+	name, nameOK := o.StrOK("eventName")
+	provider, providerOK := o.StrOK("eventSource")
+	if !nameOK && !providerOK {
+		return nil, ErrNotCloudTrail
+	}
+
+	b := new(block)
+	d := &b.doc
+	d.ECS.Version = ecs.Version
+	ct := &b.ct
+	b.aws.CloudTrail = ct
+	d.AWS = &b.aws
+
+	eventTime, _ := o.Get("eventTime")
+	var issue string
+	d.Timestamp, issue = fields.EventTime(eventTime, fallback)
+	fields.AddIssue(d, issue)
+
+	cat := categorize(name)
+	d.Event = ecs.Event{
+		Kind:     "event",
+		Category: cat.category,
+		Type:     cat.typ,
+		Action:   name,
+		Provider: provider,
+		ID:       o.Str("eventID"),
+		Dataset:  Dataset,
+		Module:   Module,
+	}
+	if !fallback.IsZero() {
+		d.Event.Created = ecs.Time(fields.Encodable(fallback))
+	}
+
+	ct.EventVersion = o.Str("eventVersion")
+	ct.EventType = o.Str("eventType")
+	ct.EventCategory = o.Str("eventCategory")
+	ct.RequestID = o.Str("requestID")
+	ct.RecipientAccountID = o.Str("recipientAccountId")
+	ct.SharedEventID = o.Str("sharedEventID")
+	ct.VPCEndpointID = o.Str("vpcEndpointId")
+	ct.APIVersion = o.Str("apiVersion")
+	ct.ErrorCode = o.Str("errorCode")
+	ct.ErrorMessage = o.Str("errorMessage")
+	ct.ManagementEvent = o.OptBool("managementEvent")
+	ct.ReadOnly = o.OptBool("readOnly")
+
+	ct.RequestParameters, ct.Flattened.RequestParameters = freeForm(&o, "requestParameters")
+	ct.ResponseElements, ct.Flattened.ResponseElements = freeForm(&o, "responseElements")
+	ct.AdditionalEventData, ct.Flattened.AdditionalEventData = freeForm(&o, "additionalEventData")
+	ct.ServiceEventDetails, ct.Flattened.ServiceEventDetails = freeForm(&o, "serviceEventDetails")
+	ct.Resources = resources(o.Slice("resources"))
+
+	d.Event.Outcome = outcome(name, ct)
+
+	related := b.users[:0]
+	accountID := identity(b, &o, &related)
+	mapSource(b, o.Str("sourceIPAddress"))
+
+	for _, k := range [...]string{"userName", "newUserName"} {
+		if s, ok := ct.Flattened.RequestParameters[k].(string); ok {
+			related = fields.AppendUnique(related, s)
+		}
+	}
+	if len(related) > 0 {
+		b.rel.User = related
+	}
+	if b.rel.User != nil || b.rel.IP != nil {
+		d.Related = &b.rel
+	}
+
+	if ua := o.Str("userAgent"); ua != "" {
+		b.ua.Original = ua
+		d.UserAgent = &b.ua
+	}
+
+	if accountID == "" {
+		// Elastic takes the account from userIdentity only; AWS service events have none, and
+		// the recipient account is then the only account the event names.
+		accountID = ct.RecipientAccountID
+	}
+	b.cloud = ecs.Cloud{Provider: "aws", Region: o.Str("awsRegion"), Account: ecs.CloudAccount{ID: accountID}}
+	d.Cloud = &b.cloud
+
+	tlsDetails(b, o.Obj("tlsDetails"))
+	return d, nil
+}
+
+// identity maps userIdentity and returns its accountId. related collects user names.
+func identity(b *block, o *fields.Obj, related *[]string) string {
+	ui := o.Obj("userIdentity")
+	id := &b.ct.UserIdentity
+	id.Type = ui.Str("type")
+	id.ARN = ui.Str("arn")
+	id.AccessKeyID = ui.Str("accessKeyId")
+	id.InvokedBy = ui.Str("invokedBy")
+
+	sc := ui.Obj("sessionContext")
+	attrs := sc.Obj("attributes")
+	id.SessionContext.MFAAuthenticated = attrs.OptBool("mfaAuthenticated")
+	id.SessionContext.CreationDate = attrs.OptTime("creationDate")
+	issuer := sc.Obj("sessionIssuer")
+	id.SessionContext.SessionIssuer = ecs.SessionIssuer{
+		Type:        issuer.Str("type"),
+		PrincipalID: issuer.Str("principalId"),
+		ARN:         issuer.Str("arn"),
+		AccountID:   issuer.Str("accountId"),
+	}
+
+	name := ui.Str("userName")
+	*related = fields.AppendUnique(*related, name)
+	// As in Elastic's pipeline, an assumed role's user is the role that issued the session.
+	if issuerName := issuer.Str("userName"); issuerName != "" {
+		name = issuerName
+		*related = fields.AppendUnique(*related, name)
+	}
+	b.user = ecs.User{Name: name, ID: ui.Str("principalId")}
+	if b.user != (ecs.User{}) {
+		b.doc.User = &b.user
+	}
+	return ui.Str("accountId")
+}
+
+// mapSource fills source.address, and source.ip when the address is an IP.
+func mapSource(b *block, addr string) {
+	if addr == "" {
+		return
+	}
+	b.src.Address = addr
+	b.doc.Source = &b.src
+	ip, st := fields.IP(addr)
+	switch st {
+	case fields.IPOK:
+		b.src.IP = ip
+		b.ips[0] = ip
+		b.rel.IP = b.ips[:1]
+	case fields.IPNotIP:
+		fields.AddIssue(&b.doc, ecs.IssueSourceNotIP)
+	case fields.IPInvalid:
+		fields.AddIssue(&b.doc, ecs.IssueSourceIPInvalid)
+	}
+}
+
+// outcome is failure when the call returned an error, except for ConsoleLogin, which reports
+// its result in responseElements.ConsoleLogin.
+func outcome(name string, ct *ecs.CloudTrail) string {
+	if name == "ConsoleLogin" {
+		if r, ok := ct.Flattened.ResponseElements["ConsoleLogin"].(string); ok {
+			switch {
+			case strings.EqualFold(r, "success"):
+				return "success"
+			case strings.EqualFold(r, "failure"):
+				return "failure"
+			default:
+				return "unknown"
+			}
+		}
+	}
+	if ct.ErrorCode != "" || ct.ErrorMessage != "" {
+		return "failure"
+	}
+	return "success"
+}
+
+// freeForm returns a free-form object as JSON text and, when it is an object small enough to
+// index, as the map itself for the `flattened` field. Empty values are dropped, as Elastic's
+// pipeline drops them. Some exports carry the object as a JSON string; it is decoded so the
+// flattened form exists for those too.
+func freeForm(o *fields.Obj, key string) (string, map[string]any) {
+	v, ok := o.Get(key)
+	if !ok {
+		return "", nil
+	}
+	switch x := v.(type) {
+	case string:
+		var m map[string]any
+		if strings.HasPrefix(strings.TrimSpace(x), "{") && json.Unmarshal([]byte(x), &m) == nil && len(m) > 0 {
+			if len(x) >= flattenedLimit {
+				return x, nil
+			}
+			return x, m
+		}
+		return x, nil
+	case map[string]any:
+		if len(x) == 0 {
+			return "", nil
+		}
+	case []any:
+		if len(x) == 0 {
+			return "", nil
+		}
+	}
+	safe := fields.JSONSafe(v)
+	text, err := json.Marshal(safe)
+	if err != nil {
+		return "", nil
+	}
+	m, _ := safe.(map[string]any)
+	if len(text) >= flattenedLimit {
+		m = nil
+	}
+	return string(text), m
+}
+
+// resources maps the resources list, dropping duplicates of the same (ARN, account, type).
+func resources(list []any) []ecs.CloudResource {
+	var out []ecs.CloudResource
+	for _, e := range list {
+		m, ok := e.(map[string]any)
+		if !ok {
+			continue
+		}
+		r := fields.O(m)
+		res := ecs.CloudResource{ARN: r.Str("ARN"), Type: r.Str("type"), AccountID: r.Str("accountId")}
+		if res != (ecs.CloudResource{}) && !slices.Contains(out, res) {
+			out = append(out, res)
+		}
+	}
+	return out
+}
+
+// tlsDetails maps tlsDetails; "TLSv1.2" splits into protocol "tls" and version "1.2".
+func tlsDetails(b *block, t fields.Obj) {
+	if t.Len() == 0 {
+		return
+	}
+	if proto, version, ok := strings.Cut(t.Str("tlsVersion"), "v"); ok {
+		b.tls.VersionProtocol = strings.ToLower(proto)
+		b.tls.Version = version
+	}
+	b.tls.Cipher = t.Str("cipherSuite")
+	b.tls.Client.ServerName = t.Str("clientProvidedHostHeader")
+	if b.tls != (ecs.TLS{}) {
+		b.doc.TLS = &b.tls
+	}
+}

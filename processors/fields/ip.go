@@ -1,0 +1,60 @@
+package fields
+
+import (
+	"net/netip"
+	"strings"
+)
+
+// IPStatus classifies an address string.
+type IPStatus uint8
+
+// IP statuses.
+const (
+	IPOK      IPStatus = iota
+	IPNotIP            // a hostname, "AWS Internal", a placeholder: a legitimate non-IP address
+	IPInvalid          // shaped like an IP but not one (255.18.064.253, 1.2.3, 1.2.3.4:80)
+)
+
+// IP parses an address the way an Elasticsearch `ip` field will accept it. Leading zeros in
+// IPv4 octets are refused: they are ambiguous (octal in some parsers), so 06.237.252.245 is
+// invalid rather than silently read as 6.237.252.245. An IPv6 zone is dropped, since `ip`
+// fields have no place for it, and IPv4-mapped IPv6 is unmapped so that one host has one
+// address in scores and aggregations.
+func IP(s string) (netip.Addr, IPStatus) {
+	s = strings.TrimSpace(s)
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a.WithZone("").Unmap(), IPOK
+	}
+	if looksLikeIP(s) {
+		return netip.Addr{}, IPInvalid
+	}
+	return netip.Addr{}, IPNotIP
+}
+
+// looksLikeIP: digits and dots with at least one dot (IPv4-like), or hex digits, colons, dots
+// and a zone with at least one colon (IPv6-like, or an address with a port).
+func looksLikeIP(s string) bool {
+	if s == "" {
+		return false
+	}
+	dots, colons, hexLetters := 0, 0, 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+		case c == '.':
+			dots++
+		case c == ':':
+			colons++
+		case c >= 'a' && c <= 'f', c >= 'A' && c <= 'F':
+			hexLetters++
+		case c == '%' && colons > 0:
+			return true // a zone: whatever follows is the interface name
+		default:
+			return false
+		}
+	}
+	if colons > 0 {
+		return true
+	}
+	return dots > 0 && hexLetters == 0
+}

@@ -1,0 +1,411 @@
+package processors
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	json "github.com/goccy/go-json"
+
+	"github.com/siemscore/siemscore/processors/cloudtrail"
+	"github.com/siemscore/siemscore/processors/digest"
+	"github.com/siemscore/siemscore/processors/ecs"
+	"github.com/siemscore/siemscore/processors/fields"
+	"github.com/siemscore/siemscore/processors/guardduty"
+	"github.com/siemscore/siemscore/processors/zeek"
+)
+
+// DefaultEventKeys are the Fluent Bit record keys that may hold the event as a JSON string: `log`
+// is where the tail and forward inputs put a line, `message` where syslog-style inputs do.
+var DefaultEventKeys = []string{"log", "message"}
+
+// Options configure a Processor.
+type Options struct {
+	// Type is the record type of every record: "cloudtrail", "guardduty", "kerberos" or
+	// "generic" (ship without parsing). "" or "auto" recognises each record's type from its
+	// fields (see detect).
+	Type string
+	// EventKeys are the keys of a record that may hold the event as a JSON string (or as an
+	// object), tried in order when the record itself is not an event. nil means
+	// DefaultEventKeys; an empty slice turns unwrapping off.
+	EventKeys []string
+	// PreserveOriginal keeps the event as received, as JSON text, in event.original.
+	PreserveOriginal bool
+}
+
+// Processor turns record bodies into Records. It is safe for concurrent use.
+type Processor struct {
+	fixed    bool
+	kind     Kind
+	keys     []string
+	preserve bool
+}
+
+// New validates opts and returns a Processor.
+func New(opts Options) (*Processor, error) {
+	p := &Processor{keys: opts.EventKeys, preserve: opts.PreserveOriginal}
+	if p.keys == nil {
+		p.keys = DefaultEventKeys
+	}
+	for _, k := range p.keys {
+		if k == "" {
+			return nil, errors.New("processors: an event key is empty")
+		}
+	}
+	p.keys = append([]string(nil), p.keys...)
+	if opts.Type != "" && !strings.EqualFold(opts.Type, "auto") {
+		k, err := ParseKind(opts.Type)
+		if err != nil {
+			return nil, fmt.Errorf("processors: record type: %w", err)
+		}
+		p.fixed, p.kind = true, k
+	}
+	return p, nil
+}
+
+// Pipeline error types (error.type of an event.kind "pipeline_error" document).
+const (
+	ErrTypeEmbeddedInvalid = "embedded_event_invalid" // the event key held text that is not a JSON event
+	ErrTypeRecordsInvalid  = "records_invalid"        // Records is not an array, or an element is not an object
+	ErrTypeEventInvalid    = "event_invalid"          // the event has none of its type's fields in a usable form
+	ErrTypePanic           = "panic"                  // a bug: processing panicked
+)
+
+// maxUnwrap bounds how many envelopes (event key, EventBridge, Records) are opened around one
+// event, so that a crafted record cannot make the router recurse without end.
+const maxUnwrap = 4
+
+// Append appends the Records body holds to dst: usually one, one per element of a CloudTrail
+// {"Records": [...]} document, and never none. A body that cannot be processed becomes a
+// document with event.kind "pipeline_error", error.type and error.message saying why, and the
+// input in event.original. fallback is the record's Fluent Bit time, used as @timestamp when the
+// event has no valid time of its own.
+//
+// The returned documents may share maps with body; body must not be modified afterwards.
+func (p *Processor) Append(dst []Record, body map[string]any, fallback time.Time) (out []Record) {
+	n := len(dst)
+	defer func() {
+		if r := recover(); r != nil {
+			out = append(dst[:n], panicRecord(body, r, fallback))
+		}
+	}()
+	fallback = fields.Encodable(fallback)
+	return p.appendBody(dst, body, nil, source{}, fallback, 0)
+}
+
+// source remembers what an event was unwrapped from, for event.original: the JSON text it was
+// decoded from, or the enclosing envelope.
+type source struct {
+	text     string
+	envelope map[string]any
+}
+
+// original returns the event as received, as JSON text.
+func (s source) original(ev map[string]any) string {
+	switch {
+	case s.text != "":
+		return s.text
+	case s.envelope != nil:
+		return encode(s.envelope)
+	}
+	return encode(ev)
+}
+
+// appendBody processes body, whose unwrapped envelopes contributed the passthrough keys pass.
+func (p *Processor) appendBody(dst []Record, body, pass map[string]any, src source, fallback time.Time, depth int) []Record {
+	kind := detect(body)
+	if p.fixed && (kind == p.kind || p.kind == KindGeneric) {
+		return p.appendEvent(dst, p.kind, body, pass, src, fallback)
+	}
+	if !p.fixed && kind != KindGeneric {
+		return p.appendEvent(dst, kind, body, pass, src, fallback)
+	}
+	if depth < maxUnwrap {
+		if records, ok := body["Records"]; ok {
+			return p.appendRecords(dst, body, records, pass, fallback, depth)
+		}
+		if detail, announced, ok := envelope(body); ok {
+			// The envelope's own fields (account, region, time, source) repeat the event's and
+			// are dropped, as Elastic's integrations drop them; event.original keeps them.
+			inner := detect(detail)
+			switch {
+			case p.fixed:
+				return p.appendBody(dst, detail, pass, source{envelope: body}, fallback, depth+1)
+			case inner != KindGeneric:
+				return p.appendEvent(dst, inner, detail, pass, source{envelope: body}, fallback)
+			case announced != KindGeneric:
+				return p.appendEvent(dst, announced, detail, pass, source{envelope: body}, fallback)
+			}
+			// An EventBridge event of another kind is shipped whole, envelope included.
+		}
+		for _, key := range p.keys {
+			if out, done := p.appendEmbedded(dst, body, key, pass, fallback, depth); done {
+				return out
+			}
+		}
+	}
+	if p.fixed {
+		return p.appendEvent(dst, p.kind, body, pass, src, fallback)
+	}
+	return p.appendGeneric(dst, body, pass, src, fallback)
+}
+
+// appendEmbedded processes the event held under key, if there is one; done is false when key
+// holds nothing to unwrap.
+func (p *Processor) appendEmbedded(dst []Record, body map[string]any, key string, pass map[string]any, fallback time.Time, depth int) (out []Record, done bool) {
+	var text string
+	switch v := body[key].(type) {
+	case map[string]any:
+		return p.appendBody(dst, v, merge(pass, body, key), source{}, fallback, depth+1), true
+	case string:
+		text = v
+	case []byte:
+		text = string(v)
+	default:
+		return dst, false
+	}
+	trimmed := strings.TrimSpace(text)
+	if trimmed == "" || trimmed[0] != '{' && trimmed[0] != '[' {
+		if p.fixed && p.kind != KindGeneric {
+			msg := fmt.Sprintf("%s is not a JSON event (it starts %q)", key, prefix(trimmed))
+			return append(dst, failure(ErrTypeEmbeddedInvalid, msg, text, merge(pass, body, key), fallback)), true
+		}
+		return dst, false // a plain text line: the record is a generic one
+	}
+	var v any
+	if err := json.Unmarshal([]byte(trimmed), &v); err != nil {
+		msg := fmt.Sprintf("%s is not valid JSON: %v", key, err)
+		return append(dst, failure(ErrTypeEmbeddedInvalid, msg, text, merge(pass, body, key), fallback)), true
+	}
+	others := merge(pass, body, key)
+	switch x := v.(type) {
+	case map[string]any:
+		return p.appendBody(dst, x, others, source{text: text}, fallback, depth+1), true
+	case []any:
+		return p.appendList(dst, x, key, others, fallback, depth), true
+	}
+	msg := fmt.Sprintf("%s holds a JSON %s, not an event", key, typeName(v))
+	return append(dst, failure(ErrTypeEmbeddedInvalid, msg, text, others, fallback)), true
+}
+
+// appendRecords processes a {"Records": [...]} document (a CloudTrail S3 log file).
+func (p *Processor) appendRecords(dst []Record, body map[string]any, records any, pass map[string]any, fallback time.Time, depth int) []Record {
+	others := merge(pass, body, "Records")
+	list, ok := records.([]any)
+	if !ok {
+		msg := fmt.Sprintf("Records is %s, not an array", typeName(records))
+		return append(dst, failure(ErrTypeRecordsInvalid, msg, body, pass, fallback))
+	}
+	if len(list) == 0 {
+		return p.appendGeneric(dst, body, pass, source{}, fallback)
+	}
+	return p.appendList(dst, list, "Records", others, fallback, depth)
+}
+
+// appendList processes each element of an array of events.
+func (p *Processor) appendList(dst []Record, list []any, name string, pass map[string]any, fallback time.Time, depth int) []Record {
+	if len(list) == 0 {
+		return append(dst, failure(ErrTypeRecordsInvalid, "an empty array holds no event", list, pass, fallback))
+	}
+	for i, e := range list {
+		m, ok := e.(map[string]any)
+		if !ok {
+			msg := fmt.Sprintf("%s[%d] is %s, not an object", name, i, typeName(e))
+			dst = append(dst, failure(ErrTypeRecordsInvalid, msg, e, pass, fallback))
+			continue
+		}
+		dst = p.appendBody(dst, m, pass, source{}, fallback, depth+1)
+	}
+	return dst
+}
+
+// appendEvent parses ev as kind.
+func (p *Processor) appendEvent(dst []Record, kind Kind, ev, pass map[string]any, src source, fallback time.Time) []Record {
+	var (
+		doc *ecs.Document
+		key digest.Key
+		err error
+	)
+	switch kind {
+	case KindCloudTrail:
+		doc, err = cloudtrail.Parse(ev, fallback)
+		key = cloudtrail.Key(ev)
+	case KindGuardDuty:
+		doc, err = guardduty.Parse(ev, fallback)
+		key = guardduty.Key(ev)
+	case KindKerberos:
+		doc, err = zeek.Parse(ev, fallback)
+		key = zeek.Key(ev)
+	default:
+		return p.appendGeneric(dst, ev, pass, src, fallback)
+	}
+	if err != nil {
+		return append(dst, failure(ErrTypeEventInvalid, err.Error(), ev, pass, fallback))
+	}
+	doc.Passthrough = passthrough(pass)
+	if p.preserve {
+		doc.Event.Original = src.original(ev)
+	}
+	return append(dst, Record{Kind: kind, ID: digest.ID(uint8(kind), key, ev), Doc: doc})
+}
+
+// appendGeneric ships a record the processors do not know as it is: its keys become the
+// document's passthrough fields, except a parseable @timestamp and a string message, which
+// fill the typed fields of the same name (left in the passthrough they would collide with
+// them). siemscore.model.status is the scorer's to set.
+func (p *Processor) appendGeneric(dst []Record, body, pass map[string]any, src source, fallback time.Time) []Record {
+	doc := &ecs.Document{Timestamp: fallback, ECS: ecs.ECSInfo{Version: ecs.Version}}
+	var lifted []string
+	if v, ok := body["@timestamp"]; ok {
+		t, st := fields.Time(v)
+		switch st {
+		case fields.TimeOK:
+			doc.Timestamp = t
+			lifted = append(lifted, "@timestamp")
+		case fields.TimeInvalid:
+			fields.AddIssue(doc, ecs.IssueTimestampInvalid)
+		}
+	}
+	if m, ok := body["message"].(string); ok {
+		doc.Message = m
+		lifted = append(lifted, "message")
+	}
+	rest := body
+	if len(lifted) > 0 {
+		rest = make(map[string]any, len(body))
+		for k, v := range body {
+			rest[k] = v
+		}
+		for _, k := range lifted {
+			delete(rest, k)
+		}
+	}
+	doc.Passthrough = passthrough(merge(pass, rest, ""))
+	if p.preserve {
+		doc.Event.Original = src.original(body)
+	}
+	var content any = body
+	if pass != nil {
+		content = []any{body, pass}
+	}
+	return append(dst, Record{Kind: KindGeneric, ID: digest.ID(uint8(KindGeneric), digest.Key{}, content), Doc: doc})
+}
+
+// failure builds the pipeline_error record for input that could not be processed. The input is
+// kept in event.original whatever PreserveOriginal says: it is the only copy.
+func failure(errType, msg string, input any, pass map[string]any, fallback time.Time) Record {
+	doc := &ecs.Document{
+		Timestamp: fallback,
+		ECS:       ecs.ECSInfo{Version: ecs.Version},
+		Event:     ecs.Event{Kind: "pipeline_error"},
+		Error:     &ecs.Error{Type: errType, Message: msg},
+	}
+	switch v := input.(type) {
+	case string:
+		doc.Event.Original = v
+	default:
+		doc.Event.Original = encode(v)
+	}
+	if errType == ErrTypeEmbeddedInvalid {
+		fields.AddIssue(doc, ecs.IssueEmbeddedEventInvalid)
+	}
+	doc.Passthrough = passthrough(pass)
+	id := digest.ID(uint8(KindGeneric), digest.Key{"pipeline_error", errType}, input)
+	return Record{Kind: KindGeneric, ID: id, Doc: doc}
+}
+
+// panicRecord is the last line of defence: processing panicked (a bug), and the record is still
+// shipped. Every step that touches body may panic again, so each is guarded.
+func panicRecord(body map[string]any, r any, fallback time.Time) Record {
+	msg := fmt.Sprintf("processing panicked: %v", r)
+	doc := &ecs.Document{
+		Timestamp: fields.Encodable(fallback),
+		ECS:       ecs.ECSInfo{Version: ecs.Version},
+		Event:     ecs.Event{Kind: "pipeline_error"},
+		Error:     &ecs.Error{Type: ErrTypePanic, Message: msg},
+	}
+	id := guard(func() string { return digest.ID(uint8(KindGeneric), digest.Key{"pipeline_error", ErrTypePanic}, body) })
+	if id == "" {
+		id = digest.ID(uint8(KindGeneric), digest.Key{"pipeline_error", ErrTypePanic, msg}, fallback.UnixNano())
+	}
+	doc.Event.Original = guard(func() string { return encode(body) })
+	return Record{Kind: KindGeneric, ID: id, Doc: doc}
+}
+
+func guard(f func() string) (s string) {
+	defer func() {
+		if recover() != nil {
+			s = ""
+		}
+	}()
+	return f()
+}
+
+// merge returns pass plus the keys of body other than skip ("" skips nothing), or pass alone
+// when body adds nothing. The maps it is given are not modified.
+func merge(pass, body map[string]any, skip string) map[string]any {
+	n := len(body)
+	if _, ok := body[skip]; ok && skip != "" {
+		n--
+	}
+	switch {
+	case n == 0:
+		return pass
+	case pass == nil && skip == "":
+		return body
+	}
+	out := make(map[string]any, len(pass)+n)
+	for k, v := range pass {
+		out[k] = v
+	}
+	for k, v := range body {
+		if skip == "" || k != skip {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func passthrough(m map[string]any) map[string]any {
+	if len(m) == 0 {
+		return nil
+	}
+	return fields.JSONSafe(m).(map[string]any)
+}
+
+// encode renders a body value as JSON text for event.original.
+func encode(v any) string {
+	b, err := json.Marshal(fields.JSONSafe(v))
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
+func typeName(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case string, []byte:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case map[string]any:
+		return "an object"
+	case []any:
+		return "an array"
+	}
+	if _, ok := fields.Float(v); ok {
+		return "a number"
+	}
+	return fmt.Sprintf("a %T", v)
+}
+
+func prefix(s string) string {
+	const n = 16
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
