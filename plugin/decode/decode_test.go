@@ -66,6 +66,7 @@ func TestTimestampForms(t *testing.T) {
 		{"float64", decodetest.FloatSeconds(1714979289.25), time.Unix(1714979289, 250000000).UTC()},
 		{"float64 rounds to nanoseconds", decodetest.FloatSeconds(1.0000000004), time.Unix(1, 0).UTC()},
 		{"float64 rounds up to next second", decodetest.FloatSeconds(1.9999999999), time.Unix(2, 0).UTC()},
+		{"float64 last second of year 9999", decodetest.FloatSeconds(253402300799.5), time.Date(9999, 12, 31, 23, 59, 59, 5e8, time.UTC)},
 		{"float32", decodetest.Float32Seconds(1000000.5), time.Unix(1000000, 500000000).UTC()},
 	}
 	body := map[string]any{"message": "hello"}
@@ -340,6 +341,9 @@ func TestMalformedEventsAreReturnedAndDecodingContinues(t *testing.T) {
 		{"timestamp huge int", func(e *decodetest.Encoder) { e.V1(decodetest.IntSeconds(math.MaxInt64), ok) }, decode.ErrTimestamp},
 		{"timestamp NaN", func(e *decodetest.Encoder) { e.V2(decodetest.FloatSeconds(math.NaN()), nil, ok) }, decode.ErrTimestamp},
 		{"timestamp +Inf", func(e *decodetest.Encoder) { e.V1(decodetest.FloatSeconds(math.Inf(1)), ok) }, decode.ErrTimestamp},
+		{"float timestamp rounding past year 9999", func(e *decodetest.Encoder) {
+			e.V1(decodetest.FloatSeconds(253402300799.9999999), ok)
+		}, decode.ErrTimestamp},
 		{"timestamp negative float", func(e *decodetest.Encoder) { e.V1(decodetest.FloatSeconds(-1), ok) }, decode.ErrTimestamp},
 		{"ext type 1 timestamp", func(e *decodetest.Encoder) {
 			e.Value([]any{decode.Ext{Type: 1, Data: make([]byte, 8)}, ok})

@@ -125,13 +125,14 @@ func readTimestamp(b []byte) (t time.Time, group int, rest []byte, err error) {
 		if f, rest, err = msgp.ReadFloat64Bytes(b); err != nil {
 			break
 		}
-		if !(f >= 0 && f <= maxUnixSeconds) { // also rejects NaN
+		if !(f >= 0 && f < maxUnixSeconds+1) { // also rejects NaN
 			err = fmt.Errorf("%w: %v seconds out of range", ErrTimestamp, f)
 			break
 		}
+		// Rounding may carry into the next second (time.Unix normalises it),
+		// but not past the bound: float64 spacing there is ~30µs.
 		sec := math.Floor(f)
-		nsec := math.Round((f - sec) * 1e9)
-		t = time.Unix(int64(sec), int64(nsec)).UTC()
+		t = time.Unix(int64(sec), int64(math.Round((f-sec)*1e9))).UTC()
 	case msgp.ExtensionType:
 		var typ int8
 		var data []byte
