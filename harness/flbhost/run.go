@@ -84,8 +84,8 @@ type Config struct {
 	// ReloadEvery reload the plugin.
 	HotReload   bool
 	ReloadEvery int
-	// Verbose 1 reports every finished route to OnEvent; 2 also every
-	// flush call.
+	// Verbose 1 reports every finished route and every reload to OnEvent;
+	// 2 also every flush call. OnEvent runs on one goroutine, in order.
 	Verbose  int
 	OnEvent  func(Event)
 	Sanitize bool      // use the ASan/UBSan build of the host
@@ -163,11 +163,15 @@ func (c Config) grace() time.Duration {
 }
 
 // Event is one progress line of the host: "route" when a chunk is finished
-// for one instance (Verbose >= 1), "flush" for every call (Verbose >= 2).
+// for one instance and "reload" after a hot reload (Verbose >= 1), "flush"
+// for every call (Verbose >= 2).
 type Event struct {
-	Event    string `json:"event"`
-	Seq      uint64 `json:"seq"` // chunk number in the stream, from 0
+	Event string `json:"event"`
+	// chunk number in the stream, from 0; for a reload, the number of
+	// chunks read before it
+	Seq      uint64 `json:"seq"`
 	Instance string `json:"instance"`
+	Reloads  uint64 `json:"reloads"` // reload: reloads so far
 	// route
 	Tag      string `json:"tag"`
 	Outcome  string `json:"outcome"` // delivered, error, retry_limit, no_retries, abandoned

@@ -1674,6 +1674,12 @@ static int hot_reload(void)
         return -1;
     }
     reloads++;
+    if (O.verbose >= 1) {
+        pthread_mutex_lock(&E.mu);
+        fprintf(results, "{\"event\":\"reload\",\"reloads\":%" PRIu64 ",\"seq\":%" PRIu64 "}\n", reloads,
+                chunks_read);
+        pthread_mutex_unlock(&E.mu);
+    }
     return start_pool();
 }
 
@@ -1809,7 +1815,8 @@ static void usage(FILE *f)
           "      --queue-limit N      chunks in flight before reading pauses (default 256)\n"
           "      --enable-hot-reload  [SERVICE] Hot_Reload On: PreRun(1), SIGHUP reloads\n"
           "      --reload-every N     hot reload after every N chunks read\n"
-          "  -v                       one JSON line per finished route; -vv also per flush call\n"
+          "  -v                       one JSON line per finished route and per reload;\n"
+          "                           -vv also one per flush call\n"
           "\n"
           "chunk stream record: u32le tag_len, tag, u32le chunk_len, chunk (msgpack)\n"
           "exit codes: 0 ok, 1 usage/setup, 2 plugin load/registration, 3 Init failed,\n"

@@ -12,6 +12,8 @@
 //	retry_first  "true": the first flush of each distinct chunk returns RETRY
 //	scribble     "true": overwrite the first byte of the (const) buffer
 //	sleep_us     sleep this long inside every flush
+//	lookup_in_flush  key to look up during every flush through the plugin
+//	             pointer kept from Init (a bug ABI §5 warns about)
 package main
 
 /*
@@ -55,6 +57,8 @@ type instance struct {
 	retryFirst bool
 	scribble   bool
 	sleep      time.Duration
+	lookup     string
+	plugin     unsafe.Pointer // kept only to show the stale lookup
 	flushes    atomic.Int64
 	seen       sync.Map // chunk sha256 -> struct{}
 }
@@ -137,6 +141,8 @@ func FLBPluginInit(plugin unsafe.Pointer) int {
 	}
 	ins.retryFirst = output.FLBPluginConfigKey(plugin, "retry_first") == "true"
 	ins.scribble = output.FLBPluginConfigKey(plugin, "scribble") == "true"
+	ins.lookup = output.FLBPluginConfigKey(plugin, "lookup_in_flush")
+	ins.plugin = plugin
 
 	if output.FLBPluginConfigKey(plugin, "fail_init") == "true" {
 		line["result"] = "fail"
@@ -179,10 +185,14 @@ func FLBPluginFlushCtx(ctx, data unsafe.Pointer, length C.int, tag *C.char) int 
 	if ins.sleep > 0 {
 		time.Sleep(ins.sleep)
 	}
-	record(map[string]any{
+	line := map[string]any{
 		"call": "flush", "id": ins.id, "tag": C.GoString(tag), "sha256": hash, "size": int(length),
 		"objects": objects, "complete": complete, "tid": syscall.Gettid(), "n": ins.flushes.Add(1), "rc": rc,
-	})
+	}
+	if ins.lookup != "" {
+		line["lookup"] = output.FLBPluginConfigKey(ins.plugin, ins.lookup)
+	}
+	record(line)
 	return rc
 }
 
