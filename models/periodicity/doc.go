@@ -1,0 +1,22 @@
+// Package periodicity models how each AWS principal calls each API, day by day: whether the
+// pair runs like a machine (the SEC351 notebook's autocorrelation test) and whether today's
+// volume is out of line with the pair's usual volume for that day of the week.
+//
+// Training (Counts, Train) takes calls or precomputed daily counts per (principal ARN,
+// eventName) pair and UTC day. For each pair the daily counts from its first call to the end of
+// the training window, missing days filled with zero, are autocorrelated at lags 1..7 exactly
+// as pandas' Series.autocorr does (Autocorr). The largest |autocorrelation| is the pair's
+// periodicity and its lag the best lag; the pair is periodic when that reaches the threshold
+// (0.5, as in the notebook), provided it has enough history to judge (Config). A pair that
+// calls nearly every day in nearly the same number is also automated (steady): its series is
+// (almost) constant, which autocorrelation cannot see. The training also keeps, per weekday,
+// the median and median absolute deviation of the pair's daily counts: the volume baseline.
+//
+// Scoring is split in two. State, inline in the pipeline, keeps each pair's running count for
+// its current UTC day; it is bounded, sharded for concurrent writers and independent of the
+// model. Model.Score turns that count into a robust z against the weekday baseline and a 0-100
+// score that weighs an excess on an automated pair above one on a human's irregular use.
+//
+// A Model is immutable and encodes to a deterministic binary form (MarshalBinary, Decode,
+// Validate) for the model bundle.
+package periodicity
