@@ -438,15 +438,28 @@ func TestFailingInitAbortsStartupNamingTheInstance(t *testing.T) {
 	}
 }
 
-func TestUnknownOutputNameFailsToLoad(t *testing.T) {
-	cfg := flbhost.Config{
-		Plugin:    plugin(t, "echoplugin"),
-		Instances: []flbhost.Instance{{Name: "es"}},
+func TestLoadFailures(t *testing.T) {
+	so := plugin(t, "echoplugin")
+	cprefix := filepath.Join(t.TempDir(), "flb-echo.so")
+	if err := os.Symlink(so, cprefix); err != nil {
+		t.Fatal(err)
 	}
-	sum, err := flbhost.Run(testContext(t), cfg)
-	var ee *flbhost.ExitError
-	if !errors.As(err, &ee) || ee.Code != 2 || sum == nil || sum.ExitReason != "load_failed" {
-		t.Fatalf("got %v (summary %+v), want exit code 2", err, sum)
+	for _, tc := range []struct {
+		name, plugin, output, stderr string
+	}{
+		{"unknown-output-name", so, "es", "plugin 'es' does not exist"},
+		{"c-plugin-prefix", cprefix, "", "as a C plugin"},
+		{"not-a-shared-object", "/dev/null", "", "error opening plugin"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := flbhost.Config{Plugin: tc.plugin, Instances: []flbhost.Instance{{Name: tc.output}}}
+			sum, err := flbhost.Run(testContext(t), cfg)
+			var ee *flbhost.ExitError
+			if !errors.As(err, &ee) || ee.Code != 2 || sum == nil || sum.ExitReason != "load_failed" ||
+				!strings.Contains(ee.Stderr, tc.stderr) {
+				t.Fatalf("got %v (summary %+v), want exit code 2 and %q", err, sum, tc.stderr)
+			}
+		})
 	}
 }
 
@@ -539,6 +552,43 @@ func TestConcurrentFlushes(t *testing.T) {
 			}
 			if got := lifecycle(calls); got[len(got)-1] != "unregister" {
 				t.Errorf("no clean exit: %q", got)
+			}
+		})
+	}
+}
+
+// The sanitized host reports C memory a plugin loses, but not the one byte
+// per Init that FLBPluginSetContext keeps by design.
+func TestSanitizedHostReportsPluginLeaks(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		props map[string]string
+		leak  bool
+	}{
+		{"clean", map[string]string{"id": "a"}, false},
+		{"leaking", map[string]string{"id": "a", "leak_bytes": "64"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := flbhost.Config{
+				Plugin:    plugin(t, "echoplugin"),
+				Instances: []flbhost.Instance{{Props: tc.props}, {Props: map[string]string{"id": "b"}}},
+				Workers:   2,
+				Sanitize:  true,
+			}
+			sum, err := flbhost.Run(testContext(t), cfg, chunksOf(mixedChunks(t))...)
+			if !tc.leak {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			var ee *flbhost.ExitError
+			if !errors.As(err, &ee) || !strings.Contains(ee.Stderr, "LeakSanitizer") ||
+				!strings.Contains(ee.Stderr, "256 byte(s) leaked in 4 allocation(s)") {
+				t.Fatalf("got %v, want a LeakSanitizer report of 4 lost 64-byte blocks", err)
+			}
+			if sum == nil || sum.Delivered != 8 {
+				t.Errorf("summary: %+v", sum)
 			}
 		})
 	}
@@ -794,16 +844,11 @@ func TestHotReload(t *testing.T) {
 func TestTruncatedStreamExitsAfterCleanTeardown(t *testing.T) {
 	env, readLog := echoLog(t)
 	chunks := mixedChunks(t)
-	stream, err := flbhost.AppendChunk(nil, chunks[0].Chunk)
-	if err != nil {
-		t.Fatal(err)
-	}
-	full, err := flbhost.AppendChunk(stream, chunks[1].Chunk)
-	if err != nil {
-		t.Fatal(err)
-	}
 	path := filepath.Join(t.TempDir(), "truncated.chunks")
-	if err := os.WriteFile(path, full[:len(full)-3], 0o600); err != nil {
+	if err := flbhost.WriteChunkFile(path, chunks[0].Chunk, chunks[1].Chunk); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(path, int64(8+len(chunks[0].Tag)+len(chunks[0].Data)+8+len(chunks[1].Tag)+3)); err != nil {
 		t.Fatal(err)
 	}
 	h, err := flbhost.Start(testContext(t), flbhost.Config{

@@ -1,10 +1,12 @@
 package flbhost
 
 import (
+	"bufio"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"math"
+	"os"
 )
 
 // Chunk is what Fluent Bit hands one flush: a tag and a chunk of msgpack
@@ -49,4 +51,22 @@ func WriteChunks(w io.Writer, chunks ...Chunk) error {
 		}
 	}
 	return nil
+}
+
+// WriteChunkFile writes chunks to a new chunk stream file at path, for
+// Config.Input.
+func WriteChunkFile(path string, chunks ...Chunk) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("flbhost: %w", err)
+	}
+	w := bufio.NewWriter(f)
+	err = WriteChunks(w, chunks...)
+	if err == nil {
+		err = w.Flush()
+	}
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("flbhost: %w", cerr)
+	}
+	return err
 }

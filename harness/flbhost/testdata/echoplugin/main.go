@@ -14,6 +14,7 @@
 //	sleep_us     sleep this long inside every flush
 //	lookup_in_flush  key to look up during every flush through the plugin
 //	             pointer kept from Init (a bug ABI §5 warns about)
+//	leak_bytes   malloc this many C bytes per flush and lose them
 package main
 
 /*
@@ -58,6 +59,7 @@ type instance struct {
 	scribble   bool
 	sleep      time.Duration
 	lookup     string
+	leakBytes  int
 	plugin     unsafe.Pointer // kept only to show the stale lookup
 	flushes    atomic.Int64
 	seen       sync.Map // chunk sha256 -> struct{}
@@ -139,6 +141,15 @@ func FLBPluginInit(plugin unsafe.Pointer) int {
 		}
 		ins.sleep = time.Duration(us) * time.Microsecond
 	}
+	if v := output.FLBPluginConfigKey(plugin, "leak_bytes"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			line["error"] = fmt.Sprintf("leak_bytes %q: %v", v, err)
+			record(line)
+			return output.FLB_ERROR
+		}
+		ins.leakBytes = n
+	}
 	ins.retryFirst = output.FLBPluginConfigKey(plugin, "retry_first") == "true"
 	ins.scribble = output.FLBPluginConfigKey(plugin, "scribble") == "true"
 	ins.lookup = output.FLBPluginConfigKey(plugin, "lookup_in_flush")
@@ -181,6 +192,9 @@ func FLBPluginFlushCtx(ctx, data unsafe.Pointer, length C.int, tag *C.char) int 
 	}
 	if ins.scribble && length > 0 {
 		*(*byte)(data) ^= 0xff
+	}
+	if ins.leakBytes > 0 {
+		_ = C.malloc(C.size_t(ins.leakBytes))
 	}
 	if ins.sleep > 0 {
 		time.Sleep(ins.sleep)
