@@ -17,7 +17,7 @@ import (
 //	window: First i32, Last i32
 //	pair count uvarint, then per pair in principal, API order:
 //	  principal, API (uvarint length + UTF-8 bytes), HistoryDays u32, ActiveDays u32, Total u64,
-//	  Periodicity f64, BestLag u8, flags u8 (1 judged, 2 periodic, 4 steady),
+//	  Periodicity f64, BestLag u8, flags u8 (1 judged, 2 periodic, 4 steady), ActiveMAD f64,
 //	  7 x (Samples u32, Median f64, MAD f64) from Sunday
 //
 // The same model always encodes to the same bytes: pairs are sorted and NaN is written in one
@@ -27,7 +27,7 @@ const (
 	formatVersion = 1
 	// minPairBytes is the smallest encoded pair; it bounds what a corrupt pair count can make
 	// Decode allocate.
-	minPairBytes = 1 + 1 + 4 + 4 + 8 + 8 + 1 + 1 + 7*(4+8+8)
+	minPairBytes = 1 + 1 + 4 + 4 + 8 + 8 + 1 + 1 + 8 + 7*(4+8+8)
 )
 
 const (
@@ -63,6 +63,7 @@ func (m *Model) MarshalBinary() ([]byte, error) {
 		b = binary.LittleEndian.AppendUint64(b, uint64(p.Total))
 		b = appendFloat(b, p.Periodicity)
 		b = append(b, byte(p.BestLag), p.flags())
+		b = appendFloat(b, p.ActiveMAD)
 		for _, w := range p.Weekday {
 			b = binary.LittleEndian.AppendUint32(b, uint32(w.Samples))
 			b = appendFloat(b, w.Median)
@@ -133,6 +134,7 @@ func Decode(data []byte) (*Model, error) {
 		if f&^(flagJudged|flagPeriodic|flagSteady) != 0 {
 			r.fail(fmt.Errorf("pair %d: unknown flags %#x", i, f))
 		}
+		p.ActiveMAD = r.f64()
 		for d := range p.Weekday {
 			p.Weekday[d] = WeekdayStats{Samples: int32(r.u32()), Median: r.f64(), MAD: r.f64()}
 		}
@@ -287,6 +289,8 @@ func (p *PairStats) validate(cfg Config, w Window) error {
 		return fmt.Errorf("periodic=%v disagrees with periodicity %v", p.Periodic, p.Periodicity)
 	case p.Steady && !p.Judged:
 		return errors.New("steady but not judged")
+	case !finite(p.ActiveMAD) || p.ActiveMAD < 0:
+		return fmt.Errorf("active-day MAD %v", p.ActiveMAD)
 	}
 	samples := 0
 	for d, s := range p.Weekday {

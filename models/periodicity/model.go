@@ -26,6 +26,10 @@ type PairStats struct {
 	Judged   bool
 	Periodic bool
 	Steady   bool
+	// ActiveMAD is the median absolute deviation of the counts on the days with calls: how much
+	// a day of use varies. It keeps the volume z of a pair used on few days (weekday median 0)
+	// from treating every day of ordinary use as a jump from zero.
+	ActiveMAD float64
 	// Weekday holds the volume baseline per time.Weekday (Sunday = 0).
 	Weekday [7]WeekdayStats
 }
@@ -155,10 +159,17 @@ func learnPair(p Pair, first Day, series []float64, cfg Config) PairStats {
 	ps.Judged = int(ps.HistoryDays) >= cfg.MinHistoryDays && int(ps.ActiveDays) >= cfg.MinActiveDays
 	if ps.Judged {
 		ps.Periodic = ps.Periodicity >= cfg.Threshold
-		active := float64(ps.ActiveDays) / float64(ps.HistoryDays)
+		share := float64(ps.ActiveDays) / float64(ps.HistoryDays)
 		med, mad := medianMAD(slices.Clone(series))
-		ps.Steady = cfg.SteadyMaxCV > 0 && active >= cfg.SteadyMinActive && madToSigma*mad <= cfg.SteadyMaxCV*med
+		ps.Steady = cfg.SteadyMaxCV > 0 && share >= cfg.SteadyMinActive && madToSigma*mad <= cfg.SteadyMaxCV*med
 	}
+	active := make([]float64, 0, ps.ActiveDays)
+	for _, v := range series {
+		if v > 0 {
+			active = append(active, v)
+		}
+	}
+	_, ps.ActiveMAD = medianMAD(active)
 	var byDay [7][]float64
 	for i, v := range series {
 		wd := (first + Day(i)).Weekday()

@@ -34,10 +34,15 @@ type Score struct {
 	HasVolume bool
 	// Expected is the baseline (median) count for the day's weekday.
 	Expected float64
-	// VolumeZ is (DayCount - Expected) / spread, spread being the robust standard deviation
-	// of the weekday's counts, 1.4826·MAD, floored at max(√Expected, MinScale): a perfectly
-	// regular job has MAD 0, and the floor is the Poisson spread of a count of that size, so
-	// only a change well beyond ordinary counting noise gets a large z.
+	// VolumeZ is (DayCount - Expected) / spread, spread being the largest of
+	//   - 1.4826·MAD of the weekday's counts, their robust standard deviation;
+	//   - 1.4826·ActiveMAD, the same over the days with calls: a pair used on a few days has
+	//     a weekday median and MAD of 0, and an ordinary day of use is not a jump from zero;
+	//   - √Expected, the Poisson spread of a count of that size, the floor for a perfectly
+	//     regular job whose MADs are 0;
+	//   - MinScale, so that a zero baseline does not divide by zero.
+	// For a machine the first three are small and any real change in volume stands out; for a
+	// person the day-of-use spread absorbs ordinary burstiness.
 	VolumeZ float64
 	// ScoreNorm maps the positive part of VolumeZ, multiplied by HumanWeight unless the pair is
 	// automated, to 0..100: 100·z²/(z²+Z50²). It is 50 at Z50, ~26 at 3 and ~80 at 10;
@@ -76,7 +81,7 @@ func (m *Model) Score(principal, api string, obs Observation) Score {
 		s.Reasons |= ReasonNoBaseline
 		return s
 	}
-	spread := max(madToSigma*wd.MAD, math.Sqrt(wd.Median), m.cfg.MinScale)
+	spread := max(madToSigma*wd.MAD, madToSigma*p.ActiveMAD, math.Sqrt(wd.Median), m.cfg.MinScale)
 	s.HasVolume, s.Expected = true, wd.Median
 	s.VolumeZ = (float64(obs.Count) - wd.Median) / spread
 	if s.VolumeZ >= m.cfg.HighZ {

@@ -54,7 +54,7 @@ func TestScoreVolume(t *testing.T) {
 		t.Fatalf("the human pair trained as automated: %+v", hs)
 	}
 	base := hs.Weekday[time.Monday]
-	spread := max(madToSigma*base.MAD, math.Sqrt(base.Median), 1)
+	spread := max(madToSigma*base.MAD, madToSigma*hs.ActiveMAD, math.Sqrt(base.Median), 1)
 	count := int64(math.Ceil(base.Median + s.VolumeZ*spread))
 	h := m.Score(human.Principal, human.API, Observation{Day: day, Count: count})
 	if h.VolumeZ < s.VolumeZ || h.ScoreNorm >= s.ScoreNorm || h.Automated {
