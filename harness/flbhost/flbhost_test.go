@@ -583,7 +583,7 @@ func TestSanitizedHostReportsPluginLeaks(t *testing.T) {
 				return
 			}
 			var ee *flbhost.ExitError
-			if !errors.As(err, &ee) || !strings.Contains(ee.Stderr, "LeakSanitizer") ||
+			if !errors.As(err, &ee) || ee.Code != 23 || !strings.Contains(ee.Stderr, "LeakSanitizer") ||
 				!strings.Contains(ee.Stderr, "256 byte(s) leaked in 4 allocation(s)") {
 				t.Fatalf("got %v, want a LeakSanitizer report of 4 lost 64-byte blocks", err)
 			}

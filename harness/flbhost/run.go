@@ -255,7 +255,8 @@ func (s *Summary) Instance(name string) (InstanceSummary, bool) {
 
 // ExitError reports a host that exited non-zero: 2 the plugin did not load
 // or register, 3 an Init failed (Summary.FailedInstance names it), 4 the
-// chunk stream was corrupt; -1 the host died of a signal (a crash).
+// chunk stream was corrupt, 23 a sanitizer report (Config.Sanitize); -1 the
+// host died of a signal (a crash).
 type ExitError struct {
 	Code    int
 	State   string
