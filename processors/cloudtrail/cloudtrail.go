@@ -248,12 +248,16 @@ func freeForm(o *fields.Obj, key string) (string, map[string]any) {
 			return "", nil
 		}
 	}
-	safe := fields.JSONSafe(v)
-	text, err := json.Marshal(safe)
+	text, err := json.Marshal(v)
 	if err != nil {
-		return "", nil
+		// Only what JSON cannot hold (NaN, maps with non-string keys) fails; sanitising on that
+		// rare path spares the common one a walk over the object.
+		v = fields.JSONSafe(v)
+		if text, err = json.Marshal(v); err != nil {
+			return "", nil
+		}
 	}
-	m, _ := safe.(map[string]any)
+	m, _ := v.(map[string]any)
 	if len(text) >= flattenedLimit {
 		m = nil
 	}

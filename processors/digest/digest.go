@@ -23,6 +23,7 @@ import (
 	"hash"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -81,13 +82,24 @@ func (w *writer) byte(c byte) {
 	w.n++
 }
 
-func (w *writer) uint64(tag byte, u uint64) {
+// fixed writes a tag and a fixed-width number (integers, float bits).
+func (w *writer) fixed(tag byte, u uint64) {
 	if w.n+9 > len(w.buf) {
 		w.flush()
 	}
 	w.buf[w.n] = tag
-	binary.BigEndian.PutUint64(w.buf[w.n+1:], u)
+	binary.LittleEndian.PutUint64(w.buf[w.n+1:], u)
 	w.n += 9
+}
+
+// length writes a tag and a varint length (strings, maps, arrays): most are short, and a
+// compact form is less to hash.
+func (w *writer) length(tag byte, n int) {
+	if w.n+1+binary.MaxVarintLen64 > len(w.buf) {
+		w.flush()
+	}
+	w.buf[w.n] = tag
+	w.n += 1 + binary.PutUvarint(w.buf[w.n+1:], uint64(n))
 }
 
 func bytes[T string | []byte](w *writer, s T) {
@@ -103,13 +115,14 @@ func bytes[T string | []byte](w *writer, s T) {
 
 // str writes a length-prefixed string, so that concatenations cannot collide.
 func (w *writer) str(s string) {
-	w.uint64('s', uint64(len(s)))
+	w.length(tagString, len(s))
 	bytes(w, s)
 }
 
 // Type tags of the canonical form.
 const (
 	tagNull   = 'n'
+	tagString = 's'
 	tagFalse  = 'f'
 	tagTrue   = 't'
 	tagInt    = 'i'
@@ -129,7 +142,7 @@ func (w *writer) value(v any) {
 	case string:
 		w.str(x)
 	case []byte:
-		w.uint64('s', uint64(len(x)))
+		w.length(tagString, len(x))
 		bytes(w, x)
 	case bool:
 		if x {
@@ -138,40 +151,40 @@ func (w *writer) value(v any) {
 			w.byte(tagFalse)
 		}
 	case int64:
-		w.uint64(tagInt, uint64(x))
+		w.fixed(tagInt, uint64(x))
 	case int:
-		w.uint64(tagInt, uint64(int64(x)))
+		w.fixed(tagInt, uint64(int64(x)))
 	case int32:
-		w.uint64(tagInt, uint64(int64(x)))
+		w.fixed(tagInt, uint64(int64(x)))
 	case int16:
-		w.uint64(tagInt, uint64(int64(x)))
+		w.fixed(tagInt, uint64(int64(x)))
 	case int8:
-		w.uint64(tagInt, uint64(int64(x)))
+		w.fixed(tagInt, uint64(int64(x)))
 	case uint32:
-		w.uint64(tagInt, uint64(x))
+		w.fixed(tagInt, uint64(x))
 	case uint16:
-		w.uint64(tagInt, uint64(x))
+		w.fixed(tagInt, uint64(x))
 	case uint8:
-		w.uint64(tagInt, uint64(x))
+		w.fixed(tagInt, uint64(x))
 	case uint:
 		w.value(uint64(x))
 	case uint64:
 		if x <= math.MaxInt64 {
-			w.uint64(tagInt, x)
+			w.fixed(tagInt, x)
 		} else {
-			w.uint64(tagUint, x)
+			w.fixed(tagUint, x)
 		}
 	case float64:
 		w.float(x)
 	case float32:
 		w.float(float64(x))
 	case time.Time:
-		w.uint64(tagTime, uint64(x.Unix()))
-		w.uint64(tagTime, uint64(x.Nanosecond()))
+		w.fixed(tagTime, uint64(x.Unix()))
+		w.fixed(tagTime, uint64(x.Nanosecond()))
 	case map[string]any:
 		w.object(x)
 	case []any:
-		w.uint64(tagArray, uint64(len(x)))
+		w.length(tagArray, len(x))
 		for _, e := range x {
 			w.value(e)
 		}
@@ -185,29 +198,60 @@ func (w *writer) value(v any) {
 func (w *writer) float(f float64) {
 	switch {
 	case f == math.Trunc(f) && f >= -(1<<63) && f < 1<<63:
-		w.uint64(tagInt, uint64(int64(f))) // also folds -0 into 0
+		w.fixed(tagInt, uint64(int64(f))) // also folds -0 into 0
 	case math.IsNaN(f):
-		w.uint64(tagFloat, math.Float64bits(math.NaN()))
+		w.fixed(tagFloat, math.Float64bits(math.NaN()))
 	default:
-		w.uint64(tagFloat, math.Float64bits(f))
+		w.fixed(tagFloat, math.Float64bits(f))
 	}
 }
 
+// entry is a map member to sort. prefix holds the key's first 8 bytes big-endian, so most
+// comparisons are one integer comparison; keys that share 8 bytes fall back to the string.
+type entry struct {
+	prefix uint64
+	k      string
+	v      any
+}
+
 func (w *writer) object(m map[string]any) {
-	w.uint64(tagMap, uint64(len(m)))
-	var stack [sortStack]string
-	var keys []string
+	w.length(tagMap, len(m))
+	var stack [sortStack]entry
+	var entries []entry
 	if len(m) <= sortStack {
-		keys = stack[:0]
+		entries = stack[:0]
 	} else {
-		keys = make([]string, 0, len(m))
+		entries = make([]entry, 0, len(m))
 	}
-	for k := range m {
-		keys = append(keys, k)
+	for k, v := range m {
+		entries = append(entries, entry{keyPrefix(k), k, v})
 	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		w.str(k)
-		w.value(m[k])
+	slices.SortFunc(entries, compareEntries)
+	for _, e := range entries {
+		w.str(e.k)
+		w.value(e.v)
 	}
+}
+
+func compareEntries(a, b entry) int {
+	switch {
+	case a.prefix < b.prefix:
+		return -1
+	case a.prefix > b.prefix:
+		return 1
+	}
+	return strings.Compare(a.k, b.k)
+}
+
+// keyPrefix packs the first 8 bytes of k, zero-padded, so that comparing prefixes orders keys
+// as strings.Compare would, up to ties.
+func keyPrefix(k string) uint64 {
+	var p uint64
+	for i := 0; i < 8; i++ {
+		p <<= 8
+		if i < len(k) {
+			p |= uint64(k[i])
+		}
+	}
+	return p
 }

@@ -93,11 +93,14 @@ func NewReader(r io.Reader, name string) (*Reader, error) {
 		rd.closer = append(rd.closer, gz)
 		br = bufio.NewReaderSize(gz, peekSize)
 	}
+	if bom, _ := br.Peek(3); bytes.Equal(bom, []byte("\xef\xbb\xbf")) {
+		br.Discard(3) // a byte-order mark some Windows tools write: not part of the content
+	}
 	head, err := br.Peek(peekSize)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
 		return nil, fmt.Errorf("input: %s: %w", name, err)
 	}
-	head = bytes.TrimLeft(bytes.TrimPrefix(head, []byte("\xef\xbb\xbf")), " \t\r\n")
+	head = bytes.TrimLeft(head, " \t\r\n")
 	switch {
 	case len(head) == 0:
 		rd.format = JSONLines // an empty file: nothing to read in any format

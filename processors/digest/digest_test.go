@@ -1,0 +1,133 @@
+package digest
+
+import (
+	"encoding/base64"
+	"fmt"
+	"math"
+	"testing"
+	"time"
+)
+
+func TestIDNormalisesDecoderDifferences(t *testing.T) {
+	// The same event as the msgpack decoder and a JSON decoder deliver it.
+	msgpack := map[string]any{
+		"port": int64(88), "big": uint64(7), "ratio": 0.5, "name": []byte("krbtgt"),
+		"nested": map[string]any{"list": []any{int64(1), "a"}}, "zero": int64(0),
+	}
+	fromJSON := map[string]any{
+		"port": 88.0, "big": 7.0, "ratio": 0.5, "name": "krbtgt",
+		"nested": map[string]any{"list": []any{1.0, "a"}}, "zero": math.Copysign(0, -1),
+	}
+	if a, b := ID(1, Key{"k"}, msgpack), ID(1, Key{"k"}, fromJSON); a != b {
+		t.Errorf("decoder forms must hash alike: %s != %s", a, b)
+	}
+}
+
+func TestIDDistinguishes(t *testing.T) {
+	base := map[string]any{"a": "x", "n": 5.0}
+	same := []any{
+		map[string]any{"n": int64(5), "a": "x"},
+	}
+	different := []any{
+		map[string]any{"a": "x", "n": 5.5},
+		map[string]any{"a": "x", "n": "5"},                          // a string is not a number
+		map[string]any{"a": "x", "n": 5.0, "extra": nil},            // a null member is still a member
+		map[string]any{"a": "x"},                                    // missing member
+		map[string]any{"a": []any{"x"}, "n": 5.0},                   // array vs scalar
+		map[string]any{"ax": "", "n": 5.0},                          // key/value boundary moved
+		map[string]any{"a": "x", "n": 5.0000000000000001e0 + 1e-15}, // a different float
+		[]any{"a", "x", "n", 5.0},                                   // array of the same tokens
+		map[string]any{"a": "x", "n": true},
+		map[string]any{"a": "x", "n": uint64(math.MaxUint64)},
+	}
+	want := ID(1, Key{}, base)
+	for _, v := range same {
+		if got := ID(1, Key{}, v); got != want {
+			t.Errorf("%v: %s, want %s", v, got, want)
+		}
+	}
+	seen := map[string]string{want: fmt.Sprint(base)}
+	for _, v := range different {
+		got := ID(1, Key{}, v)
+		if prev, dup := seen[got]; dup {
+			t.Errorf("%v collides with %s", v, prev)
+		}
+		seen[got] = fmt.Sprint(v)
+	}
+	if ID(2, Key{}, base) == want {
+		t.Error("the kind must be part of the ID")
+	}
+	if ID(1, Key{"1"}, base) == want || ID(1, Key{"1"}, base) == ID(1, Key{"", "1"}, base) {
+		t.Error("each natural key part must be part of the ID, in its position")
+	}
+	if ID(1, Key{}, []any{"ab"}) == ID(1, Key{}, []any{"a", "b"}) {
+		t.Error("string boundaries must be part of the ID")
+	}
+}
+
+func TestIDShape(t *testing.T) {
+	id := ID(3, Key{"uid", "ts"}, map[string]any{"x": 1.0})
+	if len(id) != 22 {
+		t.Errorf("len(%q) = %d, want 22 (128 bits, unpadded base64)", id, len(id))
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(id)
+	if err != nil || len(raw) != Size {
+		t.Errorf("%q is not URL-safe base64 of %d bytes: %v", id, Size, err)
+	}
+}
+
+func TestIDLargeAndOddValues(t *testing.T) {
+	// More members than the stack sort buffer, nested beyond one level, every value type.
+	big := map[string]any{}
+	for i := range 100 {
+		big[fmt.Sprintf("k%03d", i)] = map[string]any{"i": float64(i), "t": time.Unix(int64(i), 5).UTC()}
+	}
+	reordered := map[string]any{}
+	for i := 99; i >= 0; i-- {
+		reordered[fmt.Sprintf("k%03d", i)] = map[string]any{"t": time.Unix(int64(i), 5).UTC(), "i": int64(i)}
+	}
+	if ID(1, Key{}, big) != ID(1, Key{}, reordered) {
+		t.Error("member order must not matter")
+	}
+	reordered["k050"] = map[string]any{"t": time.Unix(50, 6).UTC(), "i": int64(50)}
+	if ID(1, Key{}, big) == ID(1, Key{}, reordered) {
+		t.Error("a changed nanosecond must change the ID")
+	}
+	// Keys sharing their first 8 bytes still sort as strings.
+	a := map[string]any{"prefix__a": 1.0, "prefix__b": 2.0, "prefix_": 3.0}
+	b := map[string]any{"prefix_": 3.0, "prefix__b": 2.0, "prefix__a": 1.0}
+	if ID(1, Key{}, a) != ID(1, Key{}, b) {
+		t.Error("keys sharing a prefix must still be ordered canonically")
+	}
+	type ext struct{ T int8 }
+	if ID(1, Key{}, ext{1}) == ID(1, Key{}, ext{2}) || ID(1, Key{}, ext{1}) != ID(1, Key{}, ext{1}) {
+		t.Error("other types must hash by value")
+	}
+	if ID(1, Key{}, math.NaN()) != ID(1, Key{}, math.NaN()) {
+		t.Error("NaN must hash consistently")
+	}
+	long := string(make([]byte, 5000))
+	if ID(1, Key{}, long) == ID(1, Key{}, long+"\x00") {
+		t.Error("long strings must be hashed whole")
+	}
+}
+
+func TestIDConcurrent(t *testing.T) {
+	ev := map[string]any{"a": []any{1.0, "x", map[string]any{"b": true}}}
+	want := ID(1, Key{"k"}, ev)
+	done := make(chan string)
+	for range 8 {
+		go func() {
+			var got string
+			for range 200 {
+				got = ID(1, Key{"k"}, ev)
+			}
+			done <- got
+		}()
+	}
+	for range 8 {
+		if got := <-done; got != want {
+			t.Errorf("concurrent ID %s, want %s", got, want)
+		}
+	}
+}

@@ -1,0 +1,171 @@
+package input
+
+import (
+	"bytes"
+	"compress/gzip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+type result struct {
+	line int
+	body map[string]any
+	err  string
+}
+
+func readAll(t *testing.T, r *Reader) []result {
+	t.Helper()
+	var out []result
+	for it := range r.All() {
+		res := result{line: it.Line, body: it.Body}
+		if it.Err != nil {
+			res.err = it.Err.Error()
+		}
+		out = append(out, res)
+	}
+	return out
+}
+
+func read(t *testing.T, text string) ([]result, Format) {
+	t.Helper()
+	r, err := NewReader(strings.NewReader(text), "f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return readAll(t, r), r.Format()
+}
+
+func TestJSONLines(t *testing.T) {
+	text := "{\"a\":1}\n\n  {\"a\":2}\r\n{bad\n[{\"a\":3},{\"a\":4},5]\n\"str\"\n{\"a\":6}"
+	got, format := read(t, text)
+	if format != JSONLines {
+		t.Fatalf("format = %v", format)
+	}
+	want := []struct {
+		line int
+		a    float64
+		err  string
+	}{{1, 1, ""}, {3, 2, ""}, {4, 0, "f:4:"}, {5, 3, ""}, {5, 4, ""}, {5, 0, "f:5: the JSON value is a float64"}, {6, 0, "f:6: the JSON value is a string"}, {7, 6, ""}}
+	if len(got) != len(want) {
+		t.Fatalf("got %d items %+v, want %d", len(got), got, len(want))
+	}
+	for i, w := range want {
+		g := got[i]
+		if g.line != w.line || (w.err == "") != (g.err == "") || !strings.HasPrefix(g.err, w.err) || (w.err == "" && g.body["a"] != w.a) {
+			t.Errorf("item %d = %+v, want %+v", i, g, w)
+		}
+	}
+}
+
+func TestJSONDocumentRecords(t *testing.T) {
+	text := "{\n  \"Records\": [\n    {\"eventName\": \"A\"},\n\n    {\"eventName\":\n \"B\"},\n    7\n  ],\n  \"trailer\": {\"x\": [1]}\n}\n" +
+		"{\"single\": true,\n \"n\": [1, 2]}\n" +
+		"[\n {\"e\": 1},\n {\"e\": 2}\n]\n"
+	got, format := read(t, text)
+	if format != JSONDocument {
+		t.Fatalf("format = %v", format)
+	}
+	type w struct {
+		line int
+		key  string
+		val  any
+		err  string
+	}
+	want := []w{{3, "eventName", "A", ""}, {5, "eventName", "B", ""}, {7, "", nil, "f:7: the JSON value is a float64"},
+		{11, "single", true, ""}, {14, "e", 1.0, ""}, {15, "e", 2.0, ""}}
+	if len(got) != len(want) {
+		t.Fatalf("got %+v", got)
+	}
+	for i, x := range want {
+		g := got[i]
+		if g.line != x.line || !strings.HasPrefix(g.err, x.err) || (x.err == "" && g.body[x.key] != x.val) {
+			t.Errorf("item %d = %+v, want %+v", i, g, x)
+		}
+	}
+}
+
+func TestJSONDocumentErrors(t *testing.T) {
+	got, _ := read(t, "{\n\"Records\": {\"a\": 1}\n}\n")
+	if len(got) != 1 || !strings.Contains(got[0].err, "Records is") {
+		t.Errorf("Records not an array: %+v", got)
+	}
+	// A syntax error ends the document: nothing after it can be trusted.
+	got, _ = read(t, "[\n{\"a\": 1},\n{\"a\": oops},\n{\"a\": 3}\n]")
+	if len(got) != 2 || got[0].body["a"] != 1.0 || got[1].err == "" || got[1].line != 3 {
+		t.Errorf("syntax error: %+v", got)
+	}
+	got, _ = read(t, "[\n1\n")
+	if len(got) != 2 || got[1].err == "" {
+		t.Errorf("truncated document: %+v", got)
+	}
+}
+
+func TestZeekTSVAndHeaderless(t *testing.T) {
+	text := "#separator \\x09\n#fields\tuid\tid.orig_p\n#types\tstring\tport\nC1\t88\nC2\n"
+	got, format := read(t, text)
+	if format != ZeekTSV || len(got) != 2 || got[0].body["id.orig_p"] != int64(88) || got[0].line != 4 || got[1].line != 5 || got[1].err == "" {
+		t.Errorf("format %v items %+v", format, got)
+	}
+	got, format = read(t, "uid\tts\nC1\t1.5\n")
+	if format != ZeekTSV || len(got) != 1 || got[0].body["ts"] != "1.5" {
+		t.Errorf("headerless: format %v items %+v", format, got)
+	}
+}
+
+func TestGzipByMagicAndOpen(t *testing.T) {
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	gz.Write([]byte(`{"Records":[{"eventName":"A"},{"eventName":"B"}]}`))
+	gz.Close()
+	path := filepath.Join(t.TempDir(), "cloudtrail.json") // no .gz suffix: detected by content
+	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := readAll(t, r)
+	if err := r.Close(); err != nil {
+		t.Error(err)
+	}
+	if r.Format() != JSONDocument || len(got) != 2 || got[1].body["eventName"] != "B" {
+		t.Errorf("format %v items %+v", r.Format(), got)
+	}
+	if _, err := Open(filepath.Join(t.TempDir(), "missing")); err == nil {
+		t.Error("a missing file must fail")
+	}
+	if _, err := NewReader(bytes.NewReader([]byte{0x1f, 0x8b, 0, 0}), "bad.gz"); err == nil || !strings.Contains(err.Error(), "gzip") {
+		t.Errorf("corrupt gzip: %v", err)
+	}
+}
+
+func TestUnrecognisedAndEmpty(t *testing.T) {
+	if _, err := NewReader(strings.NewReader("hello world\n"), "f"); err == nil || !strings.Contains(err.Error(), `"hello world"`) {
+		t.Errorf("plain text: %v", err)
+	}
+	got, _ := read(t, "")
+	if len(got) != 0 {
+		t.Errorf("empty file: %+v", got)
+	}
+	got, _ = read(t, "\xef\xbb\xbf{\"a\":1}\n")
+	if len(got) != 1 || got[0].body["a"] != 1.0 {
+		t.Errorf("a byte-order mark must be skipped: %+v", got)
+	}
+}
+
+func TestLongLines(t *testing.T) {
+	long := `{"v":"` + strings.Repeat("x", 3<<20) + `"}`
+	got, format := read(t, long+"\n"+`{"v":"short"}`+"\n")
+	// The first line is longer than the detection window, so the file is read as a stream of
+	// documents, which handles it all the same.
+	if len(got) != 2 || len(got[0].body["v"].(string)) != 3<<20 || got[1].body["v"] != "short" || got[1].line != 2 {
+		t.Errorf("format %v: %d items", format, len(got))
+	}
+	got, format = read(t, `{"v":"short"}`+"\n"+long+"\n")
+	if format != JSONLines || len(got) != 2 || len(got[1].body["v"].(string)) != 3<<20 {
+		t.Errorf("format %v: %d items", format, len(got))
+	}
+}
