@@ -1061,6 +1061,7 @@ static int init_instances(void)
             failed_rc = ret;
             /* flb_output_instance_destroy drops the instance without calling
              * its exit callbacks (Fluent Bit also leaks the context). */
+            keep_remote_context(ins->context->remote_context);
             free(ins->context);
             ins->context = NULL;
             return -1;
@@ -1405,14 +1406,17 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* On failure the threads already started keep running; stop_pool() joins
+ * them. */
 static int start_pool(void)
 {
     long page = sysconf(_SC_PAGESIZE);
+    int want = O.workers > 0 ? O.workers : 1;
 
-    n_threads = O.workers > 0 ? O.workers : 1;
-    workers = xcalloc((size_t) n_threads, sizeof(*workers));
+    workers = xcalloc((size_t) want, sizeof(*workers));
+    n_threads = 0;
     E.stopping = false;
-    for (int i = 0; i < n_threads; i++) {
+    for (int i = 0; i < want; i++) {
         struct worker *w = &workers[i];
 
         w->id = i;
@@ -1431,6 +1435,7 @@ static int start_pool(void)
             logmsg("error", "pthread_create failed");
             return -1;
         }
+        n_threads++;
     }
     return 0;
 }
@@ -2106,12 +2111,12 @@ static int run(void)
         }
     }
 
+    pool = true;
     if (start_pool() != 0) {
         code = EXIT_USAGE;
         exit_reason = "setup_failed";
         goto out;
     }
-    pool = true;
 
     for (;;) {
         struct chunk *ch = NULL;
@@ -2127,7 +2132,7 @@ static int run(void)
             if (hot_reload() != 0) {
                 exit_reason = "reload_failed";
                 code = EXIT_INIT;
-                pool = workers != NULL;
+                pool = workers != NULL; /* NULL when the new Init failed */
                 goto out;
             }
             continue;
