@@ -17,6 +17,6 @@
 // model. Model.Score turns that count into a robust z against the weekday baseline and a 0-100
 // score that weighs an excess on an automated pair above one on a human's irregular use.
 //
-// A Model is immutable and encodes to a deterministic binary form (MarshalBinary, Decode,
+// A Model is immutable and encodes to a deterministic binary form (AppendBinary, Decode,
 // Validate) for the model bundle.
 package periodicity

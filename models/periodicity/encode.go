@@ -1,244 +1,155 @@
 package periodicity
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
 	"time"
 	"unicode/utf8"
+
+	"github.com/siemscore/siemscore/models/bundle/wire"
 )
 
-// The binary form, all integers little-endian:
+// The binary form, written with models/bundle/wire (little-endian):
 //
-//	magic "SSPD", format version uint16
+//	format u8 = 1
 //	config: Threshold f64, MinHistoryDays u32, MinActiveDays u32, SteadyMinActive f64,
 //	        SteadyMaxCV f64, MinWeekdaySamples u32, MinScale f64, HumanWeight f64, Z50 f64, HighZ f64
-//	window: First i32, Last i32
-//	pair count uvarint, then per pair in principal, API order:
-//	  principal, API (uvarint length + UTF-8 bytes), HistoryDays u32, ActiveDays u32, Total u64,
-//	  Periodicity f64, BestLag u8, flags u8 (1 judged, 2 periodic, 4 steady), ActiveMAD f64,
-//	  7 x (Samples u32, Median f64, MAD f64) from Sunday
+//	window: First u32, Last u32 (days since 1970-01-01)
+//	pair count u32, then per pair in principal, API order:
+//	  principal, API (u32 length + UTF-8 bytes), HistoryDays u32, ActiveDays u32, Total u64,
+//	  flags u8 (1 judged, 2 periodic, 4 steady, 8 periodicity defined), Periodicity f64 (0 when
+//	  undefined), BestLag u8, ActiveMAD f64, 7 x (Samples u32, Median f64, MAD f64) from Sunday
 //
-// The same model always encodes to the same bytes: pairs are sorted and NaN is written in one
-// canonical form.
+// The same model always encodes to the same bytes (pairs are sorted), and every byte string
+// Decode accepts re-encodes to itself.
 const (
-	magic         = "SSPD"
-	formatVersion = 1
+	formatV1 = 1
 	// minPairBytes is the smallest encoded pair; it bounds what a corrupt pair count can make
 	// Decode allocate.
-	minPairBytes = 1 + 1 + 4 + 4 + 8 + 8 + 1 + 1 + 8 + 7*(4+8+8)
+	minPairBytes = 4 + 1 + 4 + 1 + 4 + 4 + 8 + 1 + 8 + 1 + 8 + 7*(4+8+8)
+	maxPairs     = 1 << 28
+	maxNameBytes = 1 << 16
 )
 
 const (
 	flagJudged = 1 << iota
 	flagPeriodic
 	flagSteady
+	flagDefined // Periodicity is a number, not NaN
 )
 
-// MarshalBinary encodes the model (encoding.BinaryMarshaler).
-func (m *Model) MarshalBinary() ([]byte, error) {
-	b := make([]byte, 0, 128+len(m.pairs)*(minPairBytes+64))
-	b = append(b, magic...)
-	b = binary.LittleEndian.AppendUint16(b, formatVersion)
-	c := m.cfg
-	b = appendFloat(b, c.Threshold)
-	b = binary.LittleEndian.AppendUint32(b, uint32(c.MinHistoryDays))
-	b = binary.LittleEndian.AppendUint32(b, uint32(c.MinActiveDays))
-	b = appendFloat(b, c.SteadyMinActive)
-	b = appendFloat(b, c.SteadyMaxCV)
-	b = binary.LittleEndian.AppendUint32(b, uint32(c.MinWeekdaySamples))
-	for _, v := range []float64{c.MinScale, c.HumanWeight, c.Z50, c.HighZ} {
-		b = appendFloat(b, v)
+// AppendBinary appends the model's encoding to b.
+func (m *Model) AppendBinary(b []byte) ([]byte, error) {
+	if err := m.Validate(); err != nil {
+		return nil, err
 	}
-	b = binary.LittleEndian.AppendUint32(b, uint32(m.window.First))
-	b = binary.LittleEndian.AppendUint32(b, uint32(m.window.Last))
-	b = binary.AppendUvarint(b, uint64(len(m.pairs)))
+	c := m.cfg
+	b = wire.AppendU8(b, formatV1)
+	b = wire.AppendF64(b, c.Threshold)
+	b = wire.AppendU32(b, uint32(c.MinHistoryDays))
+	b = wire.AppendU32(b, uint32(c.MinActiveDays))
+	b = wire.AppendF64(b, c.SteadyMinActive)
+	b = wire.AppendF64(b, c.SteadyMaxCV)
+	b = wire.AppendU32(b, uint32(c.MinWeekdaySamples))
+	b = wire.AppendF64s(b, []float64{c.MinScale, c.HumanWeight, c.Z50, c.HighZ})
+	b = wire.AppendU32(b, uint32(m.window.First))
+	b = wire.AppendU32(b, uint32(m.window.Last))
+	b = wire.AppendU32(b, uint32(len(m.pairs)))
 	for i := range m.pairs {
 		p := &m.pairs[i]
-		b = appendString(b, p.Principal)
-		b = appendString(b, p.API)
-		b = binary.LittleEndian.AppendUint32(b, uint32(p.HistoryDays))
-		b = binary.LittleEndian.AppendUint32(b, uint32(p.ActiveDays))
-		b = binary.LittleEndian.AppendUint64(b, uint64(p.Total))
-		b = appendFloat(b, p.Periodicity)
-		b = append(b, byte(p.BestLag), p.flags())
-		b = appendFloat(b, p.ActiveMAD)
+		b = wire.AppendBytes(b, []byte(p.Principal))
+		b = wire.AppendBytes(b, []byte(p.API))
+		b = wire.AppendU32(b, uint32(p.HistoryDays))
+		b = wire.AppendU32(b, uint32(p.ActiveDays))
+		b = wire.AppendI64(b, p.Total)
+		b = wire.AppendU8(b, p.flags())
+		periodicity := p.Periodicity
+		if math.IsNaN(periodicity) {
+			periodicity = 0
+		}
+		b = wire.AppendF64(b, periodicity)
+		b = wire.AppendU8(b, uint8(p.BestLag))
+		b = wire.AppendF64(b, p.ActiveMAD)
 		for _, w := range p.Weekday {
-			b = binary.LittleEndian.AppendUint32(b, uint32(w.Samples))
-			b = appendFloat(b, w.Median)
-			b = appendFloat(b, w.MAD)
+			b = wire.AppendU32(b, uint32(w.Samples))
+			b = wire.AppendF64(b, w.Median)
+			b = wire.AppendF64(b, w.MAD)
 		}
 	}
 	return b, nil
 }
 
-func (p *PairStats) flags() byte {
-	var f byte
-	if p.Judged {
-		f |= flagJudged
-	}
-	if p.Periodic {
-		f |= flagPeriodic
-	}
-	if p.Steady {
-		f |= flagSteady
+func (p *PairStats) flags() uint8 {
+	var f uint8
+	for _, bit := range []struct {
+		set  bool
+		flag uint8
+	}{{p.Judged, flagJudged}, {p.Periodic, flagPeriodic}, {p.Steady, flagSteady}, {!math.IsNaN(p.Periodicity), flagDefined}} {
+		if bit.set {
+			f |= bit.flag
+		}
 	}
 	return f
 }
 
-func appendFloat(b []byte, v float64) []byte {
-	if math.IsNaN(v) {
-		v = math.NaN()
-	}
-	return binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
-}
-
-func appendString(b []byte, s string) []byte {
-	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
-}
-
-// Decode reads a model written by MarshalBinary and validates it. Corrupt or truncated input
-// is an error, never a panic.
+// Decode parses what AppendBinary wrote, all of data, and validates it. Corrupt or truncated
+// input is an error, never a panic.
 func Decode(data []byte) (*Model, error) {
-	r := reader{b: data}
-	if string(r.bytes(len(magic))) != magic {
-		return nil, errors.New("periodicity: decode: not a periodicity model (bad magic)")
-	}
-	if v := r.u16(); r.err == nil && v != formatVersion {
-		return nil, fmt.Errorf("periodicity: decode: format version %d, this build reads %d", v, formatVersion)
+	r := wire.NewReader(data)
+	if v := r.U8("format"); r.Err() == nil && v != formatV1 {
+		return nil, fmt.Errorf("periodicity: unknown format %d", v)
 	}
 	var c Config
-	c.Threshold = r.f64()
-	c.MinHistoryDays = int(r.u32())
-	c.MinActiveDays = int(r.u32())
-	c.SteadyMinActive = r.f64()
-	c.SteadyMaxCV = r.f64()
-	c.MinWeekdaySamples = int(r.u32())
-	c.MinScale, c.HumanWeight, c.Z50, c.HighZ = r.f64(), r.f64(), r.f64(), r.f64()
-	w := Window{First: Day(int32(r.u32())), Last: Day(int32(r.u32()))}
-	n := r.uvarint()
-	if r.err == nil && n > uint64(len(r.b)/minPairBytes) {
-		return nil, fmt.Errorf("periodicity: decode: %d pairs cannot fit in %d bytes", n, len(r.b))
-	}
+	c.Threshold = r.F64("threshold")
+	c.MinHistoryDays = int(r.U32("min history days"))
+	c.MinActiveDays = int(r.U32("min active days"))
+	c.SteadyMinActive = r.F64("steady min active")
+	c.SteadyMaxCV = r.F64("steady max CV")
+	c.MinWeekdaySamples = int(r.U32("min weekday samples"))
+	c.MinScale, c.HumanWeight, c.Z50, c.HighZ = r.F64("min scale"), r.F64("human weight"), r.F64("z50"), r.F64("high z")
+	w := Window{First: Day(int32(r.U32("window first"))), Last: Day(int32(r.U32("window last")))}
+	n := r.Count("pairs", minPairBytes, maxPairs)
 	pairs := make([]PairStats, 0, n)
-	for i := uint64(0); i < n && r.err == nil; i++ {
+	for range n {
 		var p PairStats
-		p.Principal, p.API = r.str(), r.str()
-		p.HistoryDays, p.ActiveDays = int32(r.u32()), int32(r.u32())
-		p.Total = int64(r.u64())
-		p.Periodicity = r.f64()
-		p.BestLag = int8(r.u8())
-		f := r.u8()
-		p.Judged, p.Periodic, p.Steady = f&flagJudged != 0, f&flagPeriodic != 0, f&flagSteady != 0
-		if f&^(flagJudged|flagPeriodic|flagSteady) != 0 {
-			r.fail(fmt.Errorf("pair %d: unknown flags %#x", i, f))
+		p.Principal, p.API = readName(r, "principal"), readName(r, "API")
+		p.HistoryDays, p.ActiveDays = int32(r.U32("history days")), int32(r.U32("active days"))
+		p.Total = r.I64("total")
+		f := r.U8("flags")
+		if f&^(flagJudged|flagPeriodic|flagSteady|flagDefined) != 0 {
+			r.Failf("flags", "unknown flags %#x", f)
 		}
-		p.ActiveMAD = r.f64()
+		p.Judged, p.Periodic, p.Steady = f&flagJudged != 0, f&flagPeriodic != 0, f&flagSteady != 0
+		p.Periodicity = r.F64("periodicity")
+		if f&flagDefined == 0 {
+			if p.Periodicity != 0 || math.Signbit(p.Periodicity) {
+				r.Failf("periodicity", "undefined periodicity stored as %v", p.Periodicity)
+			}
+			p.Periodicity = math.NaN()
+		}
+		p.BestLag = int8(r.U8("best lag"))
+		p.ActiveMAD = r.F64("active MAD")
 		for d := range p.Weekday {
-			p.Weekday[d] = WeekdayStats{Samples: int32(r.u32()), Median: r.f64(), MAD: r.f64()}
+			p.Weekday[d] = WeekdayStats{Samples: int32(r.U32("weekday samples")), Median: r.F64("weekday median"), MAD: r.F64("weekday MAD")}
+		}
+		if r.Err() != nil {
+			break
 		}
 		pairs = append(pairs, p)
 	}
-	if r.err == nil && len(r.b) != 0 {
-		r.fail(fmt.Errorf("%d trailing bytes", len(r.b)))
-	}
-	if r.err != nil {
-		return nil, fmt.Errorf("periodicity: decode: %w", r.err)
+	if err := r.Done(); err != nil {
+		return nil, fmt.Errorf("periodicity: %w", err)
 	}
 	return newModel(c, w, pairs)
 }
 
-// reader consumes little-endian fields, remembering the first error; after it every read
-// returns zero values.
-type reader struct {
-	b   []byte
-	off int
-	err error
-}
-
-func (r *reader) fail(err error) {
-	if r.err == nil {
-		r.err = fmt.Errorf("at byte %d: %w", r.off, err)
+func readName(r *wire.Reader, field string) string {
+	b := r.Bytes(field, maxNameBytes)
+	if r.Err() == nil && !utf8.Valid(b) {
+		r.Failf(field, "not UTF-8")
 	}
-	r.b = nil
-}
-
-func (r *reader) bytes(n int) []byte {
-	if r.err != nil {
-		return nil
-	}
-	if n < 0 || n > len(r.b) {
-		r.fail(fmt.Errorf("truncated: need %d bytes, have %d", n, len(r.b)))
-		return nil
-	}
-	v := r.b[:n]
-	r.b, r.off = r.b[n:], r.off+n
-	return v
-}
-
-func (r *reader) u8() uint8 {
-	if v := r.bytes(1); v != nil {
-		return v[0]
-	}
-	return 0
-}
-
-func (r *reader) u16() uint16 {
-	if v := r.bytes(2); v != nil {
-		return binary.LittleEndian.Uint16(v)
-	}
-	return 0
-}
-
-func (r *reader) u32() uint32 {
-	if v := r.bytes(4); v != nil {
-		return binary.LittleEndian.Uint32(v)
-	}
-	return 0
-}
-
-func (r *reader) u64() uint64 {
-	if v := r.bytes(8); v != nil {
-		return binary.LittleEndian.Uint64(v)
-	}
-	return 0
-}
-
-// f64 reads a float; only the canonical NaN is accepted, so that a decoded model re-encodes to
-// the bytes it came from.
-func (r *reader) f64() float64 {
-	bits := r.u64()
-	v := math.Float64frombits(bits)
-	if math.IsNaN(v) && bits != math.Float64bits(math.NaN()) {
-		r.fail(fmt.Errorf("non-canonical NaN %#x", bits))
-	}
-	return v
-}
-
-func (r *reader) uvarint() uint64 {
-	if r.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 || n != len(binary.AppendUvarint(nil, v)) {
-		r.fail(errors.New("bad or overlong varint"))
-		return 0
-	}
-	r.b, r.off = r.b[n:], r.off+n
-	return v
-}
-
-func (r *reader) str() string {
-	n := r.uvarint()
-	if r.err == nil && n > uint64(len(r.b)) {
-		r.fail(fmt.Errorf("truncated: string of %d bytes, have %d", n, len(r.b)))
-	}
-	v := r.bytes(int(n))
-	if r.err == nil && !utf8.Valid(v) {
-		r.fail(errors.New("string is not UTF-8"))
-	}
-	return string(v)
+	return string(b)
 }
 
 // Validate checks the model's internal consistency: the configuration, the window, the pair

@@ -175,7 +175,7 @@ func TestCallsAndDailyCountsTrainTheSameModel(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if enc[i], err = m.MarshalBinary(); err != nil {
+		if enc[i], err = m.AppendBinary(nil); err != nil {
 			t.Fatal(err)
 		}
 	}
