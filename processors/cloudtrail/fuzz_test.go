@@ -1,0 +1,46 @@
+package cloudtrail_test
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/siemscore/siemscore/processors"
+	"github.com/siemscore/siemscore/processors/cloudtrail"
+	"github.com/siemscore/siemscore/processors/internal/fuzzbody"
+	"github.com/siemscore/siemscore/processors/internal/realdata"
+)
+
+// FuzzCloudTrail feeds JSON events, in the forms either decoder produces (mode, see
+// fuzzbody), to Parse and to a router fixed to CloudTrail. Invariants: no panic, at least one
+// record, every document encodes to valid JSON.
+func FuzzCloudTrail(f *testing.F) {
+	for _, b := range realdata.Seeds(f, realdata.CloudTrailRuleTests, realdata.CloudTrailScenarios) {
+		js, err := json.Marshal(realdata.Event(b))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(js, uint8(0))
+		f.Add(js, fuzzbody.Ints|fuzzbody.Bytes)
+	}
+	p, err := processors.New(processors.Options{Type: "cloudtrail", PreserveOriginal: true})
+	if err != nil {
+		f.Fatal(err)
+	}
+	fb := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, data []byte, mode uint8) {
+		v, err := fuzzbody.Decode(data, mode)
+		if err != nil {
+			fuzzbody.CheckRecords(t, p.Append(nil, map[string]any{"log": string(data)}, fb))
+			return
+		}
+		m, ok := v.(map[string]any)
+		if !ok {
+			return
+		}
+		if d, err := cloudtrail.Parse(m, fb); err == nil {
+			fuzzbody.CheckDocument(t, d)
+		}
+		fuzzbody.CheckRecords(t, p.Append(nil, m, fb))
+	})
+}

@@ -1,0 +1,45 @@
+package guardduty_test
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/siemscore/siemscore/processors"
+	"github.com/siemscore/siemscore/processors/guardduty"
+	"github.com/siemscore/siemscore/processors/internal/fuzzbody"
+	"github.com/siemscore/siemscore/processors/internal/realdata"
+)
+
+// FuzzGuardDuty feeds findings (raw or in an EventBridge envelope) to Parse and to a router
+// fixed to GuardDuty. Invariants: no panic, at least one record, valid JSON documents.
+func FuzzGuardDuty(f *testing.F) {
+	for _, b := range realdata.Seeds(f, realdata.GuardDutyRuleTests, realdata.GuardDutyFindings) {
+		js, err := json.Marshal(realdata.Event(b))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(js, uint8(0))
+		f.Add([]byte(`{"detail-type":"GuardDuty Finding","source":"aws.guardduty","detail":`+string(js)+`}`), fuzzbody.Ints)
+	}
+	p, err := processors.New(processors.Options{Type: "guardduty", PreserveOriginal: true})
+	if err != nil {
+		f.Fatal(err)
+	}
+	fb := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, data []byte, mode uint8) {
+		v, err := fuzzbody.Decode(data, mode)
+		if err != nil {
+			fuzzbody.CheckRecords(t, p.Append(nil, map[string]any{"log": string(data)}, fb))
+			return
+		}
+		m, ok := v.(map[string]any)
+		if !ok {
+			return
+		}
+		if d, err := guardduty.Parse(m, fb); err == nil {
+			fuzzbody.CheckDocument(t, d)
+		}
+		fuzzbody.CheckRecords(t, p.Append(nil, m, fb))
+	})
+}

@@ -1,0 +1,77 @@
+package zeek_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/siemscore/siemscore/processors"
+	"github.com/siemscore/siemscore/processors/internal/fuzzbody"
+	"github.com/siemscore/siemscore/processors/internal/realdata"
+	"github.com/siemscore/siemscore/processors/zeek"
+)
+
+var fb = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// FuzzZeekJSON feeds kerberos.log rows as JSON to Parse and to a router fixed to Kerberos.
+func FuzzZeekJSON(f *testing.F) {
+	for _, b := range realdata.Seeds(f, realdata.KerberosJSON, realdata.KerberosTSV) {
+		js, err := json.Marshal(b.Map)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(js, fuzzbody.Ints)
+	}
+	p, err := processors.New(processors.Options{Type: "kerberos", PreserveOriginal: true})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, data []byte, mode uint8) {
+		v, err := fuzzbody.Decode(data, mode)
+		if err != nil {
+			fuzzbody.CheckRecords(t, p.Append(nil, map[string]any{"log": string(data)}, fb))
+			return
+		}
+		m, ok := v.(map[string]any)
+		if !ok {
+			return
+		}
+		if d, err := zeek.Parse(m, fb); err == nil {
+			fuzzbody.CheckDocument(t, d)
+		}
+		fuzzbody.CheckRecords(t, p.Append(nil, m, fb))
+	})
+}
+
+// FuzzZeekTSV feeds whole TSV logs line by line to the TSV parser, and every row it yields to
+// the router. Invariants: no panic; each row maps to at least one record with a valid
+// document.
+func FuzzZeekTSV(f *testing.F) {
+	if dir := realdata.Dir(); dir != "" {
+		for _, g := range realdata.KerberosTSV {
+			files, _ := filepath.Glob(filepath.Join(dir, g))
+			for _, file := range files {
+				if data, err := os.ReadFile(file); err == nil {
+					f.Add(data)
+				}
+			}
+		}
+	}
+	p, err := processors.New(processors.Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		tsv := zeek.NewTSV()
+		for line := range bytes.SplitSeq(data, []byte{'\n'}) {
+			row, err := tsv.Row(line)
+			if err != nil || row == nil {
+				continue
+			}
+			fuzzbody.CheckRecords(t, p.Append(nil, row, fb))
+		}
+	})
+}
