@@ -101,3 +101,24 @@ func (c *Counts) Skipped() int { return c.skipped }
 
 // Pairs is the number of distinct pairs counted.
 func (c *Counts) Pairs() int { return len(c.days) }
+
+// Series returns the pair's daily counts as the model sees them: from the pair's first day with
+// calls inside w to w.Last, days without calls as zeros. ok is false when the pair has no call
+// in w.
+func (c *Counts) Series(p Pair, w Window) (first Day, series []float64, ok bool) {
+	days := c.days[p]
+	first = w.Last
+	for d, n := range days {
+		if n > 0 && w.Contains(d) && d <= first {
+			first, ok = d, true
+		}
+	}
+	if !ok {
+		return 0, nil, false
+	}
+	series = make([]float64, 0, w.Last-first+1)
+	for d := first; d <= w.Last; d++ {
+		series = append(series, float64(days[d]))
+	}
+	return first, series, true
+}

@@ -115,30 +115,13 @@ func Train(c *Counts, w Window, cfg Config) (*Model, error) {
 		return nil, fmt.Errorf("periodicity: train: %w", err)
 	}
 	pairs := make([]PairStats, 0, len(c.days))
-	series := make([]float64, 0, w.Days())
-	for p, days := range c.days {
-		first, ok := firstDay(days, w)
-		if !ok {
-			continue
+	for p := range c.days {
+		if first, series, ok := c.Series(p, w); ok {
+			pairs = append(pairs, learnPair(p, first, series, cfg))
 		}
-		series = series[:0]
-		for d := first; d <= w.Last; d++ {
-			series = append(series, float64(days[d]))
-		}
-		pairs = append(pairs, learnPair(p, first, series, cfg))
 	}
 	slices.SortFunc(pairs, comparePairs)
 	return newModel(cfg, w, pairs)
-}
-
-func firstDay(days map[Day]int64, w Window) (Day, bool) {
-	first, ok := w.Last, false
-	for d, n := range days {
-		if n > 0 && w.Contains(d) && d <= first {
-			first, ok = d, true
-		}
-	}
-	return first, ok
 }
 
 // learnPair computes a pair's statistics from its zero-filled daily series starting on first.
