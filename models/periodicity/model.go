@@ -127,12 +127,15 @@ func Train(c *Counts, w Window, cfg Config) (*Model, error) {
 // learnPair computes a pair's statistics from its zero-filled daily series starting on first.
 func learnPair(p Pair, first Day, series []float64, cfg Config) PairStats {
 	ps := PairStats{Pair: p, HistoryDays: int32(len(series)), Periodicity: math.NaN()}
+	var active []float64
 	for _, v := range series {
 		if v > 0 {
-			ps.ActiveDays++
+			active = append(active, v)
 			ps.Total += int64(v)
 		}
 	}
+	ps.ActiveDays = int32(len(active))
+	_, ps.ActiveMAD = medianMAD(active)
 	for lag := 1; lag <= MaxLag; lag++ {
 		r := math.Abs(Autocorr(series, lag))
 		if r > ps.Periodicity || (math.IsNaN(ps.Periodicity) && !math.IsNaN(r)) {
@@ -146,13 +149,6 @@ func learnPair(p Pair, first Day, series []float64, cfg Config) PairStats {
 		med, mad := medianMAD(slices.Clone(series))
 		ps.Steady = cfg.SteadyMaxCV > 0 && share >= cfg.SteadyMinActive && madToSigma*mad <= cfg.SteadyMaxCV*med
 	}
-	active := make([]float64, 0, ps.ActiveDays)
-	for _, v := range series {
-		if v > 0 {
-			active = append(active, v)
-		}
-	}
-	_, ps.ActiveMAD = medianMAD(active)
 	var byDay [7][]float64
 	for i, v := range series {
 		wd := (first + Day(i)).Weekday()
