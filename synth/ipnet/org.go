@@ -172,7 +172,7 @@ func (a *allocator) network(r *rand.Rand, p provider, v4Bits, v6Bits int, dual b
 type organisation struct {
 	accountID string
 	offices   []network // a /24 (+ two /64 subnets' /63) per office, from business ISPs
-	vpn       network   // VPN egress pool: a /27 (+ a /64) at a hosting provider
+	vpns      []network // VPN egress pools (two sites): a /27 (+ a /64) each at a hosting provider
 	cloudNAT  []netip.Addr
 }
 
@@ -186,7 +186,7 @@ func newWorld(cfg OrgConfig) *world {
 	a := &allocator{r: r, used: make(map[netip.Prefix]bool)}
 	w := &world{}
 	for range 20 {
-		w.residential = append(w.residential, a.provider(3))
+		w.residential = append(w.residential, a.provider(4))
 	}
 	for range 3 {
 		w.mobile = append(w.mobile, a.provider(4))
@@ -206,7 +206,9 @@ func newWorld(cfg OrgConfig) *world {
 		for range 1 + r.IntN(3) {
 			org.offices = append(org.offices, a.network(r, business[r.IntN(len(business))], 24, 63, r.Float64() < cfg.IPv6Rate))
 		}
-		org.vpn = a.network(r, hosting[r.IntN(len(hosting))], 27, 64, r.Float64() < cfg.IPv6Rate)
+		for range 2 {
+			org.vpns = append(org.vpns, a.network(r, hosting[r.IntN(len(hosting))], 27, 64, r.Float64() < cfg.IPv6Rate))
+		}
 		cloud := clouds[r.IntN(len(clouds))]
 		for range 2 + r.IntN(4) {
 			org.cloudNAT = append(org.cloudNAT, randomIn(r, cloud.v4[r.IntN(len(cloud.v4))]))
@@ -221,7 +223,8 @@ type person struct {
 	id                   *Identity
 	org                  int
 	office               int     // usual office
-	home                 network // residential ISP pool: the lease moves inside a /20
+	isp                  provider // residential ISP: a new lease can come from any of its blocks
+	vpn                  int      // preferred VPN site
 	homeV6               netip.Prefix
 	carrier              provider
 	pHome, pVPN, pMobile float64
@@ -234,6 +237,10 @@ type person struct {
 // otherOfficeRate is the share of office days a person spends at another office of the
 // organisation (when it has several).
 const otherOfficeRate = 0.15
+
+// otherVPNRate is the share of VPN connections that land on the organisation's other VPN site
+// (fail-over, load balancing).
+const otherVPNRate = 0.2
 
 // Org generates the organisation scenario. People work from their usual office, sometimes
 // another office of their organisation, from home (a residential ISP lease that changes now
@@ -300,10 +307,8 @@ func Org(cfg OrgConfig) (*Dataset, error) {
 		if r.Float64() < cfg.OtherOrgShare {
 			other := (orgOf[v] + 1 + r.IntN(len(w.orgs)-1)) % len(w.orgs)
 			org := w.orgs[other]
-			pool := org.vpn
-			if k := r.IntN(len(org.offices) + 1); k < len(org.offices) {
-				pool = org.offices[k]
-			}
+			pools := append(append([]network(nil), org.offices...), org.vpns...)
+			pool := pools[r.IntN(len(pools))]
 			e.IP, e.Source = pool.draw(r, 0.5), SourceAttackOtherOrg
 		} else if r.Float64() < 0.8 {
 			e.IP = randomGlobalV4(r)
@@ -327,7 +332,8 @@ func newPerson(r *rand.Rand, cfg OrgConfig, w *world, o, m int) *person {
 		id:           id,
 		org:          o,
 		office:       r.IntN(len(org.offices)),
-		home:         network{v4: subPrefix(r, isp.v4[r.IntN(len(isp.v4))], 20)},
+		isp:          isp,
+		vpn:          r.IntN(2),
 		carrier:      w.mobile[r.IntN(len(w.mobile))],
 		pHome:        distuv.Beta{Alpha: 2, Beta: 3, Src: r}.Rand(),
 		pVPN:         distuv.Beta{Alpha: 1, Beta: 6, Src: r}.Rand(),
@@ -337,7 +343,7 @@ func newPerson(r *rand.Rand, cfg OrgConfig, w *world, o, m int) *person {
 	if r.Float64() < cfg.IPv6Rate {
 		p.homeV6 = netip.PrefixFrom(randomIn(r, subPrefix(r, isp.v6, 56)), 64).Masked()
 	}
-	p.lease = randomIn(r, p.home.v4)
+	p.lease = p.newLease(r)
 	return p
 }
 
@@ -348,7 +354,7 @@ func (p *person) activity(r *rand.Rand, cfg OrgConfig, w *world) []Event {
 	for d := range cfg.Days {
 		day := cfg.Start.Add(time.Duration(d) * 24 * time.Hour)
 		if r.Float64() < 0.1 { // the ISP hands out a new lease now and then
-			p.lease = randomIn(r, p.home.v4)
+			p.lease = p.newLease(r)
 		}
 		weekend := day.Weekday() == time.Saturday || day.Weekday() == time.Sunday
 		if (weekend && r.Float64() > 0.2) || r.Float64() < 0.05 {
@@ -385,7 +391,11 @@ func (p *person) activity(r *rand.Rand, cfg OrgConfig, w *world) []Event {
 			case u < p.pMobile:
 				e.IP, e.Source = p.mobileAddress(r), SourceMobile
 			case u < p.pMobile+p.pVPN && !travelling:
-				e.IP, e.Source = org.vpn.draw(r, 0.5), SourceVPN
+				site := p.vpn
+				if r.Float64() < otherVPNRate {
+					site = 1 - site
+				}
+				e.IP, e.Source = org.vpns[site].draw(r, 0.5), SourceVPN
 			}
 			if p.id.Type == "AssumedRole" {
 				e.Session = p.id.Name
@@ -394,6 +404,12 @@ func (p *person) activity(r *rand.Rand, cfg OrgConfig, w *world) []Event {
 		}
 	}
 	return out
+}
+
+// newLease draws a home address: residential ISPs assign leases from all their blocks, so a
+// household's next address is often in another /16 of the same ISP.
+func (p *person) newLease(r *rand.Rand) netip.Addr {
+	return randomIn(r, p.isp.v4[r.IntN(len(p.isp.v4))])
 }
 
 // mobileAddress is a carrier-grade NAT address (v4) or a fresh /64 of the carrier (v6).
