@@ -1,0 +1,311 @@
+// Package config reads and validates the settings of one siemscore [OUTPUT] instance.
+//
+// Fluent Bit hands a Go plugin its properties one key at a time and cannot list them, and its
+// core keeps many common names to itself (host, port, tls.*, workers, log_level, alias, ...), so
+// every key here has a plugin-specific name, every value is checked at start-up with a message
+// that names the key and what it accepts, and keys that people are likely to write by mistake
+// (Fluent Bit es output names, singular/plural slips) are looked up too and refused with the
+// right name. Config is plain Go, filled from a Getter, so all of this is tested without cgo.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// Getter returns the value of a property, or "" when it is unset (Fluent Bit does not tell
+// unset and empty apart).
+type Getter interface {
+	Get(key string) string
+}
+
+// Map is a Getter over a plain map, for tests and tools.
+type Map map[string]string
+
+// Get returns m[key].
+func (m Map) Get(key string) string { return m[key] }
+
+// Config is one instance's settings. Load fills it from properties; a Config built in code must
+// pass Validate before use.
+type Config struct {
+	// Elasticsearch connection.
+	Hosts             []string
+	APIKey            string
+	User              string
+	Password          string
+	CAFile            string
+	TLSVerify         bool
+	TLSVerifyHostname bool
+	Compress          bool
+	Timeout           time.Duration
+
+	// Where documents go.
+	Namespace       string // data stream namespace; "" when Index is set
+	Index           string // fixed index instead of the per-type data streams
+	DeadLetterIndex string
+	InstallTemplate bool
+
+	// Bulk delivery.
+	BulkMaxRecords int
+	BulkMaxBytes   int64
+	RetryBudget    time.Duration
+
+	// Records.
+	RecordType       string // "auto" or a processors kind name
+	EventKeys        []string
+	PreserveOriginal bool
+	ModelBundle      string // "" ships records unscored
+
+	// Logging.
+	Alias    string // "" lets the plugin number the instance
+	LogLevel hclog.Level
+}
+
+// DataStreamPrefix starts the name of every data stream the plugin writes to:
+// logs-siemscore.<type>-<namespace>.
+const DataStreamPrefix = "logs-siemscore."
+
+// DeadLetterDataset is the <type> part of the dead-letter data stream's name.
+const DeadLetterDataset = "deadletter"
+
+// Key documents one property. The table of keys is the single source for Load, for the defaults
+// and for the plugin README (a test checks that every key is documented there).
+type Key struct {
+	Name        string
+	Default     string // as the user would write it; "" means unset
+	Description string
+	secret      bool // the value is never echoed in an error
+	set         func(c *Config, v string) error
+}
+
+var keys = []Key{
+	{Name: "es_hosts", Default: "http://127.0.0.1:9200",
+		Description: "Elasticsearch node URLs, comma-separated (`http://` or `https://`, no credentials in the URL); requests go round-robin with failover.",
+		set: func(c *Config, v string) (err error) {
+			c.Hosts, err = splitList(v)
+			return err
+		}},
+	{Name: "es_api_key", secret: true,
+		Description: "Elasticsearch API key, as `id:api_key` or the base64 `encoded` value the create-API-key call returns. Excludes `es_user`/`es_password`.",
+		set:         func(c *Config, v string) error { c.APIKey = v; return nil }},
+	{Name: "es_user",
+		Description: "User name for HTTP basic authentication.",
+		set:         func(c *Config, v string) error { c.User = v; return nil }},
+	{Name: "es_password", secret: true,
+		Description: "Password for `es_user`. Use `${ENV_VAR}` rather than writing it into the file.",
+		set:         func(c *Config, v string) error { c.Password = v; return nil }},
+	{Name: "es_ca_file",
+		Description: "PEM file of the certificate authorities to trust for `https://` hosts, instead of the system's. (Fluent Bit's `tls.ca_file` is read by the core and never reaches the plugin.)",
+		set:         func(c *Config, v string) error { c.CAFile = v; return nil }},
+	{Name: "es_tls_verify", Default: "on",
+		Description: "Verify the server certificate. `off` is for labs only.",
+		set:         func(c *Config, v string) (err error) { c.TLSVerify, err = parseBool(v); return err }},
+	{Name: "es_tls_verify_hostname", Default: "on",
+		Description: "Check that the certificate was issued for the host name. `off` still verifies the chain (for nodes addressed by IP).",
+		set:         func(c *Config, v string) (err error) { c.TLSVerifyHostname, err = parseBool(v); return err }},
+	{Name: "es_compress", Default: "off",
+		Description: "Gzip bulk request bodies (5-10x smaller, costs CPU here).",
+		set:         func(c *Config, v string) (err error) { c.Compress, err = parseBool(v); return err }},
+	{Name: "es_timeout", Default: "30s",
+		Description: "Time limit for connecting and then waiting for the answer to one request.",
+		set:         func(c *Config, v string) (err error) { c.Timeout, err = parseDuration(v); return err }},
+	{Name: "es_namespace", Default: "default",
+		Description: "Data stream namespace: records of type T go to `logs-siemscore.T-<namespace>` (T = cloudtrail, guardduty, kerberos, generic). Not used with `es_index`.",
+		set:         func(c *Config, v string) error { c.Namespace = v; return nil }},
+	{Name: "es_index",
+		Description: "Write every record to this one index (or data stream) instead of the per-type data streams.",
+		set:         func(c *Config, v string) error { c.Index = v; return nil }},
+	{Name: "es_dead_letter_index",
+		Description: "Where records Elasticsearch refuses (mapping conflicts, other 4xx) and events that cannot be decoded go, with the reason. Default: `logs-siemscore.deadletter-<namespace>`, or `<es_index>-deadletter` with `es_index`.",
+		set:         func(c *Config, v string) error { c.DeadLetterIndex = v; return nil }},
+	{Name: "es_template_install", Default: "on",
+		Description: "Install or update the plugin's index templates at start-up. Turn off when the cluster is managed elsewhere or the user may not manage templates.",
+		set:         func(c *Config, v string) (err error) { c.InstallTemplate, err = parseBool(v); return err }},
+	{Name: "es_bulk_max_records", Default: "2000",
+		Description: "Largest number of records in one bulk request; a chunk with more is sent in several requests.",
+		set:         func(c *Config, v string) (err error) { c.BulkMaxRecords, err = parseInt(v); return err }},
+	{Name: "es_bulk_max_bytes", Default: "5M",
+		Description: "Largest bulk request body before compression (K, M, G are 1000-based; KiB, MiB, GiB are accepted).",
+		set:         func(c *Config, v string) (err error) { c.BulkMaxBytes, err = parseSize(v); return err }},
+	{Name: "es_retry_budget", Default: "30s",
+		Description: "How long one flush keeps retrying records Elasticsearch answered 429 or 5xx to, and requests that failed, before it returns RETRY to Fluent Bit (which then re-sends the whole chunk; already written records are recognised by their `_id`). `0` returns RETRY at once.",
+		set:         func(c *Config, v string) (err error) { c.RetryBudget, err = parseDuration(v); return err }},
+	{Name: "record_type", Default: "auto",
+		Description: "`auto` recognises each record's type (CloudTrail, GuardDuty, Zeek Kerberos; anything else ships unscored as `generic`). `cloudtrail`, `guardduty`, `kerberos` or `generic` treat every record as that type.",
+		set:         func(c *Config, v string) error { c.RecordType = strings.ToLower(v); return nil }},
+	{Name: "event_keys", Default: "log,message",
+		Description: "Record keys, tried in order, that may hold the event as a JSON string when no parser unpacked it (`log` from tail/forward, `message` from syslog-style inputs).",
+		set: func(c *Config, v string) (err error) {
+			c.EventKeys, err = splitList(v)
+			return err
+		}},
+	{Name: "preserve_original", Default: "off",
+		Description: "Keep the event as received, as JSON text, in `event.original`.",
+		set:         func(c *Config, v string) (err error) { c.PreserveOriginal, err = parseBool(v); return err }},
+	{Name: "model_bundle",
+		Description: "Path of the model bundle written by the trainer. Unset: records still ship, with `siemscore.model.status: untrained`. A bundle that cannot be read stops Fluent Bit from starting.",
+		set:         func(c *Config, v string) error { c.ModelBundle = v; return nil }},
+	{Name: "plugin_alias",
+		Description: "Name of this instance in the plugin's log lines (`[output:siemscore:<name>]`); Fluent Bit's `alias` is kept by the core. Default: `siemscore.<n>`, n counting instances from 0 in start-up order.",
+		set:         func(c *Config, v string) error { c.Alias = v; return nil }},
+	{Name: "plugin_log_level", Default: "info",
+		Description: "Verbosity of the plugin's own log lines: `error`, `warn`, `info`, `debug` or `trace` (Fluent Bit's `log_level` is kept by the core).",
+		set: func(c *Config, v string) error {
+			lvl, ok := logLevels[strings.ToLower(v)]
+			if !ok {
+				return errors.New("accepted: error, warn, info, debug, trace")
+			}
+			c.LogLevel = lvl
+			return nil
+		}},
+}
+
+var logLevels = map[string]hclog.Level{
+	"error": hclog.Error, "warn": hclog.Warn, "warning": hclog.Warn, "info": hclog.Info,
+	"debug": hclog.Debug, "trace": hclog.Trace,
+}
+
+// levelNames are the levels a Config may hold.
+var levelNames = map[hclog.Level]string{
+	hclog.Error: "error", hclog.Warn: "warn", hclog.Info: "info", hclog.Debug: "debug", hclog.Trace: "trace",
+}
+
+// Keys returns the documented properties, in documentation order.
+func Keys() []Key { return slices.Clone(keys) }
+
+// mistakes maps keys people write by mistake to the key they meant (or an explanation). None of
+// them is a real key; a test checks that.
+var mistakes = map[string]string{
+	// Fluent Bit's es output.
+	"http_user":          "es_user",
+	"http_passwd":        "es_password",
+	"http_password":      "es_password",
+	"http_api_key":       "es_api_key",
+	"cloud_id":           "es_hosts (with the deployment's Elasticsearch endpoint URL)",
+	"cloud_auth":         "es_user and es_password, or es_api_key",
+	"index":              "es_index",
+	"index_name":         "es_index",
+	"logstash_format":    "es_namespace (records go to data streams logs-siemscore.<type>-<namespace>), or es_index",
+	"logstash_prefix":    "es_namespace or es_index",
+	"compress":           "es_compress",
+	"buffer_size":        "es_bulk_max_bytes",
+	"tls_ca_file":        "es_ca_file",
+	"ca_file":            "es_ca_file",
+	"generate_id":        "nothing: every record already gets a deterministic _id",
+	"write_operation":    "nothing: records are always written with op create",
+	"suppress_type_name": "nothing: Elasticsearch 8 has no mapping types",
+	"pipeline":           "nothing: the plugin maps records to ECS itself",
+	// Slips on this plugin's own names.
+	"es_host":                  "es_hosts",
+	"es_url":                   "es_hosts",
+	"es_urls":                  "es_hosts",
+	"es_address":               "es_hosts",
+	"es_addresses":             "es_hosts",
+	"hosts":                    "es_hosts",
+	"es_username":              "es_user",
+	"es_pass":                  "es_password",
+	"es_passwd":                "es_password",
+	"es_apikey":                "es_api_key",
+	"es_api_keys":              "es_api_key",
+	"api_key":                  "es_api_key",
+	"es_ca":                    "es_ca_file",
+	"es_ca_path":               "es_ca_file",
+	"es_tls_ca_file":           "es_ca_file",
+	"es_tls_verify_host":       "es_tls_verify_hostname",
+	"es_timeouts":              "es_timeout",
+	"es_data_stream_namespace": "es_namespace",
+	"es_namespaces":            "es_namespace",
+	"es_indices":               "es_index",
+	"es_dead_letter":           "es_dead_letter_index",
+	"es_deadletter_index":      "es_dead_letter_index",
+	"es_dlq_index":             "es_dead_letter_index",
+	"es_install_template":      "es_template_install",
+	"es_template_installation": "es_template_install",
+	"es_templates_install":     "es_template_install",
+	"es_bulk_size":             "es_bulk_max_records or es_bulk_max_bytes",
+	"es_bulk_max_record":       "es_bulk_max_records",
+	"es_bulk_max_size":         "es_bulk_max_bytes",
+	"es_retry_timeout":         "es_retry_budget",
+	"record_types":             "record_type",
+	"type":                     "record_type",
+	"event_key":                "event_keys",
+	"preserve_original_event":  "preserve_original",
+	"model":                    "model_bundle",
+	"bundle":                   "model_bundle",
+	"model_path":               "model_bundle",
+	"model_bundles":            "model_bundle",
+	"model_bundle_path":        "model_bundle",
+	"plugin_log_levels":        "plugin_log_level",
+	"siemscore_log_level":      "plugin_log_level",
+}
+
+// Load reads every key through g and validates the result. All problems are reported at once,
+// each naming its key; secret values are never echoed.
+func Load(g Getter) (Config, error) {
+	var c Config
+	var errs []error
+	unparsed := map[string]bool{}
+	for _, wrong := range slices.Sorted(maps.Keys(mistakes)) {
+		if g.Get(wrong) != "" {
+			errs = append(errs, fmt.Errorf("%s: not a siemscore key; use %s", wrong, mistakes[wrong]))
+		}
+	}
+	for _, k := range keys {
+		v := strings.TrimSpace(g.Get(k.Name))
+		if v == "" {
+			v = k.Default
+		}
+		if v == "" {
+			continue
+		}
+		if err := k.set(&c, v); err != nil {
+			unparsed[k.Name] = true
+			if k.secret {
+				errs = append(errs, fmt.Errorf("%s: invalid value: %w", k.Name, err))
+			} else {
+				errs = append(errs, fmt.Errorf("%s: invalid value %q: %w", k.Name, v, err))
+			}
+		}
+	}
+	if c.Index != "" && strings.TrimSpace(g.Get("es_namespace")) == "" {
+		c.Namespace = "" // only the default: es_index replaces the data streams
+	}
+	if c.DeadLetterIndex == "" {
+		c.DeadLetterIndex = c.defaultDeadLetterIndex()
+	}
+	// A value that did not parse left its field zero; what Validate would say about that zero
+	// would only repeat the parse error.
+	for _, p := range c.problems() {
+		if !unparsed[p.key] {
+			errs = append(errs, p)
+		}
+	}
+	return c, configError(errs)
+}
+
+func (c *Config) defaultDeadLetterIndex() string {
+	if c.Index != "" {
+		return c.Index + "-" + DeadLetterDataset
+	}
+	return DataStreamPrefix + DeadLetterDataset + "-" + c.Namespace
+}
+
+// configError joins problems under one "config:" prefix, one per line.
+func configError(errs []error) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("config: %w", errors.Join(errs...))
+}
+
+// Defaults returns the configuration an instance with no properties gets.
+func Defaults() Config {
+	c, _ := Load(Map{}) // the defaults are valid; TestDefaults checks it
+	return c
+}

@@ -1,0 +1,289 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+func TestDefaults(t *testing.T) {
+	c, err := Load(Map{})
+	if err != nil {
+		t.Fatalf("Load with no properties: %v", err)
+	}
+	want := Config{
+		Hosts:             []string{"http://127.0.0.1:9200"},
+		TLSVerify:         true,
+		TLSVerifyHostname: true,
+		Timeout:           30 * time.Second,
+		Namespace:         "default",
+		DeadLetterIndex:   "logs-siemscore.deadletter-default",
+		InstallTemplate:   true,
+		BulkMaxRecords:    2000,
+		BulkMaxBytes:      5_000_000,
+		RetryBudget:       30 * time.Second,
+		RecordType:        "auto",
+		EventKeys:         []string{"log", "message"},
+		LogLevel:          hclog.Info,
+	}
+	if !equal(c, want) {
+		t.Errorf("defaults:\n got %+v\nwant %+v", c, want)
+	}
+	if d := Defaults(); !equal(d, want) {
+		t.Errorf("Defaults() = %+v", d)
+	}
+}
+
+func equal(a, b Config) bool { return reflect.DeepEqual(a, b) }
+
+func writeCA(t *testing.T) string {
+	t.Helper()
+	// A self-signed certificate: only its PEM shape matters here.
+	const pem = `-----BEGIN CERTIFICATE-----
+MIIBhTCCASugAwIBAgIQIRi6zePL6mKjOipn+dNuaTAKBggqhkjOPQQDAjASMRAw
+DgYDVQQKEwdBY21lIENvMB4XDTE3MTAyMDE5NDMwNloXDTE4MTAyMDE5NDMwNlow
+EjEQMA4GA1UEChMHQWNtZSBDbzBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABD0d
+7VNhbWvZLWPuj/RtHFjvtJBEwOkhbN/BnnE8rnZR8+sbwnc/KhCk3FhnpHZnQz7B
+5aETbbIgmuvewdjvSBSjYzBhMA4GA1UdDwEB/wQEAwICpDATBgNVHSUEDDAKBggr
+BgEFBQcDATAPBgNVHRMBAf8EBTADAQH/MCkGA1UdEQQiMCCCDmxvY2FsaG9zdDo1
+NDUzgg4xMjcuMC4wLjE6NTQ1MzAKBggqhkjOPQQDAgNIADBFAiEA2zpJEPQyz6/l
+Wf86aX6PepsntZv2GYlA5UpabfT2EZICICpJ5h/iI+i341gBmLiAFQOyTDT+/wQc
+6MF9+Yw1Yy0t
+-----END CERTIFICATE-----
+`
+	path := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(path, []byte(pem), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestEveryKeyIsRead(t *testing.T) {
+	ca := writeCA(t)
+	bundle := filepath.Join(t.TempDir(), "model.bundle")
+	if err := os.WriteFile(bundle, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string]struct {
+		props Map
+		check func(Config) bool
+	}{
+		"es_hosts":               {Map{"es_hosts": " https://a:9200 , http://b:9201/base "}, func(c Config) bool { return slices.Equal(c.Hosts, []string{"https://a:9200", "http://b:9201/base"}) }},
+		"es_api_key":             {Map{"es_api_key": "id:secret"}, func(c Config) bool { return c.APIKey == "id:secret" }},
+		"es_user":                {Map{"es_user": "u", "es_password": "p"}, func(c Config) bool { return c.User == "u" }},
+		"es_password":            {Map{"es_user": "u", "es_password": "p"}, func(c Config) bool { return c.Password == "p" }},
+		"es_ca_file":             {Map{"es_ca_file": ca}, func(c Config) bool { return c.CAFile == ca }},
+		"es_tls_verify":          {Map{"es_tls_verify": "Off"}, func(c Config) bool { return !c.TLSVerify }},
+		"es_tls_verify_hostname": {Map{"es_tls_verify_hostname": "no"}, func(c Config) bool { return !c.TLSVerifyHostname }},
+		"es_compress":            {Map{"es_compress": "true"}, func(c Config) bool { return c.Compress }},
+		"es_timeout":             {Map{"es_timeout": "90"}, func(c Config) bool { return c.Timeout == 90*time.Second }},
+		"es_namespace": {Map{"es_namespace": "prod"}, func(c Config) bool {
+			return c.Namespace == "prod" && c.DeadLetterIndex == "logs-siemscore.deadletter-prod"
+		}},
+		"es_index": {Map{"es_index": "siem"}, func(c Config) bool {
+			return c.Index == "siem" && c.Namespace == "" && c.DeadLetterIndex == "siem-deadletter"
+		}},
+		"es_dead_letter_index": {Map{"es_dead_letter_index": "dlq"}, func(c Config) bool { return c.DeadLetterIndex == "dlq" }},
+		"es_template_install":  {Map{"es_template_install": "off"}, func(c Config) bool { return !c.InstallTemplate }},
+		"es_bulk_max_records":  {Map{"es_bulk_max_records": "500"}, func(c Config) bool { return c.BulkMaxRecords == 500 }},
+		"es_bulk_max_bytes":    {Map{"es_bulk_max_bytes": "2MiB"}, func(c Config) bool { return c.BulkMaxBytes == 2<<20 }},
+		"es_retry_budget":      {Map{"es_retry_budget": "1m30s"}, func(c Config) bool { return c.RetryBudget == 90*time.Second }},
+		"record_type":          {Map{"record_type": "CloudTrail"}, func(c Config) bool { return c.RecordType == "cloudtrail" }},
+		"event_keys":           {Map{"event_keys": "log"}, func(c Config) bool { return slices.Equal(c.EventKeys, []string{"log"}) }},
+		"preserve_original":    {Map{"preserve_original": "on"}, func(c Config) bool { return c.PreserveOriginal }},
+		"model_bundle":         {Map{"model_bundle": bundle}, func(c Config) bool { return c.ModelBundle == bundle }},
+		"plugin_alias":         {Map{"plugin_alias": "cloudtrail-prod"}, func(c Config) bool { return c.Alias == "cloudtrail-prod" }},
+		"plugin_log_level":     {Map{"plugin_log_level": "DEBUG"}, func(c Config) bool { return c.LogLevel == hclog.Debug }},
+	}
+	for _, k := range Keys() {
+		tc, ok := cases[k.Name]
+		if !ok {
+			t.Errorf("key %s has no test case", k.Name)
+			continue
+		}
+		c, err := Load(tc.props)
+		if err != nil {
+			t.Errorf("%s: %v", k.Name, err)
+			continue
+		}
+		if !tc.check(c) {
+			t.Errorf("%s: %v gave %+v", k.Name, tc.props, c)
+		}
+	}
+}
+
+func TestBadValuesNameTheKeyAndTheAcceptedValues(t *testing.T) {
+	dir := t.TempDir()
+	notPEM := filepath.Join(dir, "ca.txt")
+	if err := os.WriteFile(notPEM, []byte("hello"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		props Map
+		key   string
+		says  string
+	}{
+		{Map{"es_hosts": "es:9200"}, "es_hosts", "accepted: http://host:port"},
+		{Map{"es_hosts": "http://a:9200,,http://b:9200"}, "es_hosts", "empty"},
+		{Map{"es_hosts": "http://"}, "es_hosts", "no host"},
+		{Map{"es_hosts": "http://a:9200/?pretty"}, "es_hosts", "query"},
+		{Map{"es_api_key": "id:k", "es_user": "u", "es_password": "p"}, "es_api_key", "not both"},
+		{Map{"es_user": "u"}, "es_password", "required with es_user"},
+		{Map{"es_password": "p"}, "es_user", "required with es_password"},
+		{Map{"es_ca_file": filepath.Join(dir, "missing.pem")}, "es_ca_file", "no such file"},
+		{Map{"es_ca_file": notPEM}, "es_ca_file", "no PEM certificate"},
+		{Map{"es_tls_verify": "maybe"}, "es_tls_verify", "accepted: on, off"},
+		{Map{"es_tls_verify_hostname": "2"}, "es_tls_verify_hostname", "accepted: on, off"},
+		{Map{"es_compress": "gzip"}, "es_compress", "accepted: on, off"},
+		{Map{"es_timeout": "soon"}, "es_timeout", "accepted: a number of seconds"},
+		{Map{"es_timeout": "0"}, "es_timeout", "accepted: 1s to 10m0s"},
+		{Map{"es_timeout": "-5"}, "es_timeout", "out of range"},
+		{Map{"es_namespace": "Prod"}, "es_namespace", "lowercase"},
+		{Map{"es_namespace": "a-b"}, "es_namespace", "must not contain '-'"},
+		{Map{"es_index": "siem", "es_namespace": "prod"}, "es_namespace", "no effect with es_index"},
+		{Map{"es_index": "_siem"}, "es_index", "must not start"},
+		{Map{"es_index": "a*b"}, "es_index", "must not contain"},
+		{Map{"es_dead_letter_index": "DLQ"}, "es_dead_letter_index", "lowercase"},
+		{Map{"es_index": "siem", "es_dead_letter_index": "siem"}, "es_dead_letter_index", "must differ"},
+		{Map{"es_template_install": "sometimes"}, "es_template_install", "accepted: on, off"},
+		{Map{"es_bulk_max_records": "lots"}, "es_bulk_max_records", "accepted: a whole number"},
+		{Map{"es_bulk_max_records": "0"}, "es_bulk_max_records", "accepted: 1 to 100000"},
+		{Map{"es_bulk_max_bytes": "5 parsecs"}, "es_bulk_max_bytes", "accepted: a number of bytes"},
+		{Map{"es_bulk_max_bytes": "1G"}, "es_bulk_max_bytes", "accepted: 1KiB to 100MiB"},
+		{Map{"es_retry_budget": "11m"}, "es_retry_budget", "accepted: 0 to 10m0s"},
+		{Map{"record_type": "vpcflow"}, "record_type", "accepted: auto, generic, cloudtrail, guardduty, kerberos"},
+		{Map{"event_keys": "log,"}, "event_keys", "empty"},
+		{Map{"preserve_original": "keep"}, "preserve_original", "accepted: on, off"},
+		{Map{"model_bundle": filepath.Join(dir, "none.bundle")}, "model_bundle", "no such file"},
+		{Map{"model_bundle": dir}, "model_bundle", "directory"},
+		{Map{"plugin_alias": "my output"}, "plugin_alias", "accepted: up to 64 letters"},
+		{Map{"plugin_log_level": "verbose"}, "plugin_log_level", "accepted: error, warn, info, debug, trace"},
+	} {
+		_, err := Load(tc.props)
+		if err == nil {
+			t.Errorf("%v: accepted", tc.props)
+			continue
+		}
+		msg := err.Error()
+		if !strings.Contains(msg, tc.key+":") || !strings.Contains(msg, tc.says) {
+			t.Errorf("%v: error %q does not name %s and say %q", tc.props, msg, tc.key, tc.says)
+		}
+	}
+}
+
+func TestAllProblemsAreReportedAtOnce(t *testing.T) {
+	_, err := Load(Map{"es_timeout": "x", "record_type": "y", "http_user": "z"})
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	for _, key := range []string{"es_timeout", "record_type", "http_user"} {
+		if !strings.Contains(err.Error(), key+":") {
+			t.Errorf("error %q does not name %s", err, key)
+		}
+	}
+}
+
+func TestMistakenKeysAreRefusedWithTheRightName(t *testing.T) {
+	real := map[string]bool{}
+	for _, k := range Keys() {
+		real[k.Name] = true
+	}
+	for wrong, right := range mistakes {
+		if real[wrong] {
+			t.Errorf("%s is both a key and a mistake", wrong)
+			continue
+		}
+		_, err := Load(Map{wrong: "x"})
+		if err == nil {
+			t.Errorf("%s: accepted", wrong)
+			continue
+		}
+		if !strings.Contains(err.Error(), wrong+": not a siemscore key; use "+right) {
+			t.Errorf("%s: error %q does not point to %s", wrong, err, right)
+		}
+		// every suggestion starts with a real key or says there is none
+		first, _, _ := strings.Cut(right, " ")
+		if !real[first] && first != "nothing:" {
+			t.Errorf("%s: suggestion %q does not start with a key", wrong, right)
+		}
+	}
+}
+
+func TestSecretsAreNeverEchoed(t *testing.T) {
+	const secret = "s3cr3t-Value"
+	for _, props := range []Map{
+		{"es_api_key": "id:" + secret + " x"},
+		{"es_api_key": "id:" + secret, "es_user": "u", "es_password": secret},
+		{"es_hosts": "https://elastic:" + secret + "@es.example:9200"},
+		{"es_password": secret},
+	} {
+		_, err := Load(props)
+		if err == nil {
+			t.Errorf("%v accepted", props)
+			continue
+		}
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("error echoes a secret: %v", err)
+		}
+	}
+}
+
+func TestValues(t *testing.T) {
+	for in, want := range map[string]int64{"0": 0, "1500": 1500, "5M": 5_000_000, "5mb": 5_000_000, "512K": 512_000, "2KiB": 2048, "1 GiB": 1 << 30, "3G": 3e9} {
+		if got, err := parseSize(in); err != nil || got != want {
+			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "-1", "1.5M", "M", "9999999999999999999G", "5 MBs"} {
+		if _, err := parseSize(in); err == nil {
+			t.Errorf("parseSize(%q) accepted", in)
+		}
+	}
+	for in, want := range map[string]time.Duration{"5": 5 * time.Second, "0.5": 500 * time.Millisecond, "250ms": 250 * time.Millisecond, "2m": 2 * time.Minute} {
+		if got, err := parseDuration(in); err != nil || got != want {
+			t.Errorf("parseDuration(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "5 s", "NaN", "1e300", "forever"} {
+		if _, err := parseDuration(in); err == nil {
+			t.Errorf("parseDuration(%q) accepted", in)
+		}
+	}
+}
+
+// TestREADMEDocumentsEveryKey keeps the key table of plugin/README.md in step with the code: every
+// key has a row, with its default, and the table has no row for a key that does not exist.
+func TestREADMEDocumentsEveryKey(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := regexp.MustCompile("(?m)^\\| `([a-z_]+)` \\|(.*)\\|(.*)\\|\\s*$")
+	documented := map[string]string{}
+	for _, m := range row.FindAllStringSubmatch(string(readme), -1) {
+		documented[m[1]] = strings.TrimSpace(m[3])
+	}
+	real := map[string]bool{}
+	for _, k := range Keys() {
+		real[k.Name] = true
+		def, ok := documented[k.Name]
+		switch {
+		case !ok:
+			t.Errorf("plugin/README.md has no row for %s", k.Name)
+		case k.Default != "" && def != "`"+k.Default+"`":
+			t.Errorf("plugin/README.md: %s default is %s, the code says %q", k.Name, def, k.Default)
+		}
+	}
+	for name := range documented {
+		if !real[name] {
+			t.Errorf("plugin/README.md documents %s, which is not a key", name)
+		}
+	}
+}

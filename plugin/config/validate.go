@@ -1,0 +1,171 @@
+package config
+
+import (
+	"crypto/x509"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/siemscore/siemscore/processors"
+)
+
+// Bounds of the numeric settings. They keep a typo (an extra zero, a unit forgotten) from
+// turning into a flush that blocks a Fluent Bit worker for hours or a request Elasticsearch
+// refuses (http.max_content_length is 100mb by default).
+const (
+	minTimeout        = time.Second
+	maxTimeout        = 10 * time.Minute
+	maxRetryBudget    = 10 * time.Minute
+	maxBulkRecords    = 100_000
+	minBulkBytes      = 1 << 10
+	maxBulkBytes      = 100 << 20
+	maxAliasLength    = 64
+	aliasAllowedChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
+)
+
+// Validate checks c; every error names the property it comes from. It reads es_ca_file.
+func (c *Config) Validate() error {
+	var errs []error
+	for _, p := range c.problems() {
+		errs = append(errs, p)
+	}
+	return configError(errs)
+}
+
+// problem is what is wrong with one property.
+type problem struct {
+	key, msg string
+}
+
+func (p problem) Error() string { return p.key + ": " + p.msg }
+
+func (c *Config) problems() []problem {
+	var errs []problem
+	add := func(key, format string, args ...any) {
+		errs = append(errs, problem{key, fmt.Sprintf(format, args...)})
+	}
+
+	if len(c.Hosts) == 0 {
+		add("es_hosts", "at least one Elasticsearch URL is required")
+	}
+	for _, h := range c.Hosts {
+		if err := checkHost(h); err != nil {
+			add("es_hosts", "%q: %v", redactURL(h), err)
+		}
+	}
+	switch {
+	case c.APIKey != "" && (c.User != "" || c.Password != ""):
+		add("es_api_key", "set either es_api_key or es_user/es_password, not both")
+	case c.User != "" && c.Password == "":
+		add("es_password", "required with es_user")
+	case c.Password != "" && c.User == "":
+		add("es_user", "required with es_password")
+	}
+	if c.APIKey != "" && strings.ContainsAny(c.APIKey, " \t\r\n") {
+		add("es_api_key", "must not contain whitespace")
+	}
+	if c.CAFile != "" {
+		if err := checkCAFile(c.CAFile); err != nil {
+			add("es_ca_file", "%v", err)
+		}
+	}
+	if !c.TLSVerify && c.CAFile != "" {
+		add("es_ca_file", "has no effect with es_tls_verify off; remove one of the two")
+	}
+	if c.Timeout < minTimeout || c.Timeout > maxTimeout {
+		add("es_timeout", "%s is out of range; accepted: %s to %s", c.Timeout, minTimeout, maxTimeout)
+	}
+
+	switch {
+	case c.Index == "" && c.Namespace == "":
+		add("es_namespace", "required unless es_index is set")
+	case c.Index != "" && c.Namespace != "":
+		add("es_namespace", "applies to the per-type data streams only and has no effect with es_index; remove one of the two")
+	case c.Index != "":
+		if err := checkIndexName(c.Index); err != nil {
+			add("es_index", "%q %v", c.Index, err)
+		}
+	default:
+		if err := checkNamespace(c.Namespace); err != nil {
+			add("es_namespace", "%q %v", c.Namespace, err)
+		}
+	}
+	if err := checkIndexName(c.DeadLetterIndex); err != nil {
+		add("es_dead_letter_index", "%q %v", c.DeadLetterIndex, err)
+	}
+	if c.DeadLetterIndex == c.Index && c.Index != "" {
+		add("es_dead_letter_index", "must differ from es_index, or refused records would be refused again")
+	}
+
+	if c.BulkMaxRecords < 1 || c.BulkMaxRecords > maxBulkRecords {
+		add("es_bulk_max_records", "%d is out of range; accepted: 1 to %d", c.BulkMaxRecords, maxBulkRecords)
+	}
+	if c.BulkMaxBytes < minBulkBytes || c.BulkMaxBytes > maxBulkBytes {
+		add("es_bulk_max_bytes", "%d bytes is out of range; accepted: 1KiB to 100MiB", c.BulkMaxBytes)
+	}
+	if c.RetryBudget < 0 || c.RetryBudget > maxRetryBudget {
+		add("es_retry_budget", "%s is out of range; accepted: 0 to %s", c.RetryBudget, maxRetryBudget)
+	}
+
+	if c.RecordType != "auto" {
+		if _, err := processors.ParseKind(c.RecordType); err != nil {
+			add("record_type", "%q: accepted: auto, %s", c.RecordType, kindNames())
+		}
+	}
+	if len(c.EventKeys) == 0 {
+		add("event_keys", "at least one key is required")
+	}
+	for _, k := range c.EventKeys {
+		if k == "" {
+			add("event_keys", "a key is empty")
+		}
+	}
+	if c.ModelBundle != "" {
+		if st, err := os.Stat(c.ModelBundle); err != nil {
+			add("model_bundle", "%v", err)
+		} else if st.IsDir() {
+			add("model_bundle", "%s is a directory; give the bundle file", c.ModelBundle)
+		}
+	}
+
+	if len(c.Alias) > maxAliasLength || strings.Trim(c.Alias, aliasAllowedChars) != "" {
+		add("plugin_alias", "%q: accepted: up to %d letters, digits, '.', '_' or '-'", c.Alias, maxAliasLength)
+	}
+	if _, ok := levelNames[c.LogLevel]; !ok {
+		add("plugin_log_level", "level %d: accepted: error, warn, info, debug, trace", c.LogLevel)
+	}
+	return errs
+}
+
+func kindNames() string {
+	var names []string
+	for _, k := range processors.Kinds() {
+		names = append(names, k.String())
+	}
+	return strings.Join(names, ", ")
+}
+
+func checkCAFile(path string) error {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if !x509.NewCertPool().AppendCertsFromPEM(pem) {
+		return fmt.Errorf("%s: no PEM certificate found", path)
+	}
+	return nil
+}
+
+// redactURL drops user:password@ from a URL-like string, so an error about a host never prints a
+// credential someone wrote into it.
+func redactURL(h string) string {
+	scheme, rest, ok := strings.Cut(h, "://")
+	if !ok {
+		return h
+	}
+	if at := strings.LastIndexByte(strings.SplitN(rest, "/", 2)[0], '@'); at >= 0 {
+		return scheme + "://***@" + rest[at+1:]
+	}
+	return h
+}

@@ -1,0 +1,139 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// parseBool reads a boolean the way Fluent Bit's flb_utils_bool does, so a value that works for a
+// core property works here too.
+func parseBool(s string) (bool, error) {
+	switch strings.ToLower(s) {
+	case "on", "true", "yes":
+		return true, nil
+	case "off", "false", "no":
+		return false, nil
+	}
+	return false, errors.New("accepted: on, off, true, false, yes, no")
+}
+
+// parseDuration accepts a Go duration ("30s", "1m30s", "500ms") or, as Fluent Bit's own time
+// properties do, a bare number of seconds.
+func parseDuration(s string) (time.Duration, error) {
+	if n, err := strconv.ParseFloat(s, 64); err == nil {
+		if n < 0 || n > math.MaxInt64/float64(time.Second) || math.IsNaN(n) {
+			return 0, errors.New("out of range")
+		}
+		return time.Duration(n * float64(time.Second)), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, errors.New("accepted: a number of seconds or a duration such as 500ms, 30s, 2m")
+	}
+	return d, nil
+}
+
+// sizeUnits follow Fluent Bit's flb_utils_size_to_bytes: K, M and G are decimal (1K = 1000);
+// the binary KiB, MiB and GiB are accepted as well.
+var sizeUnits = []struct {
+	suffix string
+	mult   int64
+}{
+	{"kib", 1 << 10}, {"mib", 1 << 20}, {"gib", 1 << 30},
+	{"kb", 1e3}, {"mb", 1e6}, {"gb", 1e9},
+	{"k", 1e3}, {"m", 1e6}, {"g", 1e9},
+}
+
+func parseSize(s string) (int64, error) {
+	const accepted = "accepted: a number of bytes with an optional unit K, M, G (1000-based) or KiB, MiB, GiB"
+	num, mult := strings.ToLower(strings.TrimSpace(s)), int64(1)
+	for _, u := range sizeUnits {
+		if strings.HasSuffix(num, u.suffix) {
+			num, mult = strings.TrimSpace(num[:len(num)-len(u.suffix)]), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 0 {
+		return 0, errors.New(accepted)
+	}
+	if n > math.MaxInt64/mult {
+		return 0, errors.New("out of range")
+	}
+	return n * mult, nil
+}
+
+func parseInt(s string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil {
+		return 0, errors.New("accepted: a whole number")
+	}
+	return n, nil
+}
+
+// splitList splits a comma-separated value, trimming blanks around each item and rejecting
+// empty items (a doubled or trailing comma is a typo, not an intent).
+func splitList(s string) ([]string, error) {
+	parts := strings.Split(s, ",")
+	for i, p := range parts {
+		parts[i] = strings.TrimSpace(p)
+		if parts[i] == "" {
+			return nil, fmt.Errorf("item %d of the comma-separated list is empty", i+1)
+		}
+	}
+	return parts, nil
+}
+
+// checkHost checks one Elasticsearch URL. Credentials in the URL are refused: they would show up
+// in transport errors and in logs.
+func checkHost(h string) error {
+	u, err := url.Parse(h)
+	switch {
+	case err != nil || u.Scheme != "http" && u.Scheme != "https":
+		return errors.New("accepted: http://host:port or https://host:port")
+	case u.Host == "":
+		return errors.New("the URL has no host")
+	case u.User != nil:
+		return errors.New("credentials in the URL are not accepted; use es_user/es_password or es_api_key")
+	case u.RawQuery != "" || u.Fragment != "":
+		return errors.New("a query or fragment is not accepted")
+	}
+	return nil
+}
+
+// indexNameInvalid lists the characters Elasticsearch refuses in index and data stream names.
+const indexNameInvalid = `\/*?"<>| ,#:`
+
+// checkIndexName applies Elasticsearch's index naming rules (MetadataCreateIndexService), so a
+// bad name fails at start-up instead of on every bulk request.
+func checkIndexName(s string) error {
+	switch {
+	case s != strings.ToLower(s):
+		return errors.New("must be lowercase")
+	case strings.ContainsAny(s, indexNameInvalid):
+		return fmt.Errorf("must not contain any of %s or a space", strings.ReplaceAll(indexNameInvalid, " ", ""))
+	case strings.HasPrefix(s, "-") || strings.HasPrefix(s, "_") || strings.HasPrefix(s, "+"):
+		return errors.New("must not start with -, _ or +")
+	case s == "." || s == "..":
+		return errors.New(`must not be "." or ".."`)
+	case len(s) > 255:
+		return errors.New("must be at most 255 bytes")
+	}
+	return nil
+}
+
+// checkNamespace applies the data stream naming scheme's rules for the namespace part.
+func checkNamespace(s string) error {
+	if strings.Contains(s, "-") {
+		return errors.New("must not contain '-' (it separates the parts of a data stream name)")
+	}
+	if len(s) > 100 {
+		return errors.New("must be at most 100 bytes")
+	}
+	return checkIndexName(s)
+}
