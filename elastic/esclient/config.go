@@ -1,0 +1,175 @@
+// Package esclient builds the Elasticsearch client every siemscore component shares: endpoints,
+// credentials, TLS, timeouts, compression and whole-request retries, with logging and error
+// messages that never carry a credential.
+package esclient
+
+import (
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// Config says how to reach Elasticsearch. Start from DefaultConfig and override what the user set.
+type Config struct {
+	// Hosts are the node URLs (http:// or https://), used round-robin with failover.
+	Hosts []string
+
+	// APIKey is an Elasticsearch API key, either as "id:api_key" or already base64-encoded (the
+	// "encoded" value the create-API-key call returns). Excludes Username/Password.
+	APIKey string
+	// Username and Password are HTTP basic credentials.
+	Username string
+	Password string
+
+	// CAFile is a PEM file of the certificate authorities to trust instead of the system's.
+	CAFile string
+	// TLSSkipVerify turns certificate verification off entirely. Only for tests and labs.
+	TLSSkipVerify bool
+	// TLSSkipHostnameVerify still verifies the chain but accepts a certificate issued for
+	// another name (clusters addressed by IP with certificates made for node names).
+	TLSSkipHostnameVerify bool
+
+	// RequestTimeout bounds connecting and then waiting for a response to one request attempt.
+	RequestTimeout time.Duration
+	// Compress gzips request bodies (bulk bodies shrink 5-10x; costs CPU on the shipper).
+	Compress bool
+
+	// MaxRetries is how often one request is re-sent after a connection error, a timeout or a
+	// 429/502/503/504 answer to the whole request. 0 disables these retries.
+	MaxRetries int
+	// RetryBackoff spaces those retries; it is never zero, so a struggling cluster is never
+	// hammered with immediate re-sends.
+	RetryBackoff Backoff
+}
+
+// DefaultConfig returns the defaults: a local node, verified TLS, 60 s per attempt, 3 retries
+// spaced 250 ms .. 5 s.
+func DefaultConfig() Config {
+	return Config{
+		Hosts:          []string{"http://127.0.0.1:9200"},
+		RequestTimeout: 60 * time.Second,
+		MaxRetries:     3,
+		RetryBackoff:   Backoff{Min: 250 * time.Millisecond, Max: 5 * time.Second},
+	}
+}
+
+// maxRetriesLimit keeps a misconfiguration from turning one flush into minutes of re-sends; the
+// delivery layer and Fluent Bit retry on top of this.
+const maxRetriesLimit = 10
+
+// Validate checks the configuration; each error names the offending field. It reads CAFile.
+// Error messages never contain the credentials.
+func (c Config) Validate() error {
+	var errs []error
+	if len(c.Hosts) == 0 {
+		errs = append(errs, errors.New("esclient: Hosts: at least one Elasticsearch URL is required"))
+	}
+	for i, h := range c.Hosts {
+		if err := validateHost(h); err != nil {
+			errs = append(errs, fmt.Errorf("esclient: Hosts[%d] %q: %w", i, stripUserinfo(h), err))
+		}
+	}
+	if c.APIKey != "" && (c.Username != "" || c.Password != "") {
+		errs = append(errs, errors.New("esclient: APIKey: set either an API key or Username/Password, not both"))
+	}
+	if c.APIKey != "" {
+		if _, err := encodeAPIKey(c.APIKey); err != nil {
+			errs = append(errs, fmt.Errorf("esclient: APIKey: %w", err))
+		}
+	}
+	if c.Password != "" && c.Username == "" {
+		errs = append(errs, errors.New("esclient: Username: required when Password is set"))
+	}
+	if c.CAFile != "" {
+		if _, err := loadCAFile(c.CAFile); err != nil {
+			errs = append(errs, fmt.Errorf("esclient: CAFile: %w", err))
+		}
+	}
+	if c.RequestTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("esclient: RequestTimeout: must be positive, got %s", c.RequestTimeout))
+	}
+	if c.MaxRetries < 0 || c.MaxRetries > maxRetriesLimit {
+		errs = append(errs, fmt.Errorf("esclient: MaxRetries: must be within 0..%d, got %d", maxRetriesLimit, c.MaxRetries))
+	}
+	if err := c.RetryBackoff.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("esclient: RetryBackoff: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+func validateHost(h string) error {
+	u, err := url.Parse(h)
+	if err != nil {
+		return errors.New("not a URL")
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return errors.New("scheme must be http or https")
+	}
+	if u.Host == "" {
+		return errors.New("missing host")
+	}
+	if u.User != nil {
+		// Credentials in URLs end up in transport error messages and proxy logs.
+		return errors.New("credentials in the URL are not accepted; use Username/Password or APIKey")
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return errors.New("query and fragment are not accepted")
+	}
+	return nil
+}
+
+// stripUserinfo drops "user:pass@" from a URL-like string for error messages.
+func stripUserinfo(h string) string {
+	scheme, rest, ok := strings.Cut(h, "://")
+	if !ok {
+		return h
+	}
+	authority, path, _ := strings.Cut(rest, "/")
+	if at := strings.LastIndexByte(authority, '@'); at >= 0 {
+		authority = "***@" + authority[at+1:]
+	}
+	if path != "" || strings.HasSuffix(rest, "/") {
+		return scheme + "://" + authority + "/" + path
+	}
+	return scheme + "://" + authority
+}
+
+// encodeAPIKey returns the key in the base64 "id:api_key" form Elasticsearch expects in the
+// Authorization header, accepting either that form or the raw "id:api_key" pair.
+func encodeAPIKey(k string) (string, error) {
+	if strings.ContainsAny(k, " \t\r\n") {
+		return "", errors.New("must not contain whitespace")
+	}
+	if strings.Contains(k, ":") {
+		id, key, _ := strings.Cut(k, ":")
+		if id == "" || key == "" {
+			return "", errors.New(`expected "id:api_key" or its base64 encoding`)
+		}
+		return base64.StdEncoding.EncodeToString([]byte(k)), nil
+	}
+	dec, err := base64.StdEncoding.DecodeString(k)
+	if err != nil {
+		return "", errors.New(`expected "id:api_key" or its base64 encoding`)
+	}
+	if id, key, ok := strings.Cut(string(dec), ":"); !ok || id == "" || key == "" {
+		return "", errors.New(`the base64 value does not decode to "id:api_key"`)
+	}
+	return k, nil
+}
+
+func loadCAFile(path string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s: no PEM certificate found", path)
+	}
+	return pool, nil
+}
