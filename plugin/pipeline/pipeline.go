@@ -1,0 +1,254 @@
+// Package pipeline is what one siemscore [OUTPUT] instance does with a chunk: decode the
+// msgpack, turn each event into ECS records (processors), score them, and deliver them to
+// Elasticsearch, returning the code Fluent Bit acts on. It knows nothing of cgo: the exported
+// functions hand it the chunk bytes and map its Code to FLB_OK / FLB_RETRY / FLB_ERROR.
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/siemscore/siemscore/plugin/decode"
+	"github.com/siemscore/siemscore/processors"
+)
+
+// Code is the outcome of a flush, as Fluent Bit understands it.
+type Code int
+
+const (
+	// Error drops the chunk. The pipeline never returns it: every record is delivered or
+	// dead-lettered, and anything else is worth a retry.
+	Error Code = iota
+	// OK: Elasticsearch acknowledged every record of the chunk (written, already present, or
+	// dead-lettered with the reason).
+	OK
+	// Retry: Fluent Bit re-sends the whole chunk later. Records already written are recognised
+	// by their deterministic _id and not duplicated.
+	Retry
+)
+
+func (c Code) String() string {
+	switch c {
+	case OK:
+		return "OK"
+	case Retry:
+		return "RETRY"
+	}
+	return "ERROR"
+}
+
+// Scorer adds the model scores to a record. It must be safe for concurrent use: Fluent Bit
+// workers flush in parallel.
+type Scorer interface {
+	Score(rec *processors.Record)
+}
+
+// Sink delivers records. It must be safe for concurrent use.
+type Sink interface {
+	// Deliver returns nil once every record is acknowledged: written, already present (same
+	// _id), or written to the dead-letter target with the reason Elasticsearch gave. An error
+	// means some records are not, and the chunk must be retried.
+	Deliver(ctx context.Context, recs []processors.Record) (Outcome, error)
+	// DeadLetter writes input that never became a record, with the reason, to the dead-letter
+	// target. An error means some of it is not written.
+	DeadLetter(ctx context.Context, letters []DeadLetter) error
+	// Close releases connections; it is called once, after the last Deliver has returned.
+	Close(ctx context.Context) error
+}
+
+// Outcome counts what happened to the records of one Deliver call.
+type Outcome struct {
+	Written      int // created now
+	Duplicates   int // already present: the chunk was re-sent, or the event arrived twice
+	DeadLettered int // refused by Elasticsearch for good; in the dead-letter target
+}
+
+// DeadLetter is input that could not be turned into a record.
+type DeadLetter struct {
+	Time   time.Time // when it was met
+	Tag    string    // the chunk's Fluent Bit tag
+	Reason string
+	Raw    []byte // the msgpack bytes as received
+}
+
+// Options configure an Instance.
+type Options struct {
+	Processor *processors.Processor
+	Scorer    Scorer
+	Sink      Sink
+	// Budget bounds one flush's delivery, retries included; past it the flush returns Retry.
+	Budget time.Duration
+	Log    hclog.Logger
+}
+
+// Instance runs flushes for one [OUTPUT] instance. Flush may be called concurrently.
+type Instance struct {
+	opts Options
+
+	mu       sync.RWMutex // orders closed against inflight.Add
+	closed   bool
+	inflight sync.WaitGroup
+	counts   counters
+}
+
+// New returns an Instance.
+func New(opts Options) (*Instance, error) {
+	switch {
+	case opts.Processor == nil:
+		return nil, errors.New("pipeline: no processor")
+	case opts.Scorer == nil:
+		return nil, errors.New("pipeline: no scorer")
+	case opts.Sink == nil:
+		return nil, errors.New("pipeline: no sink")
+	case opts.Budget <= 0:
+		return nil, errors.New("pipeline: the flush budget must be positive")
+	}
+	if opts.Log == nil {
+		opts.Log = hclog.NewNullLogger()
+	}
+	return &Instance{opts: opts}, nil
+}
+
+// Flush processes one chunk. chunk must stay valid and unchanged until Flush returns; nothing
+// keeps a reference to it afterwards. tag is called only when a log line or dead letter needs it.
+func (in *Instance) Flush(chunk []byte, tag func() string) Code {
+	in.mu.RLock()
+	if in.closed {
+		in.mu.RUnlock()
+		in.opts.Log.Error("flush after shutdown began; asking Fluent Bit to retry the chunk")
+		return Retry
+	}
+	in.inflight.Add(1)
+	in.mu.RUnlock()
+	defer in.inflight.Done()
+
+	ctx, cancel := context.WithTimeout(context.Background(), in.opts.Budget)
+	defer cancel()
+	b := in.build(chunk, tag)
+	c := &in.counts
+	c.flushes.Add(1)
+	c.records.Add(int64(len(b.recs)))
+	c.groupMarkers.Add(int64(b.stats.GroupStarts + b.stats.GroupEnds))
+	code := in.deliver(ctx, b, tag)
+	if code == Retry {
+		c.retries.Add(1)
+	}
+	return code
+}
+
+// batch is one chunk turned into records and dead letters.
+type batch struct {
+	recs    []processors.Record
+	letters []DeadLetter
+	stats   decode.Stats
+}
+
+// build decodes and processes a chunk. It never fails: what cannot be processed becomes a dead
+// letter (input that is not a log event) or a pipeline_error record (an event the processors
+// could not parse, see processors.Append).
+func (in *Instance) build(chunk []byte, tag func() string) batch {
+	var b batch
+	d := decode.New(chunk)
+	for d.Next() {
+		ev := d.Event()
+		if ev.Err != nil {
+			b.letters = append(b.letters, DeadLetter{Time: time.Now().UTC(), Tag: tag(), Reason: ev.Err.Error(), Raw: ev.Raw})
+			continue
+		}
+		b.recs = in.opts.Processor.Append(b.recs, ev.Body, ev.Time)
+	}
+	if err := d.Err(); err != nil {
+		b.letters = append(b.letters, DeadLetter{Time: time.Now().UTC(), Tag: tag(), Reason: err.Error(), Raw: d.Tail()})
+	}
+	b.stats = d.Stats()
+	for i := range b.recs {
+		in.opts.Scorer.Score(&b.recs[i])
+	}
+	return b
+}
+
+func (in *Instance) deliver(ctx context.Context, b batch, tag func() string) Code {
+	log := in.opts.Log
+	if len(b.letters) > 0 {
+		if err := in.opts.Sink.DeadLetter(ctx, b.letters); err != nil {
+			log.Warn("dead-lettering undecodable input failed; the chunk will be retried", "tag", tag(), "error", err)
+			return Retry
+		}
+		in.counts.deadLettered.Add(int64(len(b.letters)))
+		for _, l := range b.letters {
+			log.Warn("undecodable input dead-lettered", "tag", tag(), "bytes", len(l.Raw), "reason", l.Reason)
+		}
+	}
+	out, err := in.opts.Sink.Deliver(ctx, b.recs)
+	in.counts.written.Add(int64(out.Written))
+	in.counts.duplicates.Add(int64(out.Duplicates))
+	in.counts.deadLettered.Add(int64(out.DeadLettered))
+	if err != nil {
+		log.Warn("delivery incomplete; the chunk will be retried", "tag", tag(), "records", len(b.recs),
+			"written", out.Written, "duplicates", out.Duplicates, "dead_lettered", out.DeadLettered, "error", err)
+		return Retry
+	}
+	if out.DeadLettered > 0 {
+		log.Warn("records refused by Elasticsearch were dead-lettered", "tag", tag(), "count", out.DeadLettered)
+	}
+	if log.IsDebug() {
+		log.Debug("flush delivered", "tag", tag(), "records", len(b.recs), "written", out.Written,
+			"duplicates", out.Duplicates, "dead_lettered", out.DeadLettered+len(b.letters),
+			"group_markers", b.stats.GroupStarts+b.stats.GroupEnds)
+	}
+	return OK
+}
+
+// sinkCloseTimeout bounds closing the sink's connections at shutdown.
+const sinkCloseTimeout = 10 * time.Second
+
+// Close stops accepting flushes, waits for those in progress to finish (each is bounded by the
+// flush budget, so none is cut off half-way), then closes the sink. Later calls do nothing.
+func (in *Instance) Close() error {
+	in.mu.Lock()
+	if in.closed {
+		in.mu.Unlock()
+		return nil
+	}
+	in.closed = true
+	in.mu.Unlock()
+	in.inflight.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), sinkCloseTimeout)
+	defer cancel()
+	if err := in.opts.Sink.Close(ctx); err != nil {
+		return fmt.Errorf("pipeline: close: %w", err)
+	}
+	return nil
+}
+
+// Stats counts what an Instance has done since it started.
+type Stats struct {
+	Flushes      int64 // Flush calls
+	Retries      int64 // flushes that returned Retry
+	Records      int64 // records built from events (a CloudTrail Records document gives several)
+	Written      int64
+	Duplicates   int64
+	DeadLettered int64 // records refused by Elasticsearch, plus undecodable input
+	GroupMarkers int64 // OpenTelemetry group markers skipped
+}
+
+// counters are Stats, updated concurrently.
+type counters struct {
+	flushes, retries, records, written, duplicates, deadLettered, groupMarkers atomic.Int64
+}
+
+// Stats returns the totals so far.
+func (in *Instance) Stats() Stats {
+	c := &in.counts
+	return Stats{
+		Flushes: c.flushes.Load(), Retries: c.retries.Load(), Records: c.records.Load(),
+		Written: c.written.Load(), Duplicates: c.duplicates.Load(), DeadLettered: c.deadLettered.Load(),
+		GroupMarkers: c.groupMarkers.Load(),
+	}
+}

@@ -1,0 +1,342 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/siemscore/siemscore/plugin/decode/decodetest"
+	"github.com/siemscore/siemscore/plugin/plugintest"
+	"github.com/siemscore/siemscore/processors"
+	"github.com/siemscore/siemscore/processors/ecs"
+)
+
+// fakeSink records what it is given; deliverErr and letterErr make the next calls fail.
+type fakeSink struct {
+	mu         sync.Mutex
+	recs       []processors.Record
+	letters    []DeadLetter
+	deliverErr error
+	letterErr  error
+	refuse     func(processors.Record) bool // dead-lettered by "Elasticsearch"
+	closed     int
+	block      chan struct{} // when set, Deliver waits for it
+	entered    chan struct{} // when set, Deliver signals it on entry
+}
+
+func (s *fakeSink) Deliver(ctx context.Context, recs []processors.Record) (Outcome, error) {
+	if s.entered != nil {
+		s.entered <- struct{}{}
+	}
+	if s.block != nil {
+		<-s.block
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.deliverErr != nil {
+		return Outcome{Written: len(recs) / 2}, s.deliverErr
+	}
+	var out Outcome
+	for _, r := range recs {
+		switch {
+		case s.refuse != nil && s.refuse(r):
+			out.DeadLettered++
+		case slices.ContainsFunc(s.recs, func(o processors.Record) bool { return o.ID == r.ID }):
+			out.Duplicates++
+		default:
+			out.Written++
+			s.recs = append(s.recs, r)
+		}
+	}
+	return out, nil
+}
+
+func (s *fakeSink) DeadLetter(ctx context.Context, letters []DeadLetter) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.letterErr != nil {
+		return s.letterErr
+	}
+	s.letters = append(s.letters, letters...)
+	return nil
+}
+
+func (s *fakeSink) Close(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed++
+	return nil
+}
+
+// countingScorer marks every record it sees.
+type countingScorer struct{ n atomic.Int64 }
+
+func (s *countingScorer) Score(r *processors.Record) {
+	s.n.Add(1)
+	r.Doc.SiemScore.Model.Status = ecs.ModelScored
+	r.Doc.SiemScore.Model.Version = "test"
+}
+
+func newInstance(t *testing.T, sink Sink, sc Scorer) *Instance {
+	t.Helper()
+	proc, err := processors.New(processors.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := New(Options{Processor: proc, Scorer: sc, Sink: sink, Budget: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { in.Close() })
+	return in
+}
+
+func tag() string { return "aws.test" }
+
+func TestFlushDeliversEveryRecordWithItsKind(t *testing.T) {
+	sink, sc := &fakeSink{}, &countingScorer{}
+	in := newInstance(t, sink, sc)
+	bodies := plugintest.Mixed(400)
+	chunk, err := plugintest.Chunk(bodies)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := in.Flush(chunk, tag); code != OK {
+		t.Fatalf("Flush = %v", code)
+	}
+	if len(sink.recs) != len(bodies) {
+		t.Fatalf("%d records delivered, want %d", len(sink.recs), len(bodies))
+	}
+	for i, r := range sink.recs {
+		if r.Kind != bodies[i].Kind {
+			t.Errorf("record %d: kind %v, want %v", i, r.Kind, bodies[i].Kind)
+		}
+		if r.Doc.SiemScore.Model.Status != ecs.ModelScored {
+			t.Errorf("record %d was not scored", i)
+		}
+	}
+	if sc.n.Load() != int64(len(bodies)) {
+		t.Errorf("scorer saw %d records, want %d", sc.n.Load(), len(bodies))
+	}
+	st := in.Stats()
+	if st.Flushes != 1 || st.Records != 400 || st.Written != 400 || st.Retries != 0 || st.DeadLettered != 0 {
+		t.Errorf("stats %+v", st)
+	}
+
+	// Fluent Bit re-sends a chunk after RETRY: the same IDs come back and nothing is duplicated.
+	if code := in.Flush(chunk, tag); code != OK {
+		t.Fatalf("second Flush = %v", code)
+	}
+	if st := in.Stats(); st.Written != 400 || st.Duplicates != 400 {
+		t.Errorf("after re-send: %+v", st)
+	}
+}
+
+func TestEveryEventFormIsDeliveredAndGroupMarkersAreNot(t *testing.T) {
+	sink := &fakeSink{}
+	in := newInstance(t, sink, &countingScorer{})
+	var e decodetest.Encoder
+	t0 := plugintest.Base
+	e.GroupStart(map[string]any{"resource": "otel"}, map[string]any{"service.name": "x"})
+	e.V2(decodetest.EventTime(t0), map[string]any{"otel": "meta"}, plugintest.CloudTrail(1))
+	e.V1(decodetest.EventTime(t0), plugintest.GuardDuty(2))
+	e.V2(decodetest.IntSeconds(t0.Unix()), nil, plugintest.Kerberos(3))
+	e.V2(decodetest.UintSeconds(uint64(t0.Unix())), nil, plugintest.Generic(4))
+	e.V1(decodetest.FloatSeconds(float64(t0.Unix())+0.25), plugintest.Generic(5))
+	e.GroupEnd()
+	chunk, err := e.Chunk()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := in.Flush(chunk, tag); code != OK {
+		t.Fatalf("Flush = %v", code)
+	}
+	if len(sink.recs) != 5 || len(sink.letters) != 0 {
+		t.Fatalf("%d records, %d dead letters; want 5 and 0", len(sink.recs), len(sink.letters))
+	}
+	want := []processors.Kind{processors.KindCloudTrail, processors.KindGuardDuty, processors.KindKerberos, processors.KindGeneric, processors.KindGeneric}
+	for i, r := range sink.recs {
+		if r.Kind != want[i] {
+			t.Errorf("record %d: %v, want %v", i, r.Kind, want[i])
+		}
+	}
+	// The Fluent Bit time is the fallback @timestamp of a record without its own.
+	if got := sink.recs[4].Doc.Timestamp; !got.Equal(t0.Add(250 * time.Millisecond)) {
+		t.Errorf("float timestamp: @timestamp %v", got)
+	}
+	if st := in.Stats(); st.GroupMarkers != 2 {
+		t.Errorf("group markers skipped: %d, want 2", st.GroupMarkers)
+	}
+}
+
+func TestMalformedInputIsDeadLetteredWithTheReason(t *testing.T) {
+	sink := &fakeSink{}
+	in := newInstance(t, sink, &countingScorer{})
+	var e decodetest.Encoder
+	e.V2(decodetest.EventTime(plugintest.Base), nil, plugintest.CloudTrail(1))
+	e.Value("not an event")                                                       // wrong shape
+	e.Value([]any{decodetest.FloatSeconds(-5), map[string]any{"a": "b"}})         // bad timestamp
+	e.V2(decodetest.EventTime(plugintest.Base), nil, plugintest.GuardDuty(2))     // fine
+	e.Value([]any{decodetest.EventTime(plugintest.Base), []any{"body", "array"}}) // body not a map
+	tailAt := e.Len()
+	e.Raw([]byte{0xdc, 0xff}) // array 16 header, then nothing: undecodable tail
+	chunk, err := e.Chunk()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := in.Flush(chunk, tag); code != OK {
+		t.Fatalf("Flush = %v", code)
+	}
+	if len(sink.recs) != 2 {
+		t.Errorf("%d records delivered, want 2", len(sink.recs))
+	}
+	if len(sink.letters) != 4 {
+		t.Fatalf("%d dead letters, want 4: %+v", len(sink.letters), sink.letters)
+	}
+	for i, want := range []string{"wrong event shape", "invalid timestamp", "wrong event shape", "undecodable msgpack"} {
+		l := sink.letters[i]
+		if !strings.Contains(l.Reason, want) || l.Tag != "aws.test" || len(l.Raw) == 0 || l.Time.IsZero() {
+			t.Errorf("dead letter %d = %+v, want reason %q", i, l, want)
+		}
+	}
+	if tail := sink.letters[3].Raw; !bytes.Equal(tail, chunk[tailAt:]) {
+		t.Errorf("tail dead letter holds % x, want % x", tail, chunk[tailAt:])
+	}
+	if st := in.Stats(); st.DeadLettered != 4 || st.Records != 2 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+func TestIncompleteDeliveryAsksForARetry(t *testing.T) {
+	chunk, err := plugintest.Chunk(plugintest.Mixed(10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := &fakeSink{deliverErr: errors.New("elasticsearch unreachable")}
+	in := newInstance(t, sink, &countingScorer{})
+	if code := in.Flush(chunk, tag); code != Retry {
+		t.Errorf("Flush with a failing sink = %v, want RETRY", code)
+	}
+
+	var e decodetest.Encoder
+	e.Value(42)
+	bad, _ := e.Chunk()
+	sink2 := &fakeSink{letterErr: errors.New("dead-letter index unreachable")}
+	in2 := newInstance(t, sink2, &countingScorer{})
+	if code := in2.Flush(append(bad, chunk...), tag); code != Retry {
+		t.Errorf("Flush whose dead letter fails = %v, want RETRY", code)
+	}
+	if len(sink2.recs) != 0 {
+		t.Errorf("records were delivered although the chunk will be re-sent")
+	}
+	if st := in2.Stats(); st.Retries != 1 {
+		t.Errorf("retries %d, want 1", st.Retries)
+	}
+}
+
+func TestRefusedRecordsCountAsDelivered(t *testing.T) {
+	chunk, err := plugintest.Chunk(plugintest.Mixed(8))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := &fakeSink{refuse: func(r processors.Record) bool { return r.Kind == processors.KindGuardDuty }}
+	in := newInstance(t, sink, &countingScorer{})
+	if code := in.Flush(chunk, tag); code != OK {
+		t.Fatalf("Flush = %v", code)
+	}
+	if st := in.Stats(); st.Written != 6 || st.DeadLettered != 2 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+func TestConcurrentFlushes(t *testing.T) {
+	sink := &fakeSink{}
+	in := newInstance(t, sink, &countingScorer{})
+	bodies := plugintest.Mixed(800)
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for c := w; c < 40; c += 4 {
+				chunk, err := plugintest.Chunk(bodies[c*20 : c*20+20])
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if code := in.Flush(chunk, tag); code != OK {
+					t.Errorf("chunk %d: %v", c, code)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	ids := map[string]bool{}
+	for _, r := range sink.recs {
+		ids[r.ID] = true
+	}
+	if len(ids) != 800 {
+		t.Errorf("%d distinct records, want 800", len(ids))
+	}
+}
+
+func TestCloseWaitsForFlushesInProgress(t *testing.T) {
+	sink := &fakeSink{block: make(chan struct{}), entered: make(chan struct{}, 1)}
+	in := newInstance(t, sink, &countingScorer{})
+	chunk, err := plugintest.Chunk(plugintest.Mixed(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	flushed := make(chan Code)
+	go func() { flushed <- in.Flush(chunk, tag) }()
+	<-sink.entered
+
+	closed := make(chan error)
+	go func() { closed <- in.Close() }()
+	select {
+	case <-closed:
+		t.Fatal("Close returned while a flush was delivering")
+	case <-time.After(100 * time.Millisecond):
+	}
+	// A flush arriving during shutdown is not processed half-way: Fluent Bit keeps the chunk.
+	if code := in.Flush(chunk, tag); code != Retry {
+		t.Errorf("Flush during Close = %v, want RETRY", code)
+	}
+	close(sink.block)
+	if code := <-flushed; code != OK {
+		t.Errorf("flush in progress = %v, want OK", code)
+	}
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	if err := in.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if sink.closed != 1 {
+		t.Errorf("sink closed %d times, want 1", sink.closed)
+	}
+}
+
+func TestNewChecksOptions(t *testing.T) {
+	proc, _ := processors.New(processors.Options{})
+	ok := Options{Processor: proc, Scorer: &countingScorer{}, Sink: &fakeSink{}, Budget: time.Second}
+	for name, edit := range map[string]func(*Options){
+		"processor": func(o *Options) { o.Processor = nil },
+		"scorer":    func(o *Options) { o.Scorer = nil },
+		"sink":      func(o *Options) { o.Sink = nil },
+		"budget":    func(o *Options) { o.Budget = 0 },
+	} {
+		o := ok
+		edit(&o)
+		if _, err := New(o); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("missing %s: %v", name, err)
+		}
+	}
+	if _, err := New(ok); err != nil {
+		t.Error(err)
+	}
+}
