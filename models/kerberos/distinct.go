@@ -31,8 +31,9 @@ type stamp struct {
 	bucket uint32
 }
 
-// live reports whether bucket id lies in the window that ends with bucket now.
-func live(id, now uint32) bool { return id <= now && id+NumBuckets > now }
+// live reports whether bucket id lies in the window that ends with bucket now (an id after now
+// wraps to a huge difference).
+func live(id, now uint32) bool { return now-id < NumBuckets }
 
 func (d *distinctSet) add(hash, bucket, latest uint32) {
 	if d.sketch != nil {

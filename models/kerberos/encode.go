@@ -163,6 +163,7 @@ func (m *Model) UnmarshalBinary(data []byte) error {
 	if err := out.Validate(); err != nil {
 		return err
 	}
+	out.prepare()
 	*m = out
 	return nil
 }

@@ -80,6 +80,24 @@ var featureNames = [NumFeatures]string{
 // count and enters the model as log(1+x).
 var isShare = [NumFeatures]bool{TopServerShare: true, FailureRatio: true, TGSShare: true}
 
+// direction says which way an attack pushes each feature: +1 up, −1 down, 0 either way. Only
+// deviations that way make a host suspicious: a terminal server that saw fewer typos than usual
+// this hour is not, and neither is a workstation that was quieter than its peers.
+var direction = [NumFeatures]int8{
+	Requests:           +1,
+	DistinctServers:    +1,
+	TopServerShare:     0,  // spreading over many responders or fixating on one: both odd
+	TopServerLoad:      -1, // leaning on a responder few others use
+	Failures:           +1,
+	FailureRatio:       +1,
+	DistinctClients:    +1,
+	DistinctServices:   +1,
+	PreauthFailures:    +1,
+	PrincipalUnknown:   +1,
+	TGSShare:           0, // roasting is TGS-heavy, spraying AS-heavy
+	WeakCipherServices: +1,
+}
+
 // String returns the feature's snake_case name, the one used in siemscore.kerberos.features.
 func (f Feature) String() string {
 	if f >= 0 && int(f) < NumFeatures {

@@ -1,10 +1,9 @@
 package kerberos
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"sync"
-
-	"github.com/cespare/xxhash/v2"
 )
 
 // table maps addresses to per-address state under a hard capacity, evicting the least recently
@@ -40,13 +39,20 @@ func newTable[V any](capacity, maxShards int) *table[V] {
 	return t
 }
 
+// addrHash mixes an address's 128 bits into 64 (the finaliser of SplitMix64 over both halves):
+// enough to spread shards and sketch slots, and a fraction of a general hash's cost.
 func addrHash(a netip.Addr) uint64 {
 	b := a.As16()
-	return xxhash.Sum64(b[:])
+	h := binary.LittleEndian.Uint64(b[:8])*0x9e3779b97f4a7c15 ^ binary.LittleEndian.Uint64(b[8:])
+	h ^= h >> 30
+	h *= 0xbf58476d1ce4e5b9
+	h ^= h >> 27
+	h *= 0x94d049bb133111eb
+	return h ^ h>>31
 }
 
-func (t *table[V]) shard(key netip.Addr) *tableShard[V] {
-	return &t.shards[addrHash(key)%uint64(len(t.shards))]
+func (t *table[V]) shard(hash uint64) *tableShard[V] {
+	return &t.shards[hash%uint64(len(t.shards))]
 }
 
 // touch returns key's entry, creating it if needed (reusing the least recently touched entry

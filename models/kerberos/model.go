@@ -21,6 +21,26 @@ type Model struct {
 
 	// Calibration: ScoreNorm = 100·(1 − exp(−lambda·max(0, surprise − median))).
 	median, lambda float64
+
+	// Derived by prepare, not encoded: what Score would otherwise recompute per record.
+	invSpread  [][NumFeatures]float64
+	negLogFrac []float64
+	invStd     [NumFeatures]float64
+}
+
+// prepare fills the derived fields once the encoded ones are set.
+func (m *Model) prepare() {
+	m.invSpread = make([][NumFeatures]float64, len(m.spread))
+	m.negLogFrac = make([]float64, len(m.fraction))
+	for c := range m.spread {
+		for i, v := range m.spread[c] {
+			m.invSpread[c][i] = 1 / v
+		}
+		m.negLogFrac[c] = -math.Log(m.fraction[c])
+	}
+	for i, v := range m.std {
+		m.invStd[i] = 1 / v
+	}
 }
 
 // Window is the window length the training features were computed over; a streaming state
@@ -42,8 +62,8 @@ func (m *Model) Silhouette() float64 { return m.silhouette }
 // ClusterFraction is the share of training samples in cluster c.
 func (m *Model) ClusterFraction(c int) float64 { return m.fraction[c] }
 
-// Deviation is how far one standardised feature of a host lies from its cluster's centroid, in
-// standard deviations of that feature over the training samples.
+// Deviation is how far one feature of a host lies from its cluster's centroid, in units of the
+// cluster's spread in that feature (positive: above the centroid).
 type Deviation struct {
 	Feature Feature
 	Z       float64
@@ -56,17 +76,18 @@ const TopDeviations = 3
 type Score struct {
 	Cluster      int
 	SizeFraction float64 // share of training samples in the host's cluster
-	// Distance is the distance to the cluster's centroid divided by the cluster's spread: about
-	// 1 for a typical member, larger the more atypical.
+	// Distance is the RMS over features of the distance to the cluster's centroid in units of
+	// the cluster's spread: about 1 for a typical member, larger the more atypical.
 	Distance float64
-	// Surprise is ½·Distance² + ln(1/SizeFraction): the negative log-likelihood of the host
-	// under the k-means clusters read as a mixture of round Gaussians, up to a constant. A host
-	// is surprising when it is far from its cluster or when its cluster is rare.
+	// Surprise is −ln(SizeFraction · P[χ² ≥ Σ deviation²]) in nats, counting only deviations in
+	// the direction an attack pushes a feature (see the package documentation). A host is
+	// surprising when it is far from the cluster that explains it best, or when that cluster is
+	// rare.
 	Surprise float64
-	// ScoreNorm maps Surprise to 0–100 (see Train for the calibration).
+	// ScoreNorm maps Surprise to 0–100 (see the package documentation).
 	ScoreNorm float64
-	// Top are the features farthest from the centroid, largest first; only the first NTop are
-	// set.
+	// Top are the features that contribute most to Surprise (deviations in the suspicious
+	// direction, in units of the cluster's spread), largest first; only the first NTop are set.
 	Top  [TopDeviations]Deviation
 	NTop int
 }
@@ -80,18 +101,22 @@ func (m *Model) Score(f *Features) (Score, error) {
 		return Score{}, err
 	}
 	z := m.standardise(f)
-	best, bestSurprise := 0, math.Inf(1)
+	best, bestFit := 0, math.Inf(1)
 	for c := range m.centroids {
-		if s := m.surprise(&z, c); s < bestSurprise {
-			best, bestSurprise = c, s
+		if fit := m.fit(&z, c); fit < bestFit {
+			best, bestFit = c, fit
 		}
 	}
-	s := Score{Cluster: best, SizeFraction: m.fraction[best], Surprise: bestSurprise}
-	centroid, spread := &m.centroids[best], &m.spread[best]
-	var sq float64
+	s := Score{Cluster: best, SizeFraction: m.fraction[best]}
+	centroid, inv := &m.centroids[best], &m.invSpread[best]
+	var sq, suspicious float64
 	for i := range NumFeatures {
-		dev := Deviation{Feature: Feature(i), Z: (z[i] - centroid[i]) / spread[i]}
+		dev := Deviation{Feature: Feature(i), Z: (z[i] - centroid[i]) * inv[i]}
 		sq += dev.Z * dev.Z
+		if float64(direction[i])*dev.Z < 0 {
+			continue // a deviation no attack causes: neither scored nor a reason
+		}
+		suspicious += dev.Z * dev.Z
 		pos := s.NTop
 		for pos > 0 && math.Abs(dev.Z) > math.Abs(s.Top[pos-1].Z) {
 			pos--
@@ -104,38 +129,49 @@ func (m *Model) Score(f *Features) (Score, error) {
 		s.NTop = min(s.NTop+1, TopDeviations)
 	}
 	s.Distance = math.Sqrt(sq / float64(NumFeatures))
+	s.Surprise = chiSquareTail(suspicious) + m.negLogFrac[best]
 	s.ScoreNorm = m.normalise(s.Surprise)
 	return s, nil
 }
 
-// surprise is ½·Σ((z−centroid)/spread)² + ln(1/fraction) for cluster c.
-func (m *Model) surprise(z *[NumFeatures]float64, c int) float64 {
-	centroid, spread := &m.centroids[c], &m.spread[c]
+// fit is ½·Σ((z−centroid)/spread)² + ln(1/fraction) for cluster c, deviations in either
+// direction counting: the negative log-likelihood, up to a constant, of the host under cluster c
+// read as a Gaussian with diagonal covariance, weighted by its share. The lowest fit is the
+// cluster that explains the host best.
+func (m *Model) fit(z *[NumFeatures]float64, c int) float64 {
+	centroid, inv := &m.centroids[c], &m.invSpread[c]
 	var sq float64
 	for i := range z {
-		d := (z[i] - centroid[i]) / spread[i]
+		d := (z[i] - centroid[i]) * inv[i]
 		sq += d * d
 	}
-	return 0.5*sq - math.Log(m.fraction[c])
+	return 0.5*sq + m.negLogFrac[c]
+}
+
+// NumFeatures must be even for chiSquareTail's closed form.
+const _ = -uint(NumFeatures % 2)
+
+// chiSquareTail is −ln P[X ≥ x] for X ~ χ² with NumFeatures degrees of freedom. With an even
+// number 2n of degrees of freedom the tail is a Poisson sum, P = e^(−x/2)·Σ_{k<n} (x/2)^k/k!,
+// so its logarithm is exact, cheap, and never underflows however far out x is.
+func chiSquareTail(x float64) float64 {
+	h := x / 2
+	term, sum := 1.0, 1.0
+	for k := 1; k < NumFeatures/2; k++ {
+		term *= h / float64(k)
+		sum += term
+	}
+	return h - math.Log(sum)
 }
 
 func (m *Model) standardise(f *Features) [NumFeatures]float64 {
 	t := f.transformed()
 	for i := range t {
-		t[i] = (t[i] - m.mean[i]) / m.std[i]
+		t[i] = (t[i] - m.mean[i]) * m.invStd[i]
 	}
 	return t
 }
 
 func (m *Model) normalise(surprise float64) float64 {
 	return 100 * -math.Expm1(-m.lambda*max(0, surprise-m.median))
-}
-
-func sqDist(a, b *[NumFeatures]float64) float64 {
-	var s float64
-	for i := range a {
-		d := a[i] - b[i]
-		s += d * d
-	}
-	return s
 }

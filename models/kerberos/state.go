@@ -118,19 +118,20 @@ func (s *State) Observe(r *Request) (Observation, error) {
 	}
 	b := s.bucket(r.Time)
 	first := s.noteFirst(b)
-	hasDest := r.Dest.IsValid()
+	var destHash uint64
 	var destLoad uint32
-	if hasDest {
-		sh := s.servers.shard(r.Dest)
+	if r.Dest.IsValid() {
+		destHash = addrHash(r.Dest)
+		sh := s.servers.shard(destHash)
 		sh.mu.Lock()
 		destLoad = sh.touch(r.Dest).val.add(b)
 		sh.mu.Unlock()
 	}
 
-	sh := s.hosts.shard(r.Source)
+	sh := s.hosts.shard(addrHash(r.Source))
 	sh.mu.Lock()
 	h := &sh.touch(r.Source).val
-	h.observe(r, b)
+	h.observe(r, b, destHash)
 	now := max(b, h.latest)
 	f, top := h.features(now)
 	sh.mu.Unlock()
@@ -142,7 +143,8 @@ func (s *State) Observe(r *Request) (Observation, error) {
 			f[TopServerLoad] = float64(s.serverLoad(top, now))
 		}
 	}
-	return Observation{Features: f, Complete: first+NumBuckets <= now+1}, nil
+	// The first bucket was probably joined midway, so it does not count as observed.
+	return Observation{Features: f, Complete: first+NumBuckets <= now}, nil
 }
 
 // noteFirst lowers the earliest bucket seen to b if b is earlier, and returns it.
@@ -161,7 +163,7 @@ func (s *State) noteFirst(b uint32) uint32 {
 // featuresAt is a host's features over the window ending with bucket now, or false if the
 // host is not tracked.
 func (s *State) featuresAt(addr netip.Addr, now uint32) (Features, bool) {
-	sh := s.hosts.shard(addr)
+	sh := s.hosts.shard(addrHash(addr))
 	sh.mu.Lock()
 	e := sh.m[addr]
 	if e == nil {
@@ -177,7 +179,7 @@ func (s *State) featuresAt(addr netip.Addr, now uint32) (Features, bool) {
 }
 
 func (s *State) serverLoad(addr netip.Addr, now uint32) uint32 {
-	sh := s.servers.shard(addr)
+	sh := s.servers.shard(addrHash(addr))
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if e := sh.m[addr]; e != nil {
@@ -216,7 +218,8 @@ func hash32(s string) uint32 {
 	return uint32(h ^ h>>32)
 }
 
-func (h *host) observe(r *Request, b uint32) {
+// observe counts r, which fell in bucket b; destHash is addrHash(r.Dest).
+func (h *host) observe(r *Request, b uint32, destHash uint64) {
 	switch {
 	case h.latest == 0 || b >= h.latest+NumBuckets:
 		// Everything the host had is outside the window: start over (and let go of sketches).
@@ -258,8 +261,7 @@ func (h *host) observe(r *Request, b uint32) {
 		}
 	}
 	if r.Dest.IsValid() {
-		hd := addrHash(r.Dest)
-		h.servers.add(uint32(hd^hd>>32), b, h.latest)
+		h.servers.add(uint32(destHash^destHash>>32), b, h.latest)
 		h.countServer(r.Dest, slot)
 	}
 }
@@ -275,9 +277,9 @@ func (h *host) countServer(dest netip.Addr, slot uint32) {
 	}
 	i := h.nTop
 	if i == topServers {
-		least := ^uint32(0)
+		least, mask := ^uint32(0), h.liveSlots(h.latest)
 		for j := range h.top {
-			if n := h.windowCount(&h.top[j], h.latest); n < least {
+			if n := h.top[j].count(mask); n < least {
 				i, least = uint8(j), n
 			}
 		}
@@ -288,12 +290,21 @@ func (h *host) countServer(dest netip.Addr, slot uint32) {
 	h.top[i].n[slot] = 1
 }
 
-func (h *host) windowCount(s *serverCount, now uint32) uint32 {
-	var n uint32
+// liveSlots marks the ring slots that belong to the window ending at now.
+func (h *host) liveSlots(now uint32) (mask [NumBuckets]uint32) {
 	for slot, c := range h.ring {
 		if live(c.id, now) {
-			n += s.n[slot]
+			mask[slot] = 1
 		}
+	}
+	return mask
+}
+
+// count is the responder's requests in the slots mask marks.
+func (s *serverCount) count(mask [NumBuckets]uint32) uint32 {
+	var n uint32
+	for slot, m := range mask {
+		n += m * s.n[slot]
 	}
 	return n
 }
@@ -302,8 +313,9 @@ func (h *host) windowCount(s *serverCount, now uint32) uint32 {
 // (the zero Addr if none); top_server_load is left for the caller, which owns the server table.
 func (h *host) features(now uint32) (f Features, top netip.Addr) {
 	var c bucketCounts
-	for _, b := range h.ring {
-		if live(b.id, now) {
+	mask := h.liveSlots(now)
+	for slot, b := range h.ring {
+		if mask[slot] != 0 {
 			c.requests += b.requests
 			c.failures += b.failures
 			c.preauth += b.preauth
@@ -326,7 +338,7 @@ func (h *host) features(now uint32) (f Features, top netip.Addr) {
 	f[TGSShare] = float64(c.tgs) / float64(c.requests)
 	var most uint32
 	for i := range h.nTop {
-		if n := h.windowCount(&h.top[i], now); n > most {
+		if n := h.top[i].count(mask); n > most {
 			most, top = n, h.top[i].addr
 		}
 	}

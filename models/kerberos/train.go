@@ -1,6 +1,7 @@
 package kerberos
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -43,8 +44,8 @@ const spreadPrior = 5
 // its user and its machine account (two clients) would be infinitely surprising.
 const minSpread = 0.5
 
-// Calibration anchors: the training samples' median surprise maps to score 0 and their
-// calibQuantile surprise to calibScore, so that about 1% of the training host windows reach the
+// Calibration anchors: the median surprise of the records the training windows stand for maps
+// to score 0 and their calibQuantile surprise to calibScore, so that about 1% of records reach the
 // "minor" band and only hosts several times further out reach "critical".
 const (
 	calibQuantile = 0.99
@@ -68,15 +69,9 @@ func Train(reqs []Request, cfg TrainConfig) (*Model, error) {
 }
 
 // TrainFeatures trains on precomputed host-window features (for instance computed by
-// Elasticsearch aggregations with the definitions in the package documentation).
-//
-// Each feature is transformed (log(1+x) for counts) and standardised with the training mean and
-// population standard deviation (a constant feature gets deviation 1, so it contributes
-// nothing). The standardised samples are clustered with k-means. Each cluster keeps its share of
-// the samples and its spread: the RMS distance of its members to the centroid, shrunk towards
-// the RMS distance over all samples with the weight of spreadPrior members. Finally the
-// surprise of every training sample is computed and the 0–100 mapping is anchored on their
-// median and 99th percentile.
+// Elasticsearch aggregations with the definitions in the package documentation): standardise,
+// cluster, keep each cluster's share and per-feature spread, and anchor the 0–100 mapping on the
+// training samples' own surprises (see the package documentation for the formulas).
 func TrainFeatures(samples []Features, cfg TrainConfig) (*Model, error) {
 	if cfg.Window == 0 {
 		cfg.Window = DefaultWindow
@@ -158,17 +153,26 @@ func TrainFeatures(samples []Features, cfg TrainConfig) (*Model, error) {
 		}
 	}
 
-	surprise := make([]float64, n)
+	m.prepare()
+	// Every request is scored with its host's window, so a window stands for as many scored
+	// records as it has requests: weighting by them anchors the mapping on the records'
+	// scores, where busy hosts weigh more than idle ones.
+	type weighted struct{ surprise, requests float64 }
+	ws := make([]weighted, n)
 	for i := range samples {
 		s, err := m.Score(&samples[i])
 		if err != nil {
 			return nil, fmt.Errorf("kerberos: train: sample %d: %w", i, err)
 		}
-		surprise[i] = s.Surprise
+		ws[i] = weighted{s.Surprise, max(samples[i][Requests], 1)}
 	}
-	slices.Sort(surprise)
-	m.median = stat.Quantile(0.5, stat.Empirical, surprise, nil)
-	top := stat.Quantile(calibQuantile, stat.Empirical, surprise, nil)
+	slices.SortFunc(ws, func(a, b weighted) int { return cmp.Compare(a.surprise, b.surprise) })
+	surprise, weight := make([]float64, n), make([]float64, n)
+	for i, w := range ws {
+		surprise[i], weight[i] = w.surprise, w.requests
+	}
+	m.median = stat.Quantile(0.5, stat.Empirical, surprise, weight)
+	top := stat.Quantile(calibQuantile, stat.Empirical, surprise, weight)
 	// −ln(1 − calibScore/100) is the exponent that puts the anchor quantile at calibScore. The
 	// gap is floored at one nat so that training on near-identical hosts does not turn tiny
 	// differences into critical scores.

@@ -36,9 +36,14 @@ func WindowFeatures(reqs []Request, window time.Duration) ([]HostWindow, error) 
 	if err != nil {
 		return nil, err
 	}
-	order := make([]int, len(reqs))
-	for i := range order {
-		order[i] = i
+	order := make([]int, 0, len(reqs))
+	for i := range reqs {
+		if reqs[i].Source.IsValid() {
+			order = append(order, i)
+		}
+	}
+	if len(order) == 0 {
+		return nil, nil
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return reqs[a].Time.Compare(reqs[b].Time) })
 
@@ -63,9 +68,6 @@ func WindowFeatures(reqs []Request, window time.Duration) ([]HostWindow, error) 
 	}
 	for _, i := range order {
 		r := &reqs[i]
-		if !r.Source.IsValid() {
-			continue
-		}
 		w := int64(s.bucket(r.Time)) / NumBuckets
 		if w != cur {
 			if cur >= 0 {

@@ -108,15 +108,22 @@ type KScore struct {
 	Inertia    float64
 }
 
+// SilhouetteTolerance is how far below the best silhouette a smaller k may score and still be
+// chosen. Silhouettes of real data often plateau as k grows, and differences within the sampled
+// score's standard error (about 0.01) are noise; preferring the smaller k then gives fewer,
+// better-populated clusters.
+const SilhouetteTolerance = 0.01
+
 // Choice is the outcome of ChooseK.
 type Choice struct {
-	K      int      // the k with the highest silhouette (the smaller k on a tie)
+	K      int      // the smallest k whose silhouette is within SilhouetteTolerance of the best
 	Scores []KScore // every candidate, by increasing k
 	Result *Result  // the clustering for K
 }
 
-// ChooseK fits every k in [kMin, kMax] with cfg (cfg.K is ignored) and keeps the one with the
-// highest silhouette. Every k's silhouette is computed on the same sample, so they compare.
+// ChooseK fits every k in [kMin, kMax] with cfg (cfg.K is ignored) and keeps the smallest k
+// whose silhouette is within SilhouetteTolerance of the highest. Every k's silhouette is computed
+// on the same sample, so they compare.
 func ChooseK(x *mat.Dense, kMin, kMax int, cfg Config) (*Choice, error) {
 	p, err := newPoints(x)
 	if err != nil {
@@ -127,6 +134,7 @@ func ChooseK(x *mat.Dense, kMin, kMax int, cfg Config) (*Choice, error) {
 		return nil, fmt.Errorf("%w: k range [%d, %d] with %d points (need 2 ≤ kMin ≤ kMax < n)", ErrInput, kMin, kMax, p.n)
 	}
 	ch := &Choice{}
+	results := make([]*Result, 0, kMax-kMin+1)
 	for k := kMin; k <= kMax; k++ {
 		c := cfg
 		c.K = k
@@ -139,9 +147,23 @@ func ChooseK(x *mat.Dense, kMin, kMax int, cfg Config) (*Choice, error) {
 			return nil, fmt.Errorf("kmeans: silhouette for k=%d: %w", k, err)
 		}
 		ch.Scores = append(ch.Scores, KScore{K: k, Silhouette: sil, Inertia: r.Inertia})
-		if ch.Result == nil || sil > ch.Scores[ch.K-kMin].Silhouette {
-			ch.K, ch.Result = k, r
+		results = append(results, r)
+	}
+	i := pick(ch.Scores)
+	ch.K, ch.Result = ch.Scores[i].K, results[i]
+	return ch, nil
+}
+
+// pick is the index of the first score within SilhouetteTolerance of the best.
+func pick(scores []KScore) int {
+	best := math.Inf(-1)
+	for _, s := range scores {
+		best = max(best, s.Silhouette)
+	}
+	for i, s := range scores {
+		if s.Silhouette >= best-SilhouetteTolerance {
+			return i
 		}
 	}
-	return ch, nil
+	return 0
 }

@@ -74,3 +74,14 @@ func TestChooseKFindsTheBlobCount(t *testing.T) {
 		}
 	}
 }
+
+func TestPickPrefersSmallerKOnAPlateau(t *testing.T) {
+	scores := []KScore{{K: 2, Silhouette: 0.30}, {K: 3, Silhouette: 0.395}, {K: 4, Silhouette: 0.40}, {K: 5, Silhouette: 0.404}}
+	if got := scores[pick(scores)].K; got != 3 {
+		t.Errorf("picked k=%d, want 3 (within %.2f of the best)", got, SilhouetteTolerance)
+	}
+	scores[1].Silhouette = 0.39
+	if got := scores[pick(scores)].K; got != 4 {
+		t.Errorf("picked k=%d, want 4", got)
+	}
+}
