@@ -1,0 +1,71 @@
+// Package target names where siemscore writes in Elasticsearch, following Elastic's data stream
+// naming scheme logs-<dataset>-<namespace>, and checks user-supplied names against
+// Elasticsearch's rules before the first request does.
+//
+// Delivery routes documents by these names and the index templates match them, so both take
+// them from here.
+package target
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+const (
+	// DatasetPrefix starts every siemscore dataset: siemscore.<kind>.
+	DatasetPrefix = "siemscore."
+	// DeadLetterDataset is the dataset of records Elasticsearch rejected.
+	DeadLetterDataset = DatasetPrefix + "deadletter"
+	// Pattern matches every siemscore data stream, the dead-letter one included.
+	Pattern = "logs-" + DatasetPrefix + "*-*"
+	// DefaultNamespace is Elastic's default data stream namespace.
+	DefaultNamespace = "default"
+)
+
+// DataStream returns the data stream for records of the named kind:
+// logs-siemscore.<kind>-<namespace>.
+func DataStream(kind, namespace string) string {
+	return "logs-" + DatasetPrefix + kind + "-" + namespace
+}
+
+// DeadLetter returns the dead-letter data stream of a namespace.
+func DeadLetter(namespace string) string {
+	return "logs-" + DeadLetterDataset + "-" + namespace
+}
+
+// ValidateNamespace applies Elastic's data stream namespace rules: lower case, at most 100
+// bytes, none of \/*?"<>| ,#: and no hyphen (the hyphen separates the name's parts).
+func ValidateNamespace(ns string) error {
+	switch {
+	case ns == "":
+		return errors.New("must not be empty")
+	case len(ns) > 100:
+		return fmt.Errorf("%q is longer than 100 bytes", ns)
+	case ns != strings.ToLower(ns):
+		return fmt.Errorf("%q must be lower case", ns)
+	case strings.ContainsAny(ns, `\/*?"<>| ,#:-`):
+		return fmt.Errorf(`%q must not contain any of \/*?"<>| ,#:-`, ns)
+	}
+	return nil
+}
+
+// ValidateIndex applies Elasticsearch's index and data stream name rules: lower case, at most
+// 255 bytes, none of \/*?"<>| ,#: , not starting with -, _ or +, and not "." or "..".
+func ValidateIndex(name string) error {
+	switch {
+	case name == "":
+		return errors.New("must not be empty")
+	case len(name) > 255:
+		return fmt.Errorf("%q is longer than 255 bytes", name)
+	case name != strings.ToLower(name):
+		return fmt.Errorf("%q must be lower case", name)
+	case strings.ContainsAny(name, `\/*?"<>| ,#:`):
+		return fmt.Errorf(`%q must not contain any of \/*?"<>| ,#:`, name)
+	case strings.IndexAny(name, "-_+") == 0:
+		return fmt.Errorf("%q must not start with -, _ or +", name)
+	case name == "." || name == "..":
+		return fmt.Errorf("%q is reserved", name)
+	}
+	return nil
+}
