@@ -48,7 +48,11 @@ build() {
 	[[ -x $ES_HOME/bin/elasticsearch ]] && return
 	need mvn "Debian: apt-get install maven"
 	echo "es.sh: first use: fetching Elasticsearch $ES_VERSION from Maven Central (~110 MB)..." >&2
-	mvn -B -q -Dstyle.color=never -f "$HERE/pom.xml" package >&2 || die "Maven could not fetch Elasticsearch $ES_VERSION"
+	mkdir -p "$RUN"
+	if ! mvn -B -f "$HERE/pom.xml" package >"$RUN/maven.log" 2>&1; then
+		tail -n 30 "$RUN/maven.log" >&2
+		die "Maven could not fetch Elasticsearch $ES_VERSION (full log: $RUN/maven.log)"
+	fi
 	[[ -x $ES_HOME/bin/elasticsearch ]] || die "Maven finished but $ES_HOME/bin/elasticsearch is missing"
 }
 
@@ -83,12 +87,16 @@ healthy() { # url timeout-seconds
 }
 
 show_failure() {
-	echo "es.sh: Elasticsearch failed to start; last lines of its output:" >&2
-	tail -n 30 "$RUN/launcher.log" >&2 2>/dev/null || true
-	if [[ -f $RUN/logs/$CLUSTER.log ]]; then
-		echo "es.sh: last lines of $RUN/logs/$CLUSTER.log:" >&2
-		tail -n 40 "$RUN/logs/$CLUSTER.log" >&2
-	fi
+	local log
+	echo "es.sh: Elasticsearch failed to start." >&2
+	for log in "$RUN/launcher.log" "$RUN/logs/$CLUSTER.log"; do
+		[[ -s $log ]] || continue
+		# The cause is in the ERROR/FATAL lines; the tail is mostly shutdown noise.
+		echo "es.sh: errors in $log:" >&2
+		grep -E '^\[[^]]*\]\[(ERROR|FATAL)|^ERROR:|^Caused by:' "$log" | cut -c1-400 | head -n 15 >&2 || true
+		echo "es.sh: last lines of $log:" >&2
+		tail -n 10 "$log" | cut -c1-400 >&2
+	done
 }
 
 write_config() { # port
