@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/siemscore/siemscore/elastic/target"
 )
 
 // Getter returns the value of a property, or "" when it is unset (Fluent Bit does not tell
@@ -46,9 +48,9 @@ type Config struct {
 	Timeout           time.Duration
 
 	// Where documents go.
-	Namespace       string // data stream namespace; "" when Index is set
+	Namespace       string // data stream namespace
 	Index           string // fixed index instead of the per-type data streams
-	DeadLetterIndex string
+	DeadLetterIndex string // Load fills in the default
 	InstallTemplate bool
 
 	// Bulk delivery.
@@ -66,13 +68,6 @@ type Config struct {
 	Alias    string // "" lets the plugin number the instance
 	LogLevel hclog.Level
 }
-
-// DataStreamPrefix starts the name of every data stream the plugin writes to:
-// logs-siemscore.<type>-<namespace>.
-const DataStreamPrefix = "logs-siemscore."
-
-// DeadLetterDataset is the <type> part of the dead-letter data stream's name.
-const DeadLetterDataset = "deadletter"
 
 // Key documents one property. The table of keys is the single source for Load, for the defaults
 // and for the plugin README (a test checks that every key is documented there).
@@ -116,13 +111,13 @@ var keys = []Key{
 		Description: "Time limit for connecting and then waiting for the answer to one request.",
 		set:         func(c *Config, v string) (err error) { c.Timeout, err = parseDuration(v); return err }},
 	{Name: "es_namespace", Default: "default",
-		Description: "Data stream namespace: records of type T go to `logs-siemscore.T-<namespace>` (T = cloudtrail, guardduty, kerberos, generic). Not used with `es_index`.",
+		Description: "Data stream namespace: records of type T go to `logs-siemscore.T-<namespace>` (T = cloudtrail, guardduty, kerberos, generic), refused ones to `logs-siemscore.deadletter-<namespace>`. With `es_index`, only the dead-letter data stream uses it.",
 		set:         func(c *Config, v string) error { c.Namespace = v; return nil }},
 	{Name: "es_index",
-		Description: "Write every record to this one index (or data stream) instead of the per-type data streams.",
+		Description: "Write every record to this one index or data stream instead of the per-type data streams (the plugin's index template is installed for this name).",
 		set:         func(c *Config, v string) error { c.Index = v; return nil }},
 	{Name: "es_dead_letter_index",
-		Description: "Where records Elasticsearch refuses (mapping conflicts, other 4xx) and events that cannot be decoded go, with the reason. Default: `logs-siemscore.deadletter-<namespace>`, or `<es_index>-deadletter` with `es_index`.",
+		Description: "Where records Elasticsearch refuses (mapping conflicts, other 4xx) and events that cannot be decoded go, with the reason. Default: `logs-siemscore.deadletter-<es_namespace>`.",
 		set:         func(c *Config, v string) error { c.DeadLetterIndex = v; return nil }},
 	{Name: "es_template_install", Default: "on",
 		Description: "Install or update the plugin's index templates at start-up. Turn off when the cluster is managed elsewhere or the user may not manage templates.",
@@ -273,11 +268,8 @@ func Load(g Getter) (Config, error) {
 			}
 		}
 	}
-	if c.Index != "" && strings.TrimSpace(g.Get("es_namespace")) == "" {
-		c.Namespace = "" // only the default: es_index replaces the data streams
-	}
 	if c.DeadLetterIndex == "" {
-		c.DeadLetterIndex = c.defaultDeadLetterIndex()
+		c.DeadLetterIndex = target.DeadLetter(c.Namespace)
 	}
 	// A value that did not parse left its field zero; what Validate would say about that zero
 	// would only repeat the parse error.
@@ -287,13 +279,6 @@ func Load(g Getter) (Config, error) {
 		}
 	}
 	return c, configError(errs)
-}
-
-func (c *Config) defaultDeadLetterIndex() string {
-	if c.Index != "" {
-		return c.Index + "-" + DeadLetterDataset
-	}
-	return DataStreamPrefix + DeadLetterDataset + "-" + c.Namespace
 }
 
 // configError joins problems under one "config:" prefix, one per line.

@@ -88,7 +88,7 @@ func TestEveryKeyIsRead(t *testing.T) {
 			return c.Namespace == "prod" && c.DeadLetterIndex == "logs-siemscore.deadletter-prod"
 		}},
 		"es_index": {Map{"es_index": "siem"}, func(c Config) bool {
-			return c.Index == "siem" && c.Namespace == "" && c.DeadLetterIndex == "siem-deadletter"
+			return c.Index == "siem" && c.DeadLetterIndex == "logs-siemscore.deadletter-default"
 		}},
 		"es_dead_letter_index": {Map{"es_dead_letter_index": "dlq"}, func(c Config) bool { return c.DeadLetterIndex == "dlq" }},
 		"es_template_install":  {Map{"es_template_install": "off"}, func(c Config) bool { return !c.InstallTemplate }},
@@ -145,12 +145,11 @@ func TestBadValuesNameTheKeyAndTheAcceptedValues(t *testing.T) {
 		{Map{"es_timeout": "soon"}, "es_timeout", "accepted: a number of seconds"},
 		{Map{"es_timeout": "0"}, "es_timeout", "accepted: 1s to 10m0s"},
 		{Map{"es_timeout": "-5"}, "es_timeout", "out of range"},
-		{Map{"es_namespace": "Prod"}, "es_namespace", "lowercase"},
-		{Map{"es_namespace": "a-b"}, "es_namespace", "must not contain '-'"},
-		{Map{"es_index": "siem", "es_namespace": "prod"}, "es_namespace", "no effect with es_index"},
+		{Map{"es_namespace": "Prod"}, "es_namespace", "lower case"},
+		{Map{"es_namespace": "a-b"}, "es_namespace", "must not contain"},
 		{Map{"es_index": "_siem"}, "es_index", "must not start"},
 		{Map{"es_index": "a*b"}, "es_index", "must not contain"},
-		{Map{"es_dead_letter_index": "DLQ"}, "es_dead_letter_index", "lowercase"},
+		{Map{"es_dead_letter_index": "DLQ"}, "es_dead_letter_index", "lower case"},
 		{Map{"es_index": "siem", "es_dead_letter_index": "siem"}, "es_dead_letter_index", "must differ"},
 		{Map{"es_template_install": "sometimes"}, "es_template_install", "accepted: on, off"},
 		{Map{"es_bulk_max_records": "lots"}, "es_bulk_max_records", "accepted: a whole number"},

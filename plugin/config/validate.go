@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/siemscore/siemscore/elastic/target"
 	"github.com/siemscore/siemscore/processors"
 )
 
@@ -77,24 +78,18 @@ func (c *Config) problems() []problem {
 		add("es_timeout", "%s is out of range; accepted: %s to %s", c.Timeout, minTimeout, maxTimeout)
 	}
 
-	switch {
-	case c.Index == "" && c.Namespace == "":
-		add("es_namespace", "required unless es_index is set")
-	case c.Index != "" && c.Namespace != "":
-		add("es_namespace", "applies to the per-type data streams only and has no effect with es_index; remove one of the two")
-	case c.Index != "":
-		if err := checkIndexName(c.Index); err != nil {
-			add("es_index", "%q %v", c.Index, err)
-		}
-	default:
-		if err := checkNamespace(c.Namespace); err != nil {
-			add("es_namespace", "%q %v", c.Namespace, err)
+	if err := target.ValidateNamespace(c.Namespace); err != nil {
+		add("es_namespace", "%v", err)
+	}
+	if c.Index != "" {
+		if err := target.ValidateIndex(c.Index); err != nil {
+			add("es_index", "%v", err)
 		}
 	}
-	if err := checkIndexName(c.DeadLetterIndex); err != nil {
-		add("es_dead_letter_index", "%q %v", c.DeadLetterIndex, err)
+	if err := target.ValidateIndex(c.DeadLetterIndex); err != nil {
+		add("es_dead_letter_index", "%v", err)
 	}
-	if c.DeadLetterIndex == c.Index && c.Index != "" {
+	if c.DeadLetterIndex == c.Index {
 		add("es_dead_letter_index", "must differ from es_index, or refused records would be refused again")
 	}
 

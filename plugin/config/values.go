@@ -105,35 +105,3 @@ func checkHost(h string) error {
 	}
 	return nil
 }
-
-// indexNameInvalid lists the characters Elasticsearch refuses in index and data stream names.
-const indexNameInvalid = `\/*?"<>| ,#:`
-
-// checkIndexName applies Elasticsearch's index naming rules (MetadataCreateIndexService), so a
-// bad name fails at start-up instead of on every bulk request.
-func checkIndexName(s string) error {
-	switch {
-	case s != strings.ToLower(s):
-		return errors.New("must be lowercase")
-	case strings.ContainsAny(s, indexNameInvalid):
-		return fmt.Errorf("must not contain any of %s or a space", strings.ReplaceAll(indexNameInvalid, " ", ""))
-	case strings.HasPrefix(s, "-") || strings.HasPrefix(s, "_") || strings.HasPrefix(s, "+"):
-		return errors.New("must not start with -, _ or +")
-	case s == "." || s == "..":
-		return errors.New(`must not be "." or ".."`)
-	case len(s) > 255:
-		return errors.New("must be at most 255 bytes")
-	}
-	return nil
-}
-
-// checkNamespace applies the data stream naming scheme's rules for the namespace part.
-func checkNamespace(s string) error {
-	if strings.Contains(s, "-") {
-		return errors.New("must not contain '-' (it separates the parts of a data stream name)")
-	}
-	if len(s) > 100 {
-		return errors.New("must be at most 100 bytes")
-	}
-	return checkIndexName(s)
-}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/siemscore/siemscore/elastic/target"
 	"github.com/siemscore/siemscore/plugin/config"
 	"github.com/siemscore/siemscore/plugin/flblog"
 	"github.com/siemscore/siemscore/plugin/pipeline"
@@ -121,15 +122,15 @@ func describe(c config.Config) []any {
 	case c.User != "":
 		auth = "basic user=" + c.User
 	}
-	target := config.DataStreamPrefix + "<type>-" + c.Namespace
+	dest := target.DataStream("<type>", c.Namespace)
 	if c.Index != "" {
-		target = c.Index
+		dest = c.Index
 	}
 	model := c.ModelBundle
 	if model == "" {
 		model = "none (records ship unscored)"
 	}
-	return []any{"es_hosts", strings.Join(c.Hosts, ","), "auth", auth, "target", target,
+	return []any{"es_hosts", strings.Join(c.Hosts, ","), "auth", auth, "target", dest,
 		"dead_letter", c.DeadLetterIndex, "record_type", c.RecordType, "model_bundle", model}
 }
 
