@@ -119,10 +119,10 @@ func (f *Features) validate() error {
 	return nil
 }
 
-// transformed is the vector the model standardises: counts are heavy-tailed (a file server
+// Transformed is the vector the model standardises: counts are heavy-tailed (a file server
 // makes a thousand times the requests of a workstation), so they enter as log(1+x), which keeps
 // one busy host from setting the scale every other host is measured in.
-func (f *Features) transformed() [NumFeatures]float64 {
+func (f *Features) Transformed() [NumFeatures]float64 {
 	var t [NumFeatures]float64
 	for i, v := range f {
 		if isShare[i] {

@@ -165,7 +165,7 @@ func chiSquareTail(x float64) float64 {
 }
 
 func (m *Model) standardise(f *Features) [NumFeatures]float64 {
-	t := f.transformed()
+	t := f.Transformed()
 	for i := range t {
 		t[i] = (t[i] - m.mean[i]) * m.invStd[i]
 	}

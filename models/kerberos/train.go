@@ -95,7 +95,7 @@ func TrainFeatures(samples []Features, cfg TrainConfig) (*Model, error) {
 	m := &Model{window: cfg.Window, trainedAt: cfg.TrainedAt, samples: n, silhouette: math.NaN()}
 	z := mat.NewDense(n, NumFeatures, nil)
 	for i := range samples {
-		t := samples[i].transformed()
+		t := samples[i].Transformed()
 		z.SetRow(i, t[:])
 	}
 	col := make([]float64, n)
