@@ -126,6 +126,9 @@ func Fit(raw []float64, opt Options) (*Calibrator, error) {
 		l := lu * float64(k) / float64(opt.Knots-1)
 		c.ls[k] = l
 		c.xs[k] = stat.Quantile(1-math.Pow(10, -l), stat.LinInterp, s, nil)
+		if k > 0 && c.xs[k] < c.xs[k-1] { // interpolation rounding; quantiles never decrease
+			c.xs[k] = c.xs[k-1]
+		}
 	}
 	c.ls[opt.Knots-1] = lu // exact, whatever the rounding of the product above
 	u := c.xs[opt.Knots-1]

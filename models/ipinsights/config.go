@@ -34,12 +34,18 @@ type Config struct {
 	// address of another random training pair (default 3). They teach that a network that is
 	// familiar to someone else is still anomalous for this principal.
 	ShuffledNegatives int
+	// PopulationRate is the share of pairs also shown, with RandomNegatives negatives, as
+	// positives of the population vector: the organisation seen as one principal, against which
+	// unknown principals are scored (default 0.25).
+	PopulationRate float64
 	// Epochs over the training pairs (default 5).
 	Epochs int
 	// BatchSize is the number of pairs per synchronous update (default 1000).
 	BatchSize int
 	// LearningRate of the Adam optimiser (default 0.01).
 	LearningRate float64
+	// WeightDecay is the decoupled L2 decay of AdamW applied to every updated row.
+	WeightDecay float64
 	// MaxNovelty caps the measured rate at which principals use new prefixes, which sets how
 	// often a positive pair is shown with its finest levels masked as unseen (default 0.5).
 	MaxNovelty float64
@@ -65,6 +71,7 @@ func DefaultConfig() Config {
 		MaxPrefixRows:      1 << 17,
 		RandomNegatives:    2,
 		ShuffledNegatives:  3,
+		PopulationRate:     0.25,
 		Epochs:             5,
 		BatchSize:          1000,
 		LearningRate:       0.01,
@@ -107,6 +114,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("ipinsights: batch size %d outside [1, %d]", c.BatchSize, maxBatchSize)
 	case !(c.LearningRate > 0 && c.LearningRate <= 1):
 		return fmt.Errorf("ipinsights: learning rate %v outside (0, 1]", c.LearningRate)
+	case !(c.PopulationRate > 0 && c.PopulationRate <= 1):
+		return fmt.Errorf("ipinsights: population rate %v outside (0, 1]", c.PopulationRate)
 	case !(c.MaxNovelty >= 0 && c.MaxNovelty <= 1):
 		return fmt.Errorf("ipinsights: max novelty %v outside [0, 1]", c.MaxNovelty)
 	case c.MinPrincipalEvents < 0 || c.MinPrincipalEvents > 1<<30:

@@ -74,9 +74,9 @@ type Model struct {
 	netKeys  []uint64
 
 	prefixes [numTables]table
-	// population is the mean vector of the trained principals: unknown principals are scored
-	// against it, so what is familiar to the organisation as a whole is less anomalous than
-	// what nobody uses.
+	// population is the vector of the organisation seen as one principal, trained on every
+	// principal's addresses: unknown principals are scored against it, so what is familiar to
+	// the organisation as a whole is less anomalous than what nobody uses.
 	population []float32
 
 	known, unknown *calibrate.Calibrator

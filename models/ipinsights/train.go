@@ -46,6 +46,8 @@ type trainer struct {
 	// novelty[pos*numTables+ti]: how often principal pos uses a prefix of table ti it had not
 	// used before (see buildSets).
 	novelty []float64
+	// globalNovelty is the population's rate per table.
+	globalNovelty [numTables]float64
 
 	params [numTables + 1]param
 	biasM  float64
@@ -53,6 +55,7 @@ type trainer struct {
 	step   int
 	chunks [numChunks]*chunk
 	bufs   []sparse // one gradient accumulator per worker, for apply
+	decay  float32  // 1 − learning rate × weight decay
 }
 
 // param is one trained table with its Adam moments. Row r keeps its vector and both moments
@@ -158,6 +161,7 @@ func Train(ctx context.Context, ds *Dataset, cfg Config, progress func(Progress)
 		return nil, fmt.Errorf("ipinsights: need at least %d training pairs", calibrate.MinSamples)
 	}
 	t := &trainer{cfg: cfg, dim: cfg.VectorDim, workers: cfg.workers(), ds: ds}
+	t.decay = float32(1 - cfg.LearningRate*cfg.WeightDecay)
 	t.build()
 	if err := t.run(ctx, progress); err != nil {
 		return nil, err
@@ -224,8 +228,9 @@ func (t *trainer) build() {
 	for ti := range numTables {
 		t.params[ti] = newParam(m.prefixes[ti].rows+1, dim) // the extra row: the unseen vector
 	}
-	t.params[entityParam] = newParam(m.entities.rows, dim)
-	for row := range m.entities.rows {
+	// The entity table has one more row: the population vector (see compute).
+	t.params[entityParam] = newParam(m.entities.rows+1, dim)
+	for row := range m.entities.rows + 1 {
 		for i, u := 0, t.params[entityParam].vec(row); i < dim; i++ {
 			u[i] = float32((2*r.Float64() - 1) * scale)
 		}
@@ -244,16 +249,18 @@ func (t *trainer) build() {
 	}
 }
 
-// noveltyPrior is the weight, in events, of the population's novelty rate in a principal's
-// own rate: a principal with few events is assumed to behave like everyone else.
+// noveltyPrior is the weight, in events, of the average principal's novelty rate in a
+// principal's own rate: a principal with few events is assumed to behave like everyone else.
 const noveltyPrior = 10
 
 // buildSets fills the per-principal address and network sets and measures novelty: for each
-// principal and table, the number of distinct prefixes it used per event of that family, i.e.
-// how often it shows up somewhere it had not been before, shrunk towards the population's rate.
-// Training shows a principal's positives with their finest levels masked as unseen at that
-// rate, so a principal that travels a lot learns that unfamiliar networks are normal for it,
-// and one that never moves learns that they are not.
+// principal and table, the probability that its next event is in a prefix it has not used,
+// estimated Good–Turing style as the share of its events in prefixes it used exactly once, and
+// shrunk towards the average principal's rate. Training shows a principal's positives with
+// their finest levels masked as unseen at that rate, so a principal that travels a lot learns
+// that unfamiliar networks are normal for it, and one that never moves learns that they are not.
+// The population (the organisation as one principal) gets the rate of prefixes used exactly
+// once by anybody.
 func (t *trainer) buildSets(akeys []prefixes) {
 	m, ds := t.m, t.ds
 	distinct := make([]uint64, len(ds.pairs))
@@ -273,19 +280,26 @@ func (t *trainer) buildSets(akeys []prefixes) {
 		}
 	}
 	m.events = events
-	distinct = sortedDistinct(distinct)
+	slices.Sort(distinct)
 
+	// Per table: every (principal, prefix) with its number of events, sorted.
 	type pk struct {
-		pos int32
-		key uint64
+		pos   int32
+		key   uint64
+		count uint32
 	}
 	var byTable [numTables][]pk
-	for _, d := range distinct {
-		pos, a := t.entityPos[d>>32], uint32(d)
+	for i := 0; i < len(distinct); {
+		j := i
+		for j < len(distinct) && distinct[j] == distinct[i] {
+			j++
+		}
+		pos, a := t.entityPos[distinct[i]>>32], uint32(distinct[i])
 		k := &akeys[a]
 		for l := range k.n {
-			byTable[k.first()+l] = append(byTable[k.first()+l], pk{pos, k.keys[l]})
+			byTable[k.first()+l] = append(byTable[k.first()+l], pk{pos, k.keys[l], uint32(min(j-i, math.MaxUint32))})
 		}
+		i = j
 	}
 	cmpPK := func(a, b pk) int {
 		if c := cmp.Compare(a.pos, b.pos); c != 0 {
@@ -297,7 +311,13 @@ func (t *trainer) buildSets(akeys []prefixes) {
 	for ti := range numTables {
 		s := byTable[ti]
 		slices.SortFunc(s, cmpPK)
-		s = slices.Compact(s)
+		s = slices.CompactFunc(s, func(a, b pk) bool {
+			if a.pos == b.pos && a.key == b.key {
+				b.count = uint32(min(uint64(a.count)+uint64(b.count), math.MaxUint32)) // b is the one kept
+				return true
+			}
+			return false
+		})
 		byTable[ti] = s
 		fam := 0
 		if ti >= familyV6.first {
@@ -306,16 +326,31 @@ func (t *trainer) buildSets(akeys []prefixes) {
 		if familyEvents[fam] == 0 {
 			continue
 		}
-		global := float64(len(s)) / float64(familyEvents[fam])
-		for i := 0; i < len(s); {
-			pos := s[i].pos
-			j := i
-			for j < len(s) && s[j].pos == pos {
-				j++
+		// Good–Turing: the chance that the next event is in a prefix not seen before is
+		// estimated by the share of events in prefixes seen exactly once.
+		singles := make([]int, len(m.entities.keys))
+		perKey := make(map[uint64]uint64, len(s))
+		var totalSingles int
+		for _, e := range s {
+			if e.count == 1 {
+				singles[e.pos]++
+				totalSingles++
 			}
-			rate := (float64(j-i) + noveltyPrior*global) / (float64(famEvents[pos][fam]) + noveltyPrior)
-			t.novelty[int(pos)*numTables+ti] = min(t.cfg.MaxNovelty, rate)
-			i = j
+			perKey[e.key] += uint64(e.count)
+		}
+		var popSingles int
+		for _, c := range perKey {
+			if c == 1 {
+				popSingles++
+			}
+		}
+		prior := float64(totalSingles) / float64(familyEvents[fam])
+		t.globalNovelty[ti] = min(t.cfg.MaxNovelty, float64(popSingles)/float64(familyEvents[fam]))
+		for pos, n1 := range singles {
+			if ev := famEvents[pos][fam]; ev > 0 {
+				rate := (float64(n1) + noveltyPrior*prior) / (float64(ev) + noveltyPrior)
+				t.novelty[pos*numTables+ti] = min(t.cfg.MaxNovelty, rate)
+			}
 		}
 	}
 	csr := func(tables ...int) ([]uint32, []uint64) {
@@ -436,16 +471,9 @@ func (t *trainer) compute(c *chunk, epoch, g int, batch []uint32, lo, hi int) {
 		e := int32(pos % t.m.entities.rows)
 		first, n := int(t.addrFirst[pr.a]), int(t.addrN[pr.a])
 		rows := t.addrRows[int(pr.a)*maxLevels:][:n]
-		novelty := t.novelty[pos*numTables:][:numTables]
 		// The positive, with its finest levels shown as unseen at the rate this principal
 		// really uses new prefixes, so that what it does routinely learns to look normal.
-		u := c.rng.Float64()
-		for l := range n {
-			c.rows[l] = rows[l]
-			if u < novelty[first+l] {
-				c.rows[l] = int32(t.m.prefixes[first+l].rows)
-			}
-		}
+		t.mask(c, rows, first, t.novelty[pos*numTables:][:numTables])
 		t.example(c, e, first, n, 1)
 		for range t.cfg.ShuffledNegatives {
 			other := pairs[batch[c.rng.IntN(len(batch))]]
@@ -456,12 +484,38 @@ func (t *trainer) compute(c *chunk, epoch, g int, batch []uint32, lo, hi int) {
 			copy(c.rows[:on], t.addrRows[int(other.a)*maxLevels:][:on])
 			t.example(c, e, of, on, 0)
 		}
-		for range t.cfg.RandomNegatives {
-			var p prefixes
-			prefixKeysOf(randomAddr(c.rng, first == familyV6.first), &p)
-			t.m.lookupLevels(&p, &c.rows)
-			t.example(c, e, p.first(), p.n, 0)
+		t.randomNegatives(c, e, first)
+		// The population: the organisation seen as one principal, for which every training
+		// address is familiar. Unknown principals are scored against it.
+		if c.rng.Float64() < t.cfg.PopulationRate {
+			pop := int32(t.m.entities.rows)
+			t.mask(c, rows, first, t.globalNovelty[:])
+			t.example(c, pop, first, n, 1)
+			t.randomNegatives(c, pop, first)
 		}
+	}
+}
+
+// mask sets c.rows to the address's level rows, replacing the finest levels by their unseen
+// rows with the given per-table novelty rates.
+func (t *trainer) mask(c *chunk, rows []int32, first int, novelty []float64) {
+	u := c.rng.Float64()
+	for l := range rows {
+		c.rows[l] = rows[l]
+		if u < novelty[first+l] {
+			c.rows[l] = int32(t.m.prefixes[first+l].rows)
+		}
+	}
+}
+
+// randomNegatives adds the configured number of random-address negatives for entity row e,
+// in the family of the positive (first is its first table).
+func (t *trainer) randomNegatives(c *chunk, e int32, first int) {
+	for range t.cfg.RandomNegatives {
+		var p prefixes
+		prefixKeysOf(randomAddr(c.rng, first == familyV6.first), &p)
+		t.m.lookupLevels(&p, &c.rows)
+		t.example(c, e, p.first(), p.n, 0)
 	}
 }
 
@@ -523,61 +577,64 @@ func (t *trainer) apply(pi, w int, lr float32, acc *sparse) {
 	}
 	for k, row := range acc.rows {
 		off := 3 * int(row) * dim
-		adamStep(p.data[off:off+dim], p.data[off+dim:off+2*dim], p.data[off+2*dim:off+3*dim], acc.grad[k*dim:(k+1)*dim], lr)
+		adamStep(p.data[off:off+dim], p.data[off+dim:off+2*dim], p.data[off+2*dim:off+3*dim], acc.grad[k*dim:(k+1)*dim], lr, t.decay)
 	}
 }
 
-// adamStep applies one Adam update with bias-corrected step size lr.
-func adamStep(vec, m, v, g []float32, lr float32) {
+// adamStep applies one Adam update with bias-corrected step size lr and decoupled weight
+// decay (AdamW: the vector shrinks by the factor decay).
+func adamStep(vec, m, v, g []float32, lr, decay float32) {
 	vec, m, v = vec[:len(g)], m[:len(g)], v[:len(g)]
 	for i, gi := range g {
 		mi := beta1*m[i] + (1-beta1)*gi
 		vi := beta2*v[i] + (1-beta2)*gi*gi
 		m[i], v[i] = mi, vi
-		vec[i] -= lr * mi / (float32(math.Sqrt(float64(vi))) + epsilon)
+		vec[i] = vec[i]*decay - lr*mi/(float32(math.Sqrt(float64(vi)))+epsilon)
 	}
 }
 
-// finish exports the vectors, computes the population vector and fits the calibrators.
+// maskedRaw is the raw anomaly of entity vector e at address a with the finest levels masked
+// as unseen at the given novelty rates, as during training.
+func (t *trainer) maskedRaw(r *rand.Rand, e []float32, a uint32, novelty []float64) float64 {
+	m, dim := t.m, t.dim
+	first, n := int(t.addrFirst[a]), int(t.addrN[a])
+	u := r.Float64()
+	z := float64(m.bias)
+	for l := range n {
+		row := int(t.addrRows[int(a)*maxLevels+l])
+		if u < novelty[first+l] {
+			row = m.prefixes[first+l].rows
+		}
+		z += float64(blas.Sdot(dim, e, 1, m.prefixes[first+l].vec(row, dim), 1))
+	}
+	return -z
+}
+
+// finish exports the vectors and fits the calibrators.
 func (t *trainer) finish() error {
 	m, dim := t.m, t.dim
 	for ti := range numTables {
 		m.prefixes[ti].vecs = t.params[ti].export()
 	}
-	m.entities.vecs = t.params[entityParam].export()
-	m.population = make([]float32, dim)
-	for pos := range m.entities.keys {
-		blas.Saxpy(dim, 1, m.entities.vec(pos%m.entities.rows, dim), 1, m.population, 1)
-	}
-	blas.Sscal(dim, 1/float32(len(m.entities.keys)), m.population, 1)
+	ents := t.params[entityParam].export()
+	m.entities.vecs = ents[: m.entities.rows*dim : m.entities.rows*dim]
+	m.population = ents[m.entities.rows*dim:]
+
+	r := rand.New(rand.NewPCG(t.cfg.Seed, 0xca1b))
 
 	// Calibration: score a sample of training pairs, with the same novelty masking as
 	// training, so that the normal distribution includes principals' ordinary first uses of
 	// addresses and networks rather than only pairs the model has memorised.
 	n := min(t.cfg.CalibrationSample, len(t.ds.pairs))
 	known, pop := make([]float64, n), make([]float64, n)
-	r := rand.New(rand.NewPCG(t.cfg.Seed, 0xca1b))
 	for i := range n {
 		pr := t.ds.pairs[r.IntN(len(t.ds.pairs))]
 		if n == len(t.ds.pairs) {
 			pr = t.ds.pairs[i]
 		}
-		first, cnt := int(t.addrFirst[pr.a]), int(t.addrN[pr.a])
-		u := r.Float64()
 		pos := int(t.entityPos[pr.p])
-		novelty := t.novelty[pos*numTables:][:numTables]
-		e := m.entities.vec(pos%m.entities.rows, dim)
-		zk, zp := float64(m.bias), float64(m.bias)
-		for l := range cnt {
-			row := int(t.addrRows[int(pr.a)*maxLevels+l])
-			if u < novelty[first+l] {
-				row = m.prefixes[first+l].rows
-			}
-			v := m.prefixes[first+l].vec(row, dim)
-			zk += float64(blas.Sdot(dim, e, 1, v, 1))
-			zp += float64(blas.Sdot(dim, m.population, 1, v, 1))
-		}
-		known[i], pop[i] = -zk, -zp
+		known[i] = t.maskedRaw(r, m.entities.vec(pos%m.entities.rows, dim), pr.a, t.novelty[pos*numTables:][:numTables])
+		pop[i] = t.maskedRaw(r, m.population, pr.a, t.globalNovelty[:])
 	}
 	var err error
 	if m.known, err = calibrate.Fit(known, t.cfg.Calibration); err != nil {

@@ -222,7 +222,7 @@ func newWorld(cfg OrgConfig) *world {
 type person struct {
 	id                   *Identity
 	org                  int
-	office               int     // usual office
+	office               int      // usual office
 	isp                  provider // residential ISP: a new lease can come from any of its blocks
 	vpn                  int      // preferred VPN site
 	homeV6               netip.Prefix
