@@ -99,7 +99,6 @@ func TestWriteFuzzCorpus(t *testing.T) {
 		"flipped_signature":       patch(signed, len(signed)-3, signed[len(signed)-3]^1),
 		"huge_section_count":      resum(patch(unsigned, sections-4, 0xff, 0xff, 0xff, 0xff)),
 		"huge_section_length":     resum(patch(unsigned, sections+4, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f)),
-		"huge_principal_count":    resum(patch(unsigned, sections+12+ipPrincipalCount, 0xff, 0xff, 0xff, 0x7f)),
 		"huge_dimension":          resum(patch(unsigned, sections+12+2, 0xff, 0xff, 0xff, 0x7f)),
 		"unknown_section_only":    resum(patch(unsigned, sections+0, 'Z', 'Z', 'Z', 'Z')),
 		"unsigned_flag_on_signed": patch(signed, 10, 0),
@@ -115,7 +114,3 @@ func TestWriteFuzzCorpus(t *testing.T) {
 		}
 	}
 }
-
-// ipPrincipalCount is the offset of the principal count inside the IP section payload: format,
-// hyperparameters, level layout and bias precede it.
-const ipPrincipalCount = 2 + 7*4 + 3*8 + 2*4 + 8 + 4 + 8 + 4 + 8 + 8 + (1 + 6) + (1 + 5) + 4
