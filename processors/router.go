@@ -8,6 +8,7 @@ import (
 
 	json "github.com/goccy/go-json"
 
+	"github.com/siemscore/siemscore/processors/bodyjson"
 	"github.com/siemscore/siemscore/processors/cloudtrail"
 	"github.com/siemscore/siemscore/processors/digest"
 	"github.com/siemscore/siemscore/processors/ecs"
@@ -376,10 +377,7 @@ func passthrough(m map[string]any) map[string]any {
 
 // encode renders a body value as JSON text for event.original.
 func encode(v any) string {
-	b, err := json.Marshal(fields.JSONSafe(v))
-	if err != nil {
-		return fmt.Sprint(v)
-	}
+	b, _ := bodyjson.Append(nil, v)
 	return string(b)
 }
 

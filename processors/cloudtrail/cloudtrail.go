@@ -12,6 +12,7 @@ import (
 
 	json "github.com/goccy/go-json"
 
+	"github.com/siemscore/siemscore/processors/bodyjson"
 	"github.com/siemscore/siemscore/processors/digest"
 	"github.com/siemscore/siemscore/processors/ecs"
 	"github.com/siemscore/siemscore/processors/fields"
@@ -52,13 +53,62 @@ func Key(ev map[string]any) digest.Key {
 	return digest.Key{o.Str("eventID"), o.Str("eventTime"), o.Str("recipientAccountId")}
 }
 
+// The top-level members Parse reads, collected in one pass (see fields.Members).
+const (
+	mEventName = iota
+	mEventSource
+	mEventTime
+	mEventID
+	mEventVersion
+	mEventType
+	mEventCategory
+	mRequestID
+	mRecipientAccountID
+	mSharedEventID
+	mVPCEndpointID
+	mAPIVersion
+	mErrorCode
+	mErrorMessage
+	mManagementEvent
+	mReadOnly
+	mRequestParameters
+	mResponseElements
+	mAdditionalEventData
+	mServiceEventDetails
+	mResources
+	mUserIdentity
+	mSourceIPAddress
+	mUserAgent
+	mAWSRegion
+	mTLSDetails
+	numMembers
+)
+
+var members = fields.NewMembers(memberNames[:]...)
+
+var memberNames = [numMembers]string{
+	mEventName: "eventName", mEventSource: "eventSource", mEventTime: "eventTime", mEventID: "eventID",
+	mEventVersion: "eventVersion", mEventType: "eventType", mEventCategory: "eventCategory", mRequestID: "requestID",
+	mRecipientAccountID: "recipientAccountId", mSharedEventID: "sharedEventID", mVPCEndpointID: "vpcEndpointId",
+	mAPIVersion: "apiVersion", mErrorCode: "errorCode", mErrorMessage: "errorMessage", mManagementEvent: "managementEvent",
+	mReadOnly: "readOnly", mRequestParameters: "requestParameters", mResponseElements: "responseElements",
+	mAdditionalEventData: "additionalEventData", mServiceEventDetails: "serviceEventDetails", mResources: "resources",
+	mUserIdentity: "userIdentity", mSourceIPAddress: "sourceIPAddress", mUserAgent: "userAgent", mAWSRegion: "awsRegion",
+	mTLSDetails: "tlsDetails",
+}
+
 // Parse maps ev. fallback (the Fluent Bit timestamp) becomes @timestamp when eventTime is
 // missing or invalid, with the reason in siemscore.issues, and is event.created, the time the
 // record was collected. The document may share maps with ev (the flattened objects).
 func Parse(ev map[string]any, fallback time.Time) (*ecs.Document, error) {
-	o := fields.O(ev)
-	name, nameOK := o.StrOK("eventName")
-	provider, providerOK := o.StrOK("eventSource")
+	var v [numMembers]any
+	members.Collect(ev, v[:])
+	str := func(i int) string {
+		s, _ := fields.String(v[i])
+		return s
+	}
+	name, nameOK := fields.String(v[mEventName])
+	provider, providerOK := fields.String(v[mEventSource])
 	if !nameOK && !providerOK {
 		return nil, ErrNotCloudTrail
 	}
@@ -70,9 +120,8 @@ func Parse(ev map[string]any, fallback time.Time) (*ecs.Document, error) {
 	b.aws.CloudTrail = ct
 	d.AWS = &b.aws
 
-	eventTime, _ := o.Get("eventTime")
 	var issue string
-	d.Timestamp, issue = fields.EventTime(eventTime, fallback)
+	d.Timestamp, issue = fields.EventTime(v[mEventTime], fallback)
 	fields.AddIssue(d, issue)
 
 	cat := categorize(name)
@@ -82,7 +131,7 @@ func Parse(ev map[string]any, fallback time.Time) (*ecs.Document, error) {
 		Type:     cat.typ,
 		Action:   name,
 		Provider: provider,
-		ID:       o.Str("eventID"),
+		ID:       str(mEventID),
 		Dataset:  Dataset,
 		Module:   Module,
 	}
@@ -90,30 +139,32 @@ func Parse(ev map[string]any, fallback time.Time) (*ecs.Document, error) {
 		d.Event.Created = ecs.Time(fields.Encodable(fallback))
 	}
 
-	ct.EventVersion = o.Str("eventVersion")
-	ct.EventType = o.Str("eventType")
-	ct.EventCategory = o.Str("eventCategory")
-	ct.RequestID = o.Str("requestID")
-	ct.RecipientAccountID = o.Str("recipientAccountId")
-	ct.SharedEventID = o.Str("sharedEventID")
-	ct.VPCEndpointID = o.Str("vpcEndpointId")
-	ct.APIVersion = o.Str("apiVersion")
-	ct.ErrorCode = o.Str("errorCode")
-	ct.ErrorMessage = o.Str("errorMessage")
-	ct.ManagementEvent = o.OptBool("managementEvent")
-	ct.ReadOnly = o.OptBool("readOnly")
+	ct.EventVersion = str(mEventVersion)
+	ct.EventType = str(mEventType)
+	ct.EventCategory = str(mEventCategory)
+	ct.RequestID = str(mRequestID)
+	ct.RecipientAccountID = str(mRecipientAccountID)
+	ct.SharedEventID = str(mSharedEventID)
+	ct.VPCEndpointID = str(mVPCEndpointID)
+	ct.APIVersion = str(mAPIVersion)
+	ct.ErrorCode = str(mErrorCode)
+	ct.ErrorMessage = str(mErrorMessage)
+	ct.ManagementEvent = fields.OptBool(v[mManagementEvent])
+	ct.ReadOnly = fields.OptBool(v[mReadOnly])
 
-	ct.RequestParameters, ct.Flattened.RequestParameters = freeForm(&o, "requestParameters")
-	ct.ResponseElements, ct.Flattened.ResponseElements = freeForm(&o, "responseElements")
-	ct.AdditionalEventData, ct.Flattened.AdditionalEventData = freeForm(&o, "additionalEventData")
-	ct.ServiceEventDetails, ct.Flattened.ServiceEventDetails = freeForm(&o, "serviceEventDetails")
-	ct.Resources = resources(o.Slice("resources"))
+	ct.RequestParameters, ct.Flattened.RequestParameters = freeForm(v[mRequestParameters])
+	ct.ResponseElements, ct.Flattened.ResponseElements = freeForm(v[mResponseElements])
+	ct.AdditionalEventData, ct.Flattened.AdditionalEventData = freeForm(v[mAdditionalEventData])
+	ct.ServiceEventDetails, ct.Flattened.ServiceEventDetails = freeForm(v[mServiceEventDetails])
+	resourceList, _ := v[mResources].([]any)
+	ct.Resources = resources(resourceList)
 
 	d.Event.Outcome = outcome(name, ct)
 
 	related := b.users[:0]
-	accountID := identity(b, &o, &related)
-	mapSource(b, o.Str("sourceIPAddress"))
+	userIdentity, _ := v[mUserIdentity].(map[string]any)
+	accountID := identity(b, fields.O(userIdentity), &related)
+	mapSource(b, str(mSourceIPAddress))
 
 	for _, k := range [...]string{"userName", "newUserName"} {
 		if s, ok := ct.Flattened.RequestParameters[k].(string); ok {
@@ -127,7 +178,7 @@ func Parse(ev map[string]any, fallback time.Time) (*ecs.Document, error) {
 		d.Related = &b.rel
 	}
 
-	if ua := o.Str("userAgent"); ua != "" {
+	if ua := str(mUserAgent); ua != "" {
 		b.ua.Original = ua
 		d.UserAgent = &b.ua
 	}
@@ -137,16 +188,16 @@ func Parse(ev map[string]any, fallback time.Time) (*ecs.Document, error) {
 		// the recipient account is then the only account the event names.
 		accountID = ct.RecipientAccountID
 	}
-	b.cloud = ecs.Cloud{Provider: "aws", Region: o.Str("awsRegion"), Account: ecs.CloudAccount{ID: accountID}}
+	b.cloud = ecs.Cloud{Provider: "aws", Region: str(mAWSRegion), Account: ecs.CloudAccount{ID: accountID}}
 	d.Cloud = &b.cloud
 
-	tlsDetails(b, o.Obj("tlsDetails"))
+	tlsMap, _ := v[mTLSDetails].(map[string]any)
+	tlsDetails(b, fields.O(tlsMap))
 	return d, nil
 }
 
 // identity maps userIdentity and returns its accountId. related collects user names.
-func identity(b *block, o *fields.Obj, related *[]string) string {
-	ui := o.Obj("userIdentity")
+func identity(b *block, ui fields.Obj, related *[]string) string {
 	id := &b.ct.UserIdentity
 	id.Type = ui.Str("type")
 	id.ARN = ui.Str("arn")
@@ -224,12 +275,10 @@ func outcome(name string, ct *ecs.CloudTrail) string {
 // index, as the map itself for the `flattened` field. Empty values are dropped, as Elastic's
 // pipeline drops them. Some exports carry the object as a JSON string; it is decoded so the
 // flattened form exists for those too.
-func freeForm(o *fields.Obj, key string) (string, map[string]any) {
-	v, ok := o.Get(key)
-	if !ok {
-		return "", nil
-	}
+func freeForm(v any) (string, map[string]any) {
 	switch x := v.(type) {
+	case nil:
+		return "", nil
 	case string:
 		var m map[string]any
 		if strings.HasPrefix(strings.TrimSpace(x), "{") && json.Unmarshal([]byte(x), &m) == nil && len(m) > 0 {
@@ -248,16 +297,13 @@ func freeForm(o *fields.Obj, key string) (string, map[string]any) {
 			return "", nil
 		}
 	}
-	text, err := json.Marshal(v)
-	if err != nil {
-		// Only what JSON cannot hold (NaN, maps with non-string keys) fails; sanitising on that
-		// rare path spares the common one a walk over the object.
-		v = fields.JSONSafe(v)
-		if text, err = json.Marshal(v); err != nil {
-			return "", nil
-		}
-	}
+	text, safe := bodyjson.Append(make([]byte, 0, 256), v)
 	m, _ := v.(map[string]any)
+	if !safe && m != nil {
+		// The text is valid whatever v holds; the flattened copy is encoded with the document
+		// by a standard encoder, so what it cannot hold (NaN, non-string keys) is cleaned.
+		m = fields.JSONSafe(m).(map[string]any)
+	}
 	if len(text) >= flattenedLimit {
 		m = nil
 	}

@@ -9,23 +9,27 @@
 //
 // The canonical form is independent of where the event came from: map keys are sorted, numbers
 // are normalised (msgpack int64 5, JSON 5.0 and uint64 5 hash the same; 5.5 stays a float), a
-// []byte hashes like the string it holds, and every value is tagged with its type, so "5" and 5,
-// or ["a","b"] and ["ab"], differ. SHA-256 (hardware accelerated on amd64 and arm64) keeps
-// crafted collisions out of reach: an ID collision would silently drop an event as a duplicate,
-// which an attacker who controls request parameters must not be able to arrange.
+// []byte hashes like the string it holds, and every value is tagged with its type and every
+// string and container is length-prefixed, so "5" and 5, or ["a","b"] and ["ab"], differ.
+//
+// The hash is XXH3-128, not a cryptographic hash: it is several times faster than SHA-256 on
+// the hot path, and 128 bits make accidental collisions negligible. A deliberate collision
+// would only matter if it made Elasticsearch drop a real event as a duplicate of a forged one
+// written first, which needs the real event's exact content in advance; CloudTrail eventIDs and
+// requestIDs, GuardDuty finding IDs and Zeek uids are random and assigned after the fact.
 package digest
 
 import (
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
-	"hash"
 	"math"
-	"slices"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/zeebo/xxh3"
+
+	"github.com/siemscore/siemscore/processors/fields"
 )
 
 // Key is a record type's natural key: up to three strings, e.g. CloudTrail's eventID,
@@ -47,19 +51,18 @@ func ID(kind uint8, key Key, event any) string {
 		w.str(k)
 	}
 	w.value(event)
-	var sum [sha256.Size]byte
 	w.flush()
-	w.h.Sum(sum[:0])
+	sum := w.h.Sum128().Bytes()
 	pool.Put(w)
-	return base64.RawURLEncoding.EncodeToString(sum[:Size])
+	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
-var pool = sync.Pool{New: func() any { return &writer{h: sha256.New()} }}
+var pool = sync.Pool{New: func() any { return &writer{h: xxh3.New128()} }}
 
-// writer feeds the canonical form to the hash through a small buffer: hash.Hash.Write has a
-// fixed cost per call that would dominate for the short tokens the walk emits.
+// writer feeds the canonical form to the hash through a small buffer: each Write to the hasher
+// has a fixed cost that would dominate for the short tokens the walk emits.
 type writer struct {
-	h   hash.Hash
+	h   *xxh3.Hasher128
 	n   int
 	buf [512]byte
 }
@@ -132,7 +135,6 @@ const (
 	tagMap    = 'm'
 	tagArray  = 'a'
 	tagOther  = 'x'
-	sortStack = 32 // maps up to this size collect their keys without allocating
 )
 
 func (w *writer) value(v any) {
@@ -206,52 +208,10 @@ func (w *writer) float(f float64) {
 	}
 }
 
-// entry is a map member to sort. prefix holds the key's first 8 bytes big-endian, so most
-// comparisons are one integer comparison; keys that share 8 bytes fall back to the string.
-type entry struct {
-	prefix uint64
-	k      string
-	v      any
-}
-
 func (w *writer) object(m map[string]any) {
 	w.length(tagMap, len(m))
-	var stack [sortStack]entry
-	var entries []entry
-	if len(m) <= sortStack {
-		entries = stack[:0]
-	} else {
-		entries = make([]entry, 0, len(m))
+	for k, v := range fields.Sorted(m) {
+		w.str(k)
+		w.value(v)
 	}
-	for k, v := range m {
-		entries = append(entries, entry{keyPrefix(k), k, v})
-	}
-	slices.SortFunc(entries, compareEntries)
-	for _, e := range entries {
-		w.str(e.k)
-		w.value(e.v)
-	}
-}
-
-func compareEntries(a, b entry) int {
-	switch {
-	case a.prefix < b.prefix:
-		return -1
-	case a.prefix > b.prefix:
-		return 1
-	}
-	return strings.Compare(a.k, b.k)
-}
-
-// keyPrefix packs the first 8 bytes of k, zero-padded, so that comparing prefixes orders keys
-// as strings.Compare would, up to ties.
-func keyPrefix(k string) uint64 {
-	var p uint64
-	for i := 0; i < 8; i++ {
-		p <<= 8
-		if i < len(k) {
-			p |= uint64(k[i])
-		}
-	}
-	return p
 }

@@ -23,19 +23,30 @@ func AppendUnique[T comparable](list []T, s T) []T {
 	return append(list, s)
 }
 
-// OptTime returns key as a set ecs.OptTime when it holds a valid time (see Time).
-func (o *Obj) OptTime(key string) ecs.OptTime {
-	v, _ := o.Get(key)
+// OptTime returns v as a set ecs.OptTime when it is a valid time (see Time).
+func OptTime(v any) ecs.OptTime {
 	if t, st := Time(v); st == TimeOK {
 		return ecs.Time(t)
 	}
 	return ecs.OptTime{}
 }
 
-// OptBool returns key as a set ecs.OptBool when it holds a boolean (see Bool).
-func (o *Obj) OptBool(key string) ecs.OptBool {
-	if v, ok := o.Bool(key); ok {
-		return ecs.Bool(v)
+// OptBool returns v as a set ecs.OptBool when it is a boolean (see Bool).
+func OptBool(v any) ecs.OptBool {
+	if b, ok := Bool(v); ok {
+		return ecs.Bool(b)
 	}
 	return ecs.OptBool{}
+}
+
+// OptTime is OptTime of key's value.
+func (o *Obj) OptTime(key string) ecs.OptTime {
+	v, _ := o.Get(key)
+	return OptTime(v)
+}
+
+// OptBool is OptBool of key's value.
+func (o *Obj) OptBool(key string) ecs.OptBool {
+	v, _ := o.Get(key)
+	return OptBool(v)
 }

@@ -14,9 +14,10 @@ import (
 //
 // A key is looked up as spelled, then all-lowercase (the form some CloudTrail exports use). Only
 // objects that have a key starting with a capital letter are also scanned for other spellings,
-// because that scan costs a walk over the map on every miss, and the objects the parsers read
-// most (CloudTrail's top level, userIdentity, Zeek rows) never have such keys: a missing
-// optional field there costs two map lookups, not a walk.
+// because that scan costs a walk over the map on every miss, and the objects read this way
+// (userIdentity, GuardDuty findings) never have such keys: a missing optional field there
+// costs two map lookups, not a walk. Objects with many optional keys are better read with
+// Members, in one pass.
 type Obj struct {
 	m map[string]any
 	// capitals caches whether m has a key starting with an ASCII capital: 0 unknown, 1 yes, -1 no.
@@ -40,14 +41,12 @@ func (o *Obj) Get(key string) (any, bool) {
 	if len(o.m) == 0 {
 		return nil, false
 	}
-	if hasUpper(key) && len(key) <= 64 {
+	if hasUpper(key) {
 		var buf [64]byte
-		b := buf[:len(key)]
-		for i := 0; i < len(key); i++ {
-			b[i] = lowerASCII(key[i])
-		}
-		if v, ok := o.m[string(b)]; ok { // no allocation: the compiler special-cases m[string(b)]
-			return v, v != nil
+		if b, ok := lowerKey(buf[:], key); ok {
+			if v, ok := o.m[string(b)]; ok { // no allocation: the compiler special-cases m[string(b)]
+				return v, v != nil
+			}
 		}
 	}
 	if o.capitals == 0 {

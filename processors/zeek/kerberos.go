@@ -4,6 +4,7 @@
 package zeek
 
 import (
+	"cmp"
 	"errors"
 	"math"
 	"net/netip"
@@ -48,15 +49,81 @@ func Key(row map[string]any) digest.Key {
 	return digest.Key{o.Str("uid"), o.Str("ts")}
 }
 
-// Parse maps a kerberos.log row. Zeek's JSON writer names the connection fields id.orig_h;
-// shippers that cannot store dots in keys write id_orig_h, and some nest them under "id"; all
-// three are read. A ts that is missing or unparseable (Zeek's test baselines mask it as
-// XXXXXXXXXX.XXXXXX) gives the fallback time and an issue.
+// The row members Parse reads, collected in one pass (see fields.Members). The connection
+// fields come dotted (Zeek's JSON writer), underscored (shippers that cannot store dots in
+// keys) or nested under "id".
+const (
+	mTS = iota
+	mUID
+	mOrigH
+	mOrigHUnderscored
+	mOrigP
+	mOrigPUnderscored
+	mRespH
+	mRespHUnderscored
+	mRespP
+	mRespPUnderscored
+	mID
+	mRequestType
+	mClient
+	mService
+	mCipher
+	mErrorMsg
+	mErrorCode
+	mSuccess
+	mForwardable
+	mRenewable
+	mFrom
+	mTill
+	mClientCertSubject
+	mClientCertFUID
+	mServerCertSubject
+	mServerCertFUID
+	mAuthTicket
+	mAuthTicketSHA256
+	mNewTicket
+	mNewTicketSHA256
+	mProto
+	numMembers
+)
+
+var members = fields.NewMembers(memberNames[:]...)
+
+var memberNames = [numMembers]string{
+	mTS: "ts", mUID: "uid", mOrigH: "id.orig_h", mOrigHUnderscored: "id_orig_h", mOrigP: "id.orig_p",
+	mOrigPUnderscored: "id_orig_p", mRespH: "id.resp_h", mRespHUnderscored: "id_resp_h", mRespP: "id.resp_p",
+	mRespPUnderscored: "id_resp_p", mID: "id", mRequestType: "request_type", mClient: "client", mService: "service",
+	mCipher: "cipher", mErrorMsg: "error_msg", mErrorCode: "error_code", mSuccess: "success",
+	mForwardable: "forwardable", mRenewable: "renewable", mFrom: "from", mTill: "till",
+	mClientCertSubject: "client_cert_subject", mClientCertFUID: "client_cert_fuid",
+	mServerCertSubject: "server_cert_subject", mServerCertFUID: "server_cert_fuid", mAuthTicket: "auth_ticket",
+	mAuthTicketSHA256: "auth_ticket_sha256", mNewTicket: "new_ticket", mNewTicketSHA256: "new_ticket_sha256",
+	mProto: "proto",
+}
+
+// Parse maps a kerberos.log row. A ts that is missing or unparseable (Zeek's test baselines
+// mask it as XXXXXXXXXX.XXXXXX) gives the fallback time and an issue.
 func Parse(row map[string]any, fallback time.Time) (*ecs.Document, error) {
-	o := fields.O(row)
-	id := o.Obj("id")
-	uid, uidOK := o.StrOK("uid")
-	origH, _ := fields.String(connField(&o, &id, "id.orig_h", "id_orig_h", "orig_h"))
+	var v [numMembers]any
+	members.Collect(row, v[:])
+	str := func(i int) string {
+		s, _ := fields.String(v[i])
+		return s
+	}
+	nested, _ := v[mID].(map[string]any)
+	id := fields.O(nested)
+	conn := func(dotted, underscored int, name string) any {
+		switch {
+		case v[dotted] != nil:
+			return v[dotted]
+		case v[underscored] != nil:
+			return v[underscored]
+		}
+		x, _ := id.Get(name)
+		return x
+	}
+	uid, uidOK := fields.String(v[mUID])
+	origH, _ := fields.String(conn(mOrigH, mOrigHUnderscored, "orig_h"))
 	if !uidOK && origH == "" {
 		return nil, ErrNotKerberos
 	}
@@ -64,32 +131,31 @@ func Parse(row map[string]any, fallback time.Time) (*ecs.Document, error) {
 	d := &b.doc
 	d.ECS.Version = ecs.Version
 
-	ts, _ := o.Get("ts")
 	var issue string
-	d.Timestamp, issue = fields.EventTime(ts, fallback)
+	d.Timestamp, issue = fields.EventTime(v[mTS], fallback)
 	fields.AddIssue(d, issue)
 
 	k := &b.krb
-	k.RequestType = o.Str("request_type")
-	k.Client = o.Str("client")
-	k.Service = o.Str("service")
-	k.Cipher = o.Str("cipher")
-	k.Error.Msg = o.Str("error_msg")
-	if v, ok := o.Int("error_code"); ok {
-		k.Error.Code = ecs.Int(v)
+	k.RequestType = str(mRequestType)
+	k.Client = str(mClient)
+	k.Service = str(mService)
+	k.Cipher = str(mCipher)
+	k.Error.Msg = str(mErrorMsg)
+	if c, ok := fields.Int(v[mErrorCode]); ok {
+		k.Error.Code = ecs.Int(c)
 	}
-	k.Success = o.OptBool("success")
-	k.Forwardable = o.OptBool("forwardable")
-	k.Renewable = o.OptBool("renewable")
-	k.Valid.From = o.OptTime("from")
-	k.Valid.Until = o.OptTime("till")
+	k.Success = fields.OptBool(v[mSuccess])
+	k.Forwardable = fields.OptBool(v[mForwardable])
+	k.Renewable = fields.OptBool(v[mRenewable])
+	k.Valid.From = fields.OptTime(v[mFrom])
+	k.Valid.Until = fields.OptTime(v[mTill])
 	if k.Valid.From.Set && k.Valid.Until.Set {
 		k.Valid.Days = ecs.Int(int64(math.Round(k.Valid.Until.V.Sub(k.Valid.From.V).Hours() / 24)))
 	}
-	k.Cert.Client = ecs.ZeekKerberosCert{Subject: o.Str("client_cert_subject"), FUID: o.Str("client_cert_fuid")}
-	k.Cert.Server = ecs.ZeekKerberosCert{Subject: o.Str("server_cert_subject"), FUID: o.Str("server_cert_fuid")}
-	k.Ticket.Auth = firstOf(&o, "auth_ticket", "auth_ticket_sha256")
-	k.Ticket.New = firstOf(&o, "new_ticket", "new_ticket_sha256")
+	k.Cert.Client = ecs.ZeekKerberosCert{Subject: str(mClientCertSubject), FUID: str(mClientCertFUID)}
+	k.Cert.Server = ecs.ZeekKerberosCert{Subject: str(mServerCertSubject), FUID: str(mServerCertFUID)}
+	k.Ticket.Auth = cmp.Or(str(mAuthTicket), str(mAuthTicketSHA256))
+	k.Ticket.New = cmp.Or(str(mNewTicket), str(mNewTicketSHA256))
 	b.zeek.SessionID = uid
 	if *k != (ecs.ZeekKerberos{}) {
 		b.zeek.Kerberos = k
@@ -118,14 +184,14 @@ func Parse(row map[string]any, fallback time.Time) (*ecs.Document, error) {
 	// kerberos.log does not say whether the exchange ran over UDP or TCP. Elastic's pipeline
 	// writes tcp regardless; a proto field, when a shipper merged one in from conn.log, wins.
 	b.network = ecs.Network{Transport: "tcp", Protocol: "kerberos"}
-	if p := o.Str("proto"); p != "" {
+	if p := str(mProto); p != "" {
 		b.network.Transport = strings.ToLower(p)
 	}
 	d.Network = &b.network
 
-	endpoint(b, &b.src, origH, connField(&o, &id, "id.orig_p", "id_orig_p", "orig_p"), true)
-	respH, _ := fields.String(connField(&o, &id, "id.resp_h", "id_resp_h", "resp_h"))
-	endpoint(b, &b.dst, respH, connField(&o, &id, "id.resp_p", "id_resp_p", "resp_p"), false)
+	endpoint(b, &b.src, origH, conn(mOrigP, mOrigPUnderscored, "orig_p"), true)
+	respH, _ := fields.String(conn(mRespH, mRespHUnderscored, "resp_h"))
+	endpoint(b, &b.dst, respH, conn(mRespP, mRespPUnderscored, "resp_p"), false)
 
 	// Elastic dissects "%{user.name}/%{user.domain}" only when the client has a slash.
 	if name, domain, ok := strings.Cut(k.Client, "/"); ok {
@@ -170,25 +236,4 @@ func endpoint(b *block, ep *ecs.Endpoint, host string, port any, isSource bool) 
 	} else {
 		b.doc.Destination = ep
 	}
-}
-
-// connField reads a connection field written dotted, underscored or nested under "id".
-func connField(o, id *fields.Obj, dotted, underscored, nested string) any {
-	if v, ok := o.Get(dotted); ok {
-		return v
-	}
-	if v, ok := o.Get(underscored); ok {
-		return v
-	}
-	v, _ := id.Get(nested)
-	return v
-}
-
-func firstOf(o *fields.Obj, keys ...string) string {
-	for _, k := range keys {
-		if s := o.Str(k); s != "" {
-			return s
-		}
-	}
-	return ""
 }

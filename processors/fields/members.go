@@ -1,0 +1,72 @@
+package fields
+
+import "fmt"
+
+// MaxMembers is the most keys a Members set can name.
+const MaxMembers = 64
+
+// Members names the keys a parser reads from one object, so that they can be collected in a
+// single pass over it. For an object read key by key, every optional key that is absent costs
+// a lookup per spelling tried; one pass costs a lookup per key present, whatever the spelling.
+type Members struct {
+	names []string
+	index map[string]int // lowercase name -> position
+}
+
+// NewMembers returns the set of names; Collect fills values in this order. It panics on a
+// programming error (too many names, or two names equal but for case), at package init.
+func NewMembers(names ...string) *Members {
+	if len(names) > MaxMembers {
+		panic(fmt.Sprintf("fields: %d members, at most %d", len(names), MaxMembers))
+	}
+	ms := &Members{names: names, index: make(map[string]int, len(names))}
+	for i, n := range names {
+		var buf [64]byte
+		lower, ok := lowerKey(buf[:], n)
+		if !ok {
+			panic(fmt.Sprintf("fields: member name %q is too long", n))
+		}
+		if _, dup := ms.index[string(lower)]; dup {
+			panic(fmt.Sprintf("fields: member %q named twice", n))
+		}
+		ms.index[string(lower)] = i
+	}
+	return ms
+}
+
+// Collect stores the value of each named key of m, spelled in any case, at the name's
+// position in vals (len(vals) must be the number of names); absent keys and nulls leave nil.
+// When several spellings of one name are present, the exact one wins, then the smallest.
+func (ms *Members) Collect(m map[string]any, vals []any) {
+	var chosen [MaxMembers]string
+	var buf [64]byte
+	for k, v := range m {
+		if v == nil {
+			continue
+		}
+		lower, ok := lowerKey(buf[:], k)
+		if !ok {
+			continue
+		}
+		i, ok := ms.index[string(lower)]
+		if !ok {
+			continue
+		}
+		if prev := chosen[i]; prev != "" && (prev == ms.names[i] || k != ms.names[i] && prev < k) {
+			continue
+		}
+		chosen[i], vals[i] = k, v
+	}
+}
+
+// lowerKey writes k in ASCII lowercase into buf; ok is false when k does not fit.
+func lowerKey(buf []byte, k string) ([]byte, bool) {
+	if len(k) > len(buf) {
+		return nil, false
+	}
+	b := buf[:len(k)]
+	for i := 0; i < len(k); i++ {
+		b[i] = lowerASCII(k[i])
+	}
+	return b, true
+}
