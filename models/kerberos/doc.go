@@ -20,8 +20,9 @@
 //	failures             failed requests, not counting KDC_ERR_PREAUTH_REQUIRED (every Windows
 //	                     logon's first AS-REQ gets it by design). The notebook's failures-only
 //	                     view as one count instead of a second clustering.
-//	failure_ratio        failures / requests. Spraying and brute force run near 1; a user's typo
-//	                     is one failure among a logon's requests.
+//	failure_ratio        failures / (requests + 1). Spraying and brute force run near 1; a user's
+//	                     typo is one failure among a logon's requests. The +1 keeps the first
+//	                     failed request of an hour from reading as a 100% failure rate.
 //	distinct_clients     distinct client principals. Spraying tries many accounts from one
 //	                     host; only terminal servers do that legitimately, and they succeed.
 //	distinct_services    distinct service principals. Kerberoasting asks for many SPNs at once.
@@ -75,16 +76,31 @@
 // five members and floored at 0.5, so a cluster of a few identical hosts neither has zero spread
 // nor makes a neighbour one step away infinitely far.
 //
-// A host's features z are scored against every cluster c as
+// A host's standardised features z are scored in two steps. First the cluster that explains
+// the host best: the one with the lowest
 //
-//	surprise_c = ½ Σ_i ((z_i − centroid_ci) / spread_ci)² + ln(1 / fraction_c)
+//	fit_c = ½ Σ_i u_ci² + ln(1 / fraction_c),  u_ci = (z_i − centroid_ci) / spread_ci
 //
-// the negative log-likelihood, up to constants, of the clusters read as a mixture of Gaussians
-// with diagonal covariance. The host belongs to the cluster with the lowest surprise, which is
-// the one that explains it best: a host is anomalous when it is far from every cluster, in the
-// units of that cluster's own spread, or only close to a rare one. Distance is the RMS of the
-// standardised deviations (about 1 for a typical member). The 0–100 ScoreNorm is
-// 100·(1 − exp(−λ·max(0, surprise − m))), with m the training samples' median surprise and λ set
-// so that their 99th percentile scores 25 (the start of the "minor" band): about 1% of ordinary
-// host windows reach minor, and only hosts far beyond anything in training reach critical.
+// the negative log-likelihood, up to a constant, of the clusters read as a mixture of Gaussians
+// with diagonal covariance. Then the surprise under that cluster, counting only deviations in
+// the direction an attack pushes each feature (up for counts, failures and distinct values, down
+// for top_server_load, either way for the two shares), so a terminal server with fewer typos
+// than usual is not suspicious:
+//
+//	surprise = −ln(fraction_c · P[χ²_d ≥ Σ_i u_ci²⁺])
+//
+// with u⁺ the suspicious deviations and d the number of features. A typical member scores about
+// ln(1/fraction): a host is surprising when it is far from the cluster that explains it best, in
+// that cluster's own units, or when that cluster is rare. The χ² tail, rather than ½Σu², keeps
+// the dozen features' ordinary scatter from drowning the rarity term. Distance is the RMS of
+// all the u_ci (about 1 for a typical member); the top three suspicious deviations become the
+// reasons.
+//
+// ScoreNorm is the shared models/calibrate mapping of surprise to 0–100 (every model's scores
+// mean the same: 90% of ordinary records score 0, a tail probability of 1e-4 scores 50, 1e-7 and
+// beyond 100). [Train] fits it on the surprises of the training records themselves, replayed
+// through a State exactly as the plugin will score them (partial windows included);
+// [TrainFeatures], which has only window features, counts each window's surprise once per
+// request. The calibrator takes its training data for normal: an attack inside the training
+// window widens its tail, so a repeat of that attack still ranks at the top but scores lower.
 package kerberos

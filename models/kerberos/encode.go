@@ -1,28 +1,32 @@
 package kerberos
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/siemscore/siemscore/models/bundle/wire"
+	"github.com/siemscore/siemscore/models/calibrate"
 )
 
-// Binary encoding (little-endian), version 1:
+// Encoding (models/bundle/wire, little-endian), format 1:
 //
-//	"KRBM" u16 version
-//	u16 feature count, then each feature name as u8 length + bytes
-//	i64 window ns, i64 trained-at Unix ns (0 = unset), u64 samples, f64 silhouette
-//	f64 median, f64 lambda
+//	u16 format
+//	u8 feature count, then each feature name as u8 length + bytes
+//	i64 window ns, i64 trained-at Unix ns (0 = unset), u64 samples
+//	u8 k chosen by silhouette (0/1), f64 silhouette (0 when not chosen)
 //	d × f64 mean, d × f64 std
-//	u16 k, then k × (d × f64 centroid, f64 fraction, d × f64 spread)
+//	u32 k, then k × (d × f64 centroid, f64 fraction, d × f64 spread)
+//	calibrator (models/calibrate encoding) as u32 length + bytes
 //
 // Feature names are part of the encoding so that a model trained with a different feature list
 // is rejected instead of silently misread.
 const (
-	encMagic   = "KRBM"
-	encVersion = 1
-	maxK       = 1 << 10
+	formatV1 = 1
+	maxK     = 1 << 10
+	// maxCalibrator bounds the calibrator's bytes (its own limit is 4096 knots).
+	maxCalibrator = 1 << 20
 )
 
 // ErrModel reports a model that fails validation or cannot be decoded.
@@ -41,10 +45,11 @@ func (m *Model) Validate() error {
 		return bad("%d clusters from %d samples", k, m.samples)
 	case len(m.fraction) != k || len(m.spread) != k:
 		return bad("%d clusters but %d fractions and %d spreads", k, len(m.fraction), len(m.spread))
-	case !finite(m.median) || !(m.lambda > 0) || math.IsInf(m.lambda, 0):
-		return bad("calibration median %v lambda %v", m.median, m.lambda)
 	case !math.IsNaN(m.silhouette) && !(m.silhouette >= -1 && m.silhouette <= 1):
 		return bad("silhouette %v", m.silhouette)
+	}
+	if err := m.calib.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrModel, err)
 	}
 	for i := range NumFeatures {
 		if !finite(m.mean[i]) || !(m.std[i] > 0) || math.IsInf(m.std[i], 0) {
@@ -76,140 +81,109 @@ func (m *Model) Validate() error {
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
-// MarshalBinary encodes the model. The same model always encodes to the same bytes.
-func (m *Model) MarshalBinary() ([]byte, error) {
+// AppendBinary appends the model's encoding to b (the bundle's section interface). The same
+// model always encodes to the same bytes.
+func (m *Model) AppendBinary(b []byte) ([]byte, error) {
 	if err := m.Validate(); err != nil {
 		return nil, err
 	}
-	b := make([]byte, 0, 128+NumFeatures*24+len(m.centroids)*(2*NumFeatures+1)*8)
-	b = append(b, encMagic...)
-	b = binary.LittleEndian.AppendUint16(b, encVersion)
-	b = binary.LittleEndian.AppendUint16(b, uint16(NumFeatures))
+	b = wire.AppendU16(b, formatV1)
+	b = wire.AppendU8(b, uint8(NumFeatures))
 	for _, name := range featureNames {
-		b = append(b, byte(len(name)))
+		b = wire.AppendU8(b, uint8(len(name)))
 		b = append(b, name...)
 	}
 	var trained int64
 	if !m.trainedAt.IsZero() {
 		trained = m.trainedAt.UnixNano()
 	}
-	b = binary.LittleEndian.AppendUint64(b, uint64(m.window))
-	b = binary.LittleEndian.AppendUint64(b, uint64(trained))
-	b = binary.LittleEndian.AppendUint64(b, uint64(m.samples))
-	b = appendFloats(b, m.silhouette, m.median, m.lambda)
-	b = appendFloats(b, m.mean[:]...)
-	b = appendFloats(b, m.std[:]...)
-	b = binary.LittleEndian.AppendUint16(b, uint16(len(m.centroids)))
+	b = wire.AppendI64(b, int64(m.window))
+	b = wire.AppendI64(b, trained)
+	b = wire.AppendU64(b, uint64(m.samples))
+	if math.IsNaN(m.silhouette) {
+		b = wire.AppendU8(b, 0)
+		b = wire.AppendF64(b, 0)
+	} else {
+		b = wire.AppendU8(b, 1)
+		b = wire.AppendF64(b, m.silhouette)
+	}
+	b = wire.AppendF64s(b, m.mean[:])
+	b = wire.AppendF64s(b, m.std[:])
+	b = wire.AppendU32(b, uint32(len(m.centroids)))
 	for c := range m.centroids {
-		b = appendFloats(b, m.centroids[c][:]...)
-		b = appendFloats(b, m.fraction[c])
-		b = appendFloats(b, m.spread[c][:]...)
+		b = wire.AppendF64s(b, m.centroids[c][:])
+		b = wire.AppendF64(b, m.fraction[c])
+		b = wire.AppendF64s(b, m.spread[c][:])
 	}
-	return b, nil
+	cb, err := m.calib.AppendBinary(nil)
+	if err != nil {
+		return nil, fmt.Errorf("kerberos: %w", err)
+	}
+	return wire.AppendBytes(b, cb), nil
 }
 
-func appendFloats(b []byte, vs ...float64) []byte {
-	for _, v := range vs {
-		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
+// Decode parses what AppendBinary wrote, all of p, and validates it.
+func Decode(p []byte) (*Model, error) {
+	m, err := decode(p)
+	if err != nil {
+		return nil, fmt.Errorf("%w: decode: %w", ErrModel, err)
 	}
-	return b
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	m.prepare()
+	return m, nil
 }
 
-// UnmarshalBinary decodes a model written by MarshalBinary and validates it. Use it on a new
-// Model value: models are immutable once shared.
-func (m *Model) UnmarshalBinary(data []byte) error {
-	r := reader{b: data}
-	if string(r.bytes(len(encMagic))) != encMagic {
-		return fmt.Errorf("%w: not a Kerberos model (bad magic)", ErrModel)
+func decode(p []byte) (*Model, error) {
+	r := wire.NewReader(p)
+	if v := r.U16("format"); r.Err() == nil && v != formatV1 {
+		return nil, fmt.Errorf("unknown format %d", v)
 	}
-	if v := r.u16(); v != encVersion {
-		return fmt.Errorf("%w: encoding version %d, want %d", ErrModel, v, encVersion)
-	}
-	if d := int(r.u16()); d != NumFeatures {
-		return fmt.Errorf("%w: %d features, want %d", ErrModel, d, NumFeatures)
+	if d := int(r.U8("feature count")); r.Err() == nil && d != NumFeatures {
+		return nil, fmt.Errorf("%d features, this build has %d: retrain the model", d, NumFeatures)
 	}
 	for i, want := range featureNames {
-		if got := string(r.bytes(int(r.u8()))); got != want {
-			return fmt.Errorf("%w: feature %d is %q, want %q", ErrModel, i, got, want)
+		got := string(r.Raw("feature name", int(r.U8("feature name length"))))
+		if r.Err() == nil && got != want {
+			return nil, fmt.Errorf("feature %d is %q, this build has %q: retrain the model", i, got, want)
 		}
 	}
-	var out Model
-	out.window = time.Duration(r.u64())
-	if ns := int64(r.u64()); ns != 0 {
-		out.trainedAt = time.Unix(0, ns).UTC()
+	m := &Model{}
+	m.window = time.Duration(r.I64("window"))
+	if ns := r.I64("trained at"); ns != 0 {
+		m.trainedAt = time.Unix(0, ns).UTC()
 	}
-	out.samples = int(min(r.u64(), math.MaxInt32))
-	out.silhouette, out.median, out.lambda = r.f64(), r.f64(), r.f64()
-	r.floats(out.mean[:])
-	r.floats(out.std[:])
-	k := int(r.u16())
-	if k > maxK {
-		return fmt.Errorf("%w: %d clusters", ErrModel, k)
+	m.samples = int(min(r.U64("samples"), math.MaxInt32))
+	chosen, sil := r.U8("k chosen"), r.F64("silhouette")
+	switch {
+	case r.Err() != nil:
+	case chosen == 1:
+		m.silhouette = sil
+	case chosen == 0 && sil == 0:
+		m.silhouette = math.NaN()
+	default:
+		return nil, fmt.Errorf("k chosen flag %d with silhouette %v", chosen, sil)
 	}
-	out.centroids = make([][NumFeatures]float64, k)
-	out.fraction = make([]float64, k)
-	out.spread = make([][NumFeatures]float64, k)
+	copy(m.mean[:], r.F64s("means", NumFeatures))
+	copy(m.std[:], r.F64s("standard deviations", NumFeatures))
+	k := r.Count("clusters", (2*NumFeatures+1)*8, maxK)
+	m.centroids = make([][NumFeatures]float64, k)
+	m.fraction = make([]float64, k)
+	m.spread = make([][NumFeatures]float64, k)
 	for c := range k {
-		r.floats(out.centroids[c][:])
-		out.fraction[c] = r.f64()
-		r.floats(out.spread[c][:])
+		copy(m.centroids[c][:], r.F64s("centroid", NumFeatures))
+		m.fraction[c] = r.F64("fraction")
+		copy(m.spread[c][:], r.F64s("spread", NumFeatures))
 	}
-	if r.short {
-		return fmt.Errorf("%w: truncated", ErrModel)
+	cb := r.Bytes("calibrator", maxCalibrator)
+	if err := r.Done(); err != nil {
+		return nil, err
 	}
-	if len(r.b) != 0 {
-		return fmt.Errorf("%w: %d trailing bytes", ErrModel, len(r.b))
+	calib, err := calibrate.Decode(cb)
+	if err != nil {
+		return nil, err
 	}
-	if err := out.Validate(); err != nil {
-		return err
-	}
-	out.prepare()
-	*m = out
-	return nil
-}
-
-// reader consumes little-endian values; past the end it yields zeros and sets short, so decoding
-// never panics and reports truncation once at the end.
-type reader struct {
-	b     []byte
-	short bool
-}
-
-func (r *reader) bytes(n int) []byte {
-	if n > len(r.b) {
-		r.short, r.b = true, nil
-		return nil
-	}
-	out := r.b[:n]
-	r.b = r.b[n:]
-	return out
-}
-
-func (r *reader) u8() uint8 {
-	if b := r.bytes(1); b != nil {
-		return b[0]
-	}
-	return 0
-}
-
-func (r *reader) u16() uint16 {
-	if b := r.bytes(2); b != nil {
-		return binary.LittleEndian.Uint16(b)
-	}
-	return 0
-}
-
-func (r *reader) u64() uint64 {
-	if b := r.bytes(8); b != nil {
-		return binary.LittleEndian.Uint64(b)
-	}
-	return 0
-}
-
-func (r *reader) f64() float64 { return math.Float64frombits(r.u64()) }
-
-func (r *reader) floats(dst []float64) {
-	for i := range dst {
-		dst[i] = r.f64()
-	}
+	m.calib = calib
+	return m, nil
 }

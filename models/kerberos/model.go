@@ -4,6 +4,8 @@ import (
 	"errors"
 	"math"
 	"time"
+
+	"github.com/siemscore/siemscore/models/calibrate"
 )
 
 // Model is a trained host clustering. It is immutable: the plugin shares one value between all
@@ -19,8 +21,8 @@ type Model struct {
 	fraction  []float64              // share of training samples in each cluster
 	spread    [][NumFeatures]float64 // per cluster and feature: the members' RMS deviation (see TrainFeatures)
 
-	// Calibration: ScoreNorm = 100·(1 − exp(−lambda·max(0, surprise − median))).
-	median, lambda float64
+	// calib maps surprise to 0–100 (see TrainFeatures).
+	calib *calibrate.Calibrator
 
 	// Derived by prepare, not encoded: what Score would otherwise recompute per record.
 	invSpread  [][NumFeatures]float64
@@ -100,6 +102,14 @@ func (m *Model) Score(f *Features) (Score, error) {
 	if err := f.validate(); err != nil {
 		return Score{}, err
 	}
+	s := m.assess(f)
+	s.ScoreNorm = m.calib.Score(s.Surprise)
+	return s, nil
+}
+
+// assess is Score without the validation and the 0–100 mapping (which training fits on the
+// surprises assess returns).
+func (m *Model) assess(f *Features) Score {
 	z := m.standardise(f)
 	best, bestFit := 0, math.Inf(1)
 	for c := range m.centroids {
@@ -130,8 +140,11 @@ func (m *Model) Score(f *Features) (Score, error) {
 	}
 	s.Distance = math.Sqrt(sq / float64(NumFeatures))
 	s.Surprise = chiSquareTail(suspicious) + m.negLogFrac[best]
-	s.ScoreNorm = m.normalise(s.Surprise)
-	return s, nil
+	if !finite(s.Surprise) {
+		// Only deviations around 1e150 spreads get here: as surprising as anything can be.
+		s.Surprise = math.MaxFloat64
+	}
+	return s
 }
 
 // fit is ½·Σ((z−centroid)/spread)² + ln(1/fraction) for cluster c, deviations in either
@@ -170,8 +183,4 @@ func (m *Model) standardise(f *Features) [NumFeatures]float64 {
 		t[i] = (t[i] - m.mean[i]) * m.invStd[i]
 	}
 	return t
-}
-
-func (m *Model) normalise(surprise float64) float64 {
-	return 100 * -math.Expm1(-m.lambda*max(0, surprise-m.median))
 }

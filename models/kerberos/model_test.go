@@ -49,7 +49,7 @@ func blobSamples(seed uint64, n int) []Features {
 
 func spray() Features {
 	return Features{Requests: 90, DistinctServers: 1, TopServerShare: 1, TopServerLoad: 1500, Failures: 85,
-		FailureRatio: 85.0 / 90, DistinctClients: 80, DistinctServices: 2, PreauthFailures: 65, PrincipalUnknown: 20}
+		FailureRatio: 85.0 / 91, DistinctClients: 80, DistinctServices: 2, PreauthFailures: 65, PrincipalUnknown: 20}
 }
 
 func trainBlobs(t *testing.T, cfg TrainConfig) *Model {
@@ -182,11 +182,11 @@ func TestScoreDoesNotAllocate(t *testing.T) {
 }
 
 func TestTrainIsDeterministic(t *testing.T) {
-	a, err := trainBlobs(t, TrainConfig{Seed: 3, KMax: 5}).MarshalBinary()
+	a, err := trainBlobs(t, TrainConfig{Seed: 3, KMax: 5}).AppendBinary(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := trainBlobs(t, TrainConfig{Seed: 3, KMax: 5}).MarshalBinary()
+	b, err := trainBlobs(t, TrainConfig{Seed: 3, KMax: 5}).AppendBinary(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,72 +196,93 @@ func TestTrainIsDeterministic(t *testing.T) {
 }
 
 func TestBinaryRoundTrip(t *testing.T) {
-	m := trainBlobs(t, TrainConfig{K: 3, Seed: 1, TrainedAt: time.Date(2024, 3, 5, 1, 2, 3, 4, time.UTC)})
-	enc, err := m.MarshalBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var back Model
-	if err := back.UnmarshalBinary(enc); err != nil {
-		t.Fatal(err)
-	}
-	again, err := back.MarshalBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(enc, again) {
-		t.Error("re-encoding a decoded model changed its bytes")
-	}
-	if !back.TrainedAt().Equal(m.TrainedAt()) || back.Window() != m.Window() || back.K() != 3 {
-		t.Errorf("decoded trained-at %v window %v k %d", back.TrainedAt(), back.Window(), back.K())
-	}
-	f := spray()
-	s1, _ := m.Score(&f)
-	s2, _ := back.Score(&f)
-	if s1 != s2 {
-		t.Errorf("decoded model scores %+v, original %+v", s2, s1)
+	for _, cfg := range []TrainConfig{
+		{K: 3, Seed: 1, TrainedAt: time.Date(2024, 3, 5, 1, 2, 3, 4, time.UTC)},
+		{Seed: 1, KMax: 4}, // k chosen: the silhouette is encoded too
+	} {
+		m := trainBlobs(t, cfg)
+		enc, err := m.AppendBinary([]byte("prefix"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		enc = enc[len("prefix"):]
+		back, err := Decode(enc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := back.AppendBinary(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(enc, again) {
+			t.Error("re-encoding a decoded model changed its bytes")
+		}
+		if !back.TrainedAt().Equal(m.TrainedAt()) || back.Window() != m.Window() || back.K() != m.K() ||
+			(back.Silhouette() != m.Silhouette() && !math.IsNaN(m.Silhouette())) {
+			t.Errorf("decoded trained-at %v window %v k %d silhouette %v", back.TrainedAt(), back.Window(), back.K(), back.Silhouette())
+		}
+		f := spray()
+		s1, _ := m.Score(&f)
+		s2, _ := back.Score(&f)
+		if s1 != s2 {
+			t.Errorf("decoded model scores %+v, original %+v", s2, s1)
+		}
 	}
 }
 
-func TestUnmarshalRejectsCorruption(t *testing.T) {
-	enc, err := trainBlobs(t, TrainConfig{K: 3, Seed: 1}).MarshalBinary()
+func TestDecodeRejectsCorruption(t *testing.T) {
+	enc, err := trainBlobs(t, TrainConfig{K: 3, Seed: 1}).AppendBinary(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for n := range len(enc) {
-		var m Model
-		if err := m.UnmarshalBinary(enc[:n]); !errors.Is(err, ErrModel) {
+		if _, err := Decode(enc[:n]); !errors.Is(err, ErrModel) {
 			t.Fatalf("truncated to %d bytes: err %v", n, err)
 		}
 	}
 	// Offsets from the layout documented in encode.go.
-	nameAt := len(encMagic) + 2 + 2 + 1
-	fixed := len(encMagic) + 2 + 2
+	nameAt := 2 + 1 + 1
+	fixed := 2 + 1
 	for _, name := range featureNames {
 		fixed += 1 + len(name)
 	}
-	fixed += 6*8 + 2*8*NumFeatures + 2 // scalars, means, stds, k: the first centroid starts here
+	chosenAt := fixed + 3*8
+	fixed += 3*8 + 1 + 8 + 2*8*NumFeatures + 4 // scalars, means, stds, k: the first centroid starts here
 	corrupt := map[string]func([]byte){
-		"magic":         func(b []byte) { b[0] = 'X' },
-		"version":       func(b []byte) { binary.LittleEndian.PutUint16(b[4:], 9) },
-		"feature count": func(b []byte) { binary.LittleEndian.PutUint16(b[6:], uint16(NumFeatures+1)) },
+		"format":        func(b []byte) { binary.LittleEndian.PutUint16(b, 9) },
+		"feature count": func(b []byte) { b[2] = byte(NumFeatures + 1) },
 		"feature name":  func(b []byte) { b[nameAt] = 'R' },
+		"chosen flag":   func(b []byte) { b[chosenAt] = 7 },
 		"nan centroid":  func(b []byte) { binary.LittleEndian.PutUint64(b[fixed:], math.Float64bits(math.NaN())) },
 		"zero fraction": func(b []byte) { binary.LittleEndian.PutUint64(b[fixed+8*NumFeatures:], 0) },
 		"zero spread":   func(b []byte) { binary.LittleEndian.PutUint64(b[fixed+8*NumFeatures+8:], 0) },
+		"huge k":        func(b []byte) { binary.LittleEndian.PutUint32(b[fixed-4:], 1<<30) },
+		"no calibrator": func(b []byte) { binary.LittleEndian.PutUint32(b[len(b)-4-calibLen(t, b):], 0) },
 	}
 	for name, f := range corrupt {
 		b := bytes.Clone(enc)
 		f(b)
-		var m Model
-		if err := m.UnmarshalBinary(b); !errors.Is(err, ErrModel) {
+		if _, err := Decode(b); !errors.Is(err, ErrModel) {
 			t.Errorf("%s: err %v", name, err)
 		}
 	}
-	var m Model
-	if err := m.UnmarshalBinary(append(bytes.Clone(enc), 0)); !errors.Is(err, ErrModel) {
+	if _, err := Decode(append(bytes.Clone(enc), 0)); !errors.Is(err, ErrModel) {
 		t.Errorf("trailing byte: err %v", err)
 	}
+}
+
+// calibLen is the length of the calibrator encoding that ends an encoded model.
+func calibLen(t *testing.T, enc []byte) int {
+	t.Helper()
+	m, err := Decode(enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb, err := m.calib.AppendBinary(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(cb)
 }
 
 func TestWindowFeaturesMatchTheStreamingState(t *testing.T) {

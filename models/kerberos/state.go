@@ -334,7 +334,9 @@ func (h *host) features(now uint32) (f Features, top netip.Addr) {
 	if c.requests == 0 {
 		return f, top
 	}
-	f[FailureRatio] = float64(c.failures) / float64(c.requests)
+	// One pseudo-request that succeeded: a single failed request (the first of a mistyped
+	// logon, before its retry) is not a 100% failure rate.
+	f[FailureRatio] = float64(c.failures) / float64(c.requests+1)
 	f[TGSShare] = float64(c.tgs) / float64(c.requests)
 	var most uint32
 	for i := range h.nTop {

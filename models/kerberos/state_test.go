@@ -68,7 +68,7 @@ func TestObserveFeatures(t *testing.T) {
 		TopServerShare:     6.0 / 8,
 		TopServerLoad:      8, // six from this host, two from the other
 		Failures:           3, // PREAUTH_REQUIRED is not a failure
-		FailureRatio:       3.0 / 8,
+		FailureRatio:       3.0 / 9,
 		DistinctClients:    3,
 		DistinctServices:   4,
 		PreauthFailures:    1,

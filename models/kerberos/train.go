@@ -1,15 +1,14 @@
 package kerberos
 
 import (
-	"cmp"
 	"fmt"
 	"math"
-	"slices"
 	"time"
 
 	"gonum.org/v1/gonum/mat"
 	"gonum.org/v1/gonum/stat"
 
+	"github.com/siemscore/siemscore/models/calibrate"
 	"github.com/siemscore/siemscore/models/kmeans"
 )
 
@@ -44,15 +43,12 @@ const spreadPrior = 5
 // its user and its machine account (two clients) would be infinitely surprising.
 const minSpread = 0.5
 
-// Calibration anchors: the median surprise of the records the training windows stand for maps
-// to score 0 and their calibQuantile surprise to calibScore, so that about 1% of records reach the
-// "minor" band and only hosts several times further out reach "critical".
-const (
-	calibQuantile = 0.99
-	calibScore    = 25.0
-)
-
-// Train computes features over cfg.Window-long tumbling windows and trains on them.
+// Train computes features over cfg.Window-long tumbling windows and clusters them, then
+// calibrates the 0–100 mapping on the scores the training records themselves get when they
+// stream through a State, as the plugin will score records: every record of the data after the
+// first complete window, with its host's sliding-window features at that moment. Those include
+// the partial windows streaming sees (the first failed logon of a host's hour, before the
+// retries that follow it), which window-end samples never show.
 func Train(reqs []Request, cfg TrainConfig) (*Model, error) {
 	if cfg.Window == 0 {
 		cfg.Window = DefaultWindow
@@ -65,14 +61,51 @@ func Train(reqs []Request, cfg TrainConfig) (*Model, error) {
 	for i, w := range windows {
 		samples[i] = w.Features
 	}
-	return TrainFeatures(samples, cfg)
+	m, err := cluster(samples, cfg)
+	if err != nil {
+		return nil, err
+	}
+	s, err := NewState(StateConfig{Window: cfg.Window, MaxHosts: 64 * len(samples), MaxServers: 64 * len(samples)})
+	if err != nil {
+		return nil, err
+	}
+	var records []float64
+	for _, i := range timeOrder(reqs) {
+		o, err := s.Observe(&reqs[i])
+		if err != nil {
+			return nil, fmt.Errorf("kerberos: train: %w", err)
+		}
+		if o.Complete {
+			records = append(records, m.assess(&o.Features).Surprise)
+		}
+	}
+	return m.calibrated(records)
 }
 
 // TrainFeatures trains on precomputed host-window features (for instance computed by
-// Elasticsearch aggregations with the definitions in the package documentation): standardise,
-// cluster, keep each cluster's share and per-feature spread, and anchor the 0–100 mapping on the
-// training samples' own surprises (see the package documentation for the formulas).
+// Elasticsearch aggregations with the definitions in the package documentation). Without the
+// records, the 0–100 mapping is calibrated on the windows' own surprises, each counted once per
+// request in the window (each request is scored with its host's window, so busy hosts weigh more
+// than idle ones); that misses the partial windows streaming sees, so prefer Train when the
+// records are at hand.
 func TrainFeatures(samples []Features, cfg TrainConfig) (*Model, error) {
+	m, err := cluster(samples, cfg)
+	if err != nil {
+		return nil, err
+	}
+	var records []float64
+	for i := range samples {
+		s := m.assess(&samples[i])
+		for range max(int(math.Round(samples[i][Requests])), 1) {
+			records = append(records, s.Surprise)
+		}
+	}
+	return m.calibrated(records)
+}
+
+// cluster standardises the samples, clusters them and keeps each cluster's share and
+// per-feature spread (see the package documentation): a model without its calibrator.
+func cluster(samples []Features, cfg TrainConfig) (*Model, error) {
 	if cfg.Window == 0 {
 		cfg.Window = DefaultWindow
 	}
@@ -83,8 +116,8 @@ func TrainFeatures(samples []Features, cfg TrainConfig) (*Model, error) {
 		cfg.KMax = DefaultKMax
 	}
 	n := len(samples)
-	if n < 3 {
-		return nil, fmt.Errorf("kerberos: train: %d samples, need at least 3", n)
+	if n < calibrate.MinSamples {
+		return nil, fmt.Errorf("kerberos: train: %d samples, need at least %d", n, calibrate.MinSamples)
 	}
 	for i := range samples {
 		if err := samples[i].validate(); err != nil {
@@ -154,28 +187,15 @@ func TrainFeatures(samples []Features, cfg TrainConfig) (*Model, error) {
 	}
 
 	m.prepare()
-	// Every request is scored with its host's window, so a window stands for as many scored
-	// records as it has requests: weighting by them anchors the mapping on the records'
-	// scores, where busy hosts weigh more than idle ones.
-	type weighted struct{ surprise, requests float64 }
-	ws := make([]weighted, n)
-	for i := range samples {
-		s, err := m.Score(&samples[i])
-		if err != nil {
-			return nil, fmt.Errorf("kerberos: train: sample %d: %w", i, err)
-		}
-		ws[i] = weighted{s.Surprise, max(samples[i][Requests], 1)}
+	return m, nil
+}
+
+// calibrated fits m's 0–100 mapping on the surprises of the records it will be judged against.
+func (m *Model) calibrated(records []float64) (*Model, error) {
+	calib, err := calibrate.Fit(records, calibrate.DefaultOptions())
+	if err != nil {
+		return nil, fmt.Errorf("kerberos: train: calibrate: %w", err)
 	}
-	slices.SortFunc(ws, func(a, b weighted) int { return cmp.Compare(a.surprise, b.surprise) })
-	surprise, weight := make([]float64, n), make([]float64, n)
-	for i, w := range ws {
-		surprise[i], weight[i] = w.surprise, w.requests
-	}
-	m.median = stat.Quantile(0.5, stat.Empirical, surprise, weight)
-	top := stat.Quantile(calibQuantile, stat.Empirical, surprise, weight)
-	// −ln(1 − calibScore/100) is the exponent that puts the anchor quantile at calibScore. The
-	// gap is floored at one nat so that training on near-identical hosts does not turn tiny
-	// differences into critical scores.
-	m.lambda = -math.Log1p(-calibScore/100) / max(top-m.median, 1)
+	m.calib = calib
 	return m, m.Validate()
 }

@@ -36,16 +36,10 @@ func WindowFeatures(reqs []Request, window time.Duration) ([]HostWindow, error) 
 	if err != nil {
 		return nil, err
 	}
-	order := make([]int, 0, len(reqs))
-	for i := range reqs {
-		if reqs[i].Source.IsValid() {
-			order = append(order, i)
-		}
-	}
+	order := timeOrder(reqs)
 	if len(order) == 0 {
 		return nil, nil
 	}
-	slices.SortStableFunc(order, func(a, b int) int { return reqs[a].Time.Compare(reqs[b].Time) })
 
 	var out []HostWindow
 	var active []netip.Addr // hosts seen in the current window, in first-seen order
@@ -87,4 +81,16 @@ func WindowFeatures(reqs []Request, window time.Duration) ([]HostWindow, error) 
 		flush()
 	}
 	return out, nil
+}
+
+// timeOrder returns the indices of the requests that have a source, in time order (stable).
+func timeOrder(reqs []Request) []int {
+	order := make([]int, 0, len(reqs))
+	for i := range reqs {
+		if reqs[i].Source.IsValid() {
+			order = append(order, i)
+		}
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return reqs[a].Time.Compare(reqs[b].Time) })
+	return order
 }
