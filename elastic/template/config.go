@@ -28,6 +28,9 @@ const (
 type Config struct {
 	// Enabled installs the templates (and ILM policy) at start-up.
 	Enabled bool
+	// Name prefixes the template names: <Name>-logs and <Name>-deadletter. Deployments that
+	// share a cluster with different patterns or retention need different names.
+	Name string
 	// Priority of the main template; the dead-letter template gets Priority+1 so that it wins
 	// for the dead-letter data stream, which the main pattern also matches. It must stay above
 	// Elastic's own logs (100) and Fleet integration (200) templates.
@@ -50,6 +53,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Enabled:            true,
+		Name:               "siemscore",
 		Priority:           250,
 		Patterns:           []string{target.Pattern},
 		DeadLetterPatterns: []string{target.DeadLetter("*")},
@@ -66,6 +70,9 @@ const minPriority = 201
 // Validate checks the configuration; each error names the offending field.
 func (c Config) Validate() error {
 	var errs []error
+	if err := target.ValidateIndex(c.Name); err != nil {
+		errs = append(errs, fmt.Errorf("template: Name: %w", err))
+	}
 	if c.Priority < minPriority {
 		errs = append(errs, fmt.Errorf("template: Priority: must be at least %d (above Fleet's integration templates), got %d", minPriority, c.Priority))
 	}

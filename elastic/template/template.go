@@ -5,7 +5,7 @@
 //
 // The mappings are self-contained: they do not compose Elastic's logs@mappings/ecs@mappings
 // component templates, which a cluster without the stack's templates (or an older one) lacks,
-// so the result is the same everywhere. A "siemscore@custom" component template, if the
+// so the result is the same everywhere. A "<Name>@custom" component template, if the
 // operator creates one, is composed in last, as Fleet's @custom hooks are.
 //
 // Installation is idempotent: each resource carries a hash of its content in _meta and is only
@@ -43,13 +43,13 @@ var (
 // the mappings or settings, so an older plugin version never overwrites them.
 const SchemaVersion = 1
 
-// Names of the installed resources.
-const (
-	LogsTemplate       = "siemscore-logs"
-	DeadLetterTemplate = "siemscore-deadletter"
-	CustomComponent    = "siemscore@custom"
-	managedBy          = "siemscore"
-)
+// managedBy marks, in _meta, what this package installed.
+const managedBy = "siemscore"
+
+// LogsTemplate, DeadLetterTemplate and CustomComponent name what cfg installs or composes.
+func (c Config) LogsTemplate() string       { return c.Name + "-logs" }
+func (c Config) DeadLetterTemplate() string { return c.Name + "-deadletter" }
+func (c Config) CustomComponent() string    { return c.Name + "@custom" }
 
 // Rollover thresholds of the ILM policy: Elastic's own logs policy values.
 const (
@@ -186,8 +186,8 @@ func build(cfg Config, lc Lifecycle) ([]resource, error) {
 		mappings []byte
 		desc     string
 	}{
-		{LogsTemplate, cfg.Patterns, cfg.Priority, logsMappings, "siemscore: ECS documents with ML scores"},
-		{DeadLetterTemplate, cfg.DeadLetterPatterns, cfg.Priority + 1, deadLetterMappings, "siemscore: records Elasticsearch rejected"},
+		{cfg.LogsTemplate(), cfg.Patterns, cfg.Priority, logsMappings, "siemscore: ECS documents with ML scores"},
+		{cfg.DeadLetterTemplate(), cfg.DeadLetterPatterns, cfg.Priority + 1, deadLetterMappings, "siemscore: records Elasticsearch rejected"},
 	} {
 		var mappings map[string]any
 		if err := json.Unmarshal(t.mappings, &mappings); err != nil {
@@ -201,8 +201,8 @@ func build(cfg Config, lc Lifecycle) ([]resource, error) {
 			"index_patterns":                     t.patterns,
 			"priority":                           t.priority,
 			"data_stream":                        map[string]any{},
-			"composed_of":                        []string{CustomComponent},
-			"ignore_missing_component_templates": []string{CustomComponent},
+			"composed_of":                        []string{cfg.CustomComponent()},
+			"ignore_missing_component_templates": []string{cfg.CustomComponent()},
 			"version":                            SchemaVersion,
 			"template":                           tmpl,
 			"_meta":                              map[string]any{"description": t.desc},

@@ -1,0 +1,346 @@
+package deliver
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8/esapi"
+	json "github.com/goccy/go-json"
+
+	"github.com/siemscore/siemscore/processors"
+	"github.com/siemscore/siemscore/processors/ecs"
+)
+
+// recState is where a record of the chunk stands.
+type recState uint8
+
+const (
+	pending recState = iota
+	created
+	duplicate
+	deadLettered
+)
+
+// item is one action line plus document in the chunk's buffer: a record, or the dead-letter
+// entry for a record Elasticsearch rejected.
+type item struct {
+	rec        int
+	start, end int // span of "action\ndocument\n" in chunk.buf
+	index      string
+	id         string
+	dead       bool
+	// retry marks an item that failed with 429/5xx and waits for a backoff before re-sending.
+	retry bool
+}
+
+// chunk is the state of one Deliver call.
+type chunk struct {
+	d     *Deliverer
+	recs  []processors.Record
+	state []recState
+	buf   []byte
+	items []item
+	// scratch gathers non-adjacent items into one request body on retry rounds.
+	scratch []byte
+	retried int
+	// lastRetryable describes the latest 429/5xx item failure, for the RETRY error.
+	lastRetryable string
+}
+
+func newChunk(d *Deliverer, recs []processors.Record) *chunk {
+	return &chunk{d: d, recs: recs, state: make([]recState, len(recs)), items: make([]item, 0, len(recs))}
+}
+
+// errResponse marks a bulk response that cannot be trusted item by item.
+var errResponse = errors.New("deliver: bulk response does not match the request")
+
+func (c *chunk) deliver(ctx context.Context) Outcome {
+	next := c.encode()
+	deadline := time.Now().Add(c.d.cfg.RetryBudget)
+	for wait := 1; len(next) > 0; {
+		var err error
+		if next, err = c.sendRound(ctx, next); err != nil {
+			return c.outcome(err)
+		}
+		if !c.anyRetry(next) {
+			continue // only fresh dead-letter entries: send them right away
+		}
+		delay := c.d.cfg.RetryBackoff.Delay(wait)
+		wait++
+		if time.Now().Add(delay).After(deadline) {
+			return c.outcome(fmt.Errorf("deliver: retry budget of %s spent with %d items still refused (last: %s)",
+				c.d.cfg.RetryBudget, len(next), c.lastRetryable))
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return c.outcome(context.Cause(ctx))
+		case <-t.C:
+		}
+	}
+	return c.outcome(nil)
+}
+
+func (c *chunk) anyRetry(items []int) bool {
+	for _, i := range items {
+		if c.items[i].retry {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *chunk) outcome(err error) Outcome {
+	out := Outcome{Status: OK, Records: len(c.recs), Retried: c.retried}
+	for _, s := range c.state {
+		switch s {
+		case created:
+			out.Created++
+		case duplicate:
+			out.Duplicates++
+		case deadLettered:
+			out.DeadLettered++
+		}
+	}
+	if out.Unacknowledged() > 0 {
+		out.Status = Retry
+		if err == nil {
+			err = errors.New("deliver: records left unacknowledged") // unreachable by construction; never report OK then
+		}
+		out.Err = c.d.redactor.Error(err)
+	}
+	return out
+}
+
+// encode writes every record as a create action into the chunk buffer, so that items
+// 0..len(recs)-1 are the records in order. A record that cannot be encoded becomes its
+// dead-letter entry instead.
+func (c *chunk) encode() []int {
+	for i := range c.recs {
+		r := &c.recs[i]
+		rt := c.d.routeOf(r.Kind)
+		if r.Doc == nil {
+			c.addDeadLetter(i, rt.index, 0, rejection{Type: "document_missing_exception", Reason: "the record has no document"})
+			continue
+		}
+		if rt.dataStream != (ecs.DataStream{}) {
+			r.Doc.DataStream = rt.dataStream
+		}
+		body, err := r.Doc.MarshalJSON()
+		if err != nil {
+			c.addDeadLetter(i, rt.index, 0, rejection{Type: "document_encoding_exception", Reason: err.Error()})
+			continue
+		}
+		c.addItem(i, rt, r.ID, body, false)
+	}
+	send := make([]int, len(c.items))
+	for i := range send {
+		send[i] = i
+	}
+	return send
+}
+
+func (c *chunk) addItem(rec int, rt *route, id string, body []byte, dead bool) {
+	start := len(c.buf)
+	c.buf = append(c.buf, rt.meta...)
+	if id != "" {
+		c.buf = append(c.buf, `,"_id":`...)
+		q, _ := json.Marshal(id) // marshalling a Go string cannot fail
+		c.buf = append(c.buf, q...)
+	}
+	c.buf = append(c.buf, "}}\n"...)
+	c.buf = append(c.buf, body...)
+	c.buf = append(c.buf, '\n')
+	c.items = append(c.items, item{rec: rec, start: start, end: len(c.buf), index: rt.index, id: id, dead: dead})
+}
+
+// sendRound sends the items in bounded batches and returns those to send again.
+func (c *chunk) sendRound(ctx context.Context, send []int) ([]int, error) {
+	var next []int
+	for len(send) > 0 {
+		n, size := 0, 0
+		for n < len(send) && n < c.d.cfg.MaxBatchDocs {
+			it := c.items[send[n]]
+			if n > 0 && size+it.end-it.start > c.d.cfg.MaxBatchBytes {
+				break
+			}
+			size += it.end - it.start
+			n++
+		}
+		var err error
+		if next, err = c.sendBatch(ctx, send[:n], next); err != nil {
+			return nil, err
+		}
+		send = send[n:]
+	}
+	return next, nil
+}
+
+// filterPath trims the bulk response to what is judged per item.
+var filterPath = []string{"errors", "items.*._id", "items.*.status", "items.*.error"}
+
+type bulkResponse struct {
+	Items []struct {
+		Create *itemResult `json:"create"`
+	} `json:"items"`
+}
+
+type itemResult struct {
+	ID     string     `json:"_id"`
+	Status int        `json:"status"`
+	Error  *rejection `json:"error"`
+}
+
+// rejection is Elasticsearch's error object for an item.
+type rejection struct {
+	Type     string     `json:"type"`
+	Reason   string     `json:"reason"`
+	CausedBy *rejection `json:"caused_by,omitempty"`
+}
+
+func (r *rejection) String() string {
+	if r == nil {
+		return "no error detail"
+	}
+	s := r.Type + ": " + r.Reason
+	if r.CausedBy != nil {
+		s += " (caused by " + r.CausedBy.String() + ")"
+	}
+	return s
+}
+
+func (c *chunk) sendBatch(ctx context.Context, batch, next []int) ([]int, error) {
+	for _, i := range batch {
+		if c.items[i].retry {
+			c.retried++
+		}
+	}
+	res, err := esapi.BulkRequest{Body: bytes.NewReader(c.body(batch)), FilterPath: filterPath}.Do(ctx, c.d.es)
+	if err != nil {
+		if cause := context.Cause(ctx); cause != nil {
+			return nil, fmt.Errorf("deliver: bulk request: %w", cause)
+		}
+		return nil, fmt.Errorf("deliver: bulk request: %w", err)
+	}
+	defer func() {
+		// Reading to the end lets the connection be reused.
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+	}()
+
+	if res.StatusCode == http.StatusRequestEntityTooLarge {
+		return c.tooLarge(ctx, batch, next)
+	}
+	if res.IsError() {
+		snippet, _ := io.ReadAll(io.LimitReader(res.Body, 512))
+		return nil, fmt.Errorf("deliver: bulk request: HTTP %d: %s", res.StatusCode, bytes.TrimSpace(snippet))
+	}
+	var br bulkResponse
+	if err := json.NewDecoder(res.Body).Decode(&br); err != nil {
+		return nil, fmt.Errorf("%w: %w", errResponse, err)
+	}
+	if len(br.Items) != len(batch) {
+		return nil, fmt.Errorf("%w: %d items for %d actions", errResponse, len(br.Items), len(batch))
+	}
+	for k, i := range batch {
+		r := br.Items[k].Create
+		if r == nil {
+			return nil, fmt.Errorf("%w: item %d is not a create result", errResponse, k)
+		}
+		if id := c.items[i].id; id != "" && r.ID != id {
+			return nil, fmt.Errorf("%w: item %d has _id %q, sent %q", errResponse, k, r.ID, id)
+		}
+		if next, err = c.judge(i, r, next); err != nil {
+			return nil, err
+		}
+	}
+	return next, nil
+}
+
+// tooLarge handles a 413 (the request exceeds http.max_content_length or a proxy's limit): the
+// batch is sent again in halves, and a single document that alone is too large is rejected.
+func (c *chunk) tooLarge(ctx context.Context, batch, next []int) ([]int, error) {
+	if len(batch) == 1 {
+		return c.judge(batch[0], &itemResult{Status: http.StatusRequestEntityTooLarge, Error: &rejection{
+			Type: "request_entity_too_large", Reason: "the document alone exceeds the request size limit"}}, next)
+	}
+	half := len(batch) / 2
+	next, err := c.sendBatch(ctx, batch[:half], next)
+	if err != nil {
+		return nil, err
+	}
+	return c.sendBatch(ctx, batch[half:], next)
+}
+
+// judge applies one item result and appends the item to next if it must be sent again.
+func (c *chunk) judge(i int, r *itemResult, next []int) ([]int, error) {
+	it := &c.items[i]
+	it.retry = false
+	switch s := r.Status; {
+	case s == http.StatusOK || s == http.StatusCreated:
+		c.settle(it, created)
+	case s == http.StatusConflict:
+		c.settle(it, duplicate)
+	case retryable(s):
+		it.retry = true
+		c.lastRetryable = fmt.Sprintf("HTTP %d %s", s, r.Error)
+		return append(next, i), nil
+	case it.dead:
+		return nil, fmt.Errorf("deliver: dead-letter write rejected with HTTP %d %s", s, r.Error)
+	default:
+		rej := r.Error
+		if rej == nil {
+			rej = &rejection{Type: "http_" + fmt.Sprint(s), Reason: http.StatusText(s)}
+		}
+		c.d.log.Debug("record rejected; dead-lettering it", "index", it.index, "id", it.id, "status", s, "error", rej.String())
+		c.addDeadLetter(it.rec, it.index, s, *rej)
+		return append(next, len(c.items)-1), nil
+	}
+	return next, nil
+}
+
+// settle records an acknowledged item; a dead-letter entry acknowledges its record either way.
+func (c *chunk) settle(it *item, s recState) {
+	if it.dead {
+		s = deadLettered
+	}
+	c.state[it.rec] = s
+}
+
+// retryable says whether an item status may succeed later without the record changing:
+// overload and server errors, and errors about the cluster rather than the record (missing
+// privileges, a missing index that auto-creation does not cover, a timeout). Status 0 means a
+// response item without a status.
+func retryable(status int) bool {
+	switch status {
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusRequestTimeout, http.StatusTooManyRequests:
+		return true
+	}
+	return status >= 500 || status < 400
+}
+
+// body returns the request body for a batch: a slice of the chunk buffer when its items are
+// adjacent (the first round), else the items gathered into scratch.
+func (c *chunk) body(batch []int) []byte {
+	first, last := c.items[batch[0]], c.items[batch[len(batch)-1]]
+	adjacent := true
+	for k := 1; k < len(batch) && adjacent; k++ {
+		adjacent = c.items[batch[k]].start == c.items[batch[k-1]].end
+	}
+	if adjacent {
+		return c.buf[first.start:last.end]
+	}
+	// A fresh buffer, not a reused one: the HTTP transport may still be writing the previous
+	// body when the response has already arrived.
+	c.scratch = make([]byte, 0, len(c.scratch))
+	for _, i := range batch {
+		c.scratch = append(c.scratch, c.buf[c.items[i].start:c.items[i].end]...)
+	}
+	return c.scratch
+}

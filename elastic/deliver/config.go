@@ -1,0 +1,90 @@
+package deliver
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/siemscore/siemscore/elastic/esclient"
+	"github.com/siemscore/siemscore/elastic/target"
+)
+
+// Config says where records go and how hard to try. Start from DefaultConfig.
+type Config struct {
+	// Namespace is the data stream namespace: records go to logs-siemscore.<kind>-<Namespace>.
+	Namespace string
+	// Index, when set, sends every record to this one index, alias or data stream instead.
+	Index string
+	// DeadLetterIndex receives the records Elasticsearch rejected; empty means
+	// logs-siemscore.deadletter-<Namespace>.
+	DeadLetterIndex string
+
+	// MaxBatchBytes and MaxBatchDocs bound one bulk request; a bigger chunk is split. A single
+	// document larger than MaxBatchBytes still goes, alone.
+	MaxBatchBytes int
+	MaxBatchDocs  int
+
+	// RetryBudget is how long one Deliver call may keep re-sending the items Elasticsearch
+	// answered 429 or 5xx before giving the chunk back to Fluent Bit as RETRY. Zero gives it
+	// back at once.
+	RetryBudget time.Duration
+	// RetryBackoff spaces those re-sends.
+	RetryBackoff esclient.Backoff
+}
+
+// DefaultConfig returns the defaults: the "default" namespace, 5 MiB / 2000-document bulk
+// requests (Elastic's recommended 5-15 MB range, well below http.max_content_length), and 30 s
+// of in-process retries spaced 200 ms .. 5 s.
+func DefaultConfig() Config {
+	return Config{
+		Namespace:     target.DefaultNamespace,
+		MaxBatchBytes: 5 << 20,
+		MaxBatchDocs:  2000,
+		RetryBudget:   30 * time.Second,
+		RetryBackoff:  esclient.Backoff{Min: 200 * time.Millisecond, Max: 5 * time.Second},
+	}
+}
+
+// minBatchBytes keeps a typo (5 instead of 5M) from turning every record into its own request.
+const minBatchBytes = 1 << 10
+
+// Validate checks the configuration; each error names the offending field.
+func (c Config) Validate() error {
+	var errs []error
+	if err := target.ValidateNamespace(c.Namespace); err != nil {
+		errs = append(errs, fmt.Errorf("deliver: Namespace: %w", err))
+	}
+	if c.Index != "" {
+		if err := target.ValidateIndex(c.Index); err != nil {
+			errs = append(errs, fmt.Errorf("deliver: Index: %w", err))
+		}
+	}
+	if c.DeadLetterIndex != "" {
+		if err := target.ValidateIndex(c.DeadLetterIndex); err != nil {
+			errs = append(errs, fmt.Errorf("deliver: DeadLetterIndex: %w", err))
+		}
+	}
+	if dl := c.deadLetterIndex(); dl == c.Index {
+		errs = append(errs, fmt.Errorf("deliver: DeadLetterIndex: %q is also the Index; rejected records must go elsewhere", dl))
+	}
+	if c.MaxBatchBytes < minBatchBytes {
+		errs = append(errs, fmt.Errorf("deliver: MaxBatchBytes: must be at least %d, got %d", minBatchBytes, c.MaxBatchBytes))
+	}
+	if c.MaxBatchDocs < 1 {
+		errs = append(errs, fmt.Errorf("deliver: MaxBatchDocs: must be positive, got %d", c.MaxBatchDocs))
+	}
+	if c.RetryBudget < 0 {
+		errs = append(errs, fmt.Errorf("deliver: RetryBudget: must not be negative, got %s", c.RetryBudget))
+	}
+	if err := c.RetryBackoff.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("deliver: RetryBackoff: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+func (c Config) deadLetterIndex() string {
+	if c.DeadLetterIndex != "" {
+		return c.DeadLetterIndex
+	}
+	return target.DeadLetter(c.Namespace)
+}

@@ -1,0 +1,230 @@
+package deliver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/elastic/go-elasticsearch/v8/esapi"
+	json "github.com/goccy/go-json"
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/siemscore/siemscore/elastic/esclient"
+	"github.com/siemscore/siemscore/elastic/target"
+	"github.com/siemscore/siemscore/processors"
+	"github.com/siemscore/siemscore/processors/ecs"
+)
+
+// ErrClosed is the error of a Deliver call made after, or cut short by, Close.
+var ErrClosed = errors.New("deliver: closed")
+
+// Status is what the plugin tells Fluent Bit about a chunk.
+type Status uint8
+
+// Statuses. There is no "error" status: a record Elasticsearch will never accept is
+// dead-lettered, which counts as delivered; everything else may succeed later.
+const (
+	// OK: every record is acknowledged by Elasticsearch (FLB_OK).
+	OK Status = iota + 1
+	// Retry: some records are not; Fluent Bit must send the whole chunk again (FLB_RETRY).
+	Retry
+)
+
+func (s Status) String() string {
+	switch s {
+	case OK:
+		return "ok"
+	case Retry:
+		return "retry"
+	}
+	return fmt.Sprintf("status(%d)", uint8(s))
+}
+
+// Outcome reports one Deliver call. Created + Duplicates + DeadLettered + Unacknowledged()
+// always equals Records.
+type Outcome struct {
+	Status  Status
+	Records int
+	// Created records were indexed by this call.
+	Created int
+	// Duplicates were already in Elasticsearch (409 on create): an earlier attempt of the chunk
+	// got them through.
+	Duplicates int
+	// DeadLettered records were rejected and are now in the dead-letter data stream.
+	DeadLettered int
+	// Retried counts item re-sends after per-item 429/5xx answers.
+	Retried int
+	// Err says why Status is Retry; credentials are redacted from it.
+	Err error
+}
+
+// Unacknowledged is the number of records Elasticsearch has not confirmed.
+func (o Outcome) Unacknowledged() int {
+	return o.Records - o.Created - o.Duplicates - o.DeadLettered
+}
+
+// Stats are a Deliverer's counters since New, for logs and metrics.
+type Stats struct {
+	Chunks       uint64 // Deliver calls
+	FailedChunks uint64 // calls that returned Retry
+	Delivered    uint64 // records created
+	Duplicates   uint64 // records already present (409)
+	Retried      uint64 // item re-sends after 429/5xx
+	DeadLettered uint64 // records written to the dead-letter data stream
+}
+
+// Deliverer sends chunks to Elasticsearch. It is safe for concurrent use: Fluent Bit's
+// `workers N` makes N flushes into one plugin instance at the same time.
+type Deliverer struct {
+	es       esapi.Transport
+	redactor *esclient.Redactor
+	log      hclog.Logger
+	cfg      Config
+	// routes holds each kind's target (all the same with Config.Index); dead is the
+	// dead-letter target.
+	routes map[processors.Kind]*route
+	dead   *route
+
+	mu       sync.Mutex
+	closed   bool
+	inflight sync.WaitGroup
+	// stop is cancelled when Close stops waiting for in-flight calls.
+	stop    context.Context
+	stopNow context.CancelFunc
+
+	chunks, failedChunks, delivered, duplicates, retried, deadLettered atomic.Uint64
+}
+
+// New validates cfg and returns a Deliverer writing through es. log may be nil. The client
+// stays the caller's to close, after Close.
+func New(es *esclient.Client, cfg Config, log hclog.Logger) (*Deliverer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	d := &Deliverer{
+		es:       es,
+		redactor: es.Redactor(),
+		log:      log,
+		cfg:      cfg,
+		routes:   make(map[processors.Kind]*route),
+	}
+	for _, k := range processors.Kinds() {
+		if cfg.Index != "" {
+			d.routes[k] = newRoute(cfg.Index, ecs.DataStream{})
+		} else {
+			d.routes[k] = newRoute(target.DataStream(k.String(), cfg.Namespace),
+				ecs.DataStream{Type: "logs", Dataset: target.DatasetPrefix + k.String(), Namespace: cfg.Namespace})
+		}
+	}
+	if cfg.DeadLetterIndex != "" {
+		d.dead = newRoute(cfg.DeadLetterIndex, ecs.DataStream{})
+	} else {
+		d.dead = newRoute(target.DeadLetter(cfg.Namespace),
+			ecs.DataStream{Type: "logs", Dataset: target.DeadLetterDataset, Namespace: cfg.Namespace})
+	}
+	d.stop, d.stopNow = context.WithCancel(context.Background())
+	return d, nil
+}
+
+// route is a write target: its name, the start of its bulk action line (the _id and closing
+// braces follow), and for siemscore's own data streams the data_stream fields documents carry.
+type route struct {
+	index      string
+	meta       []byte
+	dataStream ecs.DataStream
+}
+
+func newRoute(index string, ds ecs.DataStream) *route {
+	q, _ := json.Marshal(index) // marshalling a Go string cannot fail
+	return &route{index: index, meta: append([]byte(`{"create":{"_index":`), q...), dataStream: ds}
+}
+
+// routeOf returns the target of a kind; a kind this build does not know is shipped as generic.
+func (d *Deliverer) routeOf(k processors.Kind) *route {
+	if rt, ok := d.routes[k]; ok {
+		return rt
+	}
+	return d.routes[processors.KindGeneric]
+}
+
+// Deliver sends the records and reports whether Elasticsearch acknowledged all of them. It
+// blocks until then, until the retry budget is spent, or until ctx ends. Deliver owns the
+// records' documents for the duration of the call: it sets their data_stream fields to the data
+// stream they are written to.
+func (d *Deliverer) Deliver(ctx context.Context, records []processors.Record) Outcome {
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return Outcome{Status: Retry, Records: len(records), Err: ErrClosed}
+	}
+	d.inflight.Add(1)
+	d.mu.Unlock()
+	defer d.inflight.Done()
+
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	stopWatch := context.AfterFunc(d.stop, func() { cancel(ErrClosed) })
+	defer stopWatch()
+
+	c := newChunk(d, records)
+	out := c.deliver(ctx)
+	d.account(out)
+	return out
+}
+
+func (d *Deliverer) account(out Outcome) {
+	d.chunks.Add(1)
+	d.delivered.Add(uint64(out.Created))
+	d.duplicates.Add(uint64(out.Duplicates))
+	d.retried.Add(uint64(out.Retried))
+	d.deadLettered.Add(uint64(out.DeadLettered))
+	if out.Status != OK {
+		d.failedChunks.Add(1)
+		d.log.Warn("chunk not acknowledged; Fluent Bit will retry it",
+			"records", out.Records, "created", out.Created, "duplicates", out.Duplicates,
+			"dead_lettered", out.DeadLettered, "unacknowledged", out.Unacknowledged(),
+			"retried_items", out.Retried, "error", out.Err)
+	}
+}
+
+// Stats returns the counters since New.
+func (d *Deliverer) Stats() Stats {
+	return Stats{
+		Chunks:       d.chunks.Load(),
+		FailedChunks: d.failedChunks.Load(),
+		Delivered:    d.delivered.Load(),
+		Duplicates:   d.duplicates.Load(),
+		Retried:      d.retried.Load(),
+		DeadLettered: d.deadLettered.Load(),
+	}
+}
+
+// Close refuses new Deliver calls (they return Retry with ErrClosed) and waits for the calls in
+// flight to finish with a definite outcome. If ctx ends first, it cuts those calls short (they
+// return Retry, so Fluent Bit keeps their chunks) and still waits for them to return, which
+// they do promptly. Close starts nothing that outlives it and may be called more than once.
+func (d *Deliverer) Close(ctx context.Context) error {
+	d.mu.Lock()
+	d.closed = true
+	d.mu.Unlock()
+
+	done := make(chan struct{})
+	go func() {
+		d.inflight.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		d.stopNow()
+		return nil
+	case <-ctx.Done():
+		d.stopNow()
+		<-done
+		return fmt.Errorf("deliver: close: in-flight chunks cut short: %w", context.Cause(ctx))
+	}
+}

@@ -1,0 +1,522 @@
+package deliver_test
+
+import (
+	"context"
+	"errors"
+	"math"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/siemscore/siemscore/elastic/deliver"
+	"github.com/siemscore/siemscore/elastic/esclient"
+	"github.com/siemscore/siemscore/elastic/esfault"
+	"github.com/siemscore/siemscore/elastic/target"
+	"github.com/siemscore/siemscore/internal/estest"
+	"github.com/siemscore/siemscore/processors"
+)
+
+// These tests run against the real Elasticsearch (internal/estest); esfault sits in front of it
+// where a failure must be forced.
+
+func TestCreateThenIdempotentResend(t *testing.T) {
+	url := estest.URL(t)
+	installTemplates(t, url)
+	ns := namespace(t)
+	d := newDeliverer(t, url, ns, func(c *deliver.Config) { c.MaxBatchDocs = 37 }) // several requests per chunk
+	recs := makeRecords(ns, 0, 400)
+
+	o := d.Deliver(context.Background(), recs)
+	checkSums(t, o)
+	if o.Status != deliver.OK || o.Created != 400 || o.Duplicates != 0 {
+		t.Fatalf("first delivery: %+v", o)
+	}
+	for _, k := range allKinds {
+		if n := count(t, url, target.DataStream(k.String(), ns)); n != 100 {
+			t.Errorf("%s: %d documents, want 100", k, n)
+		}
+	}
+
+	// Fluent Bit re-sends a chunk it got RETRY for: every record is then a 409.
+	o = d.Deliver(context.Background(), recs)
+	checkSums(t, o)
+	if o.Status != deliver.OK || o.Created != 0 || o.Duplicates != 400 {
+		t.Fatalf("re-sent chunk: %+v", o)
+	}
+	// A chunk half old, half new.
+	o = d.Deliver(context.Background(), makeRecords(ns, 200, 400))
+	checkSums(t, o)
+	if o.Status != deliver.OK || o.Created != 200 || o.Duplicates != 200 {
+		t.Fatalf("overlapping chunk: %+v", o)
+	}
+	if n := count(t, url, streams(ns)...); n != 600 {
+		t.Errorf("%d documents, want 600 (each record exactly once)", n)
+	}
+
+	var found struct {
+		Hits struct {
+			Hits []struct {
+				Source struct {
+					DataStream map[string]string `json:"data_stream"`
+				} `json:"_source"`
+			} `json:"hits"`
+		} `json:"hits"`
+	}
+	ds := target.DataStream("kerberos", ns)
+	esCall(t, url, http.MethodPost, "/"+ds+"/_search", `{"query":{"ids":{"values":["`+recs[3].ID+`"]}}}`, &found)
+	if h := found.Hits.Hits; len(h) != 1 || h[0].Source.DataStream["dataset"] != "siemscore.kerberos" || h[0].Source.DataStream["namespace"] != ns {
+		t.Errorf("documents must name their data stream: %+v", h)
+	}
+	if s := d.Stats(); s.Chunks != 3 || s.Delivered != 600 || s.Duplicates != 600 || s.FailedChunks != 0 {
+		t.Errorf("stats %+v", s)
+	}
+}
+
+func TestFixedIndex(t *testing.T) {
+	url := estest.URL(t)
+	index := estest.CreateIndex(t, "siemscore-fixed", "")
+	ns := namespace(t)
+	d := newDeliverer(t, url, ns, func(c *deliver.Config) { c.Index = index })
+	o := d.Deliver(context.Background(), makeRecords(ns, 0, 50))
+	checkSums(t, o)
+	if o.Status != deliver.OK || o.Created != 50 || count(t, url, index) != 50 {
+		t.Fatalf("%+v, %d in %s", o, count(t, url, index), index)
+	}
+}
+
+func TestItem429StormIsRetriedInProcess(t *testing.T) {
+	url := estest.URL(t)
+	installTemplates(t, url)
+	ns := namespace(t)
+	p := esfault.New(t, url)
+	// A third of the items are refused on their first two attempts.
+	p.SetItemFault(esfault.Storm(http.StatusTooManyRequests, 1.0/3, 2))
+	d := newDeliverer(t, p.URL(), ns, nil)
+	recs := makeRecords(ns, 0, 300)
+
+	o := d.Deliver(context.Background(), recs)
+	checkSums(t, o)
+	faked := p.Stats().Faked[http.StatusTooManyRequests]
+	if o.Status != deliver.OK || o.Created != 300 {
+		t.Fatalf("%+v", o)
+	}
+	if faked < 120 || faked > 280 || o.Retried != faked {
+		t.Errorf("proxy refused %d items; %d re-sends reported (want equal, about 200)", faked, o.Retried)
+	}
+	if n := count(t, url, streams(ns)...); n != 300 {
+		t.Errorf("%d documents, want 300", n)
+	}
+}
+
+func TestItem5xxPersistingGivesRetryThenFluentBitResendCompletes(t *testing.T) {
+	url := estest.URL(t)
+	installTemplates(t, url)
+	ns := namespace(t)
+	p := esfault.New(t, url)
+	p.SetItemFault(esfault.Storm(http.StatusServiceUnavailable, 0.25, 0)) // never recovers by itself
+	d := newDeliverer(t, p.URL(), ns, func(c *deliver.Config) { c.RetryBudget = 2 * time.Second })
+	recs := makeRecords(ns, 0, 200)
+
+	o := d.Deliver(context.Background(), recs)
+	checkSums(t, o)
+	if o.Status != deliver.Retry || o.Unacknowledged() == 0 || o.Created == 0 || o.Retried == 0 {
+		t.Fatalf("want Retry with some created, some unacknowledged, some re-sent: %+v", o)
+	}
+	if !strings.Contains(o.Err.Error(), "retry budget") || !strings.Contains(o.Err.Error(), "503") {
+		t.Errorf("error should say the budget ran out on 503s: %v", o.Err)
+	}
+	firstCreated, missing := o.Created, o.Unacknowledged()
+
+	p.SetItemFault(nil)
+	o = d.Deliver(context.Background(), recs)
+	checkSums(t, o)
+	if o.Status != deliver.OK || o.Duplicates != firstCreated || o.Created != missing {
+		t.Fatalf("resend: %+v (first attempt created %d, left %d)", o, firstCreated, missing)
+	}
+	if n := count(t, url, streams(ns)...); n != 200 {
+		t.Errorf("%d documents, want 200", n)
+	}
+	if s := d.Stats(); s.FailedChunks != 1 || s.Chunks != 2 {
+		t.Errorf("stats %+v", s)
+	}
+}
+
+// deadLetters returns the dead-letter documents of a namespace, by record ID.
+func deadLetters(t *testing.T, url, ns string) map[string]deliver.DeadLetterDoc {
+	t.Helper()
+	dl := target.DeadLetter(ns)
+	count(t, url, dl) // refresh
+	var res struct {
+		Hits struct {
+			Hits []struct {
+				Source deliver.DeadLetterDoc `json:"_source"`
+			} `json:"hits"`
+		} `json:"hits"`
+	}
+	esCall(t, url, http.MethodGet, "/"+dl+"/_search?size=100&ignore_unavailable=true", "", &res)
+	out := map[string]deliver.DeadLetterDoc{}
+	for _, h := range res.Hits.Hits {
+		out[h.Source.SiemScore.DeadLetter.ID] = h.Source
+	}
+	return out
+}
+
+func TestMappingConflictIsDeadLettered(t *testing.T) {
+	url := estest.URL(t)
+	installTemplates(t, url)
+	ns := namespace(t)
+	d := newDeliverer(t, url, ns, nil)
+
+	// The passthrough field "kubernetes" first arrives as an object...
+	first := makeRecords(ns, 0, 4, processors.KindGeneric)
+	for _, r := range first {
+		r.Doc.Passthrough = map[string]any{"kubernetes": map[string]any{"pod": "a"}}
+	}
+	if o := d.Deliver(context.Background(), first); o.Status != deliver.OK || o.Created != 4 {
+		t.Fatalf("%+v", o)
+	}
+	// ...then as a string: Elasticsearch rejects those documents for good (HTTP 400).
+	second := makeRecords(ns, 4, 6, processors.KindGeneric)
+	for i, r := range second {
+		if i%2 == 0 {
+			r.Doc.Passthrough = map[string]any{"kubernetes": "pod-a"}
+		}
+	}
+	o := d.Deliver(context.Background(), second)
+	checkSums(t, o)
+	if o.Status != deliver.OK || o.Created != 3 || o.DeadLettered != 3 {
+		t.Fatalf("%+v", o)
+	}
+	dls := deadLetters(t, url, ns)
+	if len(dls) != 3 {
+		t.Fatalf("%d dead letters, want 3: %v", len(dls), dls)
+	}
+	for i, r := range second {
+		dl, ok := dls[r.ID]
+		if ok != (i%2 == 0) {
+			t.Errorf("record %s: dead-lettered=%v", r.ID, ok)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		x := dl.SiemScore.DeadLetter
+		if dl.Error.Type != "document_parsing_exception" || !strings.Contains(dl.Error.Message, "kubernetes") {
+			t.Errorf("error: %+v", dl.Error)
+		}
+		if x.Status != http.StatusBadRequest || x.Index != target.DataStream("generic", ns) || x.Kind != "generic" {
+			t.Errorf("dead letter: %+v", x)
+		}
+		if !strings.Contains(x.Original, `"kubernetes":"pod-a"`) || !strings.Contains(x.Original, `"name":"`+r.Doc.User.Name+`"`) {
+			t.Errorf("original not kept: %s", x.Original)
+		}
+		if dl.Timestamp.IsZero() || time.Since(dl.Timestamp) > time.Hour {
+			t.Errorf("dead-letter time %v", dl.Timestamp)
+		}
+	}
+
+	// The re-sent chunk dead-letters nothing twice.
+	o = d.Deliver(context.Background(), second)
+	checkSums(t, o)
+	if o.Status != deliver.OK || o.Duplicates != 3 || o.DeadLettered != 3 {
+		t.Fatalf("resend: %+v", o)
+	}
+	if n := count(t, url, target.DeadLetter(ns)); n != 3 {
+		t.Errorf("%d dead letters after the re-send, want 3", n)
+	}
+}
+
+func TestDeadLetterWriteFailureIsRetry(t *testing.T) {
+	url := estest.URL(t)
+	installTemplates(t, url)
+	ns := namespace(t)
+	p := esfault.New(t, url)
+	dl := target.DeadLetter(ns)
+	rejected := func(it esfault.Item) bool { return strings.HasSuffix(it.ID, "0") }
+	p.SetItemFault(func(it esfault.Item) int {
+		switch {
+		case it.Index == dl && it.Seen == 0:
+			return http.StatusTooManyRequests // the first dead-letter write is pushed back once...
+		case it.Index == dl:
+			return 0
+		case rejected(it):
+			return http.StatusBadRequest
+		}
+		return 0
+	})
+	d := newDeliverer(t, p.URL(), ns, nil)
+	recs := makeRecords(ns, 0, 30)
+	o := d.Deliver(context.Background(), recs)
+	checkSums(t, o)
+	if o.Status != deliver.OK || o.DeadLettered != 3 || o.Created != 27 || o.Retried != 3 {
+		t.Fatalf("...and then succeeds: %+v", o)
+	}
+
+	// A dead-letter target that rejects too: the chunk cannot be acknowledged.
+	p.SetItemFault(func(it esfault.Item) int {
+		if it.Index == dl || rejected(it) {
+			return http.StatusBadRequest
+		}
+		return 0
+	})
+	recs = makeRecords(ns, 100, 30)
+	o = d.Deliver(context.Background(), recs)
+	checkSums(t, o)
+	if o.Status != deliver.Retry || o.DeadLettered != 0 || !strings.Contains(o.Err.Error(), "dead-letter") {
+		t.Fatalf("%+v", o)
+	}
+}
+
+func TestWholeRequestFaults(t *testing.T) {
+	url := estest.URL(t)
+	installTemplates(t, url)
+	ns := namespace(t)
+	p := esfault.New(t, url)
+	d := newDeliverer(t, p.URL(), ns, nil)
+
+	t.Run("503 then fine: the client retries the request", func(t *testing.T) {
+		p.SetRequestFault(func(_ *http.Request, n int) esfault.Fault {
+			if n < 2 {
+				return esfault.Fault{Status: http.StatusServiceUnavailable}
+			}
+			return esfault.Fault{}
+		})
+		defer p.SetRequestFault(nil)
+		o := d.Deliver(context.Background(), makeRecords(ns, 0, 20))
+		if checkSums(t, o); o.Status != deliver.OK || o.Created != 20 {
+			t.Fatalf("%+v", o)
+		}
+	})
+	t.Run("connection resets: RETRY", func(t *testing.T) {
+		p.SetRequestFault(func(*http.Request, int) esfault.Fault { return esfault.Fault{Reset: true} })
+		defer p.SetRequestFault(nil)
+		o := d.Deliver(context.Background(), makeRecords(ns, 100, 20))
+		if checkSums(t, o); o.Status != deliver.Retry || o.Unacknowledged() != 20 {
+			t.Fatalf("%+v", o)
+		}
+	})
+	t.Run("answer lost after indexing: RETRY, then the re-send finds duplicates", func(t *testing.T) {
+		recs := makeRecords(ns, 200, 20)
+		p.SetRequestFault(once(esfault.Fault{ResetAfterForward: true}))
+		noRetry := newDelivererVia(t, newClient(t, p.URL(), func(c *esclient.Config) { c.MaxRetries = 0 }), ns, nil)
+		o := noRetry.Deliver(context.Background(), recs)
+		if checkSums(t, o); o.Status != deliver.Retry || o.Unacknowledged() != 20 {
+			t.Fatalf("%+v", o)
+		}
+		o = d.Deliver(context.Background(), recs)
+		if checkSums(t, o); o.Status != deliver.OK || o.Duplicates != 20 {
+			t.Fatalf("re-send: %+v", o)
+		}
+		// esclient re-sends the request itself after the lost answer: it lands on the same _ids.
+		p.SetRequestFault(once(esfault.Fault{ResetAfterForward: true}))
+		o = d.Deliver(context.Background(), makeRecords(ns, 400, 20))
+		if checkSums(t, o); o.Status != deliver.OK || o.Duplicates != 20 || o.Created != 0 {
+			t.Fatalf("client-level re-send: %+v", o)
+		}
+		p.SetRequestFault(nil)
+	})
+	t.Run("slow server beyond the request timeout: RETRY", func(t *testing.T) {
+		p.SetRequestFault(func(*http.Request, int) esfault.Fault { return esfault.Fault{Delay: 2 * time.Second} })
+		defer p.SetRequestFault(nil)
+		cl := newClient(t, p.URL(), func(c *esclient.Config) { c.RequestTimeout = 200 * time.Millisecond; c.MaxRetries = 1 })
+		o := newDelivererVia(t, cl, ns, nil).Deliver(context.Background(), makeRecords(ns, 600, 5))
+		if checkSums(t, o); o.Status != deliver.Retry || !strings.Contains(o.Err.Error(), "timeout") {
+			t.Fatalf("%+v", o)
+		}
+	})
+	if n := count(t, url, streams(ns)...); n != 60 {
+		t.Errorf("%d documents, want 60 (3 x 20; the reset and slow chunks never arrived)", n)
+	}
+}
+
+func TestRequestTooLargeIsSplit(t *testing.T) {
+	url := estest.URL(t)
+	installTemplates(t, url)
+	ns := namespace(t)
+	p := esfault.New(t, url)
+	const limit = 8 << 10 // like a proxy's client_max_body_size
+	p.SetRequestFault(func(r *http.Request, _ int) esfault.Fault {
+		if r.ContentLength > limit {
+			return esfault.Fault{Status: http.StatusRequestEntityTooLarge}
+		}
+		return esfault.Fault{}
+	})
+	d := newDeliverer(t, p.URL(), ns, nil)
+	recs := makeRecords(ns, 0, 100)
+	recs[7].Doc.Message = strings.Repeat("x", 2*limit) // alone above the limit
+	o := d.Deliver(context.Background(), recs)
+	checkSums(t, o)
+	if o.Status != deliver.OK || o.Created != 99 || o.DeadLettered != 1 {
+		t.Fatalf("%+v", o)
+	}
+	dl := deadLetters(t, url, ns)[recs[7].ID]
+	x := dl.SiemScore.DeadLetter
+	if dl.Error.Type != "request_entity_too_large" || !x.OriginalTruncated || x.OriginalBytes < 2*limit ||
+		len(x.Original) >= limit || !strings.HasPrefix(x.Original, `{"@timestamp":`) {
+		t.Errorf("dead letter: error %+v, original %d of %d bytes, truncated %v", dl.Error, len(x.Original), x.OriginalBytes, x.OriginalTruncated)
+	}
+}
+
+func TestUnencodableRecordIsDeadLettered(t *testing.T) {
+	url := estest.URL(t)
+	installTemplates(t, url)
+	ns := namespace(t)
+	d := newDeliverer(t, url, ns, nil)
+	recs := makeRecords(ns, 0, 3)
+	recs[1].Doc.Passthrough = map[string]any{"ratio": math.NaN()} // msgpack can carry NaN; JSON cannot
+	recs[2].Doc = nil
+	o := d.Deliver(context.Background(), recs)
+	checkSums(t, o)
+	if o.Status != deliver.OK || o.Created != 1 || o.DeadLettered != 2 {
+		t.Fatalf("%+v", o)
+	}
+	dls := deadLetters(t, url, ns)
+	nan := dls[recs[1].ID]
+	if nan.Error.Type != "document_encoding_exception" || !strings.Contains(nan.SiemScore.DeadLetter.Original, "ratio:NaN") ||
+		!strings.Contains(nan.SiemScore.DeadLetter.Original, `"@timestamp"`) {
+		t.Errorf("unencodable record: %+v", nan)
+	}
+	if dls[recs[2].ID].Error.Type != "document_missing_exception" {
+		t.Errorf("record without document: %+v", dls[recs[2].ID])
+	}
+}
+
+func TestConcurrentDeliveries(t *testing.T) {
+	url := estest.URL(t)
+	installTemplates(t, url)
+	ns := namespace(t)
+	p := esfault.New(t, url)
+	p.SetItemFault(esfault.Storm(http.StatusTooManyRequests, 0.1, 1))
+	d := newDeliverer(t, p.URL(), ns, nil)
+	const workers, chunks, size = 8, 6, 150
+	var wg sync.WaitGroup
+	outs := make(chan deliver.Outcome, workers*chunks)
+	for w := range workers {
+		wg.Go(func() {
+			for c := range chunks {
+				outs <- d.Deliver(context.Background(), makeRecords(ns, (w*chunks+c)*size, size))
+			}
+		})
+	}
+	wg.Wait()
+	close(outs)
+	created := 0
+	for o := range outs {
+		checkSums(t, o)
+		if o.Status != deliver.OK {
+			t.Errorf("%+v", o)
+		}
+		created += o.Created
+	}
+	total := workers * chunks * size
+	if created != total || count(t, url, streams(ns)...) != total {
+		t.Errorf("created %d, indexed %d, want %d", created, count(t, url, streams(ns)...), total)
+	}
+	if s := d.Stats(); s.Delivered != uint64(total) || s.Chunks != workers*chunks || s.Retried == 0 {
+		t.Errorf("stats %+v", s)
+	}
+}
+
+// TestServerRestartMidStream stops the real server while chunks flow. Chunks caught by the
+// outage come back RETRY; re-sent after the restart, every record ends up indexed exactly once.
+func TestServerRestartMidStream(t *testing.T) {
+	url := estest.URL(t)
+	installTemplates(t, url)
+	ns := namespace(t)
+	d := newDeliverer(t, url, ns, func(c *deliver.Config) { c.RetryBudget = time.Second })
+	const chunks, size = 6, 100
+	for c := range 2 {
+		deliverUntilOK(t, d, makeRecords(ns, c*size, size), 1)
+	}
+
+	estest.Stop(t)
+	o := d.Deliver(context.Background(), makeRecords(ns, 2*size, size))
+	checkSums(t, o)
+	if o.Status != deliver.Retry || o.Unacknowledged() != size {
+		t.Fatalf("delivery into a stopped server: %+v", o)
+	}
+	estest.Start(t)
+
+	var retried int
+	for c := 2; c < chunks; c++ {
+		outs := deliverUntilOK(t, d, makeRecords(ns, c*size, size), 200)
+		retried += len(outs) - 1
+	}
+	if n := count(t, url, streams(ns)...); n != chunks*size {
+		t.Errorf("%d documents after the restart, want %d (each record exactly once)", n, chunks*size)
+	}
+	t.Logf("chunks re-sent after the restart: %d", retried)
+}
+
+func TestCloseWaitsThenRefuses(t *testing.T) {
+	url := estest.URL(t)
+	installTemplates(t, url)
+	ns := namespace(t)
+	p := esfault.New(t, url)
+	p.SetRequestFault(func(*http.Request, int) esfault.Fault { return esfault.Fault{Delay: 300 * time.Millisecond} })
+	d := newDeliverer(t, p.URL(), ns, nil)
+	started := make(chan struct{})
+	done := make(chan deliver.Outcome)
+	go func() {
+		close(started)
+		done <- d.Deliver(context.Background(), makeRecords(ns, 0, 10))
+	}()
+	<-started
+	time.Sleep(50 * time.Millisecond) // the request is now held by the proxy
+	if err := d.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// Close returned, so the in-flight chunk has finished: its outcome is already there.
+	select {
+	case o := <-done:
+		if checkSums(t, o); o.Status != deliver.OK || o.Created != 10 {
+			t.Errorf("in-flight chunk during Close: %+v", o)
+		}
+	default:
+		t.Fatal("Close returned before the in-flight Deliver finished")
+	}
+	o := d.Deliver(context.Background(), makeRecords(ns, 10, 10))
+	if checkSums(t, o); o.Status != deliver.Retry || !errors.Is(o.Err, deliver.ErrClosed) {
+		t.Errorf("Deliver after Close: %+v", o)
+	}
+	if err := d.Close(context.Background()); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+}
+
+func TestCloseDeadlineCutsInFlightShort(t *testing.T) {
+	url := estest.URL(t)
+	installTemplates(t, url)
+	ns := namespace(t)
+	p := esfault.New(t, url)
+	p.SetRequestFault(func(*http.Request, int) esfault.Fault { return esfault.Fault{Delay: 5 * time.Second} })
+	d := newDeliverer(t, p.URL(), ns, nil)
+	done := make(chan deliver.Outcome, 1)
+	go func() { done <- d.Deliver(context.Background(), makeRecords(ns, 0, 10)) }()
+	time.Sleep(100 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := d.Close(ctx); err == nil {
+		t.Error("Close must report that it cut in-flight chunks short")
+	}
+	select {
+	case o := <-done:
+		if checkSums(t, o); o.Status != deliver.Retry || !errors.Is(o.Err, deliver.ErrClosed) {
+			t.Errorf("cut-short chunk: %+v", o)
+		}
+	default:
+		t.Fatal("Close returned before the in-flight Deliver did")
+	}
+}
+
+// once returns a request fault that hits the first request only.
+func once(f esfault.Fault) esfault.RequestFault {
+	var o sync.Once
+	return func(*http.Request, int) esfault.Fault {
+		var out esfault.Fault
+		o.Do(func() { out = f })
+		return out
+	}
+}
