@@ -248,6 +248,7 @@ func (c *chunk) sendBatch(ctx context.Context, batch, next []int) ([]int, error)
 	if len(br.Items) != len(batch) {
 		return nil, fmt.Errorf("%w: %d items for %d actions", errResponse, len(br.Items), len(batch))
 	}
+	// The whole response is checked before any item is believed.
 	for k, i := range batch {
 		r := br.Items[k].Create
 		if r == nil {
@@ -256,7 +257,9 @@ func (c *chunk) sendBatch(ctx context.Context, batch, next []int) ([]int, error)
 		if id := c.items[i].id; id != "" && r.ID != id {
 			return nil, fmt.Errorf("%w: item %d has _id %q, sent %q", errResponse, k, r.ID, id)
 		}
-		if next, err = c.judge(i, r, next); err != nil {
+	}
+	for k, i := range batch {
+		if next, err = c.judge(i, br.Items[k].Create, next); err != nil {
 			return nil, err
 		}
 	}
