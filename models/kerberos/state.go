@@ -77,12 +77,22 @@ func NewState(cfg StateConfig) (*State, error) {
 	if err != nil {
 		return nil, err
 	}
+	return newState(cfg), nil
+}
+
+// DefaultState returns an empty state with the default window and caps, which are valid by
+// construction.
+func DefaultState() *State {
+	return newState(StateConfig{Window: DefaultWindow, MaxHosts: DefaultMaxHosts, MaxServers: DefaultMaxServers})
+}
+
+func newState(cfg StateConfig) *State {
 	return &State{
 		cfg:     cfg,
 		width:   int64(cfg.Window / NumBuckets / time.Second),
 		hosts:   newTable[host](cfg.MaxHosts, 64),
 		servers: newTable[serverLoad](cfg.MaxServers, 16),
-	}, nil
+	}
 }
 
 // Window is the sliding window's length.

@@ -192,6 +192,16 @@ func TestObserveRejectsMissingSource(t *testing.T) {
 	}
 }
 
+func TestDefaultStateHasTheDefaults(t *testing.T) {
+	d := DefaultState()
+	if _, err := d.cfg.withDefaults(); err != nil || d.cfg != (StateConfig{Window: DefaultWindow, MaxHosts: DefaultMaxHosts, MaxServers: DefaultMaxServers}) {
+		t.Errorf("default state config %+v: %v", d.cfg, err)
+	}
+	if d.Window() != DefaultWindow || d.Hosts() != 0 {
+		t.Errorf("window %v, %d hosts", d.Window(), d.Hosts())
+	}
+}
+
 func TestStateConfigValidation(t *testing.T) {
 	for _, cfg := range []StateConfig{{Window: 5 * time.Second}, {Window: time.Hour + time.Second}, {Window: -time.Hour}, {MaxHosts: -1}} {
 		if _, err := NewState(cfg); err == nil {

@@ -12,8 +12,8 @@ type part interface {
 }
 
 // partsByKind lists the parts that score each record kind, in order. A kind without parts is
-// reported as unsupported (siemscore.model.status). The Kerberos part and the CloudTrail API
-// periodicity part join here.
+// reported as unsupported (siemscore.model.status). The CloudTrail API periodicity part joins
+// here; Kerberos records are scored by a part bound to each Scorer's state (see kerberos.go).
 var partsByKind = [...][]part{
 	processors.KindGeneric:    nil,
 	processors.KindCloudTrail: {ipPart{}},

@@ -31,6 +31,7 @@ import (
 	"sync/atomic"
 
 	"github.com/siemscore/siemscore/models/bundle"
+	"github.com/siemscore/siemscore/models/kerberos"
 	"github.com/siemscore/siemscore/processors"
 	"github.com/siemscore/siemscore/processors/ecs"
 )
@@ -38,10 +39,15 @@ import (
 // Scorer scores records with the current bundle. It is safe for concurrent use.
 type Scorer struct {
 	cur atomic.Pointer[bundle.Bundle]
+	// kerberos is the Kerberos part bound to this scorer's host-window state, which belongs to
+	// the scorer rather than to a bundle so that a model swap keeps every host's window.
+	kerberos []part
 }
 
 // New returns a Scorer with no bundle: records are marked untrained until Load.
-func New() *Scorer { return &Scorer{} }
+func New() *Scorer {
+	return &Scorer{kerberos: []part{kerberosPart{state: kerberos.DefaultState()}}}
+}
 
 // ErrNotNewer is returned by Load for a bundle whose version is not newer than the current one.
 var ErrNotNewer = errors.New("score: bundle is not newer than the loaded one")
@@ -73,7 +79,7 @@ func (s *Scorer) Score(rec *processors.Record) {
 		return
 	}
 	doc := rec.Doc
-	parts := partsOf(rec.Kind)
+	parts := s.parts(rec.Kind)
 	if len(parts) == 0 {
 		doc.SiemScore.Model = ecs.ModelInfo{Status: ecs.ModelNoModel}
 		return

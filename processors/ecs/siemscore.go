@@ -72,16 +72,18 @@ type KerberosScore struct {
 // KerberosFeatures are the source host's current window statistics (see models/kerberos for
 // their definitions).
 type KerberosFeatures struct {
-	Requests         float64 `json:"requests"`
-	DistinctServers  float64 `json:"distinct_servers"`
-	TopServerShare   float64 `json:"top_server_share"`
-	TopServerLoad    float64 `json:"top_server_load"`
-	Failures         float64 `json:"failures"`
-	FailureRatio     float64 `json:"failure_ratio"`
-	DistinctClients  float64 `json:"distinct_clients"`
-	DistinctServices float64 `json:"distinct_services"`
-	PreauthFailures  float64 `json:"preauth_failures"`
-	PrincipalUnknown float64 `json:"principal_unknown"`
+	Requests           float64 `json:"requests"`
+	DistinctServers    float64 `json:"distinct_servers"`
+	TopServerShare     float64 `json:"top_server_share"`
+	TopServerLoad      float64 `json:"top_server_load"`
+	Failures           float64 `json:"failures"`
+	FailureRatio       float64 `json:"failure_ratio"`
+	DistinctClients    float64 `json:"distinct_clients"`
+	DistinctServices   float64 `json:"distinct_services"`
+	PreauthFailures    float64 `json:"preauth_failures"`
+	PrincipalUnknown   float64 `json:"principal_unknown"`
+	TGSShare           float64 `json:"tgs_share"`
+	WeakCipherServices float64 `json:"weak_cipher_services"`
 }
 
 // APIScore is `siemscore.api.*`: the rhythm and volume of this principal calling this API.

@@ -1,0 +1,177 @@
+package score
+
+import (
+	"math"
+
+	"github.com/siemscore/siemscore/models/bundle"
+	"github.com/siemscore/siemscore/models/kerberos"
+	"github.com/siemscore/siemscore/processors"
+	"github.com/siemscore/siemscore/processors/ecs"
+)
+
+// Reasons of siemscore.kerberos.reasons (besides the shared ones: source_missing,
+// source_not_ip, model_section_missing). A scored record's reasons are the features that make
+// its host unusual, as "<feature>_high" or "<feature>_low" (e.g. "distinct_clients_high",
+// "top_server_load_low"), most telling first, then rare_cluster when it applies.
+const (
+	ReasonWindowIncomplete = "window_incomplete" // the state has run for less than one window (after a restart): its features undercount
+	ReasonWindowMismatch   = "window_mismatch"   // the model was trained on windows of another length than the state keeps
+	ReasonRareCluster      = "rare_cluster"      // the host's cluster holds under 1% of the training host windows
+)
+
+// rareCluster is the cluster share below which ReasonRareCluster is given; reasonDeviation is
+// how many of its cluster's spreads a feature must be off to be named as a reason.
+const (
+	rareCluster     = 0.01
+	reasonDeviation = 2.0
+)
+
+var (
+	reasonWindowIncomplete = []string{ReasonWindowIncomplete}
+	reasonWindowMismatch   = []string{ReasonWindowMismatch}
+)
+
+// deviationReasons[f][0] is "<f>_low", [1] "<f>_high": interned, so a scored record only
+// allocates the list that holds them.
+var deviationReasons = func() (r [kerberos.NumFeatures][2]string) {
+	for f := range kerberos.NumFeatures {
+		name := kerberos.Feature(f).String()
+		r[f] = [2]string{name + "_low", name + "_high"}
+	}
+	return r
+}()
+
+// KerberosRequestOf maps a Zeek Kerberos document to the model's request: source.ip is the
+// host the features belong to, destination.ip its responder; the client is zeek.kerberos.client
+// (or user.name/user.domain), success is zeek.kerberos.success (or event.outcome). reason is
+// non-empty when the document has no usable source address.
+func KerberosRequestOf(doc *ecs.Document) (req kerberos.Request, reason string) {
+	switch {
+	case doc.Source == nil || (!doc.Source.IP.IsValid() && doc.Source.Address == ""):
+		return req, ReasonSourceMissing
+	case !doc.Source.IP.IsValid():
+		return req, ReasonSourceNotIP
+	}
+	req.Time = doc.Timestamp
+	req.Source = doc.Source.IP
+	if doc.Destination != nil {
+		req.Dest = doc.Destination.IP
+	}
+	req.RequestType = doc.Event.Action
+	req.Success = doc.Event.Outcome == "success"
+	if doc.Zeek != nil && doc.Zeek.Kerberos != nil {
+		k := doc.Zeek.Kerberos
+		req.Client, req.Service, req.Cipher, req.ErrorMsg = k.Client, k.Service, k.Cipher, k.Error.Msg
+		if k.RequestType != "" {
+			req.RequestType = k.RequestType
+		}
+		if k.Success.Set {
+			req.Success = k.Success.V
+		}
+	}
+	if req.Client == "" && doc.User != nil && doc.User.Name != "" {
+		req.Client = doc.User.Name
+		if doc.User.Domain != "" {
+			req.Client += "/" + doc.User.Domain
+		}
+	}
+	return req, ""
+}
+
+// kerberosPart scores siemscore.kerberos.* of Kerberos records: every record updates its source
+// host's sliding window in the scorer's state (whatever the bundle holds, so a model swap finds
+// the windows warm) and is scored from the host's current features. Its score contributes to the
+// record's risk.
+type kerberosPart struct {
+	state *kerberos.State
+}
+
+func (p kerberosPart) score(b *bundle.Bundle, rec *processors.Record, r *risk) {
+	out := &rec.Doc.SiemScore.Kerberos
+	*out = ecs.KerberosScore{Status: ecs.PartUnscored}
+	req, reason := KerberosRequestOf(rec.Doc)
+	if reason != "" {
+		out.Reasons = reasonList(reason)
+		return
+	}
+	obs, err := p.state.Observe(&req)
+	if err != nil { // KerberosRequestOf only returns requests with a source
+		out.Reasons = reasonSourceMissing
+		return
+	}
+	out.Features = ecsFeatures(&obs.Features)
+	m := b.Kerberos()
+	switch {
+	case m == nil:
+		out.Reasons = reasonModelSectionAbsent
+		return
+	case m.Window() != p.state.Window():
+		out.Reasons = reasonWindowMismatch
+		return
+	case !obs.Complete:
+		out.Reasons = reasonWindowIncomplete
+		return
+	}
+	sc, err := m.Score(&obs.Features)
+	if err != nil { // the state's features are always valid
+		out.Reasons = reasonNotApplicable
+		return
+	}
+	out.Status = ecs.PartScored
+	out.Cluster = ecs.Int(int64(sc.Cluster))
+	out.ClusterSizeFraction = ecs.Float(sc.SizeFraction)
+	out.Distance = ecs.Float(sc.Distance)
+	out.ScoreNorm = ecs.Float(sc.ScoreNorm)
+	out.Severity = ecs.SeverityBand(sc.ScoreNorm)
+	out.Reasons = make([]string, 0, sc.NTop+1)
+	for _, d := range sc.Top[:sc.NTop] {
+		if math.Abs(d.Z) < reasonDeviation {
+			break // the rest are smaller still
+		}
+		high := 0
+		if d.Z > 0 {
+			high = 1
+		}
+		out.Reasons = append(out.Reasons, deviationReasons[d.Feature][high])
+	}
+	if sc.SizeFraction < rareCluster {
+		out.Reasons = append(out.Reasons, ReasonRareCluster)
+	}
+	r.contribute(sc.ScoreNorm)
+}
+
+func ecsFeatures(f *kerberos.Features) *ecs.KerberosFeatures {
+	return &ecs.KerberosFeatures{
+		Requests:           f[kerberos.Requests],
+		DistinctServers:    f[kerberos.DistinctServers],
+		TopServerShare:     f[kerberos.TopServerShare],
+		TopServerLoad:      f[kerberos.TopServerLoad],
+		Failures:           f[kerberos.Failures],
+		FailureRatio:       f[kerberos.FailureRatio],
+		DistinctClients:    f[kerberos.DistinctClients],
+		DistinctServices:   f[kerberos.DistinctServices],
+		PreauthFailures:    f[kerberos.PreauthFailures],
+		PrincipalUnknown:   f[kerberos.PrincipalUnknown],
+		TGSShare:           f[kerberos.TGSShare],
+		WeakCipherServices: f[kerberos.WeakCipherServices],
+	}
+}
+
+// NewWithKerberos returns a Scorer whose Kerberos part keeps its host windows in st (for a
+// window or caps other than the defaults New uses). The state outlives every bundle loaded.
+func NewWithKerberos(st *kerberos.State) *Scorer {
+	s := New()
+	if st != nil {
+		s.kerberos = []part{kerberosPart{state: st}}
+	}
+	return s
+}
+
+// parts returns the parts that score kind k: the package's stateless parts, and for Kerberos
+// records the part bound to this scorer's state.
+func (s *Scorer) parts(k processors.Kind) []part {
+	if k == processors.KindKerberos {
+		return s.kerberos
+	}
+	return partsOf(k)
+}
