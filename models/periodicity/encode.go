@@ -98,7 +98,7 @@ func (p *PairStats) flags() uint8 {
 func Decode(data []byte) (*Model, error) {
 	r := wire.NewReader(data)
 	if v := r.U8("format"); r.Err() == nil && v != formatV1 {
-		return nil, fmt.Errorf("periodicity: unknown format %d", v)
+		return nil, fmt.Errorf("%w: unknown format %d", ErrModel, v)
 	}
 	var c Config
 	c.Threshold = r.F64("threshold")
@@ -139,7 +139,7 @@ func Decode(data []byte) (*Model, error) {
 		pairs = append(pairs, p)
 	}
 	if err := r.Done(); err != nil {
-		return nil, fmt.Errorf("periodicity: %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrModel, err)
 	}
 	return newModel(c, w, pairs)
 }
@@ -152,26 +152,36 @@ func readName(r *wire.Reader, field string) string {
 	return string(b)
 }
 
+// ErrModel is wrapped by every error about a model that fails validation or cannot be decoded.
+var ErrModel = errors.New("periodicity: invalid model")
+
 // Validate checks the model's internal consistency: the configuration, the window, the pair
 // order and every pair's statistics. Decode and Train call it; a bundle loader may call it
 // again before swapping models.
 func (m *Model) Validate() error {
+	if err := m.validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrModel, err)
+	}
+	return nil
+}
+
+func (m *Model) validate() error {
 	if err := m.cfg.Validate(); err != nil {
 		return err
 	}
 	if err := m.window.validate(); err != nil {
-		return fmt.Errorf("periodicity: %w", err)
+		return err
 	}
 	if len(m.index) != len(m.pairs) {
-		return fmt.Errorf("periodicity: %d pairs but %d distinct", len(m.pairs), len(m.index))
+		return fmt.Errorf("%d pairs but %d distinct", len(m.pairs), len(m.index))
 	}
 	for i := range m.pairs {
 		p := &m.pairs[i]
 		if err := p.validate(m.cfg, m.window); err != nil {
-			return fmt.Errorf("periodicity: pair %d (%q, %q): %w", i, p.Principal, p.API, err)
+			return fmt.Errorf("pair %d (%q, %q): %w", i, p.Principal, p.API, err)
 		}
 		if i > 0 && comparePairs(m.pairs[i-1], *p) >= 0 {
-			return fmt.Errorf("periodicity: pair %d (%q, %q) out of order", i, p.Principal, p.API)
+			return fmt.Errorf("pair %d (%q, %q) out of order", i, p.Principal, p.API)
 		}
 	}
 	return nil

@@ -3,6 +3,7 @@ package periodicity
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"math"
 	"strings"
 	"testing"
@@ -64,7 +65,7 @@ func TestDecodeRejectsCorruption(t *testing.T) {
 	m, _, _, _ := scoringModel(t)
 	b := encode(t, m)
 	for n := range len(b) {
-		if _, err := Decode(b[:n]); err == nil {
+		if _, err := Decode(b[:n]); !errors.Is(err, ErrModel) {
 			t.Fatalf("truncated to %d of %d bytes: no error", n, len(b))
 		}
 	}
@@ -94,7 +95,7 @@ func TestDecodeRejectsCorruption(t *testing.T) {
 		}, "out of order"},
 	} {
 		c := tc.mutate(bytes.Clone(b))
-		if _, err := Decode(c); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, err := Decode(c); !errors.Is(err, ErrModel) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want one mentioning %q", tc.name, err, tc.want)
 		}
 	}
