@@ -118,6 +118,14 @@ func bytes[T string | []byte](w *writer, s T) {
 
 // str writes a length-prefixed string, so that concatenations cannot collide.
 func (w *writer) str(s string) {
+	if n := w.n + 1 + binary.MaxVarintLen64 + len(s); n <= len(w.buf) {
+		// The common case, a short string that fits: one bounds check for tag, length and text.
+		w.buf[w.n] = tagString
+		w.n++
+		w.n += binary.PutUvarint(w.buf[w.n:], uint64(len(s)))
+		w.n += copy(w.buf[w.n:], s)
+		return
+	}
 	w.length(tagString, len(s))
 	bytes(w, s)
 }

@@ -17,6 +17,12 @@ const sortStack = 32
 func Sorted(m map[string]any) iter.Seq2[string, any] {
 	return func(yield func(string, any) bool) {
 		switch n := len(m); {
+		case n <= 1:
+			for k, v := range m { // nothing to order
+				if !yield(k, v) {
+					return
+				}
+			}
 		case n <= 8:
 			var (
 				keys   [8]string
