@@ -173,7 +173,7 @@ func TestSourceAddress(t *testing.T) {
 		{"AWS Internal", "", ecs.IssueSourceNotIP},
 		{"cloudformation.amazonaws.com", "", ecs.IssueSourceNotIP},
 		{"255.18.064.253", "", ecs.IssueSourceIPInvalid},
-		{"06.237.252.245", "", ecs.IssueSourceIPInvalid},
+		{"010.1.2.3", "", ecs.IssueSourceIPInvalid},
 	} {
 		d := parse(t, `{"eventName":"X","eventSource":"y","eventTime":"2024-01-01T00:00:00Z","sourceIPAddress":"`+tc.addr+`"}`)
 		if d.Source == nil || d.Source.Address != tc.addr {

@@ -242,7 +242,7 @@ func TestIP(t *testing.T) {
 		{"host:8080", "", IPNotIP},
 		{"", "", IPNotIP},
 		{"255.18.064.253", "", IPInvalid},
-		{"06.237.252.245", "", IPInvalid},
+		{"010.1.2.3", "", IPInvalid},
 		{"1.2.3", "", IPInvalid},
 		{"256.1.1.1", "", IPInvalid},
 		{"1.2.3.4:80", "", IPInvalid},

@@ -16,8 +16,8 @@ const (
 )
 
 // IP parses an address the way an Elasticsearch `ip` field will accept it. Leading zeros in
-// IPv4 octets are refused: they are ambiguous (octal in some parsers), so 06.237.252.245 is
-// invalid rather than silently read as 6.237.252.245. An IPv6 zone is dropped, since `ip`
+// IPv4 octets are refused: they are ambiguous (octal in some parsers), so 010.1.2.3 is
+// invalid rather than silently read as 10.1.2.3 (or, in octal, 8.1.2.3). An IPv6 zone is dropped, since `ip`
 // fields have no place for it, and IPv4-mapped IPv6 is unmapped so that one host has one
 // address in scores and aggregations.
 func IP(s string) (netip.Addr, IPStatus) {

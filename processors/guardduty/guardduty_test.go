@@ -41,8 +41,8 @@ func finding(action string) string {
 }
 
 func TestFindingFields(t *testing.T) {
-	d := parse(t, finding(`{"actionType":"AWS_API_CALL","awsApiCallAction":{"api":"GetObject","serviceName":"s3.amazonaws.com","remoteIpDetails":{"ipAddressV4":"74.80.52.132",
-	"organization":{"asn":"25921","asnOrg":"LUS-FIBER-LCG"},"country":{"countryName":"United States","countryCode":"US"},"city":{"cityName":"Lafayette"},"geoLocation":{"lat":30.209,"lon":-92.0607}}}}`))
+	d := parse(t, finding(`{"actionType":"AWS_API_CALL","awsApiCallAction":{"api":"GetObject","serviceName":"s3.amazonaws.com","remoteIpDetails":{"ipAddressV4":"198.51.100.23",
+	"organization":{"asn":"25921","asnOrg":"EXAMPLE-AS"},"country":{"countryName":"United States","countryCode":"US"},"city":{"cityName":"Springfield"},"geoLocation":{"lat":40.5,"lon":-89.25}}}}`))
 	if !d.Timestamp.Equal(time.Date(2025, 2, 26, 1, 2, 3, 5e8, time.UTC)) {
 		t.Errorf("@timestamp must be updatedAt: %v", d.Timestamp)
 	}
@@ -66,10 +66,10 @@ func TestFindingFields(t *testing.T) {
 		t.Errorf("cloud = %+v", d.Cloud)
 	}
 	src := d.Source
-	if src.Address != "74.80.52.132" || src.IP != netip.MustParseAddr("74.80.52.132") || src.AS.Number != 25921 || src.AS.Organization.Name != "LUS-FIBER-LCG" {
+	if src.Address != "198.51.100.23" || src.IP != netip.MustParseAddr("198.51.100.23") || src.AS.Number != 25921 || src.AS.Organization.Name != "EXAMPLE-AS" {
 		t.Errorf("source = %+v as = %+v", src, src.AS)
 	}
-	if *src.Geo.Location != (ecs.GeoPoint{Lat: 30.209, Lon: -92.0607}) || src.Geo.CountryISOCode != "US" || src.Geo.CityName != "Lafayette" || src.Geo.CountryName != "United States" {
+	if *src.Geo.Location != (ecs.GeoPoint{Lat: 40.5, Lon: -89.25}) || src.Geo.CountryISOCode != "US" || src.Geo.CityName != "Springfield" || src.Geo.CountryName != "United States" {
 		t.Errorf("source.geo = %+v", src.Geo)
 	}
 	gd := d.AWS.GuardDuty
@@ -87,13 +87,13 @@ func TestFindingFields(t *testing.T) {
 
 func TestAccessKeyUserAndIPv6(t *testing.T) {
 	js := `{"schemaVersion":"2.0","id":"f","type":"Discovery:IAMUser/AnomalousBehavior","severity":2,"updatedAt":"2021-04-28T02:54:50.712Z",
-	"resource":{"resourceType":"AccessKey","accessKeyDetails":{"accessKeyId":"ASIA1","principalId":"AROA1:815945","userType":"AssumedRole","userName":"READONLYACCESS"}},
+	"resource":{"resourceType":"AccessKey","accessKeyDetails":{"accessKeyId":"ASIA1","principalId":"AROA1:session","userType":"AssumedRole","userName":"ReadOnlyRole"}},
 	"service":{"action":{"actionType":"AWS_API_CALL","awsApiCallAction":{"remoteIpDetails":{"ipAddressV6":"2001:db8::7"}}}}}`
 	d := parse(t, js)
-	if *d.User != (ecs.User{ID: "AROA1:815945", Name: "READONLYACCESS"}) {
+	if *d.User != (ecs.User{ID: "AROA1:session", Name: "ReadOnlyRole"}) {
 		t.Errorf("user = %+v", d.User)
 	}
-	if !reflect.DeepEqual(d.Related.User, []string{"AROA1:815945", "READONLYACCESS"}) {
+	if !reflect.DeepEqual(d.Related.User, []string{"AROA1:session", "ReadOnlyRole"}) {
 		t.Errorf("related.user = %v", d.Related.User)
 	}
 	if d.Source.IP != netip.MustParseAddr("2001:db8::7") || !reflect.DeepEqual(d.Related.IP, []netip.Addr{netip.MustParseAddr("2001:db8::7")}) {
@@ -103,7 +103,7 @@ func TestAccessKeyUserAndIPv6(t *testing.T) {
 		t.Errorf("severity = %+v %+v", d.Event.Severity, d.AWS.GuardDuty.Severity)
 	}
 	ak := d.AWS.GuardDuty.Resource.AccessKeyDetails
-	if ak != (ecs.AccessKeyDetails{AccessKeyID: "ASIA1", PrincipalID: "AROA1:815945", UserName: "READONLYACCESS", UserType: "AssumedRole"}) {
+	if ak != (ecs.AccessKeyDetails{AccessKeyID: "ASIA1", PrincipalID: "AROA1:session", UserName: "ReadOnlyRole", UserType: "AssumedRole"}) {
 		t.Errorf("access_key_details = %+v", ak)
 	}
 }

@@ -36,14 +36,14 @@ func parseMap(t *testing.T, m map[string]any) *ecs.Document {
 }
 
 func TestKerberosRow(t *testing.T) {
-	d := parse(t, `{"ts":1588205199.832602,"uid":"CJ21Le4zsTUcyKKi98","id.orig_h":"10.0.1.6","id.orig_p":56880,"id.resp_h":"10.0.0.4","id.resp_p":88,
-	"request_type":"TGS","client":"pbeesly/DMEVALS.LOCAL","service":"cifs/scranton","success":true,"error_code":0,"from":1588200000,"till":1588236000.5,
+	d := parse(t, `{"ts":1588205199.832602,"uid":"CAbcDef12345678gh","id.orig_h":"10.0.1.6","id.orig_p":56880,"id.resp_h":"10.0.0.4","id.resp_p":88,
+	"request_type":"TGS","client":"alice/EXAMPLE.LOCAL","service":"cifs/fs1","success":true,"error_code":0,"from":1588200000,"till":1588236000.5,
 	"cipher":"aes256-cts-hmac-sha1-96","forwardable":true,"renewable":false,"client_cert_subject":"CN=x","client_cert_fuid":"F1","auth_ticket_sha256":"aa","new_ticket":"bb"}`)
 	if !d.Timestamp.Equal(time.Date(2020, 4, 30, 0, 6, 39, 832602000, time.UTC)) {
 		t.Errorf("@timestamp = %v", d.Timestamp)
 	}
 	want := ecs.Event{Kind: "event", Category: []string{"network", "authentication"}, Type: []string{"connection", "protocol", "access"},
-		Action: "TGS", Outcome: "success", ID: "CJ21Le4zsTUcyKKi98", Dataset: "zeek.kerberos", Module: "zeek", Created: ecs.Time(fallback)}
+		Action: "TGS", Outcome: "success", ID: "CAbcDef12345678gh", Dataset: "zeek.kerberos", Module: "zeek", Created: ecs.Time(fallback)}
 	if !reflect.DeepEqual(d.Event, want) {
 		t.Errorf("event = %+v\nwant    %+v", d.Event, want)
 	}
@@ -53,17 +53,17 @@ func TestKerberosRow(t *testing.T) {
 	if d.Destination.IP != netip.MustParseAddr("10.0.0.4") || d.Destination.Port != 88 {
 		t.Errorf("destination = %+v", d.Destination)
 	}
-	if *d.User != (ecs.User{Name: "pbeesly", Domain: "DMEVALS.LOCAL"}) {
+	if *d.User != (ecs.User{Name: "alice", Domain: "EXAMPLE.LOCAL"}) {
 		t.Errorf("user = %+v", d.User)
 	}
 	if *d.Network != (ecs.Network{Transport: "tcp", Protocol: "kerberos"}) {
 		t.Errorf("network = %+v", d.Network)
 	}
-	if !reflect.DeepEqual(d.Related.IP, []netip.Addr{netip.MustParseAddr("10.0.1.6"), netip.MustParseAddr("10.0.0.4")}) || !reflect.DeepEqual(d.Related.User, []string{"pbeesly"}) {
+	if !reflect.DeepEqual(d.Related.IP, []netip.Addr{netip.MustParseAddr("10.0.1.6"), netip.MustParseAddr("10.0.0.4")}) || !reflect.DeepEqual(d.Related.User, []string{"alice"}) {
 		t.Errorf("related = %+v", d.Related)
 	}
 	k := d.Zeek.Kerberos
-	if d.Zeek.SessionID != "CJ21Le4zsTUcyKKi98" || k.RequestType != "TGS" || k.Client != "pbeesly/DMEVALS.LOCAL" || k.Service != "cifs/scranton" || k.Cipher != "aes256-cts-hmac-sha1-96" {
+	if d.Zeek.SessionID != "CAbcDef12345678gh" || k.RequestType != "TGS" || k.Client != "alice/EXAMPLE.LOCAL" || k.Service != "cifs/fs1" || k.Cipher != "aes256-cts-hmac-sha1-96" {
 		t.Errorf("zeek = %+v kerberos = %+v", d.Zeek, k)
 	}
 	if k.Success != ecs.Bool(true) || k.Forwardable != ecs.Bool(true) || k.Renewable != ecs.Bool(false) || k.Error.Code != ecs.Int(0) {
@@ -115,8 +115,8 @@ func TestClientPrincipal(t *testing.T) {
 		client string
 		user   *ecs.User
 	}{
-		{"UTICA$/DMEVALS.LOCAL", &ecs.User{Name: "UTICA$", Domain: "DMEVALS.LOCAL"}},
-		{"/ADHACKING.LOCAL", &ecs.User{Domain: "ADHACKING.LOCAL"}},
+		{"HOST1$/EXAMPLE.LOCAL", &ecs.User{Name: "HOST1$", Domain: "EXAMPLE.LOCAL"}},
+		{"/EXAMPLE.LOCAL", &ecs.User{Domain: "EXAMPLE.LOCAL"}},
 		{"host/server/REALM", &ecs.User{Name: "host", Domain: "server/REALM"}},
 		{"nobody", nil},
 		{"", nil},
