@@ -2,7 +2,7 @@ package periodicity
 
 import (
 	"math"
-	"math/bits"
+	"slices"
 )
 
 // madToSigma turns a median absolute deviation into a standard deviation for normal data.
@@ -124,14 +124,20 @@ var reasonCodes = [...]string{
 // Has reports whether every reason in x is set.
 func (r Reasons) Has(x Reasons) bool { return r&x == x }
 
-// AppendCodes appends the codes of the set reasons, in the order of the constants.
-func (r Reasons) AppendCodes(dst []string) []string {
-	for r != 0 {
-		i := bits.TrailingZeros16(uint16(r))
-		if i < len(reasonCodes) {
-			dst = append(dst, reasonCodes[i])
+// Codes returns the codes of the set reasons, in the order of the constants (unknown bits are
+// ignored). The slice is shared by every caller with the same set, so scoring a record does not
+// allocate: do not modify it (its capacity equals its length, so an append copies).
+func (r Reasons) Codes() []string { return reasonLists[r&(1<<len(reasonCodes)-1)] }
+
+var reasonLists = func() (lists [1 << len(reasonCodes)][]string) {
+	for set := range lists {
+		var codes []string
+		for i, code := range reasonCodes {
+			if set&(1<<i) != 0 {
+				codes = append(codes, code)
+			}
 		}
-		r &^= 1 << i
+		lists[set] = slices.Clip(codes)
 	}
-	return dst
-}
+	return lists
+}()

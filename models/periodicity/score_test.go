@@ -37,7 +37,7 @@ func TestScoreVolume(t *testing.T) {
 		t.Fatalf("10x burst on the job: %+v", s)
 	}
 	if !s.Reasons.Has(ReasonSteady|ReasonVolumeHigh) || s.ScoreNorm < 95 {
-		t.Errorf("10x burst: score %.1f, reasons %v", s.ScoreNorm, s.Reasons.AppendCodes(nil))
+		t.Errorf("10x burst: score %.1f, reasons %v", s.ScoreNorm, s.Reasons.Codes())
 	}
 	normal := m.Score(job.Principal, job.API, Observation{Day: day, Count: 97})
 	if normal.VolumeZ >= 1 || normal.ScoreNorm > 1 || normal.Reasons.Has(ReasonVolumeHigh) {
@@ -81,7 +81,7 @@ func TestScoreDefinedBehaviours(t *testing.T) {
 	m, job, _, fresh := scoringModel(t)
 	unknown := m.Score("arn:aws:iam::1:user/zed", "ListBuckets", Observation{Day: monday + 90, Count: 4})
 	if unknown.Known || unknown.HasVolume || unknown.DayCount != 4 || !math.IsNaN(unknown.Periodicity) ||
-		!slices.Equal(unknown.Reasons.AppendCodes(nil), []string{"api_pair_unknown"}) {
+		!slices.Equal(unknown.Reasons.Codes(), []string{"api_pair_unknown"}) {
 		t.Errorf("unknown pair: %+v", unknown)
 	}
 	late := m.Score(job.Principal, job.API, Observation{Day: monday + 80, Late: true})
@@ -92,16 +92,23 @@ func TestScoreDefinedBehaviours(t *testing.T) {
 	// needs.
 	f := m.Score(fresh.Principal, fresh.API, Observation{Day: monday + 85, Count: 50})
 	if !f.Known || f.Judged || f.Automated || f.HasVolume || !f.Reasons.Has(ReasonHistoryShort|ReasonNoBaseline) {
-		t.Errorf("fresh pair: %+v reasons %v", f, f.Reasons.AppendCodes(nil))
+		t.Errorf("fresh pair: %+v reasons %v", f, f.Reasons.Codes())
 	}
 }
 
 func TestReasonCodes(t *testing.T) {
 	all := Reasons(1<<len(reasonCodes) - 1)
-	if got := all.AppendCodes(nil); !slices.Equal(got, reasonCodes[:]) {
+	if got := all.Codes(); !slices.Equal(got, reasonCodes[:]) {
 		t.Errorf("codes %v", got)
 	}
-	if got := (Reasons(1<<15) | ReasonPeriodic).AppendCodes(nil); !slices.Equal(got, []string{"api_periodic"}) {
+	if got := (Reasons(1<<15) | ReasonPeriodic).Codes(); !slices.Equal(got, []string{"api_periodic"}) {
 		t.Errorf("an undefined bit must not produce a code: %v", got)
+	}
+	if got := Reasons(0).Codes(); len(got) != 0 {
+		t.Errorf("no reasons: %v", got)
+	}
+	shared := (ReasonSteady | ReasonVolumeHigh).Codes()
+	if grown := append(shared, "x"); &grown[0] == &shared[0] {
+		t.Error("appending to a shared list wrote into it")
 	}
 }

@@ -30,6 +30,10 @@ func reasonList(reason string) []string {
 		return reasonSourceNotIP
 	case ReasonModelSectionAbsent:
 		return reasonModelSectionAbsent
+	case ReasonActionMissing:
+		return reasonActionMissing
+	case ReasonTimeInvalid:
+		return reasonTimeInvalid
 	}
 	return reasonNotApplicable
 }

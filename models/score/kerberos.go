@@ -168,10 +168,13 @@ func NewWithKerberos(st *kerberos.State) *Scorer {
 }
 
 // parts returns the parts that score kind k: the package's stateless parts, and for Kerberos
-// records the part bound to this scorer's state.
+// and CloudTrail records the parts bound to this scorer's state.
 func (s *Scorer) parts(k processors.Kind) []part {
-	if k == processors.KindKerberos {
+	switch k {
+	case processors.KindKerberos:
 		return s.kerberos
+	case processors.KindCloudTrail:
+		return s.cloudtrail
 	}
 	return partsOf(k)
 }

@@ -12,11 +12,11 @@ type part interface {
 }
 
 // partsByKind lists the parts that score each record kind, in order. A kind without parts is
-// reported as unsupported (siemscore.model.status). The CloudTrail API periodicity part joins
-// here; Kerberos records are scored by a part bound to each Scorer's state (see kerberos.go).
+// reported as unsupported (siemscore.model.status). Kerberos and CloudTrail records are scored
+// by parts bound to each Scorer's state (see Scorer.parts and New).
 var partsByKind = [...][]part{
 	processors.KindGeneric:    nil,
-	processors.KindCloudTrail: {ipPart{}},
+	processors.KindCloudTrail: nil,
 	processors.KindGuardDuty:  {guardDutyPart{}},
 	processors.KindKerberos:   nil,
 }

@@ -32,6 +32,7 @@ import (
 
 	"github.com/siemscore/siemscore/models/bundle"
 	"github.com/siemscore/siemscore/models/kerberos"
+	"github.com/siemscore/siemscore/models/periodicity"
 	"github.com/siemscore/siemscore/processors"
 	"github.com/siemscore/siemscore/processors/ecs"
 )
@@ -42,11 +43,17 @@ type Scorer struct {
 	// kerberos is the Kerberos part bound to this scorer's host-window state, which belongs to
 	// the scorer rather than to a bundle so that a model swap keeps every host's window.
 	kerberos []part
+	// cloudtrail is the IP part and the API part bound to this scorer's per-pair day counts,
+	// which likewise outlive bundles.
+	cloudtrail []part
 }
 
 // New returns a Scorer with no bundle: records are marked untrained until Load.
 func New() *Scorer {
-	return &Scorer{kerberos: []part{kerberosPart{state: kerberos.DefaultState()}}}
+	return &Scorer{
+		kerberos:   []part{kerberosPart{state: kerberos.DefaultState()}},
+		cloudtrail: []part{ipPart{}, apiPart{state: periodicity.NewState(0)}},
+	}
 }
 
 // ErrNotNewer is returned by Load for a bundle whose version is not newer than the current one.
