@@ -253,3 +253,26 @@ func TestAPIUnscoredRecords(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkScoreCloudTrailAPI scores parsed CloudTrail records of the scored weeks through the
+// Scorer with a bundle holding the periodicity section: day counting plus the API part.
+func BenchmarkScoreCloudTrailAPI(b *testing.B) {
+	f, err := apiOnce()
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := New()
+	if err := s.Load(apiBundle(b, f.model, 1)); err != nil {
+		b.Fatal(err)
+	}
+	recs := make([]processors.Record, len(f.records)-f.split)
+	for i := range recs {
+		recs[i] = *clone(f.records[f.split+i])
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		s.Score(&recs[i%len(recs)])
+		i++
+	}
+}
