@@ -12,6 +12,13 @@
 // (almost) constant, which autocorrelation cannot see. The training also keeps, per weekday,
 // the median and median absolute deviation of the pair's daily counts: the volume baseline.
 //
+// How much history: a sample autocorrelation is noisy (about 1/√n for n days), and the largest
+// of seven |autocorrelations| of an irregular human series reaches 0.5 by chance more often the
+// shorter the series. On the generated data of synth/apicalls (40 seeds, every pair) the
+// precision of the automated flag was 0.75 with 4-week training windows, 0.90 with 6, 0.96 with
+// 8, 0.987 with 10 and 0.995 with 12 weeks (recall 1.0 from 6 weeks): train on at least twelve
+// weeks. A pair needs MinHistoryDays (4 weeks) to be judged at all.
+//
 // Scoring is split in two. State, inline in the pipeline, keeps each pair's running count for
 // its current UTC day; it is bounded, sharded for concurrent writers and independent of the
 // model. Model.Score turns that count into a robust z against the weekday baseline and a 0-100
