@@ -326,3 +326,30 @@ func TestHeaderValidation(t *testing.T) {
 		t.Error("unrepresentable trained-at accepted")
 	}
 }
+
+// Same data, same seed: the same bundle bytes, training on two workers.
+func TestDeterministicBundleBytes(t *testing.T) {
+	build := func() []byte {
+		r := rand.New(rand.NewPCG(3, 3))
+		ds := ipinsights.NewDataset()
+		for i := range 3000 {
+			ds.Add("AIDA"+string(rune('A'+i%23)), netip.AddrFrom4([4]byte{byte(20 + i%23), byte(r.IntN(8)), byte(r.IntN(256)), byte(r.IntN(256))}))
+		}
+		cfg := ipinsights.DefaultConfig()
+		cfg.VectorDim, cfg.Epochs, cfg.Workers = 16, 2, 2
+		m, err := ipinsights.Train(context.Background(), ds, cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := testHeader()
+		h.Fingerprint = ds.Fingerprint()
+		b, err := New(h, IPPart(m))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return encode(t, b, []byte("k"))
+	}
+	if !bytes.Equal(build(), build()) {
+		t.Fatal("two trainings of the same data with the same seed gave different bundles")
+	}
+}

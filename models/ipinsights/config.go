@@ -44,7 +44,8 @@ type Config struct {
 	BatchSize int
 	// LearningRate of the Adam optimiser (default 0.01).
 	LearningRate float64
-	// WeightDecay is the decoupled L2 decay of AdamW applied to every updated row.
+	// WeightDecay is the decoupled L2 decay of AdamW applied to every updated row (default 0:
+	// novelty masking and the negatives regularise enough on the acceptance scenarios).
 	WeightDecay float64
 	// MaxNovelty caps the measured rate at which principals use new prefixes, which sets how
 	// often a positive pair is shown with its finest levels masked as unseen (default 0.5).
@@ -114,6 +115,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("ipinsights: batch size %d outside [1, %d]", c.BatchSize, maxBatchSize)
 	case !(c.LearningRate > 0 && c.LearningRate <= 1):
 		return fmt.Errorf("ipinsights: learning rate %v outside (0, 1]", c.LearningRate)
+	case !(c.WeightDecay >= 0 && c.LearningRate*c.WeightDecay < 1):
+		return fmt.Errorf("ipinsights: weight decay %v must be >= 0 and below 1/learning rate", c.WeightDecay)
 	case !(c.PopulationRate > 0 && c.PopulationRate <= 1):
 		return fmt.Errorf("ipinsights: population rate %v outside (0, 1]", c.PopulationRate)
 	case !(c.MaxNovelty >= 0 && c.MaxNovelty <= 1):
