@@ -63,6 +63,7 @@ type Config struct {
 	EventKeys        []string
 	PreserveOriginal bool
 	ModelBundle      string // "" ships records unscored
+	ModelReload      time.Duration
 
 	// Logging.
 	Alias    string // "" lets the plugin number the instance
@@ -114,13 +115,13 @@ var keys = []Key{
 		Description: "Data stream namespace: records of type T go to `logs-siemscore.T-<namespace>` (T = cloudtrail, guardduty, kerberos, generic), refused ones to `logs-siemscore.deadletter-<namespace>`. With `es_index`, only the dead-letter data stream uses it.",
 		set:         func(c *Config, v string) error { c.Namespace = v; return nil }},
 	{Name: "es_index",
-		Description: "Write every record to this one index or data stream instead of the per-type data streams (the plugin's index template is installed for this name).",
+		Description: "Write every record to this one index or data stream instead of the per-type data streams. The plugin's index templates cover `logs-siemscore.*-*`: pick a name of that form (e.g. `logs-siemscore.all-prod`) or install a template for the index yourself.",
 		set:         func(c *Config, v string) error { c.Index = v; return nil }},
 	{Name: "es_dead_letter_index",
 		Description: "Where records Elasticsearch refuses (mapping conflicts, other 4xx) and events that cannot be decoded go, with the reason. Default: `logs-siemscore.deadletter-<es_namespace>`.",
 		set:         func(c *Config, v string) error { c.DeadLetterIndex = v; return nil }},
 	{Name: "es_template_install", Default: "on",
-		Description: "Install or update the plugin's index templates at start-up. Turn off when the cluster is managed elsewhere or the user may not manage templates.",
+		Description: "Install or update the plugin's index templates (mappings and lifecycle of `logs-siemscore.*-*`, the dead-letter data stream included) at start-up, or before the first delivery if Elasticsearch is not reachable then. Turn off when the templates are managed elsewhere or the user may not manage them.",
 		set:         func(c *Config, v string) (err error) { c.InstallTemplate, err = parseBool(v); return err }},
 	{Name: "es_bulk_max_records", Default: "2000",
 		Description: "Largest number of records in one bulk request; a chunk with more is sent in several requests.",
@@ -146,6 +147,9 @@ var keys = []Key{
 	{Name: "model_bundle",
 		Description: "Path of the model bundle written by the trainer. Unset: records still ship, with `siemscore.model.status: untrained`. A bundle that cannot be read stops Fluent Bit from starting.",
 		set:         func(c *Config, v string) error { c.ModelBundle = v; return nil }},
+	{Name: "model_reload_interval", Default: "60s",
+		Description: "How often to check `model_bundle` for a newer bundle (the trainer replaces the file atomically); a newer one is loaded without a restart, a broken one is reported and the current one kept. `0` turns reloading off.",
+		set:         func(c *Config, v string) (err error) { c.ModelReload, err = parseDuration(v); return err }},
 	{Name: "plugin_alias",
 		Description: "Name of this instance in the plugin's log lines (`[output:siemscore:<name>]`); Fluent Bit's `alias` is kept by the core. Default: `siemscore.<n>`, n counting instances from 0 in start-up order.",
 		set:         func(c *Config, v string) error { c.Alias = v; return nil }},

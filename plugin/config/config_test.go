@@ -30,6 +30,7 @@ func TestDefaults(t *testing.T) {
 		BulkMaxBytes:      5_000_000,
 		RetryBudget:       30 * time.Second,
 		RecordType:        "auto",
+		ModelReload:       time.Minute,
 		EventKeys:         []string{"log", "message"},
 		LogLevel:          hclog.Info,
 	}
@@ -90,17 +91,18 @@ func TestEveryKeyIsRead(t *testing.T) {
 		"es_index": {Map{"es_index": "siem"}, func(c Config) bool {
 			return c.Index == "siem" && c.DeadLetterIndex == "logs-siemscore.deadletter-default"
 		}},
-		"es_dead_letter_index": {Map{"es_dead_letter_index": "dlq"}, func(c Config) bool { return c.DeadLetterIndex == "dlq" }},
-		"es_template_install":  {Map{"es_template_install": "off"}, func(c Config) bool { return !c.InstallTemplate }},
-		"es_bulk_max_records":  {Map{"es_bulk_max_records": "500"}, func(c Config) bool { return c.BulkMaxRecords == 500 }},
-		"es_bulk_max_bytes":    {Map{"es_bulk_max_bytes": "2MiB"}, func(c Config) bool { return c.BulkMaxBytes == 2<<20 }},
-		"es_retry_budget":      {Map{"es_retry_budget": "1m30s"}, func(c Config) bool { return c.RetryBudget == 90*time.Second }},
-		"record_type":          {Map{"record_type": "CloudTrail"}, func(c Config) bool { return c.RecordType == "cloudtrail" }},
-		"event_keys":           {Map{"event_keys": "log"}, func(c Config) bool { return slices.Equal(c.EventKeys, []string{"log"}) }},
-		"preserve_original":    {Map{"preserve_original": "on"}, func(c Config) bool { return c.PreserveOriginal }},
-		"model_bundle":         {Map{"model_bundle": bundle}, func(c Config) bool { return c.ModelBundle == bundle }},
-		"plugin_alias":         {Map{"plugin_alias": "cloudtrail-prod"}, func(c Config) bool { return c.Alias == "cloudtrail-prod" }},
-		"plugin_log_level":     {Map{"plugin_log_level": "DEBUG"}, func(c Config) bool { return c.LogLevel == hclog.Debug }},
+		"es_dead_letter_index":  {Map{"es_dead_letter_index": "dlq"}, func(c Config) bool { return c.DeadLetterIndex == "dlq" }},
+		"es_template_install":   {Map{"es_template_install": "off"}, func(c Config) bool { return !c.InstallTemplate }},
+		"es_bulk_max_records":   {Map{"es_bulk_max_records": "500"}, func(c Config) bool { return c.BulkMaxRecords == 500 }},
+		"es_bulk_max_bytes":     {Map{"es_bulk_max_bytes": "2MiB"}, func(c Config) bool { return c.BulkMaxBytes == 2<<20 }},
+		"es_retry_budget":       {Map{"es_retry_budget": "1m30s"}, func(c Config) bool { return c.RetryBudget == 90*time.Second }},
+		"record_type":           {Map{"record_type": "CloudTrail"}, func(c Config) bool { return c.RecordType == "cloudtrail" }},
+		"event_keys":            {Map{"event_keys": "log"}, func(c Config) bool { return slices.Equal(c.EventKeys, []string{"log"}) }},
+		"preserve_original":     {Map{"preserve_original": "on"}, func(c Config) bool { return c.PreserveOriginal }},
+		"model_bundle":          {Map{"model_bundle": bundle}, func(c Config) bool { return c.ModelBundle == bundle }},
+		"model_reload_interval": {Map{"model_reload_interval": "0"}, func(c Config) bool { return c.ModelReload == 0 }},
+		"plugin_alias":          {Map{"plugin_alias": "cloudtrail-prod"}, func(c Config) bool { return c.Alias == "cloudtrail-prod" }},
+		"plugin_log_level":      {Map{"plugin_log_level": "DEBUG"}, func(c Config) bool { return c.LogLevel == hclog.Debug }},
 	}
 	for _, k := range Keys() {
 		tc, ok := cases[k.Name]
@@ -162,6 +164,7 @@ func TestBadValuesNameTheKeyAndTheAcceptedValues(t *testing.T) {
 		{Map{"preserve_original": "keep"}, "preserve_original", "accepted: on, off"},
 		{Map{"model_bundle": filepath.Join(dir, "none.bundle")}, "model_bundle", "no such file"},
 		{Map{"model_bundle": dir}, "model_bundle", "directory"},
+		{Map{"model_reload_interval": "10ms"}, "model_reload_interval", "accepted: 0 (off) or at least 1s"},
 		{Map{"plugin_alias": "my output"}, "plugin_alias", "accepted: up to 64 letters"},
 		{Map{"plugin_log_level": "verbose"}, "plugin_log_level", "accepted: error, warn, info, debug, trace"},
 	} {

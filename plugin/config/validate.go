@@ -124,6 +124,9 @@ func (c *Config) problems() []problem {
 		}
 	}
 
+	if c.ModelReload < 0 || c.ModelReload > 0 && c.ModelReload < time.Second {
+		add("model_reload_interval", "%s: accepted: 0 (off) or at least 1s", c.ModelReload)
+	}
 	if len(c.Alias) > maxAliasLength || strings.Trim(c.Alias, aliasAllowedChars) != "" {
 		add("plugin_alias", "%q: accepted: up to %d letters, digits, '.', '_' or '-'", c.Alias, maxAliasLength)
 	}

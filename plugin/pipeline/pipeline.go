@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -44,7 +45,7 @@ func (c Code) String() string {
 }
 
 // Scorer adds the model scores to a record. It must be safe for concurrent use: Fluent Bit
-// workers flush in parallel.
+// workers flush in parallel. A Scorer that is also an io.Closer is closed with the Instance.
 type Scorer interface {
 	Score(rec *processors.Record)
 }
@@ -221,7 +222,11 @@ func (in *Instance) Close() error {
 	in.inflight.Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), sinkCloseTimeout)
 	defer cancel()
-	if err := in.opts.Sink.Close(ctx); err != nil {
+	var scorerErr error
+	if c, ok := in.opts.Scorer.(io.Closer); ok {
+		scorerErr = c.Close()
+	}
+	if err := errors.Join(in.opts.Sink.Close(ctx), scorerErr); err != nil {
 		return fmt.Errorf("pipeline: close: %w", err)
 	}
 	return nil

@@ -1,0 +1,114 @@
+package pipeline
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/siemscore/siemscore/models/bundle"
+	"github.com/siemscore/siemscore/plugin/plugintest"
+	"github.com/siemscore/siemscore/processors"
+	"github.com/siemscore/siemscore/processors/ecs"
+)
+
+func publish(t *testing.T, path string, at time.Time) *bundle.Bundle {
+	t.Helper()
+	b, err := bundle.New(bundle.Header{
+		Version:     bundle.Version{Time: at},
+		TrainedAt:   at,
+		WindowStart: at.Add(-24 * time.Hour),
+		WindowEnd:   at,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bundle.Publish(path, b, bundle.DecodeOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func scoredVersion(m *model) string {
+	recs, _ := processors.New(processors.Options{})
+	r := recs.Append(nil, plugintest.CloudTrail(1), plugintest.Base)
+	m.Score(&r[0])
+	if r[0].Doc.SiemScore.Model.Status != ecs.ModelScored {
+		return r[0].Doc.SiemScore.Model.Status
+	}
+	return r[0].Doc.SiemScore.Model.Version
+}
+
+func TestModelLoadsAndReloads(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "model.bundle")
+	v1 := publish(t, path, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+	var logs lockedBuffer
+	log := hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Debug})
+	m, err := openModel(path, 20*time.Millisecond, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if got := scoredVersion(m); got != v1.VersionString() {
+		t.Fatalf("scored by %q, want %s", got, v1.VersionString())
+	}
+
+	v2 := publish(t, path, time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC))
+	waitFor(t, func() bool { return scoredVersion(m) == v2.VersionString() }, "the newer bundle to be loaded")
+
+	// A broken file is reported and the current bundle kept.
+	if err := os.WriteFile(path, []byte("garbage, not a bundle"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return strings.Contains(logs.String(), "model bundle not reloaded") }, "the broken bundle to be reported")
+	if got := scoredVersion(m); got != v2.VersionString() {
+		t.Errorf("after a broken file, scored by %q, want %s", got, v2.VersionString())
+	}
+}
+
+func TestModelErrorsNameTheKey(t *testing.T) {
+	dir := t.TempDir()
+	corrupt := filepath.Join(dir, "corrupt.bundle")
+	if err := os.WriteFile(corrupt, []byte("SIEMSCOR but not really"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{corrupt, filepath.Join(dir, "missing.bundle")} {
+		_, err := openModel(path, 0, hclog.NewNullLogger())
+		if err == nil || !strings.HasPrefix(err.Error(), "model_bundle: ") {
+			t.Errorf("%s: %v", path, err)
+		}
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
