@@ -46,8 +46,10 @@ type chunk struct {
 	buf   []byte
 	items []item
 	// scratch gathers non-adjacent items into one request body on retry rounds.
-	scratch []byte
-	retried int
+	scratch                 []byte
+	retried                 int
+	bytes                   int
+	encodeTime, requestTime time.Duration
 	// lastRetryable describes the latest 429/5xx item failure, for the RETRY error.
 	lastRetryable string
 }
@@ -60,8 +62,10 @@ func newChunk(d *Deliverer, recs []processors.Record) *chunk {
 var errResponse = errors.New("deliver: bulk response does not match the request")
 
 func (c *chunk) deliver(ctx context.Context) Outcome {
+	start := time.Now()
 	next := c.encode()
-	deadline := time.Now().Add(c.d.cfg.RetryBudget)
+	c.encodeTime = time.Since(start)
+	var deadline time.Time // set at the first refusal: the budget is for retrying, not for the first send
 	for wait := 1; len(next) > 0; {
 		var err error
 		if next, err = c.sendRound(ctx, next); err != nil {
@@ -69,6 +73,9 @@ func (c *chunk) deliver(ctx context.Context) Outcome {
 		}
 		if !c.anyRetry(next) {
 			continue // only fresh dead-letter entries: send them right away
+		}
+		if deadline.IsZero() {
+			deadline = time.Now().Add(c.d.cfg.RetryBudget)
 		}
 		delay := c.d.cfg.RetryBackoff.Delay(wait)
 		wait++
@@ -97,7 +104,7 @@ func (c *chunk) anyRetry(items []int) bool {
 }
 
 func (c *chunk) outcome(err error) Outcome {
-	out := Outcome{Status: OK, Records: len(c.recs), Retried: c.retried}
+	out := Outcome{Status: OK, Records: len(c.recs), Retried: c.retried, Bytes: c.bytes, EncodeTime: c.encodeTime, RequestTime: c.requestTime}
 	for _, s := range c.state {
 		switch s {
 		case created:
@@ -121,12 +128,18 @@ func (c *chunk) outcome(err error) Outcome {
 // encode writes every record as a create action into the chunk buffer, so that items
 // 0..len(recs)-1 are the records in order. A record that cannot be encoded becomes its
 // dead-letter entry instead.
+//
+// The documents are marshalled first and the buffer allocated once at its final size: growing
+// it by append would allocate about four times the chunk over the doublings.
 func (c *chunk) encode() []int {
+	bodies := make([][]byte, len(c.recs))
+	failures := make([]*rejection, len(c.recs))
+	size := 0
 	for i := range c.recs {
 		r := &c.recs[i]
 		rt := c.d.routeOf(r.Kind)
 		if r.Doc == nil {
-			c.addDeadLetter(i, rt.index, 0, rejection{Type: "document_missing_exception", Reason: "the record has no document"})
+			failures[i] = &rejection{Type: "document_missing_exception", Reason: "the record has no document"}
 			continue
 		}
 		if rt.dataStream != (ecs.DataStream{}) {
@@ -134,10 +147,21 @@ func (c *chunk) encode() []int {
 		}
 		body, err := r.Doc.MarshalJSON()
 		if err != nil {
-			c.addDeadLetter(i, rt.index, 0, rejection{Type: "document_encoding_exception", Reason: err.Error()})
+			failures[i] = &rejection{Type: "document_encoding_exception", Reason: err.Error()}
 			continue
 		}
-		c.addItem(i, rt, r.ID, body, false)
+		bodies[i] = body
+		size += len(rt.meta) + len(`,"_id":""}}`) + len(r.ID) + len(body) + 2
+	}
+	c.buf = make([]byte, 0, size)
+	for i, r := range c.recs {
+		rt := c.d.routeOf(r.Kind)
+		if failures[i] != nil {
+			c.addDeadLetter(i, rt.index, 0, *failures[i])
+			continue
+		}
+		c.addItem(i, rt, r.ID, bodies[i], false)
+		bodies[i] = nil // the copy in buf is the one sent; let the marshalled one go
 	}
 	send := make([]int, len(c.items))
 	for i := range send {
@@ -221,31 +245,17 @@ func (c *chunk) sendBatch(ctx context.Context, batch, next []int) ([]int, error)
 			c.retried++
 		}
 	}
-	res, err := esapi.BulkRequest{Body: bytes.NewReader(c.body(batch)), FilterPath: filterPath}.Do(ctx, c.d.es)
-	if err != nil {
-		if cause := context.Cause(ctx); cause != nil {
-			return nil, fmt.Errorf("deliver: bulk request: %w", cause)
-		}
-		return nil, fmt.Errorf("deliver: bulk request: %w", err)
-	}
-	defer func() {
-		// Reading to the end lets the connection be reused.
-		_, _ = io.Copy(io.Discard, res.Body)
-		res.Body.Close()
-	}()
-
-	if res.StatusCode == http.StatusRequestEntityTooLarge {
+	body := c.body(batch)
+	c.bytes += len(body)
+	t0 := time.Now()
+	br, err := c.exchange(ctx, body)
+	c.requestTime += time.Since(t0)
+	switch {
+	case errors.Is(err, errTooLarge):
 		return c.tooLarge(ctx, batch, next)
-	}
-	if res.IsError() {
-		snippet, _ := io.ReadAll(io.LimitReader(res.Body, 512))
-		return nil, fmt.Errorf("deliver: bulk request: HTTP %d: %s", res.StatusCode, bytes.TrimSpace(snippet))
-	}
-	var br bulkResponse
-	if err := json.NewDecoder(res.Body).Decode(&br); err != nil {
-		return nil, fmt.Errorf("%w: %w", errResponse, err)
-	}
-	if len(br.Items) != len(batch) {
+	case err != nil:
+		return nil, err
+	case len(br.Items) != len(batch):
 		return nil, fmt.Errorf("%w: %d items for %d actions", errResponse, len(br.Items), len(batch))
 	}
 	// The whole response is checked before any item is believed.
@@ -264,6 +274,37 @@ func (c *chunk) sendBatch(ctx context.Context, batch, next []int) ([]int, error)
 		}
 	}
 	return next, nil
+}
+
+// errTooLarge is a 413 answer to a whole request.
+var errTooLarge = errors.New("deliver: request too large")
+
+// exchange sends one bulk body and reads the whole answer.
+func (c *chunk) exchange(ctx context.Context, body []byte) (bulkResponse, error) {
+	var br bulkResponse
+	res, err := esapi.BulkRequest{Body: bytes.NewReader(body), FilterPath: filterPath}.Do(ctx, c.d.es)
+	if err != nil {
+		if cause := context.Cause(ctx); cause != nil {
+			return br, fmt.Errorf("deliver: bulk request: %w", cause)
+		}
+		return br, fmt.Errorf("deliver: bulk request: %w", err)
+	}
+	defer func() {
+		// Reading to the end lets the connection be reused.
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+	}()
+	switch {
+	case res.StatusCode == http.StatusRequestEntityTooLarge:
+		return br, errTooLarge
+	case res.IsError():
+		snippet, _ := io.ReadAll(io.LimitReader(res.Body, 512))
+		return br, fmt.Errorf("deliver: bulk request: HTTP %d: %s", res.StatusCode, bytes.TrimSpace(snippet))
+	}
+	if err := json.NewDecoder(res.Body).Decode(&br); err != nil {
+		return br, fmt.Errorf("%w: %w", errResponse, err)
+	}
+	return br, nil
 }
 
 // tooLarge handles a 413 (the request exceeds http.max_content_length or a proxy's limit): the

@@ -25,8 +25,8 @@ type Config struct {
 	MaxBatchDocs  int
 
 	// RetryBudget is how long one Deliver call may keep re-sending the items Elasticsearch
-	// answered 429 or 5xx before giving the chunk back to Fluent Bit as RETRY. Zero gives it
-	// back at once.
+	// answered 429 or 5xx, counted from the first such answer, before giving the chunk back to
+	// Fluent Bit as RETRY. Zero gives it back at once.
 	RetryBudget time.Duration
 	// RetryBackoff spaces those re-sends.
 	RetryBackoff esclient.Backoff

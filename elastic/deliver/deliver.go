@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/elastic/go-elasticsearch/v8/esapi"
 	json "github.com/goccy/go-json"
@@ -58,6 +59,12 @@ type Outcome struct {
 	Retried int
 	// Err says why Status is Retry; credentials are redacted from it.
 	Err error
+
+	// Bytes is the size of the bulk bodies sent, re-sends included (before compression).
+	Bytes int
+	// EncodeTime is the time spent encoding the records; RequestTime the time spent in bulk
+	// requests (sending, Elasticsearch's work, the answer). The rest of a call is backoff.
+	EncodeTime, RequestTime time.Duration
 }
 
 // Unacknowledged is the number of records Elasticsearch has not confirmed.
