@@ -58,31 +58,23 @@ type trainer struct {
 	decay  float32  // 1 − learning rate × weight decay
 }
 
-// param is one trained table with its Adam moments. Row r keeps its vector and both moments
-// side by side (data[3·dim·r:][:3·dim] = vector, m, v): an update touches one contiguous block
-// instead of three scattered ones, which matters because updates are memory-bound.
+// param is one trained table with its Adam moments. The vectors are contiguous, as the
+// gradient computation reads them; a row's two moments sit side by side (moments[2·dim·r:]
+// = m, v), so an update touches two contiguous blocks rather than three: both phases are
+// memory-bound.
 type param struct {
-	dim  int
-	rows int
-	data []float32
+	dim     int
+	vecs    []float32
+	moments []float32
 }
 
 func newParam(rows, dim int) param {
-	return param{dim: dim, rows: rows, data: make([]float32, 3*rows*dim)}
+	return param{dim: dim, vecs: make([]float32, rows*dim), moments: make([]float32, 2*rows*dim)}
 }
 
 func (p *param) vec(row int) []float32 {
-	off := 3 * row * p.dim
-	return p.data[off : off+p.dim : off+p.dim]
-}
-
-// export copies the vectors out into a contiguous table.
-func (p *param) export() []float32 {
-	out := make([]float32, p.rows*p.dim)
-	for r := range p.rows {
-		copy(out[r*p.dim:], p.vec(r))
-	}
-	return out
+	off := row * p.dim
+	return p.vecs[off : off+p.dim : off+p.dim]
 }
 
 // chunk accumulates the gradient of one slice of a minibatch.
@@ -94,6 +86,7 @@ type chunk struct {
 	pcg   rand.PCG
 	rng   *rand.Rand
 	rows  [maxLevels]int32
+	v     []float32 // scratch: the address vector of the current example
 }
 
 // sparse is a gradient over the few rows of a table that a chunk touched. Rows are found
@@ -240,7 +233,7 @@ func (t *trainer) build() {
 		t.bufs[w] = newSparse(dim)
 	}
 	for c := range t.chunks {
-		ch := &chunk{}
+		ch := &chunk{v: make([]float32, dim)}
 		ch.rng = rand.New(&ch.pcg)
 		for pi := range ch.grads {
 			ch.grads[pi] = newSparse(dim)
@@ -540,10 +533,14 @@ func randomAddr(r *rand.Rand, v6 bool) netip.Addr {
 func (t *trainer) example(c *chunk, e int32, first, n int, y float32) {
 	dim := t.dim
 	u := t.params[entityParam].vec(int(e))
-	z := float64(t.m.bias)
-	for l := range n {
-		z += float64(blas.Sdot(dim, u, 1, t.params[first+l].vec(int(c.rows[l])), 1))
+	// v = Σ level vectors, once: one dot for the logit and one update for the entity instead
+	// of one per level.
+	v := c.v
+	copy(v, t.params[first].vec(int(c.rows[0])))
+	for l := 1; l < n; l++ {
+		blas.Saxpy(dim, 1, t.params[first+l].vec(int(c.rows[l])), 1, v, 1)
 	}
+	z := float64(t.m.bias) + float64(blas.Sdot(dim, u, 1, v, 1))
 	// Loss log(1+exp(−z)) for positives, log(1+exp(z)) for negatives, computed stably.
 	sz := z
 	if y == 1 {
@@ -552,11 +549,9 @@ func (t *trainer) example(c *chunk, e int32, first, n int, y float32) {
 	c.loss += max(sz, 0) + math.Log1p(math.Exp(-math.Abs(sz)))
 	c.count++
 	grad := float32(1/(1+math.Exp(-z))) - y
-	gu := c.grads[entityParam].at(e)
+	blas.Saxpy(dim, grad, v, 1, c.grads[entityParam].at(e), 1)
 	for l := range n {
-		row := c.rows[l]
-		blas.Saxpy(dim, grad, t.params[first+l].vec(int(row)), 1, gu, 1)
-		blas.Saxpy(dim, grad, u, 1, c.grads[first+l].at(row), 1)
+		blas.Saxpy(dim, grad, u, 1, c.grads[first+l].at(c.rows[l]), 1)
 	}
 	c.bias += float64(grad)
 }
@@ -576,8 +571,8 @@ func (t *trainer) apply(pi, w int, lr float32, acc *sparse) {
 		}
 	}
 	for k, row := range acc.rows {
-		off := 3 * int(row) * dim
-		adamStep(p.data[off:off+dim], p.data[off+dim:off+2*dim], p.data[off+2*dim:off+3*dim], acc.grad[k*dim:(k+1)*dim], lr, t.decay)
+		off := 2 * int(row) * dim
+		adamStep(p.vecs[int(row)*dim:][:dim], p.moments[off:off+dim], p.moments[off+dim:off+2*dim], acc.grad[k*dim:(k+1)*dim], lr, t.decay)
 	}
 }
 
@@ -614,9 +609,9 @@ func (t *trainer) maskedRaw(r *rand.Rand, e []float32, a uint32, novelty []float
 func (t *trainer) finish() error {
 	m, dim := t.m, t.dim
 	for ti := range numTables {
-		m.prefixes[ti].vecs = t.params[ti].export()
+		m.prefixes[ti].vecs = t.params[ti].vecs
 	}
-	ents := t.params[entityParam].export()
+	ents := t.params[entityParam].vecs
 	m.entities.vecs = ents[: m.entities.rows*dim : m.entities.rows*dim]
 	m.population = ents[m.entities.rows*dim:]
 
