@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -265,7 +267,7 @@ func TestEveryKindIndexesWithTheMappedTypes(t *testing.T) {
 	checkInstalledMapping(t, url, target.DeadLetter(ns), loadMappings(t, deadLetterMappings), reflect.TypeFor[deliver.DeadLetterDoc]())
 }
 
-// installedMapping returns the mapping of a data stream's (first) backing index.
+// installedMapping returns the mapping of a data stream's write index.
 func installedMapping(t *testing.T, url, ds string) map[string]any {
 	t.Helper()
 	var got map[string]struct {
@@ -274,10 +276,9 @@ func installedMapping(t *testing.T, url, ds string) map[string]any {
 	if st := getJSON(t, url, "/"+ds+"/_mapping", &got); st != http.StatusOK || len(got) == 0 {
 		t.Fatalf("%s: _mapping HTTP %d", ds, st)
 	}
-	for _, idx := range got {
-		return idx.Mappings
-	}
-	return nil
+	// The write index is the newest: backing index names end in a zero-padded generation.
+	names := slices.Sorted(maps.Keys(got))
+	return got[names[len(names)-1]].Mappings
 }
 
 func checkInstalledMapping(t *testing.T, url, ds string, want map[string]any, docType reflect.Type) {
@@ -383,5 +384,45 @@ func TestConfigValidateNamesTheField(t *testing.T) {
 		if got := esDuration(d); got != want {
 			t.Errorf("esDuration(%s) = %s, want %s", d, got, want)
 		}
+	}
+}
+
+// TestChangedTemplateRollsExistingDataStreamsOver shows why Install rolls over: a field added
+// to the template reaches a data stream that already exists at its next write.
+func TestChangedTemplateRollsExistingDataStreamsOver(t *testing.T) {
+	url := estest.URL(t)
+	cl := newClient(t, url)
+	cfg := isolatedConfig(t)
+	if _, err := Install(context.Background(), cl, cfg, nil); err != nil {
+		t.Fatal(err)
+	}
+	ds := strings.Replace(cfg.Patterns[0], "*", "cloudtrail", 1)
+	ds = strings.Replace(ds, "*", "default", 1)
+	t.Cleanup(func() { estest.DeleteDataStream(t, ds) })
+	write := func(id string) {
+		req, _ := http.NewRequest(http.MethodPut, url+"/"+ds+"/_create/"+id, strings.NewReader(`{"@timestamp":"2024-01-01T00:00:00Z"}`))
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil || res.StatusCode != http.StatusCreated {
+			t.Fatalf("write %s: %v %v", id, res, err)
+		}
+		res.Body.Close()
+	}
+	write("1")
+
+	// The next siemscore version maps one more field.
+	orig := logsMappings
+	t.Cleanup(func() { logsMappings = orig })
+	m := loadMappings(t, orig)
+	m["properties"].(map[string]any)["siemscore"].(map[string]any)["properties"].(map[string]any)["probe_field"] = map[string]any{"type": "float"}
+	logsMappings, _ = json.Marshal(m)
+
+	res, err := Install(context.Background(), cl, cfg, nil)
+	if err != nil || !slices.Contains(res.Written, cfg.LogsTemplate()) || !slices.Equal(res.RolledOver, []string{ds}) {
+		t.Fatalf("%+v %v", res, err)
+	}
+	write("2")
+	if f, ok := mappedField(installedMapping(t, url, ds), "siemscore.probe_field"); !ok || f["type"] != "float" {
+		t.Errorf("the existing data stream did not take up the new field: %v", f)
 	}
 }

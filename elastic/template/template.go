@@ -64,13 +64,17 @@ type Result struct {
 	// Written lists the resources created or updated; Unchanged those already current;
 	// Newer those left alone because a newer siemscore installed them.
 	Written, Unchanged, Newer []string
+	// RolledOver lists the existing data streams rolled over to take up a template just
+	// written (see rollOver).
+	RolledOver []string
 }
 
 // resource is one thing to install: an index template or an ILM policy.
 type resource struct {
-	ilm  bool // an ILM policy, else an index template
-	name string
-	body map[string]any
+	ilm      bool // an ILM policy, else an index template
+	name     string
+	patterns []string // an index template's index patterns
+	body     map[string]any
 }
 
 func (r resource) kind() string {
@@ -107,6 +111,7 @@ func Install(ctx context.Context, es *esclient.Client, cfg Config, log hclog.Log
 	if err != nil {
 		return res, err
 	}
+	var changed []string
 	for _, r := range resources {
 		state, err := ensure(ctx, es, r)
 		if err != nil {
@@ -114,6 +119,7 @@ func Install(ctx context.Context, es *esclient.Client, cfg Config, log hclog.Log
 		}
 		switch state {
 		case written:
+			changed = append(changed, r.patterns...)
 			res.Written = append(res.Written, r.name)
 			log.Info("installed", "kind", r.kind(), "name", r.name, "schema_version", SchemaVersion)
 		case unchanged:
@@ -122,6 +128,9 @@ func Install(ctx context.Context, es *esclient.Client, cfg Config, log hclog.Log
 			res.Newer = append(res.Newer, r.name)
 			log.Warn("left a newer siemscore's copy in place", "kind", r.kind(), "name", r.name, "schema_version", SchemaVersion)
 		}
+	}
+	if len(changed) > 0 {
+		res.RolledOver = rollOver(ctx, es, changed, log)
 	}
 	return res, nil
 }
@@ -197,7 +206,7 @@ func build(cfg Config, lc Lifecycle) ([]resource, error) {
 		if lifecycle != nil {
 			tmpl["lifecycle"] = lifecycle
 		}
-		out = append(out, withMeta(resource{name: t.name, body: map[string]any{
+		out = append(out, withMeta(resource{name: t.name, patterns: t.patterns, body: map[string]any{
 			"index_patterns":                     t.patterns,
 			"priority":                           t.priority,
 			"data_stream":                        map[string]any{},
