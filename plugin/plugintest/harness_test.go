@@ -191,6 +191,26 @@ func (e es) ids(index string) map[string]int {
 	return out
 }
 
+// backing lists a data stream's backing indices.
+func (e es) backing(ds string) []string {
+	e.t.Helper()
+	var res struct {
+		DataStreams []struct {
+			Indices []struct {
+				Name string `json:"index_name"`
+			} `json:"indices"`
+		} `json:"data_streams"`
+	}
+	e.call("GET", "/_data_stream/"+ds, "", &res)
+	var out []string
+	for _, d := range res.DataStreams {
+		for _, i := range d.Indices {
+			out = append(out, i.Name)
+		}
+	}
+	return out
+}
+
 // doc returns the source of the document with _id id in index.
 func (e es) doc(index, id string) map[string]any {
 	e.t.Helper()
@@ -266,6 +286,12 @@ func checkExactlyOnce(t *testing.T, db es, ns string, want map[processors.Kind]m
 		t.Logf("%s: %d documents, %d expected", ds, len(got), len(want[k]))
 		if missing+extra+twice > 0 {
 			t.Errorf("%s: %d missing, %d unexpected, %d more than once (of %d expected)", ds, missing, extra, twice, len(want[k]))
+		}
+		if twice > 0 {
+			// _id is unique per backing index only: a rollover while chunks were re-sent
+			// explains duplicates (elastic/template rolls over every logs-siemscore.*-* data
+			// stream when another test installs different template content on this server).
+			t.Logf("%s has backing indices %v", ds, db.backing(ds))
 		}
 	}
 }
