@@ -1,0 +1,30 @@
+package target
+
+import "testing"
+
+func TestNames(t *testing.T) {
+	if got := DataStream("cloudtrail", "prod"); got != "logs-siemscore.cloudtrail-prod" {
+		t.Errorf("DataStream = %s", got)
+	}
+	if got := DeadLetter("prod"); got != "logs-siemscore.deadletter-prod" {
+		t.Errorf("DeadLetter = %s", got)
+	}
+	for _, ns := range []string{"default", "prod_eu", "a.b"} {
+		if err := ValidateNamespace(ns); err != nil {
+			t.Errorf("%q: %v", ns, err)
+		}
+		if err := ValidateIndex(DataStream("generic", ns)); err != nil {
+			t.Errorf("data stream for %q: %v", ns, err)
+		}
+	}
+	for _, ns := range []string{"", "Prod", "a-b", "a b", "a*", "a:b", string(make([]byte, 101))} {
+		if ValidateNamespace(ns) == nil {
+			t.Errorf("namespace %q accepted", ns)
+		}
+	}
+	for _, idx := range []string{"", "Idx", "_idx", "-idx", "+idx", ".", "..", "a/b", "a,b", "a#b", string(make([]byte, 256))} {
+		if ValidateIndex(idx) == nil {
+			t.Errorf("index %q accepted", idx)
+		}
+	}
+}
