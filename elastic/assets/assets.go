@@ -106,11 +106,11 @@ var catalogue = []Artifact{
 		FileName: "siemscore-dashboard.ndjson", files: dashboardFiles,
 	},
 	{
-		Name: "kibana-rule", Title: "Kibana stack rule (Elasticsearch query): critical anomaly score",
+		Name: "kibana-rule", Title: "Kibana stack rule (Elasticsearch query): anomaly score 50 or above",
 		Kind: KindAlertingRule, Target: TargetKibana, Licence: licenceBasic,
 		// Kibana before 8.17 accepts only UUIDs as predefined rule IDs.
 		ID:       "6c1f9a7e-2b4d-4e8a-9f35-0d7c2e1b8a64",
-		FileName: "siemscore-kibana-rule.json", files: []string{"kibana/rule-critical-score.json"},
+		FileName: "siemscore-kibana-rule.json", files: []string{"kibana/rule-high-score.json"},
 	},
 	{
 		Name: "security-rules", Title: "Elastic Security detection rules (2 query, 3 threshold)",
@@ -125,14 +125,14 @@ var catalogue = []Artifact{
 		},
 	},
 	{
-		Name: "watch", Title: "Watcher watch: critical anomaly score every 10 minutes",
+		Name: "watch", Title: "Watcher watch: anomaly score 50 or above, every 10 minutes",
 		Kind: KindWatch, Target: TargetElasticsearch, Licence: licenceGold,
-		ID: "siemscore-critical-score", FileName: "siemscore-watch.json", files: []string{"watcher/critical-score.json"},
+		ID: "siemscore-high-score", FileName: "siemscore-watch.json", files: []string{"watcher/high-score.json"},
 	},
 	{
-		Name: "elastalert-rule", Title: "ElastAlert 2 rule: critical anomaly score",
+		Name: "elastalert-rule", Title: "ElastAlert 2 rule: anomaly score 50 or above",
 		Kind: KindElastAlertRule, Target: TargetElastAlert, Licence: licenceNone,
-		FileName: "siemscore-critical-score.yaml", files: []string{"elastalert/critical-score.yaml"},
+		FileName: "siemscore-high-score.yaml", files: []string{"elastalert/high-score.yaml"},
 	},
 }
 

@@ -305,14 +305,14 @@ func TestInstallWatchDouble(t *testing.T) {
 	created := false
 	d := &double{product: "Elasticsearch"}
 	d.respond = func(r request) (int, string) {
-		if r.Method != http.MethodPut || r.Path != "/_watcher/watch/siemscore-critical-score" {
+		if r.Method != http.MethodPut || r.Path != "/_watcher/watch/siemscore-high-score" {
 			return 404, `{}`
 		}
 		if !created {
 			created = true
-			return 201, `{"_id":"siemscore-critical-score","_version":1,"_seq_no":0,"_primary_term":1,"created":true}`
+			return 201, `{"_id":"siemscore-high-score","_version":1,"_seq_no":0,"_primary_term":1,"created":true}`
 		}
-		return 200, `{"_id":"siemscore-critical-score","_version":2,"_seq_no":1,"_primary_term":1,"created":false}`
+		return 200, `{"_id":"siemscore-high-score","_version":2,"_seq_no":1,"_primary_term":1,"created":false}`
 	}
 	srv := httptest.NewServer(d)
 	defer srv.Close()
@@ -341,7 +341,7 @@ func TestInstallWatchDouble(t *testing.T) {
 		want   error
 	}{
 		{403, `{"error":{"root_cause":[{"type":"security_exception","reason":"current license is non-compliant for [watcher]","license.expired.feature":"watcher"}],"type":"security_exception","reason":"current license is non-compliant for [watcher]"},"status":403}`, ErrWatcherNotLicensed},
-		{400, `{"error":"no handler found for uri [/_watcher/watch/siemscore-critical-score] and method [PUT]"}`, ErrWatcherUnavailable},
+		{400, `{"error":"no handler found for uri [/_watcher/watch/siemscore-high-score] and method [PUT]"}`, ErrWatcherUnavailable},
 		{405, `{"error":"Incorrect HTTP method for uri [/_watcher/watch/x] and method [PUT], allowed: [POST]","status":405}`, ErrWatcherUnavailable},
 	} {
 		d.respond = func(request) (int, string) { return tc.status, tc.answer }

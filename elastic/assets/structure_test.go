@@ -451,9 +451,9 @@ func checkLens(t *testing.T, so savedObject) {
 func TestAlertingRule(t *testing.T) {
 	a, _ := Lookup("kibana-rule")
 	var rule struct {
-		Name       string         `json:"name"`
-		RuleTypeID string         `json:"rule_type_id"`
-		Consumer   string         `json:"consumer"`
+		Name       string `json:"name"`
+		RuleTypeID string `json:"rule_type_id"`
+		Consumer   string `json:"consumer"`
 		Schedule   struct{ Interval string }
 		Params     map[string]any `json:"params"`
 		Actions    []any          `json:"actions"`
