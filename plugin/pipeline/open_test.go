@@ -1,0 +1,77 @@
+package pipeline
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/siemscore/siemscore/internal/estest"
+	"github.com/siemscore/siemscore/plugin/config"
+	"github.com/siemscore/siemscore/plugin/flblog"
+	"github.com/siemscore/siemscore/plugin/plugintest"
+)
+
+func openFor(t *testing.T, props config.Map) *Instance {
+	t.Helper()
+	cfg, err := config.Load(props)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs lockedBuffer
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Log(logs.String())
+		}
+	})
+	in, err := Open(cfg, flblog.New(&logs, "test", cfg.LogLevel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
+}
+
+// TestShutdownLeaksNoGoroutines delivers a chunk for real, then closes the instance: nothing it
+// started (HTTP connections, the model watcher) may outlive Close.
+func TestShutdownLeaksNoGoroutines(t *testing.T) {
+	url := estest.URL(t)
+	ns := strings.TrimPrefix(estest.UniqueName(t, "x"), "x-")
+	bundlePath := t.TempDir() + "/model.bundle"
+	publish(t, bundlePath, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+	chunk, err := plugintest.Chunk(plugintest.Mixed(40))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := goleak.IgnoreCurrent()
+
+	in := openFor(t, config.Map{"es_hosts": url, "es_namespace": ns, "model_bundle": bundlePath, "model_reload_interval": "1s"})
+	if code := in.Flush(chunk, tag); code != OK {
+		t.Fatalf("flush: %v", code)
+	}
+	if err := in.Close(); err != nil {
+		t.Fatal(err)
+	}
+	goleak.VerifyNone(t, before)
+	for _, k := range []string{"generic", "cloudtrail", "guardduty", "kerberos"} {
+		estest.DeleteDataStream(t, "logs-siemscore."+k+"-"+ns)
+	}
+}
+
+// TestUnreachableElasticsearch: Init still succeeds (the agent must start while the cluster is
+// down), flushes ask for a retry, and Close leaks nothing.
+func TestUnreachableElasticsearch(t *testing.T) {
+	chunk, err := plugintest.Chunk(plugintest.Mixed(8))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := goleak.IgnoreCurrent()
+	in := openFor(t, config.Map{"es_hosts": "http://127.0.0.1:1", "es_retry_budget": "1s", "es_timeout": "2s"})
+	if code := in.Flush(chunk, tag); code != Retry {
+		t.Errorf("flush with Elasticsearch unreachable = %v, want RETRY", code)
+	}
+	if err := in.Close(); err != nil {
+		t.Fatal(err)
+	}
+	goleak.VerifyNone(t, before)
+}
