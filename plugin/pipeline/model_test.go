@@ -19,16 +19,8 @@ import (
 
 func publish(t *testing.T, path string, at time.Time) *bundle.Bundle {
 	t.Helper()
-	b, err := bundle.New(bundle.Header{
-		Version:     bundle.Version{Time: at},
-		TrainedAt:   at,
-		WindowStart: at.Add(-24 * time.Hour),
-		WindowEnd:   at,
-	})
+	b, err := plugintest.PublishBundle(path, at)
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := bundle.Publish(path, b, bundle.DecodeOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	return b

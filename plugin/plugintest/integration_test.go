@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -142,6 +144,10 @@ func TestMixedRecordsExactlyOnce(t *testing.T) {
 // that did start are shut down cleanly (ExitCtx, also for the ones never started).
 func TestBadConfigurationFailsInit(t *testing.T) {
 	so := plugin(t)
+	corrupt := filepath.Join(t.TempDir(), "model.bundle")
+	if err := os.WriteFile(corrupt, []byte("a model bundle, honest"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name  string
 		props map[string]string
@@ -152,6 +158,7 @@ func TestBadConfigurationFailsInit(t *testing.T) {
 		{"plural slip", map[string]string{"es_host": "http://127.0.0.1:9200"}, []string{"es_host: not a siemscore key; use es_hosts"}},
 		{"record type", map[string]string{"record_type": "vpcflow"}, []string{"record_type: \"vpcflow\": accepted: auto, generic, cloudtrail, guardduty, kerberos"}},
 		{"missing bundle", map[string]string{"model_bundle": "/nonexistent/model.bundle"}, []string{"model_bundle: stat /nonexistent/model.bundle: no such file or directory"}},
+		{"corrupt bundle", map[string]string{"model_bundle": corrupt}, []string{`start failed; Fluent Bit will not start error="model_bundle: ` + corrupt + `: bundle: not a siemscore bundle (bad magic)"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			good := map[string]string{"es_hosts": "http://127.0.0.1:1", "es_template_install": "off"}
@@ -244,12 +251,17 @@ func TestMalformedChunksAndTwoInstances(t *testing.T) {
 	index := "logs-siemscore.flat-" + ns // covered by the plugin's templates
 	t.Cleanup(func() { estest.DeleteDataStream(t, index) })
 	chunks, good, bad := malformedChunks(t)
+	bundlePath := filepath.Join(t.TempDir(), "model.bundle")
+	model, err := plugintest.PublishBundle(bundlePath, time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	var stderr strings.Builder
 	sum, err := flbhost.Run(context.Background(), flbhost.Config{
 		Plugin: so,
 		Instances: []flbhost.Instance{
-			{Props: map[string]string{"es_hosts": db.url, "es_namespace": ns}},
+			{Props: map[string]string{"es_hosts": db.url, "es_namespace": ns, "model_bundle": bundlePath}},
 			{Props: map[string]string{"es_hosts": db.url, "es_index": index, "es_namespace": ns, "record_type": "generic", "plugin_alias": "flat"}},
 		},
 		Workers:    2,
@@ -264,7 +276,13 @@ func TestMalformedChunksAndTwoInstances(t *testing.T) {
 	if sum.Delivered != uint64(2*len(chunks)) || sum.Dropped != 0 {
 		t.Errorf("host: %d of %d routes delivered, %d dropped\n%s", sum.Delivered, 2*len(chunks), sum.Dropped, stderr.String())
 	}
-	checkExactlyOnce(t, db, ns, expected(t, good))
+	want := expected(t, good)
+	checkExactlyOnce(t, db, ns, want)
+	// The first instance scores with the bundle; its parts have no model section to use.
+	ct := db.doc(target.DataStream("cloudtrail", ns), anyID(want[processors.KindCloudTrail]))
+	if field(ct, "siemscore.model.status") != "scored" || field(ct, "siemscore.model.version") != model.VersionString() {
+		t.Errorf("CloudTrail document scored as %v by %v, want scored by %s", field(ct, "siemscore.model.status"), field(ct, "siemscore.model.version"), model.VersionString())
+	}
 	if tot := totals(t, stderr.String(), "siemscore.0"); tot["dead_lettered"] != bad || tot["records"] != len(good) || tot["written"] != len(good) {
 		t.Errorf("siemscore.0 totals %v; want %d records written and %d dead-lettered", tot, len(good), bad)
 	}

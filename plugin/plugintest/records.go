@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/siemscore/siemscore/models/bundle"
 	"github.com/siemscore/siemscore/plugin/decode/decodetest"
 	"github.com/siemscore/siemscore/processors"
 )
@@ -123,4 +124,20 @@ func Chunk(bodies []Body) ([]byte, error) {
 		e.V2(decodetest.EventTime(Base.Add(time.Duration(i)*time.Second)), nil, b.Map)
 	}
 	return e.Chunk()
+}
+
+// PublishBundle writes a model bundle with no model sections, versioned at, to path, as the
+// trainer publishes one. Records scored with it say which bundle scored them; every part
+// reports its section missing.
+func PublishBundle(path string, at time.Time) (*bundle.Bundle, error) {
+	b, err := bundle.New(bundle.Header{
+		Version:     bundle.Version{Time: at},
+		TrainedAt:   at,
+		WindowStart: at.Add(-24 * time.Hour),
+		WindowEnd:   at,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return b, bundle.Publish(path, b, bundle.DecodeOptions{})
 }
