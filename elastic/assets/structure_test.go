@@ -761,7 +761,32 @@ func watch(t *testing.T) watchDef {
 	return w
 }
 
+// Keys Elasticsearch's watch parser and WatcherSearchTemplateRequest accept; others are refused.
+var (
+	watchKeys         = []string{"trigger", "input", "condition", "transform", "actions", "metadata", "throttle_period"}
+	watchRequestKeys  = []string{"indices", "body", "search_type", "indices_options", "template", "rest_total_hits_as_int"}
+	watchActionLevels = []string{"error", "warn", "info", "debug", "trace"}
+)
+
 func TestWatch(t *testing.T) {
+	var top map[string]json.RawMessage
+	json.Unmarshal(content(t, "watch"), &top)
+	for k := range top {
+		if !slices.Contains(watchKeys, k) {
+			t.Errorf("watch key %q is not one Watcher accepts", k)
+		}
+	}
+	var input struct {
+		Search struct {
+			Request map[string]json.RawMessage `json:"request"`
+		} `json:"search"`
+	}
+	json.Unmarshal(top["input"], &input)
+	for k := range input.Search.Request {
+		if !slices.Contains(watchRequestKeys, k) {
+			t.Errorf("search request key %q is not one Watcher accepts", k)
+		}
+	}
 	w := watch(t)
 	interval := durationOf(t, w.Trigger.Schedule.Interval)
 	req := w.Input.Search.Request
@@ -798,7 +823,7 @@ func TestWatch(t *testing.T) {
 	var logging, index bool
 	for name, act := range w.Actions {
 		if l, ok := act["logging"].(map[string]any); ok && l["text"] != "" {
-			logging = true
+			logging = slices.Contains(watchActionLevels, l["level"].(string))
 		}
 		if ix, ok := act["index"].(map[string]any); ok {
 			if err := target.ValidateIndex(ix["index"].(string)); err != nil {
