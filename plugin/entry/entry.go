@@ -213,7 +213,8 @@ func (p *Plugin) Exit(ctx any) (rc int) {
 	}
 	st := r.inst.Stats()
 	log.Info("stopped", "flushes", st.Flushes, "retries", st.Retries, "records", st.Records, "written", st.Written,
-		"duplicates", st.Duplicates, "dead_lettered", st.DeadLettered, "group_markers_skipped", st.GroupMarkers)
+		"duplicates", st.Duplicates, "dead_lettered", st.DeadLettered, "group_markers_skipped", st.GroupMarkers,
+		"build_ms", st.Build.Milliseconds(), "deliver_ms", st.Deliver.Milliseconds())
 	return FLBOK
 }
 

@@ -131,12 +131,16 @@ func (in *Instance) Flush(chunk []byte, tag func() string) Code {
 
 	ctx, cancel := context.WithTimeout(context.Background(), in.opts.Budget)
 	defer cancel()
+	t0 := time.Now()
 	b := in.build(chunk, tag)
+	t1 := time.Now()
+	code := in.deliver(ctx, b, tag)
 	c := &in.counts
+	c.buildNanos.Add(int64(t1.Sub(t0)))
+	c.deliverNanos.Add(int64(time.Since(t1)))
 	c.flushes.Add(1)
 	c.records.Add(int64(len(b.recs)))
 	c.groupMarkers.Add(int64(b.stats.GroupStarts + b.stats.GroupEnds))
-	code := in.deliver(ctx, b, tag)
 	if code == Retry {
 		c.retries.Add(1)
 	}
@@ -241,11 +245,15 @@ type Stats struct {
 	Duplicates   int64
 	DeadLettered int64 // records refused by Elasticsearch, plus undecodable input
 	GroupMarkers int64 // OpenTelemetry group markers skipped
+	// Build is the time spent decoding, routing and scoring; Deliver the time spent in the
+	// sink (encoding, requests, waiting for Elasticsearch, in-process retries).
+	Build, Deliver time.Duration
 }
 
 // counters are Stats, updated concurrently.
 type counters struct {
 	flushes, retries, records, written, duplicates, deadLettered, groupMarkers atomic.Int64
+	buildNanos, deliverNanos                                                   atomic.Int64
 }
 
 // Stats returns the totals so far.
@@ -255,5 +263,6 @@ func (in *Instance) Stats() Stats {
 		Flushes: c.flushes.Load(), Retries: c.retries.Load(), Records: c.records.Load(),
 		Written: c.written.Load(), Duplicates: c.duplicates.Load(), DeadLettered: c.deadLettered.Load(),
 		GroupMarkers: c.groupMarkers.Load(),
+		Build:        time.Duration(c.buildNanos.Load()), Deliver: time.Duration(c.deliverNanos.Load()),
 	}
 }

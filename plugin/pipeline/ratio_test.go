@@ -12,6 +12,7 @@ import (
 
 	"github.com/fluent/fluent-bit-go/output"
 
+	"github.com/siemscore/siemscore/models/score"
 	"github.com/siemscore/siemscore/plugin/plugintest"
 	"github.com/siemscore/siemscore/processors"
 )
@@ -32,7 +33,8 @@ func BenchmarkFlushVsFluentBitGo(b *testing.B) {
 		b.Fatal(err)
 	}
 	sink := &encodingSink{}
-	in, err := New(Options{Processor: proc, Scorer: noScorer{}, Sink: sink, Budget: time.Minute})
+	scorer := score.New()
+	in, err := New(Options{Processor: proc, Scorer: scorer, Sink: sink, Budget: time.Minute})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -44,7 +46,7 @@ func BenchmarkFlushVsFluentBitGo(b *testing.B) {
 			b.Fatalf("flush: %v", code)
 		}
 		t1 := time.Now()
-		if got := fluentBitGoFlush(b, chunk, proc, sink); got != n {
+		if got := fluentBitGoFlush(b, chunk, proc, scorer, sink); got != n {
 			b.Fatalf("fluent-bit-go path made %d records, want %d", got, n)
 		}
 		ours, theirs = ours+t1.Sub(t0), theirs+time.Since(t1)
@@ -56,7 +58,7 @@ func BenchmarkFlushVsFluentBitGo(b *testing.B) {
 }
 
 // fluentBitGoFlush is the flush of a plugin built on fluent-bit-go's decoder.
-func fluentBitGoFlush(b *testing.B, chunk []byte, proc *processors.Processor, sink *encodingSink) int {
+func fluentBitGoFlush(b *testing.B, chunk []byte, proc *processors.Processor, scorer *score.Scorer, sink *encodingSink) int {
 	dec := output.NewDecoder(unsafe.Pointer(&chunk[0]), len(chunk))
 	var recs []processors.Record
 	for {
@@ -71,7 +73,7 @@ func fluentBitGoFlush(b *testing.B, chunk []byte, proc *processors.Processor, si
 		recs = proc.Append(recs, stringMap(rec), t.Time.UTC())
 	}
 	for i := range recs {
-		noScorer{}.Score(&recs[i])
+		scorer.Score(&recs[i])
 	}
 	if _, err := sink.Deliver(b.Context(), recs); err != nil {
 		b.Fatal(err)

@@ -41,7 +41,7 @@ func TestMain(m *testing.M) {
 }
 
 // plugin returns the path of out_siemscore.so built from ../.
-func plugin(t *testing.T) string {
+func plugin(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		soDir, soErr = os.MkdirTemp("", "siemscore-plugin")
@@ -61,7 +61,7 @@ func plugin(t *testing.T) string {
 
 // namespace returns a data stream namespace of the test's own, and removes the test's data
 // streams when it ends.
-func namespace(t *testing.T) string {
+func namespace(t testing.TB) string {
 	t.Helper()
 	ns := strings.TrimPrefix(estest.UniqueName(t, "x"), "x-")
 	t.Cleanup(func() {
@@ -75,7 +75,7 @@ func namespace(t *testing.T) string {
 
 // chunking splits bodies into chunks of size records, tagged tag; every groupEvery-th chunk is
 // wrapped in OpenTelemetry group markers (0: none), which must never be shipped.
-func chunking(t *testing.T, bodies []plugintest.Body, size, groupEvery int, tag string) []flbhost.Chunk {
+func chunking(t testing.TB, bodies []plugintest.Body, size, groupEvery int, tag string) []flbhost.Chunk {
 	t.Helper()
 	var out []flbhost.Chunk
 	for start := 0; start < len(bodies); start += size {

@@ -21,17 +21,17 @@ import (
 )
 
 // stoppedLine is the line the plugin logs when an instance exits, with its totals.
-var stoppedLine = regexp.MustCompile(`\[output:siemscore:([^\]]+)\] stopped flushes=(\d+) retries=(\d+) records=(\d+) written=(\d+) duplicates=(\d+) dead_lettered=(\d+) group_markers_skipped=(\d+)`)
+var stoppedLine = regexp.MustCompile(`\[output:siemscore:([^\]]+)\] stopped flushes=(\d+) retries=(\d+) records=(\d+) written=(\d+) duplicates=(\d+) dead_lettered=(\d+) group_markers_skipped=(\d+) build_ms=(\d+) deliver_ms=(\d+)`)
 
 // totals parses the stop line of instance name from the host's stderr.
-func totals(t *testing.T, stderr, name string) map[string]int {
+func totals(t testing.TB, stderr, name string) map[string]int {
 	t.Helper()
 	for _, m := range stoppedLine.FindAllStringSubmatch(stderr, -1) {
 		if m[1] != name {
 			continue
 		}
 		out := map[string]int{}
-		for i, k := range []string{"flushes", "retries", "records", "written", "duplicates", "dead_lettered", "group_markers"} {
+		for i, k := range []string{"flushes", "retries", "records", "written", "duplicates", "dead_lettered", "group_markers", "build_ms", "deliver_ms"} {
 			out[k], _ = strconv.Atoi(m[i+2])
 		}
 		return out
