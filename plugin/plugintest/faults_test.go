@@ -182,3 +182,38 @@ func TestPerItemRejections(t *testing.T) {
 		t.Errorf("plugin totals %v: want %d written, at least %d dead-lettered, some retries", tot, written, len(gd))
 	}
 }
+
+// TestHotReload reloads the plugin every few chunks while records flow, as Fluent Bit's
+// Hot_Reload does: the new instances start in the same Go runtime (globals survive) while the
+// old ones drain and exit. Every record still arrives exactly once.
+func TestHotReload(t *testing.T) {
+	db := newES(t)
+	so := plugin(t)
+	ns := namespace(t)
+	bodies := plugintest.Mixed(8000)
+	want := expected(t, bodies)
+	chunks := chunking(t, bodies, 250, 4, "aws.reload")
+
+	var stderr strings.Builder
+	sum, err := flbhost.Run(context.Background(), flbhost.Config{
+		Plugin:      so,
+		Instances:   []flbhost.Instance{{Props: map[string]string{"es_hosts": db.url, "es_namespace": ns}}},
+		Workers:     2,
+		RetryLimit:  "no_limits",
+		RetryBase:   100 * time.Millisecond,
+		HotReload:   true,
+		ReloadEvery: 8,
+		Stderr:      &stderr,
+	}, chunks...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Reloads == 0 || sum.Delivered != uint64(len(chunks)) || sum.Dropped != 0 {
+		t.Errorf("host: %d reloads, %d of %d chunks delivered, %d dropped", sum.Reloads, sum.Delivered, len(chunks), sum.Dropped)
+	}
+	// Each generation's instance starts and stops once.
+	if starts, stops := strings.Count(stderr.String(), "] started "), strings.Count(stderr.String(), "] stopped "); starts != int(sum.Reloads)+1 || stops != starts {
+		t.Errorf("%d starts and %d stops for %d reloads", starts, stops, sum.Reloads)
+	}
+	checkExactlyOnce(t, db, ns, want)
+}
