@@ -2,9 +2,9 @@ package modelstore_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
-	"context"
 	"errors"
 	"fmt"
 	"os"
