@@ -26,10 +26,11 @@ type model struct {
 	done  sync.WaitGroup
 }
 
-// fileStamp is what tells a changed bundle file from the one already seen.
+// fileStamp is what tells a changed bundle file from the one already seen. The trainer
+// publishes by renaming a new file into place, which gives a new inode even when the size and
+// the (coarse, on some file systems) modification time are the same.
 type fileStamp struct {
-	mod  time.Time
-	size int64
+	info os.FileInfo
 }
 
 func stampOf(path string) (fileStamp, error) {
@@ -37,7 +38,12 @@ func stampOf(path string) (fileStamp, error) {
 	if err != nil {
 		return fileStamp{}, err
 	}
-	return fileStamp{fi.ModTime(), fi.Size()}, nil
+	return fileStamp{fi}, nil
+}
+
+func (s fileStamp) same(o fileStamp) bool {
+	return s.info != nil && o.info != nil && os.SameFile(s.info, o.info) &&
+		s.info.ModTime().Equal(o.info.ModTime()) && s.info.Size() == o.info.Size()
 }
 
 // openModel loads the bundle at path; an error names the model_bundle key. interval 0 turns
@@ -87,7 +93,7 @@ func (m *model) watch(interval time.Duration) {
 		case <-t.C:
 		}
 		stamp, err := stampOf(m.path)
-		if err != nil || stamp == m.stamp {
+		if err != nil || stamp.same(m.stamp) {
 			continue // a missing file mid-rename shows up again on the next tick
 		}
 		switch err := m.load(); {
