@@ -1,0 +1,312 @@
+package main
+
+import (
+	"bufio"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/siemscore/siemscore/models/bundle"
+	"github.com/siemscore/siemscore/models/ipinsights"
+	"github.com/siemscore/siemscore/models/score"
+	"github.com/siemscore/siemscore/processors"
+)
+
+func (a *app) scoreCmd() *cobra.Command {
+	var (
+		bundlePath, keyFile, recordType, output string
+		requireSig, preserve, quiet             bool
+	)
+	cmd := &cobra.Command{
+		Use:   "score [flags] [FILE...]",
+		Short: "Score records (or principal,ip tuples) with a model bundle and write them out enriched",
+		Long: `score streams records through the same processors and Scorer as the Fluent Bit plugin and
+writes each one out as the ECS document the plugin ships to Elasticsearch, one JSON object per
+line, with its siemscore.* scores and event.risk_score(_norm).
+
+Input is read from the files given, or stdin when there are none or for "-": CloudTrail
+(JSON lines or {"Records": [...]} files), GuardDuty findings and Zeek kerberos.log (JSON lines
+or TSV), each optionally gzip-compressed, the record type recognised per record. Records are
+scored in input order: Kerberos and API scores depend on what came before (sliding windows and
+day counts), so feed them in time order.
+
+Input that is "principal,ip" CSV (the SageMaker IP Insights workshop's tuples) is scored with
+the bundle's IP model and written as CSV: principal,ip,score_norm,score. Lines that cannot be
+read are counted and reported on stderr; reading goes on.
+
+Without --bundle, records are still mapped to ECS and marked siemscore.model.status
+"untrained". A signed bundle is verified with the key from --key-file or
+$SIEMSCORE_BUNDLE_KEY.`,
+		Example: `  siemscore score --bundle model.bundle cloudtrail.json.gz > scored.ndjson
+  tail -F kerberos.log | siemscore score --bundle model.bundle
+  siemscore score --bundle model.bundle guardduty_tuples.csv > scores.csv`,
+		Args: usageArgs(cobra.ArbitraryArgs),
+		RunE: func(cmd *cobra.Command, files []string) error {
+			if len(files) == 0 {
+				files = []string{"-"}
+			}
+			key, err := bundleKey(keyFile, a.getenv)
+			if err != nil {
+				return err
+			}
+			if requireSig && len(key) == 0 {
+				return usagef(cmd, "--require-signature needs a key: --key-file or $%s", keyEnv)
+			}
+			proc, err := processors.New(processors.Options{Type: recordType, PreserveOriginal: preserve})
+			if err != nil {
+				return usagef(cmd, "--record-type: %v", err)
+			}
+			logw := a.stderr
+			if quiet {
+				logw = io.Discard
+			}
+			s := &scoring{app: a, proc: proc, scorer: score.New(), bad: &badLines{w: logw}, logw: logw}
+			if bundlePath != "" {
+				b, err := bundle.ReadFile(bundlePath, bundle.DecodeOptions{Key: key, RequireSignature: requireSig})
+				if err != nil {
+					return err
+				}
+				if err := s.scorer.Load(b); err != nil {
+					return err
+				}
+				fmt.Fprintf(logw, "loaded %s: version %s, sections %v%s\n", bundlePath, b.VersionString(), b.Tags(), signature(b))
+			} else {
+				fmt.Fprintln(logw, "no --bundle: records are mapped to ECS but not scored (siemscore.model.status untrained)")
+			}
+			out := a.stdout
+			var file *os.File
+			if output != "-" {
+				if file, err = os.Create(output); err != nil {
+					return err
+				}
+				out = file
+			}
+			s.out = newLineWriter(out, output == "-" && interactive(a.stdin))
+			err = s.run(cmd, files)
+			if ferr := s.out.Flush(); ferr != nil {
+				err = errors.Join(err, fmt.Errorf("write: %w", ferr))
+			}
+			if file != nil {
+				err = errors.Join(err, file.Close())
+			}
+			if err != nil {
+				return err
+			}
+			s.report()
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&bundlePath, "bundle", "", "model bundle to score with (from 'siemscore train')")
+	f.StringVar(&keyFile, "key-file", "", "file holding the HMAC key that verifies a signed bundle (default: $SIEMSCORE_BUNDLE_KEY)")
+	f.BoolVar(&requireSig, "require-signature", false, "refuse a bundle that is not signed with the key")
+	f.StringVar(&recordType, "record-type", "auto", "record type of every record: auto, cloudtrail, guardduty, kerberos or generic")
+	f.BoolVar(&preserve, "preserve-original", false, "keep each event as received, as JSON text, in event.original")
+	f.StringVarP(&output, "output", "o", "-", "file to write to (- is stdout)")
+	f.BoolVarP(&quiet, "quiet", "q", false, "no progress or statistics on stderr")
+	return cmd
+}
+
+func signature(b *bundle.Bundle) string {
+	switch {
+	case b.Verified():
+		return ", signature verified"
+	case b.Signed():
+		return ", signed (not verified: no key)"
+	}
+	return ""
+}
+
+// interactive reports whether r is a pipe or a terminal, where records trickle in and each
+// output line should be written as soon as it is ready.
+func interactive(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&(os.ModeNamedPipe|os.ModeCharDevice) != 0
+}
+
+// lineWriter buffers output, flushing after every line when the input streams in.
+type lineWriter struct {
+	*bufio.Writer
+	eager bool
+}
+
+func newLineWriter(w io.Writer, eager bool) *lineWriter {
+	return &lineWriter{Writer: bufio.NewWriterSize(w, 64<<10), eager: eager}
+}
+
+func (w *lineWriter) endLine() error {
+	if err := w.WriteByte('\n'); err != nil {
+		return err
+	}
+	if w.eager {
+		return w.Flush()
+	}
+	return nil
+}
+
+// scoring is one score run.
+type scoring struct {
+	*app
+	proc   *processors.Processor
+	scorer *score.Scorer
+	out    *lineWriter
+	bad    *badLines
+	logw   io.Writer
+	mode   string // "records" or "csv", fixed by the first input
+	kinds  map[processors.Kind]int
+	scored int  // tuples scored
+	header bool // the CSV header was written
+	start  time.Time
+}
+
+func (s *scoring) run(cmd *cobra.Command, files []string) error {
+	s.kinds, s.start = map[processors.Kind]int{}, time.Now()
+	for _, name := range files {
+		if err := s.file(name); err != nil {
+			return err
+		}
+		if err := cmd.Context().Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *scoring) file(name string) error {
+	src, err := openSource(name, s.stdin)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	mode := "records"
+	if src.csv {
+		mode = "csv"
+	}
+	switch {
+	case s.mode == "":
+		s.mode = mode
+	case s.mode != mode:
+		return fmt.Errorf("%s holds %s but the inputs before it held %s: score them separately", src.name, mode, s.mode)
+	}
+	if src.csv {
+		return s.tuples(src)
+	}
+	return s.records(src)
+}
+
+// records scores a file of records, writing each one's document as a JSON line.
+func (s *scoring) records(src *source) error {
+	rd, err := src.items()
+	if err != nil {
+		return err
+	}
+	var recs []processors.Record
+	for it := range rd.All() {
+		if it.Err != nil {
+			s.bad.add(it.Err)
+			continue
+		}
+		recs = s.proc.Append(recs[:0], it.Body, time.Now())
+		for i := range recs {
+			rec := &recs[i]
+			if err := failedRecord(rec); err != nil {
+				// Still written, as the plugin ships it: the document says what went wrong.
+				s.bad.add(fmt.Errorf("%s:%d: %w", it.File, it.Line, err))
+			}
+			s.scorer.Score(rec)
+			b, err := rec.Doc.MarshalJSON()
+			if err != nil {
+				s.bad.add(fmt.Errorf("%s:%d: %w", it.File, it.Line, err))
+				continue
+			}
+			if _, err := s.out.Write(b); err != nil {
+				return fmt.Errorf("write: %w", err)
+			}
+			if err := s.out.endLine(); err != nil {
+				return fmt.Errorf("write: %w", err)
+			}
+			s.kinds[rec.Kind]++
+		}
+	}
+	return nil
+}
+
+// tuples scores principal,ip rows with the IP model and writes principal,ip,score_norm,score.
+func (s *scoring) tuples(src *source) error {
+	b := s.scorer.Bundle()
+	if b == nil || b.IP() == nil {
+		return errors.New("scoring principal,ip tuples needs --bundle with an IP model")
+	}
+	m := b.IP()
+	w := csv.NewWriter(s.out)
+	if !s.header {
+		s.header = true
+		if err := s.writeCSV(w, []string{"principal", "ip", "score_norm", "score"}); err != nil {
+			return err
+		}
+	}
+	tr := src.tuples()
+	for {
+		tp, err, ok := tr.next()
+		if !ok {
+			break
+		}
+		if err != nil {
+			s.bad.add(err)
+			continue
+		}
+		res, _ := m.Score(tp.Entity, tp.IP)
+		if err := s.writeCSV(w, tupleRow(tp, res)); err != nil {
+			return err
+		}
+		s.scored++
+	}
+	if tr.Header {
+		fmt.Fprintf(s.logw, "%s: first row taken as a header\n", src.name)
+	}
+	return nil
+}
+
+func tupleRow(tp tuple, res ipinsights.Result) []string {
+	return []string{tp.Principal, tp.IP.String(), strconv.FormatFloat(res.ScoreNorm, 'f', 2, 64), strconv.FormatFloat(res.Raw, 'g', 6, 64)}
+}
+
+func (s *scoring) writeCSV(w *csv.Writer, row []string) error {
+	w.Write(row)
+	w.Flush() // csv.Writer buffers in s.out, which decides when bytes reach the output
+	if err := w.Error(); err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	if s.out.eager {
+		return s.out.Flush()
+	}
+	return nil
+}
+
+// report prints what was scored.
+func (s *scoring) report() {
+	elapsed := time.Since(s.start).Round(time.Millisecond)
+	if s.mode == "csv" {
+		fmt.Fprintf(s.logw, "scored %d tuples, %d bad lines, in %s\n", s.scored, s.bad.n, elapsed)
+		return
+	}
+	total := 0
+	var parts []string
+	for _, k := range processors.Kinds() {
+		if n := s.kinds[k]; n > 0 {
+			total += n
+			parts = append(parts, fmt.Sprintf("%s %d", k, n))
+		}
+	}
+	fmt.Fprintf(s.logw, "wrote %d records %v, %d bad lines, in %s\n", total, parts, s.bad.n, elapsed)
+}
