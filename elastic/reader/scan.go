@@ -90,7 +90,7 @@ func (s Scan) Run(ctx context.Context, es esapi.Transport, onPage func(slice int
 		ID string `json:"id"`
 	}
 	err := esreq.Do(ctx, es, esapi.OpenPointInTimeRequest{
-		Index: strings.Split(s.Index, ","), KeepAlive: keepAlive, ExpandWildcards: "open",
+		Index: strings.Split(s.Index, ","), KeepAlive: keepAlive, ExpandWildcards: "open", IgnoreUnavailable: ptr(true),
 	}, "reader: open point in time on "+s.Index, &opened)
 	if err != nil {
 		return err
