@@ -292,9 +292,3 @@ func configError(errs []error) error {
 	}
 	return fmt.Errorf("config: %w", errors.Join(errs...))
 }
-
-// Defaults returns the configuration an instance with no properties gets.
-func Defaults() Config {
-	c, _ := Load(Map{}) // the defaults are valid; TestDefaults checks it
-	return c
-}

@@ -37,9 +37,6 @@ func TestDefaults(t *testing.T) {
 	if !equal(c, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", c, want)
 	}
-	if d := Defaults(); !equal(d, want) {
-		t.Errorf("Defaults() = %+v", d)
-	}
 }
 
 func equal(a, b Config) bool { return reflect.DeepEqual(a, b) }
