@@ -13,6 +13,7 @@ import (
 	"encoding/binary"
 	"hash"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/siemscore/siemscore/models/ipinsights"
@@ -20,6 +21,7 @@ import (
 	"github.com/siemscore/siemscore/models/periodicity"
 	"github.com/siemscore/siemscore/models/score"
 	"github.com/siemscore/siemscore/processors"
+	"github.com/siemscore/siemscore/processors/ecs"
 )
 
 // Collector accumulates training data. Not safe for concurrent use.
@@ -71,6 +73,9 @@ func (c *Collector) Add(rec *processors.Record) {
 	}
 	c.stats.Records++
 	c.stats.Kinds[rec.Kind]++
+	// A record without a usable event time was stamped with the time it was read: it has a
+	// place in no day's count and no window.
+	timed := !slices.Contains(rec.Doc.SiemScore.Issues, ecs.IssueTimestampMissing) && !slices.Contains(rec.Doc.SiemScore.Issues, ecs.IssueTimestampInvalid)
 	switch rec.Kind {
 	case processors.KindCloudTrail:
 		if pair, reason := score.IPPairOf(rec.Kind, rec.Doc); reason != "" {
@@ -78,16 +83,24 @@ func (c *Collector) Add(rec *processors.Record) {
 		} else if err := c.AddPair(pair.Entity, pair.IP); err != nil {
 			c.stats.Unused["ip: invalid"]++
 		}
-		if call, reason := score.APICallOf(rec.Doc); reason != "" {
+		switch call, reason := score.APICallOf(rec.Doc); {
+		case reason != "":
 			c.stats.Unused["api: "+reason]++
-		} else if !c.AddCall(call) {
+		case !timed:
+			c.stats.Unused["api: "+reasonNoTime]++
+		case !c.AddCall(call):
 			c.stats.Unused["api: "+score.ReasonTimeInvalid]++
 		}
-		c.seen(rec.Doc.Timestamp)
+		if timed {
+			c.seen(rec.Doc.Timestamp)
+		}
 	case processors.KindKerberos:
-		if req, reason := score.KerberosRequestOf(rec.Doc); reason != "" {
+		switch req, reason := score.KerberosRequestOf(rec.Doc); {
+		case reason != "":
 			c.stats.Unused["kerberos: "+reason]++
-		} else {
+		case !timed:
+			c.stats.Unused["kerberos: "+reasonNoTime]++
+		default:
 			c.AddKerberos(req)
 		}
 	case processors.KindGuardDuty:
@@ -96,6 +109,9 @@ func (c *Collector) Add(rec *processors.Record) {
 		c.stats.Unused[rec.Kind.String()+": no model"]++
 	}
 }
+
+// reasonNoTime counts records whose event time is missing or unreadable.
+const reasonNoTime = "no_event_time"
 
 // AddPair adds one observation of entity (a principal ID up to its first ':', see
 // score.IPPairOf) at ip for the IP model.

@@ -116,7 +116,6 @@ func Train(ctx context.Context, c *Collector, cfg Config) (*Result, error) {
 			return nil, fmt.Errorf("train: %s model: %w", s.name, err)
 		default:
 			t.res.Skipped[s.name] = err.Error()
-			progress(fmt.Sprintf("%s: skipped: %v", s.name, err))
 		}
 	}
 	if len(t.parts) == 0 {

@@ -61,18 +61,21 @@ func fastConfig() train.Config {
 	return cfg
 }
 
+const noTimeCall = `{"eventVersion":"1.09","eventSource":"sts.amazonaws.com","eventName":"GetCallerIdentity","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.7","userIdentity":{"type":"IAMUser","principalId":"AIDAEXAMPLEEXAMPLE02","arn":"arn:aws:iam::123456789012:user/bob","accountId":"123456789012"}}`
+
 const awsServiceCall = `{"eventVersion":"1.09","eventTime":"2025-03-05T10:00:00Z","eventSource":"ec2.amazonaws.com","eventName":"DescribeInstances","awsRegion":"us-east-1","sourceIPAddress":"autoscaling.amazonaws.com","userIdentity":{"type":"AssumedRole","principalId":"AROAEXAMPLEEXAMPLE01:session","arn":"arn:aws:sts::123456789012:assumed-role/r/session","accountId":"123456789012"}}`
 
 // Records are turned into training data with the scorer's extraction rules: the IP dataset
 // collected from parsed CloudTrail is, pair for pair, the (principalId up to ':', address) of
-// every event, and an AWS service calling on a principal's behalf is not an address.
+// every event, an AWS service calling on a principal's behalf is not an address, and a call
+// without an event time is on no day.
 func TestCollectorUsesTheScorersRules(t *testing.T) {
 	ds := smallOrg(t)
 	var ct bytes.Buffer
 	if err := ipnet.WriteCloudTrail(&ct, 1, ds.Train); err != nil {
 		t.Fatal(err)
 	}
-	ct.WriteString(awsServiceCall + "\n")
+	ct.WriteString(awsServiceCall + "\n" + noTimeCall + "\n")
 	kd, err := synthkrb.Generate(synthkrb.Config{Seed: 1, Workstations: 30})
 	if err != nil {
 		t.Fatal(err)
@@ -86,11 +89,11 @@ func TestCollectorUsesTheScorersRules(t *testing.T) {
 	process(t, ct.Bytes(), fromRecords.Add)
 	process(t, zeek.Bytes(), fromRecords.Add)
 	st := fromRecords.Stats()
-	if st.IPPairs != len(ds.Train) || st.APICalls != len(ds.Train)+1 || st.KerberosRequests != len(kd.Records) {
+	if st.IPPairs != len(ds.Train)+1 || st.APICalls != len(ds.Train)+1 || st.KerberosRequests != len(kd.Records) {
 		t.Errorf("collected %d pairs, %d calls, %d Kerberos requests; want %d, %d, %d",
-			st.IPPairs, st.APICalls, st.KerberosRequests, len(ds.Train), len(ds.Train)+1, len(kd.Records))
+			st.IPPairs, st.APICalls, st.KerberosRequests, len(ds.Train)+1, len(ds.Train)+1, len(kd.Records))
 	}
-	if st.Unused["ip: source_aws_service"] != 1 || st.Kinds[processors.KindCloudTrail] != len(ds.Train)+1 {
+	if st.Unused["ip: source_aws_service"] != 1 || st.Unused["api: no_event_time"] != 1 || st.Kinds[processors.KindCloudTrail] != len(ds.Train)+2 {
 		t.Errorf("unused %v, kinds %v", st.Unused, st.Kinds)
 	}
 
@@ -100,6 +103,9 @@ func TestCollectorUsesTheScorersRules(t *testing.T) {
 		if err := direct.AddPair(entity, e.IP); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if err := direct.AddPair("AIDAEXAMPLEEXAMPLE02", netip.MustParseAddr("198.51.100.7")); err != nil {
+		t.Fatal(err)
 	}
 	cfg := fastConfig()
 	cfg.Models = []string{train.ModelIP}

@@ -84,6 +84,7 @@ variable SIEMSCORE_BUNDLE_KEY; the key is never printed. Progress goes to stderr
 		},
 	}
 	f := cmd.Flags()
+	f.SortFlags = false // general flags first, then each model's
 	f.StringVarP(&output, "output", "o", "model.bundle", "bundle file to write (replaced atomically; never by an older version)")
 	f.StringSliceVar(&models, "models", nil, "models to train, each of which must then succeed: "+strings.Join(train.ModelNames(), ", ")+" (default: every model the data allows)")
 	f.Uint64Var(&seed, "seed", cfg.IP.Seed, "seed of the IP model's and the Kerberos clustering's randomness")
@@ -100,7 +101,7 @@ variable SIEMSCORE_BUNDLE_KEY; the key is never printed. Progress goes to stderr
 	f.IntVar(&cfg.IP.ShuffledNegatives, "ip-shuffled-negatives", cfg.IP.ShuffledNegatives, "IP model: negatives per pair with another pair's address")
 	f.IntVar(&cfg.IP.Workers, "ip-workers", cfg.IP.Workers, "IP model: goroutines computing gradients (0: one per CPU; the result does not depend on it)")
 
-	f.DurationVar(&cfg.Kerberos.Window, "krb-window", cfg.Kerberos.Window, "Kerberos model: length of the host windows (the plugin's state keeps the default)")
+	f.DurationVar(&cfg.Kerberos.Window, "krb-window", cfg.Kerberos.Window, "Kerberos model: length of the host windows; the Scorer keeps 1h windows and does not use a model trained on others")
 	f.IntVar(&cfg.Kerberos.K, "krb-k", cfg.Kerberos.K, "Kerberos model: number of clusters (0: chosen by silhouette between --krb-k-min and --krb-k-max)")
 	f.IntVar(&cfg.Kerberos.KMin, "krb-k-min", cfg.Kerberos.KMin, "Kerberos model: fewest clusters tried")
 	f.IntVar(&cfg.Kerberos.KMax, "krb-k-max", cfg.Kerberos.KMax, "Kerberos model: most clusters tried")
