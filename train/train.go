@@ -12,6 +12,7 @@ import (
 	"github.com/siemscore/siemscore/models/bundle"
 	"github.com/siemscore/siemscore/models/ipinsights"
 	"github.com/siemscore/siemscore/models/kerberos"
+	"github.com/siemscore/siemscore/models/kmeans"
 	"github.com/siemscore/siemscore/models/periodicity"
 )
 
@@ -51,7 +52,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		IP:          ipinsights.DefaultConfig(),
-		Kerberos:    kerberos.TrainConfig{Window: kerberos.DefaultWindow, KMin: kerberos.DefaultKMin, KMax: kerberos.DefaultKMax, NInit: 10, Seed: 1},
+		Kerberos:    kerberos.TrainConfig{Window: kerberos.DefaultWindow, KMin: kerberos.DefaultKMin, KMax: kerberos.DefaultKMax, NInit: kmeans.DefaultNInit, Seed: 1},
 		Periodicity: periodicity.DefaultConfig(),
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"time"
 
@@ -87,7 +88,7 @@ $SIEMSCORE_BUNDLE_KEY.`,
 				}
 				out = file
 			}
-			s.out = newLineWriter(out, output == "-" && interactive(a.stdin))
+			s.out = newLineWriter(out, output == "-" && slices.Contains(files, "-") && interactive(a.stdin))
 			err = s.run(cmd, files)
 			if ferr := s.out.Flush(); ferr != nil {
 				err = errors.Join(err, fmt.Errorf("write: %w", ferr))

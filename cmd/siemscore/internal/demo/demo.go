@@ -52,7 +52,8 @@ type Summary struct {
 	BundlePath string
 	ReportPath string
 	Version    string
-	// Records is the number of held-out records streamed through the processors and the Scorer.
+	// Records is the number of records streamed through the processors and the Scorer: the
+	// held-out traffic, and the Kerberos training day that warms the host windows up.
 	Records  int
 	IP       IPSummary
 	Kerberos KerberosSummary
@@ -61,7 +62,6 @@ type Summary struct {
 
 // run is one demo run.
 type run struct {
-	cfg      Config
 	progress func(string)
 	proc     *processors.Processor
 	scorer   *score.Scorer
@@ -74,7 +74,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		return nil, fmt.Errorf("demo: scale %v outside (0, 10]", cfg.Scale)
 	}
 	start := time.Now()
-	r := &run{cfg: cfg, progress: cfg.Progress, scorer: score.New()}
+	r := &run{progress: cfg.Progress, scorer: score.New()}
 	if r.progress == nil {
 		r.progress = func(string) {}
 	}
@@ -161,7 +161,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		rep.Sections = append(rep.Sections, s)
 	}
 	sum.Elapsed = time.Since(start)
-	rep.Subtitle = fmt.Sprintf("Seed %d, scale %g: generated, trained, scored %d held-out records and plotted in %s. Bundle %s, version %s.",
+	rep.Subtitle = fmt.Sprintf("Seed %d, scale %g: generated, trained, scored %d records through the processors and the Scorer, and plotted in %s. Bundle %s, version %s.",
 		cfg.Seed, cfg.Scale, sum.Records, sum.Elapsed.Round(100*time.Millisecond), BundleFile, sum.Version)
 	rep.Summary = sum.facts()
 	sum.ReportPath = filepath.Join(cfg.Out, ReportFile)

@@ -34,7 +34,7 @@ func (s *Summary) facts() []report.Fact {
 func (s *Summary) WriteText(w io.Writer) error {
 	var b strings.Builder
 	ip, k, a := s.IP, s.Kerberos, s.API
-	fmt.Fprintf(&b, "siemscore demo (seed %d, scale %g): generated, trained and scored %d held-out records in %s\n\n", s.Seed, s.Scale, s.Records, s.Elapsed.Round(100*time.Millisecond))
+	fmt.Fprintf(&b, "siemscore demo (seed %d, scale %g): generated, trained and scored %d records in %s\n\n", s.Seed, s.Scale, s.Records, s.Elapsed.Round(100*time.Millisecond))
 
 	fmt.Fprintf(&b, "IP anomaly model (CloudTrail): %d training pairs, %d principals\n", ip.TrainPairs, ip.Principals)
 	fmt.Fprintf(&b, "  AUC %.4f (raw score; %.4f on score_norm) on %d normal unseen pairs vs %d planted\n", ip.AUC, ip.AUCNorm, ip.Normal, ip.Planted)
