@@ -2,15 +2,19 @@ package periodicity
 
 import (
 	"hash/maphash"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
 // DefaultStateCapacity bounds the pairs a State tracks when NewState is given no capacity:
-// about 50 MB with ARN-sized keys, room for thousands of principals with dozens of APIs each.
+// room for thousands of principals with dozens of APIs each, in at most StateBytesPerPair bytes
+// each whatever the names' lengths (see pairKey): 32 MiB when full.
 const DefaultStateCapacity = 1 << 18
+
+// StateBytesPerPair bounds the heap a tracked pair costs, the shard maps' spare slots included
+// (measured in a full State: 96 bytes).
+const StateBytesPerPair = 128
 
 const (
 	stateShards = 64 // a power of two: the shard is the top bits of the pair's hash
@@ -28,26 +32,34 @@ const (
 // kept too, because records around midnight arrive slightly out of order; events older than
 // that are Late.
 //
-// The State holds at most its capacity of pairs. Inserting into a full shard first drops the
+// The State holds at most its capacity of pairs, and keeps none of their strings (see pairKey). Inserting into a full shard first drops the
 // pairs whose count is older than yesterday (once per day: they can only be reset anyway),
 // then, if still full, the pair with the oldest day and then the smallest count among a few
 // sampled ones (which ones depends on Go's randomised map order). Eviction can only lower a
 // count - a returning pair starts again from zero - so it can cause missed bursts, never false
 // ones.
 type State struct {
-	seed     maphash.Seed
+	seeds    [2]maphash.Seed
 	perShard int
 	shards   [stateShards]stateShard
 }
 
 type stateShard struct {
 	mu      sync.Mutex
-	pairs   map[Pair]*dayCount
+	pairs   map[pairKey]dayCount
 	latest  Day // newest day seen in the shard
 	swept   Day // the latest day for which stale pairs were dropped
 	evicted atomic.Uint64
 	_       [64]byte // keeps neighbouring shards' locks off one cache line
 }
+
+// pairKey is how a State knows a pair: two independently seeded 64-bit hashes of it, never its
+// strings. Principal and API names are as long as a record makes them, and the decoder's
+// strings share their event's buffer, which a kept string would pin; a fixed-size key makes
+// every tracked pair cost the same whatever it is called. Two of n pairs share a key with
+// probability about n²/2¹²⁹, and the seeds are random per process, so no one can aim two pairs
+// at one key.
+type pairKey [2]uint64
 
 type dayCount struct {
 	day         Day
@@ -60,9 +72,9 @@ func NewState(capacity int) *State {
 	if capacity <= 0 {
 		capacity = DefaultStateCapacity
 	}
-	s := &State{seed: maphash.MakeSeed(), perShard: max(1, capacity/stateShards)}
+	s := &State{seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}, perShard: max(1, capacity/stateShards)}
 	for i := range s.shards {
-		s.shards[i].pairs = make(map[Pair]*dayCount)
+		s.shards[i].pairs = make(map[pairKey]dayCount)
 		s.shards[i].swept = -1
 	}
 	return s
@@ -75,21 +87,21 @@ func (s *State) Observe(principal, api string, t time.Time) (obs Observation, ok
 	if !ok {
 		return Observation{}, false
 	}
-	h := maphash.String(s.seed, principal) ^ maphash.String(s.seed, api)*0x9E3779B97F4A7C15
-	sh := &s.shards[h>>58]
-	key := Pair{principal, api}
+	pair := Pair{principal, api}
+	key := pairKey{maphash.Comparable(s.seeds[0], pair), maphash.Comparable(s.seeds[1], pair)}
+	sh := &s.shards[key[0]>>58]
 
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if d > sh.latest {
 		sh.latest = d
 	}
-	c := sh.pairs[key]
-	if c == nil {
+	c, found := sh.pairs[key]
+	if !found {
 		if len(sh.pairs) >= s.perShard {
 			sh.makeRoom(s.perShard)
 		}
-		sh.pairs[Pair{strings.Clone(principal), strings.Clone(api)}] = &dayCount{day: d, count: 1}
+		sh.pairs[key] = dayCount{day: d, count: 1}
 		return Observation{Day: d, Count: 1}, true
 	}
 	switch {
@@ -99,16 +111,18 @@ func (s *State) Observe(principal, api string, t time.Time) (obs Observation, ok
 			c.prev = c.count
 		}
 		c.day, c.count = d, 1
-		return Observation{Day: d, Count: 1}, true
+		obs = Observation{Day: d, Count: 1}
 	case d == c.day:
 		c.count++
-		return Observation{Day: d, Count: c.count}, true
+		obs = Observation{Day: d, Count: c.count}
 	case d == c.day-1:
 		c.prev++
-		return Observation{Day: d, Count: c.prev}, true
+		obs = Observation{Day: d, Count: c.prev}
 	default:
 		return Observation{Day: d, Late: true}, true
 	}
+	sh.pairs[key] = c
+	return obs, true
 }
 
 // makeRoom frees at least one slot in a full shard; the caller holds the lock.
@@ -125,11 +139,11 @@ func (sh *stateShard) makeRoom(limit int) {
 			return
 		}
 	}
-	var victim Pair
-	var worst *dayCount
+	var victim pairKey
+	var worst dayCount
 	n := 0
 	for k, c := range sh.pairs {
-		if worst == nil || c.day < worst.day || (c.day == worst.day && c.count < worst.count) {
+		if n == 0 || c.day < worst.day || (c.day == worst.day && c.count < worst.count) {
 			victim, worst = k, c
 		}
 		if n++; n == evictionSample {
