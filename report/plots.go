@@ -53,17 +53,10 @@ func Histogram(s HistogramSpec) (Figure, error) {
 		if len(c.Values) == 0 {
 			continue
 		}
-		// Zero-weight points at both ends make every class's bins span [Min, Max].
-		xys := make(plotter.XYs, 0, len(c.Values)+2)
-		xys = append(xys, plotter.XY{X: s.Min}, plotter.XY{X: s.Max})
-		for _, v := range c.Values {
-			xys = append(xys, plotter.XY{X: math.Max(s.Min, math.Min(s.Max, v)), Y: 1})
-		}
-		h, err := plotter.NewHistogram(xys, s.Bins)
+		h, err := classHistogram(c.Values, s.Min, s.Max, s.Bins)
 		if err != nil {
 			return Figure{}, fmt.Errorf("report: histogram %q: %w", s.ID, err)
 		}
-		h.Normalize(1)
 		h.FillColor, h.LineStyle.Color = translucent(colour(i), 0x99), colour(i)
 		for _, b := range h.Bins {
 			ymax = math.Max(ymax, b.Weight)
@@ -76,6 +69,23 @@ func Histogram(s HistogramSpec) (Figure, error) {
 	}
 	p.X.Min, p.X.Max = s.Min, s.Max
 	return render(s.ID, s.Caption, p, leg, legendBelow, 8*vg.Inch, 4*vg.Inch)
+}
+
+// classHistogram bins values over [lo, hi] (values outside fall in the end bins) with each
+// bar's height its share of the values.
+func classHistogram(values []float64, lo, hi float64, bins int) (*plotter.Histogram, error) {
+	// Zero-weight points at both ends make every class's bins span [lo, hi].
+	xys := make(plotter.XYs, 0, len(values)+2)
+	xys = append(xys, plotter.XY{X: lo}, plotter.XY{X: hi})
+	for _, v := range values {
+		xys = append(xys, plotter.XY{X: math.Max(lo, math.Min(hi, v)), Y: 1})
+	}
+	h, err := plotter.NewHistogram(xys, bins)
+	if err != nil {
+		return nil, err
+	}
+	h.Normalize(h.Width) // Normalize sets the area: a bar's height is then its share of the values
+	return h, nil
 }
 
 // addMarks draws the marks as dashed vertical lines from y0 to y1.

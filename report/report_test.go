@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -143,5 +144,23 @@ func TestWriteHTML(t *testing.T) {
 	}
 	if strings.Count(html, "<svg") != 1 {
 		t.Errorf("%d inline SVGs, want 1", strings.Count(html, "<svg"))
+	}
+}
+
+// The bars are shares of their class, whatever the bin width, and values outside the range
+// fall in the end bins.
+func TestHistogramShares(t *testing.T) {
+	h, err := classHistogram([]float64{10, 30, 30, 80, -5, 250}, 0, 100, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []float64{2.0 / 6, 2.0 / 6, 0, 2.0 / 6}
+	if len(h.Bins) != len(want) {
+		t.Fatalf("%d bins", len(h.Bins))
+	}
+	for i, b := range h.Bins {
+		if math.Abs(b.Weight-want[i]) > 1e-12 || b.Min != float64(25*i) {
+			t.Errorf("bin %d [%v, %v): %v, want %v", i, b.Min, b.Max, b.Weight, want[i])
+		}
 	}
 }
