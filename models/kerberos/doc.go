@@ -54,11 +54,11 @@
 //
 //   - MaxHosts source hosts (default 32768), in 64 shards each with its own lock and its own
 //     least-recently-updated eviction; an evicted host that comes back starts from zero. A
-//     typical host costs about 1.1 KiB of heap, so the default cap holds about 36 MiB.
+//     typical host costs about 1.2 KiB of heap, so the default cap holds about 38 MiB.
 //   - Per host and dimension (servers, clients, services, weak-cipher services) up to 8 distinct
 //     values are kept exactly; beyond that the set becomes a 128-slot linear-counting sketch
 //     (512 bytes, relative error about 7–8% between 50 and 200 values, saturating near 620), so
-//     the worst-case host adds 2 KiB.
+//     the worst-case host adds 2 KiB: [StateBytesPerHost] bounds a host (104 MiB at the cap).
 //   - Per host the four most used responders keep per-bucket counts for top_server_share.
 //   - MaxServers responders (default 4096) keep per-bucket request counts for top_server_load,
 //     with the same eviction.

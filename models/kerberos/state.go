@@ -21,6 +21,15 @@ const (
 	DefaultMaxServers = 4096
 )
 
+// Heap bounds of the state, per tracked entry, table overhead included: a State holds at most
+// MaxHosts·StateBytesPerHost + MaxServers·StateBytesPerServer bytes (105 MiB with the default
+// caps). A host costs about 1.2 KiB; StateBytesPerHost is the worst host, whose four
+// distinct-count sets have all turned into sketches (measured: 3.1 KiB).
+const (
+	StateBytesPerHost   = 3328
+	StateBytesPerServer = 256
+)
+
 // topServers is how many responders per host keep per-bucket counts for top_server_share. A
 // host that talks to more responders in one window loses the counts of its least used one,
 // which cannot be the top responder unless the host spreads its requests nearly evenly over
