@@ -48,6 +48,14 @@ type Scorer struct {
 	cloudtrail []part
 }
 
+// MaxStateBytes bounds the heap of a Scorer's streaming state, the Kerberos host windows and the
+// API pair counts, whatever the records it scores: each table's cap times its per-entry bound
+// (137 MiB; a typical full state is nearer 65 MiB). Nothing else in a Scorer grows with the
+// records: the IP and GuardDuty parts only read the bundle.
+const MaxStateBytes = kerberos.DefaultMaxHosts*kerberos.StateBytesPerHost +
+	kerberos.DefaultMaxServers*kerberos.StateBytesPerServer +
+	periodicity.DefaultStateCapacity*periodicity.StateBytesPerPair
+
 // New returns a Scorer with no bundle: records are marked untrained until Load.
 func New() *Scorer {
 	return &Scorer{
