@@ -6,8 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/siemscore/siemscore/models/score"
-	"github.com/siemscore/siemscore/plugin/plugintest"
+	"github.com/siemscore/siemscore/plugin/decode"
 	"github.com/siemscore/siemscore/processors"
 )
 
@@ -32,34 +31,32 @@ func (s *encodingSink) Deliver(_ context.Context, recs []processors.Record) (Out
 func (s *encodingSink) DeadLetter(context.Context, []DeadLetter) error { return nil }
 func (s *encodingSink) Close(context.Context) error                    { return nil }
 
-// BenchmarkFlush measures one flush of a 2000-record mixed chunk (CloudTrail, GuardDuty, Zeek
-// Kerberos, generic) through decode, route, score and encode, with a sink that only encodes.
-// The scorer is the production one without a bundle (trained models' own cost is measured by
-// models/score's benchmarks). The target is ≥ 150k records/s on one core (-cpu 1).
+// BenchmarkFlush measures one flush of the workload's 2000-record chunk (see workload) through
+// decode, route, score and encode, with a sink that only encodes, and a scorer holding a trained
+// bundle with warm state. The target is ≥ 150k records/s on one core (-cpu 1).
 func BenchmarkFlush(b *testing.B) {
-	const n = 2000
-	chunk, err := plugintest.Chunk(plugintest.Mixed(n))
-	if err != nil {
-		b.Fatal(err)
-	}
+	w := benchWorkload(b)
 	proc, err := processors.New(processors.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	in, err := New(Options{Processor: proc, Scorer: score.New(), Sink: &encodingSink{}, Budget: time.Minute})
+	sink := &encodingSink{}
+	scorer := w.scorer(b)
+	in, err := New(Options{Processor: proc, Scorer: scorer, Sink: sink, Budget: time.Minute})
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.SetBytes(int64(len(chunk)))
+	w.checkScored(b, in.build(w.chunk, func() string { return "bench" }).recs)
+	b.SetBytes(int64(len(w.chunk)))
 	b.ReportAllocs()
 	tag := func() string { return "bench" }
 	cpu0 := cpuTime(b)
 	for b.Loop() {
-		if code := in.Flush(chunk, tag); code != OK {
+		if code := in.Flush(w.chunk, tag); code != OK {
 			b.Fatalf("flush: %v", code)
 		}
 	}
-	reportPerRecord(b, b.N*n, cpuTime(b)-cpu0)
+	reportPerRecord(b, b.N*w.n, cpuTime(b)-cpu0)
 }
 
 // reportPerRecord reports wall and CPU time per record. On a shared machine the wall time
@@ -81,4 +78,62 @@ func cpuTime(b *testing.B) time.Duration {
 		b.Fatal(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkFlushStages splits BenchmarkFlush into its stages, each run alone over the
+// workload's chunk: decode (msgpack to bodies), route (processors.Append: detection, parsing,
+// the record ID), score (a trained bundle, warm state) and encode (the document's JSON). Each
+// stage's input is prepared once by the stages before it.
+func BenchmarkFlushStages(b *testing.B) {
+	w := benchWorkload(b)
+	proc, err := processors.New(processors.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var events []decode.Event
+	for d := decode.New(w.chunk); d.Next(); {
+		events = append(events, d.Event())
+	}
+	var recs []processors.Record
+	for _, ev := range events {
+		recs = proc.Append(recs, ev.Body, ev.Time)
+	}
+	scorer := w.scorer(b)
+	for i := range recs {
+		scorer.Score(&recs[i])
+	}
+	w.checkScored(b, recs)
+	stage := func(name string, run func()) {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			cpu0 := cpuTime(b)
+			for b.Loop() {
+				run()
+			}
+			reportPerRecord(b, b.N*w.n, cpuTime(b)-cpu0)
+		})
+	}
+	stage("decode", func() {
+		d := decode.New(w.chunk)
+		for d.Next() {
+		}
+	})
+	routed := make([]processors.Record, 0, len(recs))
+	stage("route", func() {
+		routed = routed[:0]
+		for _, ev := range events {
+			routed = proc.Append(routed, ev.Body, ev.Time)
+		}
+	})
+	stage("score", func() {
+		for i := range recs {
+			scorer.Score(&recs[i])
+		}
+	})
+	sink := &encodingSink{}
+	stage("encode", func() {
+		if _, err := sink.Deliver(b.Context(), recs); err != nil {
+			b.Fatal(err)
+		}
+	})
 }

@@ -13,27 +13,23 @@ import (
 	"github.com/fluent/fluent-bit-go/output"
 
 	"github.com/siemscore/siemscore/models/score"
-	"github.com/siemscore/siemscore/plugin/plugintest"
 	"github.com/siemscore/siemscore/processors"
 )
 
-// BenchmarkFlushVsFluentBitGo runs the same 2000-record mixed chunk through the whole flush
+// BenchmarkFlushVsFluentBitGo runs the workload's 2000-record chunk through the whole flush
 // twice per iteration: once as the plugin does it, once with fluent-bit-go's decoder (plus the
 // conversion of its []byte strings and interface{} keys that every plugin built on it needs)
 // in place of plugin/decode, followed by the same route, score and encode. Interleaving the two
 // lets both see the same machine load; "speedup" is fluent-bit-go's time over the plugin's.
 func BenchmarkFlushVsFluentBitGo(b *testing.B) {
-	const n = 2000
-	chunk, err := plugintest.Chunk(plugintest.Mixed(n))
-	if err != nil {
-		b.Fatal(err)
-	}
+	w := benchWorkload(b)
+	chunk, n := w.chunk, w.n
 	proc, err := processors.New(processors.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	sink := &encodingSink{}
-	scorer := score.New()
+	scorer := w.scorer(b)
 	in, err := New(Options{Processor: proc, Scorer: scorer, Sink: sink, Budget: time.Minute})
 	if err != nil {
 		b.Fatal(err)
