@@ -12,6 +12,7 @@ import (
 	"github.com/elastic/go-elasticsearch/v8/esapi"
 	json "github.com/goccy/go-json"
 
+	"github.com/siemscore/siemscore/elastic/esclient"
 	"github.com/siemscore/siemscore/processors"
 	"github.com/siemscore/siemscore/processors/ecs"
 )
@@ -298,8 +299,7 @@ func (c *chunk) exchange(ctx context.Context, body []byte) (bulkResponse, error)
 	case res.StatusCode == http.StatusRequestEntityTooLarge:
 		return br, errTooLarge
 	case res.IsError():
-		snippet, _ := io.ReadAll(io.LimitReader(res.Body, 512))
-		return br, fmt.Errorf("deliver: bulk request: HTTP %d: %s", res.StatusCode, bytes.TrimSpace(snippet))
+		return br, fmt.Errorf("deliver: bulk request: %s", esclient.Describe(res))
 	}
 	if err := json.NewDecoder(res.Body).Decode(&br); err != nil {
 		return br, fmt.Errorf("%w: %w", errResponse, err)

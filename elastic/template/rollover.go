@@ -3,6 +3,7 @@ package template
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -64,7 +65,7 @@ func rollOverOne(ctx context.Context, es *esclient.Client, ds string) (bool, err
 	}
 	defer res.Body.Close()
 	if res.IsError() {
-		return false, fmt.Errorf("HTTP %d %s", res.StatusCode, snippet(res.Body))
+		return false, errors.New(esclient.Describe(res))
 	}
 	var out struct {
 		RolledOver bool `json:"rolled_over"`
@@ -86,7 +87,7 @@ func dataStreams(ctx context.Context, es *esclient.Client, patterns []string) ([
 		return nil, nil
 	}
 	if res.IsError() {
-		return nil, fmt.Errorf("template: resolve %v: HTTP %d %s", patterns, res.StatusCode, snippet(res.Body))
+		return nil, fmt.Errorf("template: resolve %v: %s", patterns, esclient.Describe(res))
 	}
 	var resolved struct {
 		DataStreams []struct {

@@ -22,9 +22,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"strings"
 
 	"github.com/elastic/go-elasticsearch/v8/esapi"
 	"github.com/hashicorp/go-hclog"
@@ -155,8 +153,8 @@ func HasILM(ctx context.Context, es *esclient.Client) (bool, error) {
 	case res.StatusCode == http.StatusNotFound || res.StatusCode == http.StatusMethodNotAllowed || res.StatusCode == http.StatusBadRequest:
 		return false, nil
 	default:
-		return false, fmt.Errorf("template: ILM status: HTTP %d %s (set the lifecycle explicitly if the credentials may not read it)",
-			res.StatusCode, snippet(res.Body))
+		return false, es.Redactor().Error(fmt.Errorf("template: ILM status: %s (set the lifecycle explicitly if the credentials may not read it)",
+			esclient.Describe(res)))
 	}
 }
 
@@ -301,7 +299,7 @@ func ensure(ctx context.Context, es *esclient.Client, r resource) (ensureState, 
 	}
 	defer res.Body.Close()
 	if res.IsError() {
-		return 0, fmt.Errorf("template: put %s %s: HTTP %d %s", r.kind(), r.name, res.StatusCode, snippet(res.Body))
+		return 0, fmt.Errorf("template: put %s %s: %s", r.kind(), r.name, esclient.Describe(res))
 	}
 	return written, nil
 }
@@ -322,7 +320,7 @@ func current(ctx context.Context, es *esclient.Client, r resource) (meta install
 		return meta, false, nil
 	}
 	if res.IsError() {
-		return meta, false, fmt.Errorf("template: get %s %s: HTTP %d %s", r.kind(), r.name, res.StatusCode, snippet(res.Body))
+		return meta, false, fmt.Errorf("template: get %s %s: %s", r.kind(), r.name, esclient.Describe(res))
 	}
 	var got struct {
 		IndexTemplates []struct {
@@ -354,9 +352,4 @@ func current(ctx context.Context, es *esclient.Client, r resource) (meta install
 		}
 	}
 	return meta, false, nil
-}
-
-func snippet(r io.Reader) string {
-	b, _ := io.ReadAll(io.LimitReader(r, 512))
-	return strings.TrimSpace(string(b))
 }

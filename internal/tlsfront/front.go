@@ -119,7 +119,7 @@ func (f *Front) SetUser(user, password string) {
 	f.users[user] = &credential{secret: password}
 }
 
-// EchoAuthorization makes refusals repeat the request's Authorization header in their body, as
+// EchoAuthorization makes refusals repeat the request's Authorization header in their reason, as
 // a misconfigured proxy might: what the client logs of a refusal must then still hold no
 // credential.
 func (f *Front) EchoAuthorization(on bool) {
@@ -149,6 +149,9 @@ func (f *Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	echo := f.echo
 	f.mu.Unlock()
+	if echo {
+		reason += " [" + header + "]"
+	}
 	cause := map[string]any{
 		"type":   "security_exception",
 		"reason": reason,
@@ -158,9 +161,6 @@ func (f *Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		cause["additional_unsuccessful_credentials"] = extra
 	}
 	body := map[string]any{"status": http.StatusUnauthorized, "error": merge(cause, map[string]any{"root_cause": []any{cause}})}
-	if echo {
-		body["authorization"] = header
-	}
 	for _, c := range challenges {
 		w.Header().Add("WWW-Authenticate", c)
 	}
