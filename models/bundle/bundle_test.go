@@ -201,8 +201,11 @@ func TestSignatures(t *testing.T) {
 	if _, err := Decode(unsigned, DecodeOptions{RequireSignature: true}); err == nil {
 		t.Error("RequireSignature without a key must be a configuration error")
 	}
-	if _, err := Decode(unsigned, DecodeOptions{Key: key}); err != nil {
-		t.Errorf("unsigned bundle with a key but no requirement must load (until the hardening): %v", err)
+	if _, err := Decode(unsigned, DecodeOptions{Key: key}); !errors.Is(err, ErrSignature) {
+		t.Errorf("a key makes the signature mandatory; unsigned bundle: err = %v", err)
+	}
+	if _, err := Decode(unsigned, DecodeOptions{}); err != nil {
+		t.Errorf("unsigned bundle without a key: %v", err)
 	}
 	tampered := patch(signed, len(signed)-1, signed[len(signed)-1]^1)
 	if _, err := Decode(tampered, DecodeOptions{Key: key}); !errors.Is(err, ErrSignature) {

@@ -71,11 +71,13 @@ func (b *Bundle) Encode(key []byte) ([]byte, error) {
 
 // DecodeOptions configure signature checking.
 type DecodeOptions struct {
-	// Key verifies signed bundles: a signed bundle whose signature does not match is rejected.
-	// Without a key a signed bundle is accepted on its checksum alone (Verified reports false).
+	// Key makes the signature mandatory: a bundle that is unsigned, or signed with another
+	// key, is rejected (ErrSignature), so a reader with a key only takes bundles from a
+	// trainer holding the same key. Without a key a signed bundle is accepted on its checksum
+	// alone (Verified reports false).
 	Key []byte
-	// RequireSignature rejects unsigned bundles. It needs Key. (Planned hardening makes it the
-	// behaviour whenever a key is set; callers set it explicitly until then.)
+	// RequireSignature makes a missing Key an error rather than a reason to accept unsigned
+	// bundles, for callers whose configuration demands signed ones.
 	RequireSignature bool
 }
 
@@ -161,7 +163,7 @@ func Decode(data []byte, opt DecodeOptions) (*Bundle, error) {
 			}
 			b.verified = true
 		}
-	} else if opt.RequireSignature {
+	} else if len(opt.Key) > 0 {
 		return nil, fmt.Errorf("%w missing: unsigned bundles are rejected when a key is configured", ErrSignature)
 	}
 	if err := h.validate(); err != nil {

@@ -3,6 +3,7 @@ package bundle
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -52,13 +53,19 @@ func FuzzDecodeBundle(f *testing.F) {
 		f.Add(data)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		b, err := Decode(data, DecodeOptions{Key: fuzzKey})
+		// Without a key unsigned bundles load; with one only bundles signed with it do.
+		b, err := Decode(data, DecodeOptions{})
 		if err != nil {
 			return
 		}
 		var key []byte
 		if b.Signed() {
+			if b, err = Decode(data, DecodeOptions{Key: fuzzKey}); err != nil {
+				return
+			}
 			key = fuzzKey
+		} else if _, err := Decode(data, DecodeOptions{Key: fuzzKey}); !errors.Is(err, ErrSignature) {
+			t.Fatalf("an unsigned bundle decoded with a key: %v", err)
 		}
 		again, err := b.Encode(key)
 		if err != nil {
