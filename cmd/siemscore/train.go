@@ -29,6 +29,7 @@ func (a *app) trainCmd() *cobra.Command {
 		models                                      []string
 		seed                                        uint64
 		quiet                                       bool
+		fromES                                      = newESTraining()
 	)
 	cmd := &cobra.Command{
 		Use:   "train [flags] FILE...",
@@ -51,8 +52,11 @@ variable SIEMSCORE_BUNDLE_KEY; the key is never printed. Progress goes to stderr
 		Example: `  siemscore train -o model.bundle cloudtrail/*.json.gz zeek/kerberos.log
   siemscore train -o ip.bundle --ip-epochs 10 cloudtrail_tuples.csv
   zcat trail.json.gz | siemscore train -o model.bundle -`,
-		Args: usageArgs(cobra.MinimumNArgs(1)),
+		Args: usageArgs(trainArgs(fromES)),
 		RunE: func(cmd *cobra.Command, files []string) error {
+			if fromES.Enabled {
+				return a.trainFromES(cmd, fromES, output, keyFile, cfg.IP, cfg.Periodicity, seed, quiet)
+			}
 			if output == "" {
 				return usagef(cmd, "--output: a bundle path is required")
 			}
@@ -111,6 +115,9 @@ variable SIEMSCORE_BUNDLE_KEY; the key is never printed. Progress goes to stderr
 	f.IntVar(&cfg.Periodicity.MinHistoryDays, "api-min-history-days", cfg.Periodicity.MinHistoryDays, "API model: days of history a pair needs to be judged")
 	f.StringVar(&apiFrom, "api-from", "", "API model: first day of the training window, YYYY-MM-DD (default: the first call's day)")
 	f.StringVar(&apiTo, "api-to", "", "API model: last day of the training window, YYYY-MM-DD (default: the day before the last call's, which is usually incomplete)")
+
+	f.BoolVar(&fromES.Enabled, "from-es", false, "train from the documents the plugin wrote to Elasticsearch instead of files, publish to the models index (running plugins pick it up) and write --output only if given")
+	fromES.register(f)
 	return cmd
 }
 
