@@ -25,7 +25,7 @@ import (
 // variables the assets command reads, so credentials need not appear on a command line.
 type esConnection struct {
 	url, apiKey, user, password, caFile string
-	insecure                            bool
+	insecure, skipHostname              bool
 	timeout                             time.Duration
 }
 
@@ -36,6 +36,7 @@ func (c *esConnection) register(f *pflag.FlagSet) {
 	f.StringVar(&c.password, "password", "", "password for --user (default $"+envPassword+")")
 	f.StringVar(&c.caFile, "ca-file", "", "PEM file of the certificate authorities to trust for https URLs")
 	f.BoolVar(&c.insecure, "insecure", false, "do not verify TLS certificates (labs only)")
+	f.BoolVar(&c.skipHostname, "tls-skip-hostname", false, "verify the certificate chain but accept a certificate issued for another host name")
 	f.DurationVar(&c.timeout, "es-timeout", 60*time.Second, "time limit of one Elasticsearch request")
 }
 
@@ -54,7 +55,7 @@ func (c *esConnection) client(a *app, log hclog.Logger) (*esclient.Client, error
 		cfg.Hosts = strings.Split(c.url, ",")
 	}
 	cfg.APIKey, cfg.Username, cfg.Password = c.apiKey, c.user, c.password
-	cfg.CAFile, cfg.TLSSkipVerify, cfg.RequestTimeout = c.caFile, c.insecure, c.timeout
+	cfg.CAFile, cfg.TLSSkipVerify, cfg.TLSSkipHostnameVerify, cfg.RequestTimeout = c.caFile, c.insecure, c.skipHostname, c.timeout
 	return esclient.New(cfg, log)
 }
 

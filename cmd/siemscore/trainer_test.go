@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/siemscore/siemscore/companion/shared"
 	"github.com/siemscore/siemscore/elastic/modelstore"
 	"github.com/siemscore/siemscore/elastic/reader/readertest"
 	"github.com/siemscore/siemscore/internal/estest"
@@ -15,6 +16,15 @@ import (
 	"github.com/siemscore/siemscore/processors"
 	"github.com/siemscore/siemscore/synth/ipnet"
 )
+
+// The plugin passes the companion its connection in the variables assets install reads.
+func TestCompanionEnvironmentIsTheCLIs(t *testing.T) {
+	for cli, shared := range map[string]string{envESURL: shared.EnvESURL, envAPIKey: shared.EnvESAPIKey, envUser: shared.EnvESUser, envPassword: shared.EnvESPassword} {
+		if cli != shared {
+			t.Errorf("the CLI reads %s, the plugin sets %s", cli, shared)
+		}
+	}
+}
 
 func TestTrainerRefusesToRunByHand(t *testing.T) {
 	r := cli(t, "", nil, "trainer").must(t, exitUsage)

@@ -36,6 +36,16 @@ var Handshake = plugin.HandshakeConfig{
 	MagicCookieValue: "5f1d8c2e-model-bundles",
 }
 
+// Environment variables through which the plugin gives the companion its Elasticsearch
+// connection: the command line of a process is visible to every user of the machine, its
+// environment is not. They are the variables `siemscore assets install` reads.
+const (
+	EnvESURL      = "SIEMSCORE_ES_URL"
+	EnvESAPIKey   = "SIEMSCORE_ES_API_KEY"
+	EnvESUser     = "SIEMSCORE_ES_USER"
+	EnvESPassword = "SIEMSCORE_ES_PASSWORD"
+)
+
 // PluginName is the name the Models implementation is dispensed under.
 const PluginName = "models"
 

@@ -65,6 +65,14 @@ type Config struct {
 	ModelBundle      string // "" ships records unscored
 	ModelReload      time.Duration
 
+	// Companion trainer (companion/host); CompanionPath "" runs none.
+	CompanionPath string
+	CompanionArgs []string
+	ModelCacheDir string
+	ModelsIndex   string
+	ModelRetrain  time.Duration
+	MetricsPort   int // 0: no metrics endpoint
+
 	// Logging.
 	Alias    string // "" lets the plugin number the instance
 	LogLevel hclog.Level
@@ -150,6 +158,27 @@ var keys = []Key{
 	{Name: "model_reload_interval", Default: "60s",
 		Description: "How often to check `model_bundle` for a newer bundle (the trainer replaces the file atomically); a newer one is loaded without a restart, a broken one is reported and the current one kept. `0` turns reloading off.",
 		set:         func(c *Config, v string) (err error) { c.ModelReload, err = parseDuration(v); return err }},
+	{Name: "companion_path",
+		Description: "Path of the `siemscore` binary to run as the companion trainer (`siemscore trainer`, through hashicorp/go-plugin): it retrains the models from what this plugin wrote to Elasticsearch every `model_retrain_interval`, publishes each version to `models_index`, and sends every new version to the plugin, which swaps it in without a restart. One companion serves all siemscore outputs of the Fluent Bit process that configure it alike; it is restarted with backoff if it dies or hangs, and stopped with Fluent Bit. Excludes `model_bundle`. Unset: no companion.",
+		set:         func(c *Config, v string) error { c.CompanionPath = v; return nil }},
+	{Name: "companion_args",
+		Description: "More `siemscore trainer` flags, space-separated, e.g. `--window 2016h --cloudtrail-index logs-siemscore.cloudtrail-prod`. The plugin itself passes the Elasticsearch connection (as environment variables), `models_index`, `model_cache_dir` and `model_retrain_interval`.",
+		set: func(c *Config, v string) error {
+			c.CompanionArgs = strings.Fields(v)
+			return nil
+		}},
+	{Name: "model_cache_dir",
+		Description: "Directory where the companion keeps the newest bundles, so that a restart while Elasticsearch is unreachable still scores with the last model. With `companion_path`; unset keeps no local copy.",
+		set:         func(c *Config, v string) error { c.ModelCacheDir = v; return nil }},
+	{Name: "models_index", Default: "siemscore-models",
+		Description: "Elasticsearch index holding the published model bundles (versioned, checksummed). At start the plugin loads the newest valid bundle from `model_cache_dir` or this index before the first flush; `siemscore train --from-es` publishes here too.",
+		set:         func(c *Config, v string) error { c.ModelsIndex = v; return nil }},
+	{Name: "model_retrain_interval", Default: "24h",
+		Description: "How often the companion retrains, counted from the newest published bundle's training. `0` never retrains: the companion only serves what others publish (a standalone `siemscore trainer`, `siemscore train --from-es`).",
+		set:         func(c *Config, v string) (err error) { c.ModelRetrain, err = parseDuration(v); return err }},
+	{Name: "metrics_port", Default: "0",
+		Description: "TCP port of a Prometheus endpoint (`/metrics`, all interfaces) with the model version and age, swaps, rejected bundles, companion restarts and records scored/unscored; one per process. `0` turns it off.",
+		set:         func(c *Config, v string) (err error) { c.MetricsPort, err = parseInt(v); return err }},
 	{Name: "plugin_alias",
 		Description: "Name of this instance in the plugin's log lines (`[output:siemscore:<name>]`); Fluent Bit's `alias` is kept by the core. Default: `siemscore.<n>`, n counting instances from 0 in start-up order.",
 		set:         func(c *Config, v string) error { c.Alias = v; return nil }},
@@ -240,6 +269,16 @@ var mistakes = map[string]string{
 	"model_path":               "model_bundle",
 	"model_bundles":            "model_bundle",
 	"model_bundle_path":        "model_bundle",
+	"companion":                "companion_path",
+	"companion_cmd":            "companion_path",
+	"companion_command":        "companion_path",
+	"companion_arg":            "companion_args",
+	"model_cache":              "model_cache_dir",
+	"model_index":              "models_index",
+	"model_retrain":            "model_retrain_interval",
+	"retrain_interval":         "model_retrain_interval",
+	"metrics_listen":           "metrics_port",
+	"prometheus_port":          "metrics_port",
 	"plugin_log_levels":        "plugin_log_level",
 	"siemscore_log_level":      "plugin_log_level",
 }

@@ -31,6 +31,8 @@ func TestDefaults(t *testing.T) {
 		RetryBudget:       30 * time.Second,
 		RecordType:        "auto",
 		ModelReload:       time.Minute,
+		ModelsIndex:       "siemscore-models",
+		ModelRetrain:      24 * time.Hour,
 		EventKeys:         []string{"log", "message"},
 		LogLevel:          hclog.Info,
 	}
@@ -40,6 +42,16 @@ func TestDefaults(t *testing.T) {
 }
 
 func equal(a, b Config) bool { return reflect.DeepEqual(a, b) }
+
+// executable is a file companion_path accepts: the test binary.
+func executable(t *testing.T) string {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return exe
+}
 
 func writeCA(t *testing.T) string {
 	t.Helper()
@@ -65,6 +77,7 @@ Wf86aX6PepsntZv2GYlA5UpabfT2EZICICpJ5h/iI+i341gBmLiAFQOyTDT+/wQc
 
 func TestEveryKeyIsRead(t *testing.T) {
 	ca := writeCA(t)
+	exe := executable(t)
 	bundle := filepath.Join(t.TempDir(), "model.bundle")
 	if err := os.WriteFile(bundle, []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
@@ -100,6 +113,14 @@ func TestEveryKeyIsRead(t *testing.T) {
 		"model_reload_interval": {Map{"model_reload_interval": "0"}, func(c Config) bool { return c.ModelReload == 0 }},
 		"plugin_alias":          {Map{"plugin_alias": "cloudtrail-prod"}, func(c Config) bool { return c.Alias == "cloudtrail-prod" }},
 		"plugin_log_level":      {Map{"plugin_log_level": "DEBUG"}, func(c Config) bool { return c.LogLevel == hclog.Debug }},
+		"companion_path":        {Map{"companion_path": exe}, func(c Config) bool { return c.CompanionPath == exe }},
+		"companion_args": {Map{"companion_args": " --window 2016h  --slices 4 "}, func(c Config) bool {
+			return slices.Equal(c.CompanionArgs, []string{"--window", "2016h", "--slices", "4"})
+		}},
+		"model_cache_dir":        {Map{"model_cache_dir": "/var/lib/siemscore"}, func(c Config) bool { return c.ModelCacheDir == "/var/lib/siemscore" }},
+		"models_index":           {Map{"models_index": "models-prod"}, func(c Config) bool { return c.ModelsIndex == "models-prod" }},
+		"model_retrain_interval": {Map{"model_retrain_interval": "6h"}, func(c Config) bool { return c.ModelRetrain == 6*time.Hour }},
+		"metrics_port":           {Map{"metrics_port": "2021"}, func(c Config) bool { return c.MetricsPort == 2021 }},
 	}
 	for _, k := range Keys() {
 		tc, ok := cases[k.Name]
@@ -120,6 +141,7 @@ func TestEveryKeyIsRead(t *testing.T) {
 
 func TestBadValuesNameTheKeyAndTheAcceptedValues(t *testing.T) {
 	dir := t.TempDir()
+	exe := executable(t)
 	notPEM := filepath.Join(dir, "ca.txt")
 	if err := os.WriteFile(notPEM, []byte("hello"), 0o600); err != nil {
 		t.Fatal(err)
@@ -164,6 +186,12 @@ func TestBadValuesNameTheKeyAndTheAcceptedValues(t *testing.T) {
 		{Map{"model_reload_interval": "10ms"}, "model_reload_interval", "accepted: 0 (off) or at least 1s"},
 		{Map{"plugin_alias": "my output"}, "plugin_alias", "accepted: up to 64 letters"},
 		{Map{"plugin_log_level": "verbose"}, "plugin_log_level", "accepted: error, warn, info, debug, trace"},
+		{Map{"companion_path": filepath.Join(dir, "siemscore")}, "companion_path", "no such file"},
+		{Map{"companion_path": notPEM}, "companion_path", "not an executable"},
+		{Map{"companion_path": exe, "model_bundle": notPEM}, "companion_path", "not both"},
+		{Map{"models_index": "Models"}, "models_index", "lower case"},
+		{Map{"model_retrain_interval": "30s"}, "model_retrain_interval", "accepted: 0 (never) or at least 1m"},
+		{Map{"metrics_port": "70000"}, "metrics_port", "accepted: 0 (off) or a port"},
 	} {
 		_, err := Load(tc.props)
 		if err == nil {

@@ -124,6 +124,26 @@ func (c *Config) problems() []problem {
 		}
 	}
 
+	if c.CompanionPath != "" {
+		switch st, err := os.Stat(c.CompanionPath); {
+		case err != nil:
+			add("companion_path", "%v", err)
+		case st.IsDir() || st.Mode().Perm()&0o111 == 0:
+			add("companion_path", "%s is not an executable file", c.CompanionPath)
+		}
+		if c.ModelBundle != "" {
+			add("companion_path", "set either companion_path (bundles from the companion trainer) or model_bundle (a bundle file), not both")
+		}
+	}
+	if err := target.ValidateIndex(c.ModelsIndex); err != nil {
+		add("models_index", "%v", err)
+	}
+	if c.ModelRetrain < 0 || c.ModelRetrain > 0 && c.ModelRetrain < time.Minute {
+		add("model_retrain_interval", "%s: accepted: 0 (never) or at least 1m", c.ModelRetrain)
+	}
+	if c.MetricsPort < 0 || c.MetricsPort > 65535 {
+		add("metrics_port", "%d: accepted: 0 (off) or a port up to 65535", c.MetricsPort)
+	}
 	if c.ModelReload < 0 || c.ModelReload > 0 && c.ModelReload < time.Second {
 		add("model_reload_interval", "%s: accepted: 0 (off) or at least 1s", c.ModelReload)
 	}

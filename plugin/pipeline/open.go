@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,10 +29,6 @@ func Open(cfg config.Config, log hclog.Logger) (*Instance, error) {
 	if err != nil {
 		return nil, fmt.Errorf("record_type/event_keys: %w", err)
 	}
-	scorer, err := openScorer(cfg, log.Named("model"))
-	if err != nil {
-		return nil, err
-	}
 	esCfg := esclient.DefaultConfig()
 	esCfg.Hosts = cfg.Hosts
 	esCfg.APIKey, esCfg.Username, esCfg.Password = cfg.APIKey, cfg.User, cfg.Password
@@ -43,12 +40,20 @@ func Open(cfg config.Config, log hclog.Logger) (*Instance, error) {
 	if err != nil {
 		return nil, fmt.Errorf("es_*: %w", err)
 	}
+	scorer, err := openScorer(cfg, client, log.Named("model"))
+	if err != nil {
+		_ = client.Close(context.Background())
+		return nil, err
+	}
 	dCfg := deliver.DefaultConfig()
 	dCfg.Namespace, dCfg.Index, dCfg.DeadLetterIndex = cfg.Namespace, cfg.Index, cfg.DeadLetterIndex
 	dCfg.MaxBatchDocs, dCfg.MaxBatchBytes = cfg.BulkMaxRecords, int(cfg.BulkMaxBytes)
 	dCfg.RetryBudget = cfg.RetryBudget
 	d, err := deliver.New(client, dCfg, log.Named("deliver"))
 	if err != nil {
+		if c, ok := scorer.(io.Closer); ok {
+			_ = c.Close() // stops a bundle watcher or releases the companion
+		}
 		_ = client.Close(context.Background())
 		return nil, fmt.Errorf("es_*: %w", err)
 	}
@@ -75,7 +80,10 @@ func Open(cfg config.Config, log hclog.Logger) (*Instance, error) {
 	})
 }
 
-func openScorer(cfg config.Config, log hclog.Logger) (Scorer, error) {
+func openScorer(cfg config.Config, es *esclient.Client, log hclog.Logger) (Scorer, error) {
+	if cfg.CompanionPath != "" {
+		return openCompanion(cfg, es, log)
+	}
 	if cfg.ModelBundle == "" {
 		return score.New(), nil // records ship marked untrained
 	}

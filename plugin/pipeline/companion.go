@@ -1,0 +1,82 @@
+package pipeline
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/siemscore/siemscore/companion/host"
+	"github.com/siemscore/siemscore/companion/shared"
+	"github.com/siemscore/siemscore/elastic/esclient"
+	"github.com/siemscore/siemscore/elastic/modelstore"
+	"github.com/siemscore/siemscore/models/bundle"
+	"github.com/siemscore/siemscore/plugin/config"
+)
+
+// companionScorer scores with the bundles of the process's shared companion trainer; closing it
+// releases this instance's lease (the last one stops the companion).
+type companionScorer struct {
+	*host.Scorer
+	lease *host.Lease
+}
+
+func (c companionScorer) Close() error { return c.lease.Close() }
+
+// openCompanion joins (or starts) the companion trainer companion_path names. It returns once the
+// newest valid bundle of the cache or the models index is loaded, if there is one: the first
+// flush is scored whenever a model exists. es is only used for that first load.
+func openCompanion(cfg config.Config, es *esclient.Client, log hclog.Logger) (Scorer, error) {
+	index, err := modelstore.NewIndex(es, cfg.ModelsIndex, 0)
+	if err != nil {
+		return nil, fmt.Errorf("models_index: %w", err)
+	}
+	hc := host.Config{
+		Path: cfg.CompanionPath, Args: companionArgs(cfg), Env: companionEnv(cfg),
+		CacheDir: cfg.ModelCacheDir, Index: index,
+		// Exactly what a model_bundle file is read with.
+		Decode: bundle.DecodeOptions{},
+		Log:    log,
+	}
+	if cfg.MetricsPort > 0 {
+		hc.MetricsAddr = ":" + strconv.Itoa(cfg.MetricsPort)
+	}
+	lease, err := host.Acquire(hc)
+	if err != nil {
+		return nil, fmt.Errorf("companion_path: %w", err)
+	}
+	return companionScorer{Scorer: lease.Scorer(), lease: lease}, nil
+}
+
+// companionArgs is the trainer's command line: the operator's companion_args, then what the
+// plugin and its companion must agree on (later flags win).
+func companionArgs(cfg config.Config) []string {
+	args := append([]string{"trainer"}, cfg.CompanionArgs...)
+	args = append(args, "--models-index", cfg.ModelsIndex, "--retrain-every", cfg.ModelRetrain.String(),
+		"--es-timeout", cfg.Timeout.String())
+	if cfg.ModelCacheDir != "" {
+		args = append(args, "--cache-dir", cfg.ModelCacheDir)
+	}
+	if cfg.CAFile != "" {
+		args = append(args, "--ca-file", cfg.CAFile)
+	}
+	if !cfg.TLSVerify {
+		args = append(args, "--insecure")
+	}
+	if !cfg.TLSVerifyHostname {
+		args = append(args, "--tls-skip-hostname")
+	}
+	return args
+}
+
+// companionEnv passes the Elasticsearch connection, credentials included, in the environment.
+func companionEnv(cfg config.Config) []string {
+	env := []string{shared.EnvESURL + "=" + strings.Join(cfg.Hosts, ",")}
+	for _, kv := range [][2]string{{shared.EnvESAPIKey, cfg.APIKey}, {shared.EnvESUser, cfg.User}, {shared.EnvESPassword, cfg.Password}} {
+		if kv[1] != "" {
+			env = append(env, kv[0]+"="+kv[1])
+		}
+	}
+	return env
+}
