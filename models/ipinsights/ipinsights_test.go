@@ -361,3 +361,54 @@ func FuzzDecodeModel(f *testing.F) {
 		}
 	})
 }
+
+// The trainer looks up random negatives through its direct index of the short prefixes; it
+// must find the rows the model's own lookup finds.
+func TestRandomNegativeRowsMatchTheModel(t *testing.T) {
+	ds := datasetOf(t, smallOrg(t).Train)
+	for i := range 50 {
+		ds.Add("v6", netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, byte(i % 3), 0, 0, byte(i)}))
+	}
+	tr := &trainer{cfg: DefaultConfig(), dim: 4, workers: 1, ds: ds}
+	tr.cfg.VectorDim = 4
+	tr.build()
+	c := tr.chunks[0]
+	r := c.rng
+	c.pcg.Seed(1, 2)
+	check := func(a netip.Addr) {
+		var p prefixes
+		prefixKeysOf(a, &p)
+		var want [maxLevels]int32
+		wantSeen := tr.m.lookupLevels(&p, &want)
+		b := a.As16()
+		seen := tr.randomRows(c, p.fam, b[16-p.fam.bytes:])
+		if seen != wantSeen || !slices.Equal(c.rows[:seen], want[:seen]) {
+			t.Fatalf("%v: rows %v (%d seen), model %v (%d seen)", a, c.rows[:seen], seen, want[:wantSeen], wantSeen)
+		}
+	}
+	deep := 0
+	for _, a := range ds.addrs {
+		b := a.As16()
+		// Neighbours at every depth, so that every level is compared seen and unseen.
+		for _, flip := range []int{127, 120, 112, 104, 96, 60, 40} {
+			n := b
+			n[flip/8] ^= 1 << (7 - flip%8)
+			na := netip.AddrFrom16(n)
+			if a.Is4() {
+				na = na.Unmap()
+			}
+			check(na)
+		}
+		check(a)
+		if a.Is6() {
+			deep++
+		}
+	}
+	for range 10000 {
+		check(randomAddr(r, false))
+		check(randomAddr(r, true))
+	}
+	if deep == 0 {
+		t.Fatal("no IPv6 training address compared")
+	}
+}

@@ -13,13 +13,14 @@ type family struct {
 	name    string
 	levels  []int // prefix lengths, coarsest first
 	first   int   // table index of the coarsest level
+	bytes   int   // address length
 	block   int   // level of the "block" (about an ISP allocation)
 	network int   // level of the "network" (a LAN)
 }
 
 var (
-	familyV4 = family{name: "v4", levels: []int{8, 12, 16, 20, 24, 32}, first: 0, block: 2, network: 4}
-	familyV6 = family{name: "v6", levels: []int{16, 32, 48, 64, 128}, first: 6, block: 1, network: 3}
+	familyV4 = family{name: "v4", levels: []int{8, 12, 16, 20, 24, 32}, first: 0, bytes: 4, block: 2, network: 4}
+	familyV6 = family{name: "v6", levels: []int{16, 32, 48, 64, 128}, first: 6, bytes: 16, block: 1, network: 3}
 )
 
 const (
@@ -56,30 +57,41 @@ func (p *prefixes) netKey() uint64 { return p.keys[p.fam.network] }
 // normalize makes equal addresses equal: IPv4-mapped IPv6 becomes IPv4 and zones are dropped.
 func normalize(a netip.Addr) netip.Addr { return a.Unmap().WithZone("") }
 
-// prefixKeysOf fills p with the level keys of a, which must be valid and normalised. A key is
-// the xxhash of the table index followed by the masked address bytes, so keys are stable
-// across processes and the same prefix in another table (family or length) never collides by
-// construction.
+// prefixKeysOf fills p with the level keys of a, which must be valid and normalised (see
+// family.key).
 func prefixKeysOf(a netip.Addr, p *prefixes) {
-	var buf [17]byte
 	if a.Is4() {
 		b := a.As4()
-		p.fam, p.n = &familyV4, len(familyV4.levels)
-		for l, bits := range familyV4.levels {
-			buf[0] = byte(familyV4.first + l)
-			maskInto(buf[1:5], b[:], bits)
-			p.keys[l] = xxhash.Sum64(buf[:5])
-		}
+		p.fillKeys(&familyV4, b[:])
 		return
 	}
 	b := a.As16()
-	p.fam, p.n = &familyV6, len(familyV6.levels)
-	for l, bits := range familyV6.levels {
-		buf[0] = byte(familyV6.first + l)
-		maskInto(buf[1:17], b[:], bits)
-		p.keys[l] = xxhash.Sum64(buf[:17])
+	p.fillKeys(&familyV6, b[:])
+}
+
+func (p *prefixes) fillKeys(f *family, b []byte) {
+	p.fam, p.n = f, len(f.levels)
+	for l := range f.levels {
+		p.keys[l] = f.key(b, l)
 	}
 }
+
+// key returns the key of level l of the address whose bytes are b: the xxhash of the table
+// index followed by the masked address bytes, so keys are stable across processes and the
+// same prefix in another table (family or length) never collides by construction.
+func (f *family) key(b []byte, l int) uint64 {
+	var buf [17]byte
+	buf[0] = byte(f.first + l)
+	maskInto(buf[1:1+len(b)], b, f.levels[l])
+	return xxhash.Sum64(buf[:1+len(b)])
+}
+
+// shortBits is the longest prefix whose bits index a direct table (see trainer.shortRows).
+const shortBits = 16
+
+// top16 returns the first 16 bits of the address whose bytes are b: every prefix of at most
+// shortBits bits is top16(b) >> (16 − bits).
+func top16(b []byte) uint { return uint(b[0])<<8 | uint(b[1]) }
 
 // maskInto copies src into dst keeping only the first bits bits.
 func maskInto(dst, src []byte, bits int) {

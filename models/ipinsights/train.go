@@ -54,8 +54,25 @@ type trainer struct {
 	biasV  float64
 	step   int
 	chunks [numChunks]*chunk
-	bufs   []sparse // one gradient accumulator per worker, for apply
-	decay  float32  // 1 − learning rate × weight decay
+	bufs   []applyBuf // one per worker
+	decay  float32    // 1 − learning rate × weight decay
+
+	// The minibatch's shuffled negatives grouped by the pair whose address they borrow (see
+	// plan): the pairs at batch positions hits[hitOff[k]:hitOff[k+1]] borrow the address of
+	// the pair at position k.
+	// shortRows[ti], for the tables whose prefixes are at most shortBits long (IPv4 /8 /12
+	// /16, IPv6 /16), maps a prefix's bits to its row, the unseen row if training never saw
+	// it: random negatives, which are mostly looked up no finer than these levels, need no
+	// hashing or search for them.
+	shortRows [numTables][]int32
+	// unseenSums[ti]: the sum of the unseen vectors of table ti and the finer tables of its
+	// family (see sumUnseen).
+	unseenSums [numTables][]float32
+
+	planPCG rand.PCG
+	targets []int32
+	hitOff  []int32
+	hits    []int32
 }
 
 // param is one trained table with its Adam moments. The vectors are contiguous, as the
@@ -77,6 +94,12 @@ func (p *param) vec(row int) []float32 {
 	return p.vecs[off : off+p.dim : off+p.dim]
 }
 
+// moment returns the two Adam moments of row, m then v.
+func (p *param) moment(row int) []float32 {
+	off := 2 * row * p.dim
+	return p.moments[off : off+2*p.dim : off+2*p.dim]
+}
+
 // chunk accumulates the gradient of one slice of a minibatch.
 type chunk struct {
 	grads [numTables + 1]sparse
@@ -86,7 +109,17 @@ type chunk struct {
 	pcg   rand.PCG
 	rng   *rand.Rand
 	rows  [maxLevels]int32
-	v     []float32 // scratch: the address vector of the current example
+	v     []float32 // scratch: the address vector of a one-off example
+	av    []float32 // scratch: the vector of the address being trained (see compute)
+	ag    []float32 // scratch: the gradient shared by that address's level vectors
+	// The unseen-vector gradients of the current pair's principal and of the population.
+	unseen, popUnseen unseenGrad
+}
+
+// applyBuf is a worker's state in apply.
+type applyBuf struct {
+	acc  sparse  // the summed gradient of the rows it owns
+	sink float32 // keeps prefetch's loads alive
 }
 
 // sparse is a gradient over the few rows of a table that a chunk touched. Rows are found
@@ -211,6 +244,7 @@ func (t *trainer) build() {
 		}
 	}
 
+	t.buildShortRows()
 	t.buildSets(akeys)
 
 	// Entity vectors start small and random, prefix vectors at zero (as word2vec does with
@@ -228,17 +262,50 @@ func (t *trainer) build() {
 			u[i] = float32((2*r.Float64() - 1) * scale)
 		}
 	}
-	t.bufs = make([]sparse, t.workers)
+	for ti := range t.unseenSums {
+		t.unseenSums[ti] = make([]float32, dim)
+	}
+	t.bufs = make([]applyBuf, t.workers)
 	for w := range t.bufs {
-		t.bufs[w] = newSparse(dim)
+		t.bufs[w].acc = newSparse(dim)
 	}
 	for c := range t.chunks {
-		ch := &chunk{v: make([]float32, dim)}
+		ch := &chunk{v: make([]float32, dim), av: make([]float32, dim), ag: make([]float32, dim)}
 		ch.rng = rand.New(&ch.pcg)
 		for pi := range ch.grads {
 			ch.grads[pi] = newSparse(dim)
 		}
 		t.chunks[c] = ch
+	}
+}
+
+// buildShortRows fills shortRows from the training addresses: a prefix's row follows from its
+// bits, and every prefix no training address has is unseen.
+func (t *trainer) buildShortRows() {
+	for _, f := range []*family{&familyV4, &familyV6} {
+		for l, bits := range f.levels {
+			if bits > shortBits {
+				continue
+			}
+			ti := f.first + l
+			rows := make([]int32, 1<<bits)
+			for i := range rows {
+				rows[i] = int32(t.m.prefixes[ti].rows)
+			}
+			t.shortRows[ti] = rows
+		}
+	}
+	for i, a := range t.ds.addrs {
+		f, b := &familyV4, a.As16()
+		if int(t.addrFirst[i]) == familyV6.first {
+			f = &familyV6
+		}
+		top := top16(b[16-f.bytes:])
+		for l, bits := range f.levels {
+			if bits <= shortBits {
+				t.shortRows[f.first+l][top>>(16-bits)] = t.addrRows[i*maxLevels+l]
+			}
+		}
 	}
 }
 
@@ -417,12 +484,14 @@ func (t *trainer) run(ctx context.Context, progress func(Progress)) error {
 // batch computes the chunk gradients in parallel, then applies them in parallel by row
 // ownership (row mod workers), each row summing the chunks in chunk order.
 func (t *trainer) batch(epoch, offset int, batch []uint32) {
+	t.plan(epoch, offset, batch)
+	t.sumUnseen()
 	var wg sync.WaitGroup
 	for w := range t.workers {
 		wg.Go(func() {
 			for c := w; c < numChunks; c += t.workers {
 				lo, hi := c*len(batch)/numChunks, (c+1)*len(batch)/numChunks
-				t.compute(t.chunks[c], epoch, offset+lo, batch, lo, hi)
+				t.compute(t.chunks[c], epoch, offset, batch, lo, hi)
 			}
 		})
 	}
@@ -446,70 +515,165 @@ func (t *trainer) batch(epoch, offset int, batch []uint32) {
 	t.m.bias -= float32(lr * t.biasM / (math.Sqrt(t.biasV) + epsilon))
 }
 
-// compute accumulates the gradient of the examples batch[lo:hi]. g is the global position of
-// the first of them in the epoch: every example draws its randomness from (seed, epoch,
-// position). Shuffled negatives take the address of another pair of the same minibatch, as
-// SageMaker's IP Insights does: the batch is a random sample of the data, and its addresses'
-// rows are being updated anyway, which keeps the number of rows touched per step small.
-func (t *trainer) compute(c *chunk, epoch, g int, batch []uint32, lo, hi int) {
+// plan draws the minibatch's shuffled negatives: each pair borrows the address of
+// ShuffledNegatives random pairs of the same minibatch (as SageMaker's IP Insights does: the
+// batch is a random sample of the data, and its addresses' rows are being updated anyway),
+// skipping those of the same principal. The draws are grouped by the lending pair, so that
+// compute handles every example on one address together. They come from one generator per
+// minibatch, seeded with (seed, epoch, offset): plan runs before the workers start.
+func (t *trainer) plan(epoch, offset int, batch []uint32) {
+	t.planPCG.Seed(t.cfg.Seed, 1<<63|uint64(epoch)<<40|uint64(offset))
+	r := rand.New(&t.planPCG)
+	n, s := len(batch), t.cfg.ShuffledNegatives
+	pairs := t.ds.pairs
+	t.targets = slices.Grow(t.targets[:0], n*s)[:n*s]
+	t.hitOff = slices.Grow(t.hitOff[:0], n+1)[:n+1]
+	clear(t.hitOff)
+	for j, idx := range batch {
+		for i := range s {
+			k := int32(r.IntN(n))
+			if pairs[batch[k]].p == pairs[idx].p {
+				k = -1 // familiar to this principal: not a negative
+			} else {
+				t.hitOff[k+1]++
+			}
+			t.targets[j*s+i] = k
+		}
+	}
+	for k := range n {
+		t.hitOff[k+1] += t.hitOff[k]
+	}
+	t.hits = slices.Grow(t.hits[:0], int(t.hitOff[n]))[:t.hitOff[n]]
+	// Fill in borrower order, using hitOff[k] as the cursor of k's list, then shift back.
+	for j := range n {
+		for _, k := range t.targets[j*s : (j+1)*s] {
+			if k >= 0 {
+				t.hits[t.hitOff[k]] = int32(j)
+				t.hitOff[k]++
+			}
+		}
+	}
+	copy(t.hitOff[1:], t.hitOff[:n])
+	t.hitOff[0] = 0
+}
+
+// compute accumulates the gradient of the pairs at batch positions lo..hi-1 and of every
+// example on their addresses. offset is the position of the batch in the epoch: each pair
+// draws its randomness from (seed, epoch, position).
+//
+// The examples on one address (its pair's positive when shown unmasked, and the shuffled
+// negatives that borrow it) share the address vector v and, whatever their principals, give
+// every level vector of the address the same gradient Σ grad·u. So v is built once, that sum
+// is accumulated once, and it is scattered to the level rows once: one vector operation per
+// example instead of one per example and level, which is most of the arithmetic of a pair.
+func (t *trainer) compute(c *chunk, epoch, offset int, batch []uint32, lo, hi int) {
 	for i := range c.grads {
 		c.grads[i].reset()
 	}
 	c.bias, c.loss, c.count = 0, 0, 0
-	pairs := t.ds.pairs
-	for i, idx := range batch[lo:hi] {
-		c.pcg.Seed(t.cfg.Seed, uint64(epoch)<<40|uint64(g+i))
-		pr := pairs[idx]
+	c.popUnseen = unseenGrad{}
+	pairs, dim := t.ds.pairs, t.dim
+	ents := &t.params[entityParam]
+	pop := int32(t.m.entities.rows)
+	for k := lo; k < hi; k++ {
+		c.pcg.Seed(t.cfg.Seed, uint64(epoch)<<40|uint64(offset+k))
+		pr := pairs[batch[k]]
 		pos := int(t.entityPos[pr.p])
 		e := int32(pos % t.m.entities.rows)
 		first, n := int(t.addrFirst[pr.a]), int(t.addrN[pr.a])
 		rows := t.addrRows[int(pr.a)*maxLevels:][:n]
+
 		// The positive, with its finest levels shown as unseen at the rate this principal
 		// really uses new prefixes, so that what it does routinely learns to look normal.
-		t.mask(c, rows, first, t.novelty[pos*numTables:][:numTables])
-		t.example(c, e, first, n, 1)
-		for range t.cfg.ShuffledNegatives {
-			other := pairs[batch[c.rng.IntN(len(batch))]]
-			if other.p == pr.p {
-				continue
-			}
-			of, on := int(t.addrFirst[other.a]), int(t.addrN[other.a])
-			copy(c.rows[:on], t.addrRows[int(other.a)*maxLevels:][:on])
-			t.example(c, e, of, on, 0)
+		shown := t.mask(c, rows, first, t.novelty[pos*numTables:][:numTables])
+		t.addrVec(c.av, first, rows, n)
+		clear(c.ag)
+		used := false
+		if shown == n {
+			t.onAddress(c, e, 1)
+			used = true
 		}
-		t.randomNegatives(c, e, first)
+		for _, j := range t.hits[t.hitOff[k]:t.hitOff[k+1]] {
+			t.onAddress(c, int32(int(t.entityPos[pairs[batch[j]].p])%t.m.entities.rows), 0)
+			used = true
+		}
+		if used {
+			for l, row := range rows {
+				blas.Saxpy(dim, 1, c.ag, 1, c.grads[first+l].at(row), 1)
+			}
+		}
+		c.unseen = unseenGrad{}
+		if shown < n {
+			t.example(c, e, &c.unseen, first, shown, n, 1)
+		}
+		t.randomNegatives(c, e, &c.unseen, first)
+		t.flushUnseen(c, &c.unseen, ents.vec(int(e)))
 		// The population: the organisation seen as one principal, for which every training
 		// address is familiar. Unknown principals are scored against it.
 		if c.rng.Float64() < t.cfg.PopulationRate {
-			pop := int32(t.m.entities.rows)
-			t.mask(c, rows, first, t.globalNovelty[:])
-			t.example(c, pop, first, n, 1)
-			t.randomNegatives(c, pop, first)
+			shown := t.mask(c, rows, first, t.globalNovelty[:])
+			t.example(c, pop, &c.popUnseen, first, shown, n, 1)
+			t.randomNegatives(c, pop, &c.popUnseen, first)
 		}
 	}
+	t.flushUnseen(c, &c.popUnseen, ents.vec(int(pop)))
 }
 
-// mask sets c.rows to the address's level rows, replacing the finest levels by their unseen
-// rows with the given per-table novelty rates.
-func (t *trainer) mask(c *chunk, rows []int32, first int, novelty []float64) {
-	u := c.rng.Float64()
-	for l := range rows {
-		c.rows[l] = rows[l]
+// shownLevels returns how many levels, from the coarsest, a training address (tables first,
+// first+1, ...; n levels) is shown with when u, uniform in [0, 1), decides novelty at the
+// given per-table rates. Once a level is new to the principal every finer one is too: a
+// prefix it never used contains no address it used.
+func shownLevels(u float64, novelty []float64, first, n int) int {
+	for l := range n {
 		if u < novelty[first+l] {
-			c.rows[l] = int32(t.m.prefixes[first+l].rows)
+			return l
 		}
 	}
+	return n
+}
+
+// mask draws how many levels of the address with the given rows the positive shows (see
+// shownLevels) and copies those rows to c.rows.
+func (t *trainer) mask(c *chunk, rows []int32, first int, novelty []float64) (shown int) {
+	shown = shownLevels(c.rng.Float64(), novelty, first, len(rows))
+	copy(c.rows[:shown], rows)
+	return shown
 }
 
 // randomNegatives adds the configured number of random-address negatives for entity row e,
 // in the family of the positive (first is its first table).
-func (t *trainer) randomNegatives(c *chunk, e int32, first int) {
-	for range t.cfg.RandomNegatives {
-		var p prefixes
-		prefixKeysOf(randomAddr(c.rng, first == familyV6.first), &p)
-		t.m.lookupLevels(&p, &c.rows)
-		t.example(c, e, p.first(), p.n, 0)
+func (t *trainer) randomNegatives(c *chunk, e int32, ug *unseenGrad, first int) {
+	f := &familyV4
+	if first == familyV6.first {
+		f = &familyV6
 	}
+	for range t.cfg.RandomNegatives {
+		a := randomAddr(c.rng, f == &familyV6).As16()
+		seen := t.randomRows(c, f, a[16-f.bytes:])
+		t.example(c, e, ug, first, seen, len(f.levels), 0)
+	}
+}
+
+// randomRows sets c.rows to the rows of the levels of the address with bytes b that training
+// saw and returns how many there are: like Model.lookupLevels, it stops at the first unseen
+// level, but it hashes and searches only the levels that shortRows does not cover.
+func (t *trainer) randomRows(c *chunk, f *family, b []byte) (seen int) {
+	top := top16(b)
+	for l, bits := range f.levels {
+		ti := f.first + l
+		tb := &t.m.prefixes[ti]
+		var row int
+		if bits <= shortBits {
+			row = int(t.shortRows[ti][top>>(16-bits)])
+		} else {
+			row, _ = tb.lookup(f.key(b, l))
+		}
+		if row == tb.rows {
+			return l
+		}
+		c.rows[l] = int32(row)
+	}
+	return len(f.levels)
 }
 
 // randomAddr draws a uniformly random IPv4 address or a uniformly random global unicast IPv6
@@ -528,38 +692,119 @@ func randomAddr(r *rand.Rand, v6 bool) netip.Addr {
 	return netip.AddrFrom16(b)
 }
 
-// example adds the logistic-loss gradient of entity row e against the address whose level
-// rows are c.rows[:n] (tables first..first+n-1), with label y.
-func (t *trainer) example(c *chunk, e int32, first, n int, y float32) {
+// addrVec sets v to the vector of an address of the family whose first table is first, with
+// n levels of which the first shown are at rows and the others unseen.
+func (t *trainer) addrVec(v []float32, first int, rows []int32, n int) {
+	shown := len(rows)
+	if shown == 0 {
+		copy(v, t.unseenSums[first])
+		return
+	}
+	copy(v, t.params[first].vec(int(rows[0])))
+	for l := 1; l < shown; l++ {
+		blas.Saxpy(t.dim, 1, t.params[first+l].vec(int(rows[l])), 1, v, 1)
+	}
+	if shown < n {
+		blas.Saxpy(t.dim, 1, t.unseenSums[first+shown], 1, v, 1)
+	}
+}
+
+// sumUnseen sets unseenSums[ti] to the sum of the unseen vectors of table ti and the finer
+// tables of its family: the unseen part of any address vector, as every level after the
+// first unseen one is unseen too. The vectors only change between minibatches.
+func (t *trainer) sumUnseen() {
+	for _, f := range []*family{&familyV4, &familyV6} {
+		for l := len(f.levels) - 1; l >= 0; l-- {
+			ti := f.first + l
+			s := t.unseenSums[ti]
+			copy(s, t.params[ti].vec(t.m.prefixes[ti].rows))
+			if l+1 < len(f.levels) {
+				blas.Saxpy(t.dim, 1, t.unseenSums[ti+1], 1, s, 1)
+			}
+		}
+	}
+}
+
+// unseenGrad sums, per table, the derivatives of the examples of one entity that used the
+// table's unseen vector. Each such example adds derivative·u to it, and most random
+// negatives (and masked positives) use several unseen vectors, so summing the scalars first
+// leaves one vector operation per table and entity.
+type unseenGrad struct {
+	coef [numTables]float32
+	used [numTables]bool
+}
+
+// add records an example with derivative grad whose levels from..n-1 (tables first+from,
+// ...) were unseen.
+func (g *unseenGrad) add(first, from, n int, grad float32) {
+	for ti := first + from; ti < first+n; ti++ {
+		g.coef[ti] += grad
+		g.used[ti] = true
+	}
+}
+
+// flushUnseen adds the gradients recorded in g for the entity vector u to the chunk.
+func (t *trainer) flushUnseen(c *chunk, g *unseenGrad, u []float32) {
+	for ti, used := range g.used {
+		if used {
+			blas.Saxpy(t.dim, g.coef[ti], u, 1, c.grads[ti].at(int32(t.m.prefixes[ti].rows)), 1)
+		}
+	}
+}
+
+// onAddress adds the example of entity row e against the address whose vector is c.av, with
+// label y: the entity's gradient directly, the address's to c.ag (see compute).
+func (t *trainer) onAddress(c *chunk, e int32, y float32) {
+	u := t.params[entityParam].vec(int(e))
+	grad := t.logistic(c, u, c.av, y)
+	blas.Saxpy(t.dim, grad, c.av, 1, c.grads[entityParam].at(e), 1)
+	blas.Saxpy(t.dim, grad, u, 1, c.ag, 1)
+}
+
+// example adds the logistic-loss gradient of entity row e against an address of the family
+// whose first table is first, with label y. The address has n levels, of which the first
+// shown are at c.rows and the others unseen; the gradient of the unseen ones goes to ug.
+func (t *trainer) example(c *chunk, e int32, ug *unseenGrad, first, shown, n int, y float32) {
 	dim := t.dim
 	u := t.params[entityParam].vec(int(e))
-	// v = Σ level vectors, once: one dot for the logit and one update for the entity instead
-	// of one per level.
-	v := c.v
-	copy(v, t.params[first].vec(int(c.rows[0])))
-	for l := 1; l < n; l++ {
-		blas.Saxpy(dim, 1, t.params[first+l].vec(int(c.rows[l])), 1, v, 1)
+	t.addrVec(c.v, first, c.rows[:shown], n)
+	grad := t.logistic(c, u, c.v, y)
+	blas.Saxpy(dim, grad, c.v, 1, c.grads[entityParam].at(e), 1)
+	for l := range shown {
+		blas.Saxpy(dim, grad, u, 1, c.grads[first+l].at(c.rows[l]), 1)
 	}
-	z := float64(t.m.bias) + float64(blas.Sdot(dim, u, 1, v, 1))
-	// Loss log(1+exp(−z)) for positives, log(1+exp(z)) for negatives, computed stably.
+	ug.add(first, shown, n, grad)
+}
+
+// logistic adds the loss of the score u·v + b with label y to the chunk's totals and its
+// derivative to the bias gradient, and returns that derivative.
+func (t *trainer) logistic(c *chunk, u, v []float32, y float32) float32 {
+	z := float64(t.m.bias) + float64(blas.Sdot(t.dim, u, 1, v, 1))
+	// Loss log(1+exp(−z)) for positives, log(1+exp(z)) for negatives, computed stably; the
+	// sigmoid reuses the same exponential.
 	sz := z
 	if y == 1 {
 		sz = -z
 	}
-	c.loss += max(sz, 0) + math.Log1p(math.Exp(-math.Abs(sz)))
+	ex := math.Exp(-math.Abs(z))
+	c.loss += max(sz, 0) + math.Log1p(ex)
 	c.count++
-	grad := float32(1/(1+math.Exp(-z))) - y
-	blas.Saxpy(dim, grad, v, 1, c.grads[entityParam].at(e), 1)
-	for l := range n {
-		blas.Saxpy(dim, grad, u, 1, c.grads[first+l].at(c.rows[l]), 1)
+	sig := 1 / (1 + ex)
+	if z < 0 {
+		sig = ex / (1 + ex)
 	}
+	grad := float32(sig) - y
 	c.bias += float64(grad)
+	return grad
 }
+
+// adamPrefetch is how many rows ahead apply loads the rows it is about to update.
+const adamPrefetch = 8
 
 // apply updates the rows of parameter pi owned by worker w: it sums each row's chunk
 // gradients in chunk order into the worker's accumulator, then takes one Adam step per row.
-func (t *trainer) apply(pi, w int, lr float32, acc *sparse) {
-	p := &t.params[pi]
+func (t *trainer) apply(pi, w int, lr float32, buf *applyBuf) {
+	p, acc := &t.params[pi], &buf.acc
 	dim := t.dim
 	acc.reset()
 	for _, c := range t.chunks {
@@ -570,21 +815,43 @@ func (t *trainer) apply(pi, w int, lr float32, acc *sparse) {
 			}
 		}
 	}
+	var sink float32
 	for k, row := range acc.rows {
-		off := 2 * int(row) * dim
-		adamStep(p.vecs[int(row)*dim:][:dim], p.moments[off:off+dim], p.moments[off+dim:off+2*dim], acc.grad[k*dim:(k+1)*dim], lr, t.decay)
+		if k%adamPrefetch == 0 {
+			for _, r := range acc.rows[min(k+adamPrefetch, len(acc.rows)):min(k+2*adamPrefetch, len(acc.rows))] {
+				sink += prefetch(p.vec(int(r))) + prefetch(p.moment(int(r)))
+			}
+		}
+		m := p.moment(int(row))
+		adamStep(p.vec(int(row)), m[:dim], m[dim:], acc.grad[k*dim:(k+1)*dim], lr, t.decay)
 	}
+	buf.sink += sink
+}
+
+// prefetch loads one value of every cache line of x. The rows a step updates are scattered
+// over tables far larger than the caches, and each Adam step is long enough that the CPU does
+// not reach the next row's loads before the current ones complete: touching a few rows
+// ahead in one go puts their cache misses in flight together (Go has no prefetch
+// instruction). The sum is returned so that the loads are not optimised away.
+func prefetch(x []float32) float32 {
+	var s float32
+	for i := 0; i < len(x); i += 16 {
+		s += x[i]
+	}
+	return s
 }
 
 // adamStep applies one Adam update with bias-corrected step size lr and decoupled weight
-// decay (AdamW: the vector shrinks by the factor decay).
+// decay (AdamW: the vector shrinks by the factor decay). The constants are held in variables
+// so that they stay in registers through the loop.
 func adamStep(vec, m, v, g []float32, lr, decay float32) {
 	vec, m, v = vec[:len(g)], m[:len(g)], v[:len(g)]
+	b1, c1, b2, c2, eps := float32(beta1), float32(1-beta1), float32(beta2), float32(1-beta2), float32(epsilon)
 	for i, gi := range g {
-		mi := beta1*m[i] + (1-beta1)*gi
-		vi := beta2*v[i] + (1-beta2)*gi*gi
+		mi := b1*m[i] + c1*gi
+		vi := b2*v[i] + c2*gi*gi
 		m[i], v[i] = mi, vi
-		vec[i] = vec[i]*decay - lr*mi/(float32(math.Sqrt(float64(vi)))+epsilon)
+		vec[i] = vec[i]*decay - lr*mi/(float32(math.Sqrt(float64(vi)))+eps)
 	}
 }
 
@@ -593,12 +860,12 @@ func adamStep(vec, m, v, g []float32, lr, decay float32) {
 func (t *trainer) maskedRaw(r *rand.Rand, e []float32, a uint32, novelty []float64) float64 {
 	m, dim := t.m, t.dim
 	first, n := int(t.addrFirst[a]), int(t.addrN[a])
-	u := r.Float64()
+	shown := shownLevels(r.Float64(), novelty, first, n)
 	z := float64(m.bias)
 	for l := range n {
-		row := int(t.addrRows[int(a)*maxLevels+l])
-		if u < novelty[first+l] {
-			row = m.prefixes[first+l].rows
+		row := m.prefixes[first+l].rows
+		if l < shown {
+			row = int(t.addrRows[int(a)*maxLevels+l])
 		}
 		z += float64(blas.Sdot(dim, e, 1, m.prefixes[first+l].vec(row, dim), 1))
 	}
