@@ -1,7 +1,6 @@
 package training_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,91 +11,23 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/siemscore/siemscore/companion/internal/scenario"
 	"github.com/siemscore/siemscore/companion/training"
 	"github.com/siemscore/siemscore/elastic/esclient"
 	"github.com/siemscore/siemscore/elastic/reader/readertest"
 	"github.com/siemscore/siemscore/internal/estest"
 	"github.com/siemscore/siemscore/models/bundle"
 	"github.com/siemscore/siemscore/models/kerberos"
-	"github.com/siemscore/siemscore/processors"
-	"github.com/siemscore/siemscore/synth/ipnet"
 	synthkrb "github.com/siemscore/siemscore/synth/kerberos"
 )
 
-// scenario is an organisation's CloudTrail traffic over the 28 days before now, in which one
-// person starts working from a network nobody used before (newNet) for the last 7 days.
-type scenario struct {
-	now       time.Time
-	person    string // the entity that moves
-	other     string // a service role, which is attacked
-	normal    []ipnet.Event
-	newNet    netip.Prefix
-	attack    netip.Addr
-	ns, index string
-}
-
-func newScenario(t *testing.T, url string) *scenario {
-	t.Helper()
-	s := &scenario{
-		now:    time.Now().UTC().Truncate(time.Hour),
-		newNet: netip.MustParsePrefix("45.83.64.0/24"),
-		attack: netip.MustParseAddr("185.220.101.33"),
-	}
-	cfg := ipnet.DefaultOrgConfig()
-	cfg.Orgs, cfg.Members, cfg.Services, cfg.Days, cfg.TrainDays = 3, 10, 2, 29, 28
-	cfg.Start = s.now.Add(-29 * 24 * time.Hour).Truncate(24 * time.Hour)
-	ds, err := ipnet.Org(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var events []ipnet.Event
-	for _, e := range append(ds.Train, ds.Test...) {
-		if e.Time.Before(s.now) {
-			events = append(events, e)
-		}
-	}
-	var mover *ipnet.Identity
-	for _, e := range events {
-		switch {
-		case mover == nil && e.Identity.Type == "IAMUser" && e.Source != ipnet.SourceService:
-			mover, s.person = e.Identity, e.Identity.PrincipalID
-		case s.other == "" && e.Source == ipnet.SourceService:
-			s.other = e.Identity.PrincipalID
-		}
-	}
-	if mover == nil || s.other == "" {
-		t.Fatal("the scenario lacks a person or a service role")
-	}
-	s.normal = events
-	// From a week before now, the mover works from newNet every day: a new address most days.
-	for d := 7; d >= 1; d-- {
-		for k := range 12 {
-			events = append(events, ipnet.Event{
-				Time:     s.now.Add(-time.Duration(d)*24*time.Hour + time.Duration(k)*37*time.Minute),
-				Identity: mover, IP: s.newNet.Addr().Next().Next(), Source: ipnet.SourceHome,
-			})
-			if k%3 == 0 {
-				events[len(events)-1].IP = netip.AddrFrom4([4]byte{45, 83, 64, byte(10 + d*7 + k)})
-			}
-		}
-	}
-	var buf bytes.Buffer
-	if err := ipnet.WriteCloudTrail(&buf, 11, events); err != nil {
-		t.Fatal(err)
-	}
-	s.ns = readertest.Namespace(t, url)
-	readertest.Deliver(t, url, s.ns, readertest.Records(t, readertest.JSONLines(t, &buf), nil))
-	s.index = readertest.Stream(processors.KindCloudTrail, s.ns)
-	return s
-}
-
 // normalPercentiles scores the scenario's normal events of the training window with b: the 99th
 // and 99.9th percentiles of what ordinary traffic gets.
-func (s *scenario) normalPercentiles(t *testing.T, b *bundle.Bundle) (p99, p999 float64) {
+func normalPercentiles(t *testing.T, s *scenario.Moving, b *bundle.Bundle) (p99, p999 float64) {
 	t.Helper()
 	var scores []float64
-	for _, e := range s.normal {
-		if e.Time.After(s.now.Add(-21 * 24 * time.Hour)) {
+	for _, e := range s.Normal {
+		if e.Time.After(s.Now.Add(-21 * 24 * time.Hour)) {
 			scores = append(scores, scoreIP(t, b, e.Identity.PrincipalID, e.IP))
 		}
 	}
@@ -104,10 +35,10 @@ func (s *scenario) normalPercentiles(t *testing.T, b *bundle.Bundle) (p99, p999 
 	return scores[len(scores)*99/100], scores[len(scores)*999/1000]
 }
 
-func (s *scenario) config() training.Config {
+func config(s *scenario.Moving) training.Config {
 	cfg := training.DefaultConfig()
-	cfg.CloudTrailIndex = s.index
-	cfg.KerberosIndex = readertest.Stream(processors.KindKerberos, s.ns)
+	cfg.CloudTrailIndex = s.CloudTrail
+	cfg.KerberosIndex = s.Kerberos
 	cfg.Window = 21 * 24 * time.Hour
 	cfg.ProgressEvery = time.Hour
 	return cfg
@@ -144,22 +75,21 @@ func build(t *testing.T, r *training.Result, sec int) *bundle.Bundle {
 func TestRetrainingLearnsFromElasticsearch(t *testing.T) {
 	url := estest.URL(t)
 	es := readertest.Client(t, url)
-	s := newScenario(t, url)
+	s := scenario.Index(t, url)
 	ctx := context.Background()
-	probe := netip.MustParseAddr("45.83.64.200") // never used, not even after the move
 
-	before, err := training.Run(ctx, es, s.config(), s.now.Add(-7*24*time.Hour), nil, hclog.NewNullLogger())
+	before, err := training.Run(ctx, es, config(s), s.Now.Add(-7*24*time.Hour), nil, hclog.NewNullLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
-	after, err := training.Run(ctx, es, s.config(), s.now, nil, hclog.NewNullLogger())
+	after, err := training.Run(ctx, es, config(s), s.Now, nil, hclog.NewNullLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
 	b0, b1 := build(t, before, 0), build(t, after, 1)
-	was, is := scoreIP(t, b0, s.person, probe), scoreIP(t, b1, s.person, probe)
-	attack := scoreIP(t, b1, s.other, s.attack)
-	p99, p999 := s.normalPercentiles(t, b1)
+	was, is := scoreIP(t, b0, s.Person, s.Probe), scoreIP(t, b1, s.Person, s.Probe)
+	attack := scoreIP(t, b1, s.Other, s.Attack)
+	p99, p999 := normalPercentiles(t, s, b1)
 	t.Logf("normal traffic: p99 %.1f, p99.9 %.1f; person at the new network: %.1f before, %.1f after retraining; attack on a service role: %.1f",
 		p99, p999, was, is, attack)
 	if was <= p99 || was < 20 {
@@ -169,7 +99,7 @@ func TestRetrainingLearnsFromElasticsearch(t *testing.T) {
 		t.Errorf("after retraining the new network scores %.1f for the person (was %.1f): not normal", is, was)
 	}
 	if attack < 50 || attack <= p999 {
-		t.Errorf("after retraining an attack from %s on %s scores only %.1f (normal p99.9 %.1f)", s.attack, s.other, attack, p999)
+		t.Errorf("after retraining an attack from %s on %s scores only %.1f (normal p99.9 %.1f)", s.Attack, s.Other, attack, p999)
 	}
 
 	st := after.Stats
@@ -179,13 +109,13 @@ func TestRetrainingLearnsFromElasticsearch(t *testing.T) {
 	if fmt.Sprint(after.Trained) != fmt.Sprint([]string{bundle.TagIP, bundle.TagPeriodicity}) || len(after.Kept) != 0 {
 		t.Errorf("trained %v kept %v; want IP and periodicity trained, Kerberos absent (no data)", after.Trained, after.Kept)
 	}
-	if b1.Header().Fingerprint == b0.Header().Fingerprint || !b1.Header().WindowEnd.Equal(s.now) {
+	if b1.Header().Fingerprint == b0.Header().Fingerprint || !b1.Header().WindowEnd.Equal(s.Now) {
 		t.Errorf("header %+v does not describe the second run", b1.Header())
 	}
 
 	// A model without data keeps the previous bundle's section.
 	prev := kerberosBundle(t)
-	kept, err := training.Run(ctx, es, s.config(), s.now, prev, hclog.NewNullLogger())
+	kept, err := training.Run(ctx, es, config(s), s.Now, prev, hclog.NewNullLogger())
 	if err != nil {
 		t.Fatal(err)
 	}

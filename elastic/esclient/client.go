@@ -86,7 +86,7 @@ func (c *Client) Close(ctx context.Context) error {
 func (c Config) httpTransport() (*http.Transport, error) {
 	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
 	if c.CAFile != "" {
-		pool, err := loadCAFile(c.CAFile)
+		pool, err := LoadCAFile(c.CAFile)
 		if err != nil {
 			return nil, fmt.Errorf("esclient: CAFile: %w", err)
 		}

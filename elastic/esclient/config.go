@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"strings"
@@ -71,7 +72,7 @@ func (c Config) Validate() error {
 	}
 	for i, h := range c.Hosts {
 		if err := validateHost(h); err != nil {
-			errs = append(errs, fmt.Errorf("esclient: Hosts[%d] %q: %w", i, stripUserinfo(h), err))
+			errs = append(errs, fmt.Errorf("esclient: Hosts[%d] %q: %w", i, RedactURL(h), err))
 		}
 	}
 	if c.APIKey != "" && (c.Username != "" || c.Password != "") {
@@ -86,7 +87,7 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("esclient: Username: required when Password is set"))
 	}
 	if c.CAFile != "" {
-		if _, err := loadCAFile(c.CAFile); err != nil {
+		if _, err := LoadCAFile(c.CAFile); err != nil {
 			errs = append(errs, fmt.Errorf("esclient: CAFile: %w", err))
 		}
 	}
@@ -123,20 +124,20 @@ func validateHost(h string) error {
 	return nil
 }
 
-// stripUserinfo drops "user:pass@" from a URL-like string for error messages.
-func stripUserinfo(h string) string {
-	scheme, rest, ok := strings.Cut(h, "://")
-	if !ok {
+// RedactURL hides the user information of a URL-like string for error messages: everything
+// between the start of the authority (after "//", or the start when there is none, as in the
+// common slip "elastic:secret@es:9200") and the last '@'. The last, not the first before a '/':
+// a password may hold either character unescaped, and a host URL has no other use for '@'.
+func RedactURL(h string) string {
+	prefix, rest := "", h
+	if i := strings.Index(h, "//"); i >= 0 {
+		prefix, rest = h[:i+2], h[i+2:]
+	}
+	at := strings.LastIndexByte(rest, '@')
+	if at < 0 {
 		return h
 	}
-	authority, path, _ := strings.Cut(rest, "/")
-	if at := strings.LastIndexByte(authority, '@'); at >= 0 {
-		authority = "***@" + authority[at+1:]
-	}
-	if path != "" || strings.HasSuffix(rest, "/") {
-		return scheme + "://" + authority + "/" + path
-	}
-	return scheme + "://" + authority
+	return prefix + "***@" + rest[at+1:]
 }
 
 // encodeAPIKey returns the key in the base64 "id:api_key" form Elasticsearch expects in the
@@ -162,8 +163,30 @@ func encodeAPIKey(k string) (string, error) {
 	return k, nil
 }
 
-func loadCAFile(path string) (*x509.CertPool, error) {
-	pem, err := os.ReadFile(path)
+// maxCAFile bounds what LoadCAFile reads: CA bundles are kilobytes (all of Mozilla's roots are
+// about 220 KB), and a path naming a device or a huge wrong file must not stall start-up.
+const maxCAFile = 16 << 20
+
+// LoadCAFile reads the PEM certificates of path, which must be a regular file of at most
+// 16 MiB holding at least one.
+func LoadCAFile(path string) (*x509.CertPool, error) {
+	// Stat before opening: opening a FIFO blocks until someone writes to it.
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	if fi.Size() > maxCAFile {
+		return nil, fmt.Errorf("%s is %d bytes, more than any CA bundle (at most %d)", path, fi.Size(), maxCAFile)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	pem, err := io.ReadAll(io.LimitReader(f, maxCAFile))
 	if err != nil {
 		return nil, err
 	}

@@ -84,13 +84,15 @@ type Key struct {
 	Name        string
 	Default     string // as the user would write it; "" means unset
 	Description string
-	secret      bool // the value is never echoed in an error
+	secret      bool                // the value is never echoed in an error
+	redact      func(string) string // what of the value an error may echo; nil: all of it
 	set         func(c *Config, v string) error
 }
 
 var keys = []Key{
 	{Name: "es_hosts", Default: "http://127.0.0.1:9200",
 		Description: "Elasticsearch node URLs, comma-separated (`http://` or `https://`, no credentials in the URL); requests go round-robin with failover.",
+		redact:      redactHosts,
 		set: func(c *Config, v string) (err error) {
 			c.Hosts, err = splitList(v)
 			return err
@@ -304,9 +306,12 @@ func Load(g Getter) (Config, error) {
 		}
 		if err := k.set(&c, v); err != nil {
 			unparsed[k.Name] = true
-			if k.secret {
+			switch {
+			case k.secret:
 				errs = append(errs, fmt.Errorf("%s: invalid value: %w", k.Name, err))
-			} else {
+			case k.redact != nil:
+				errs = append(errs, fmt.Errorf("%s: invalid value %q: %w", k.Name, k.redact(v), err))
+			default:
 				errs = append(errs, fmt.Errorf("%s: invalid value %q: %w", k.Name, v, err))
 			}
 		}

@@ -1,12 +1,12 @@
 package config
 
 import (
-	"crypto/x509"
 	"fmt"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/siemscore/siemscore/elastic/esclient"
 	"github.com/siemscore/siemscore/elastic/target"
 	"github.com/siemscore/siemscore/processors"
 )
@@ -52,7 +52,7 @@ func (c *Config) problems() []problem {
 	}
 	for _, h := range c.Hosts {
 		if err := checkHost(h); err != nil {
-			add("es_hosts", "%q: %v", redactURL(h), err)
+			add("es_hosts", "%q: %v", esclient.RedactURL(h), err)
 		}
 	}
 	switch {
@@ -67,7 +67,7 @@ func (c *Config) problems() []problem {
 		add("es_api_key", "must not contain whitespace")
 	}
 	if c.CAFile != "" {
-		if err := checkCAFile(c.CAFile); err != nil {
+		if _, err := esclient.LoadCAFile(c.CAFile); err != nil {
 			add("es_ca_file", "%v", err)
 		}
 	}
@@ -164,26 +164,11 @@ func kindNames() string {
 	return strings.Join(names, ", ")
 }
 
-func checkCAFile(path string) error {
-	pem, err := os.ReadFile(path)
-	if err != nil {
-		return err
+// redactHosts hides the user information of every URL of a comma-separated list.
+func redactHosts(v string) string {
+	items := strings.Split(v, ",")
+	for i, h := range items {
+		items[i] = esclient.RedactURL(h)
 	}
-	if !x509.NewCertPool().AppendCertsFromPEM(pem) {
-		return fmt.Errorf("%s: no PEM certificate found", path)
-	}
-	return nil
-}
-
-// redactURL drops user:password@ from a URL-like string, so an error about a host never prints a
-// credential someone wrote into it.
-func redactURL(h string) string {
-	scheme, rest, ok := strings.Cut(h, "://")
-	if !ok {
-		return h
-	}
-	if at := strings.LastIndexByte(strings.SplitN(rest, "/", 2)[0], '@'); at >= 0 {
-		return scheme + "://***@" + rest[at+1:]
-	}
-	return h
+	return strings.Join(items, ",")
 }
