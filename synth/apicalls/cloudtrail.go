@@ -1,13 +1,13 @@
 package apicalls
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"strings"
 	"time"
+
+	"github.com/siemscore/siemscore/synth/internal/cloudtrail"
 )
 
 // eventSources maps each generated API to its service endpoint, CloudTrail's eventSource.
@@ -69,48 +69,35 @@ var humanAPIs = []string{
 	"DescribeAlarms", "GetMetricData", "FilterLogEvents", "ListKeys", "GetSecretValue", "LookupEvents",
 }
 
-// The JSON shapes of a CloudTrail record, in CloudTrail's field order.
-type (
-	ctRecord struct {
-		EventVersion       string     `json:"eventVersion"`
-		UserIdentity       ctIdentity `json:"userIdentity"`
-		EventTime          string     `json:"eventTime"`
-		EventSource        string     `json:"eventSource"`
-		EventName          string     `json:"eventName"`
-		AWSRegion          string     `json:"awsRegion"`
-		SourceIPAddress    string     `json:"sourceIPAddress"`
-		UserAgent          string     `json:"userAgent"`
-		RequestParameters  any        `json:"requestParameters"`
-		ResponseElements   any        `json:"responseElements"`
-		RequestID          string     `json:"requestID"`
-		EventID            string     `json:"eventID"`
-		ReadOnly           bool       `json:"readOnly"`
-		EventType          string     `json:"eventType"`
-		ManagementEvent    bool       `json:"managementEvent"`
-		RecipientAccountID string     `json:"recipientAccountId"`
-		EventCategory      string     `json:"eventCategory"`
+// record renders event i. Its IDs are derived from the seed and i.
+func (ds *Dataset) record(i int) cloudtrail.Record {
+	e := ds.Events[i]
+	p := &ds.Principals[e.Principal]
+	id := cloudtrail.Identity{
+		Type:        p.identityType,
+		PrincipalID: p.principalID,
+		ARN:         p.ARN,
+		AccountID:   p.AccountID,
+		AccessKeyID: p.accessKeyID,
+		UserName:    p.userName,
 	}
-	ctIdentity struct {
-		Type           string     `json:"type"`
-		PrincipalID    string     `json:"principalId"`
-		ARN            string     `json:"arn"`
-		AccountID      string     `json:"accountId"`
-		AccessKeyID    string     `json:"accessKeyId"`
-		UserName       string     `json:"userName,omitempty"`
-		SessionContext *ctSession `json:"sessionContext,omitempty"`
+	if p.issuerARN != "" {
+		issuer := cloudtrail.Issuer{Type: "Role", PrincipalID: strings.Split(p.principalID, ":")[0], ARN: p.issuerARN, AccountID: p.AccountID}
+		issuer.UserName = issuer.ARN[strings.LastIndexByte(issuer.ARN, '/')+1:]
+		id.SessionContext = cloudtrail.RoleSession(issuer, e.Time.Truncate(time.Hour))
 	}
-	ctSession struct {
-		SessionIssuer ctIssuer          `json:"sessionIssuer"`
-		Attributes    map[string]string `json:"attributes"`
-	}
-	ctIssuer struct {
-		Type        string `json:"type"`
-		PrincipalID string `json:"principalId"`
-		ARN         string `json:"arn"`
-		AccountID   string `json:"accountId"`
-		UserName    string `json:"userName"`
-	}
-)
+	return cloudtrail.APICall(cloudtrail.Call{
+		Version:  "1.08",
+		Identity: id,
+		Time:     e.Time,
+		Source:   eventSources[e.API],
+		Name:     e.API,
+		Region:   p.region,
+		IP:       p.sourceIP,
+		Agent:    p.userAgent,
+		ReadOnly: strings.HasPrefix(e.API, "Describe") || strings.HasPrefix(e.API, "List") || strings.HasPrefix(e.API, "Get") || strings.HasPrefix(e.API, "Lookup"),
+	}, ds.rng(1<<48+uint64(i)))
+}
 
 // CloudTrailRecord returns event i as a CloudTrail JSON record (the form of one element of a
 // CloudTrail log file's "Records" array). Its IDs are derived from the seed and i.
@@ -118,45 +105,7 @@ func (ds *Dataset) CloudTrailRecord(i int) ([]byte, error) {
 	if i < 0 || i >= len(ds.Events) {
 		return nil, fmt.Errorf("apicalls: event %d of %d", i, len(ds.Events))
 	}
-	e := ds.Events[i]
-	p := &ds.Principals[e.Principal]
-	r := ds.rng(1<<48 + uint64(i))
-	rec := ctRecord{
-		EventVersion: "1.08",
-		UserIdentity: ctIdentity{
-			Type:        p.identityType,
-			PrincipalID: p.principalID,
-			ARN:         p.ARN,
-			AccountID:   p.AccountID,
-			AccessKeyID: p.accessKeyID,
-			UserName:    p.userName,
-		},
-		EventTime:          e.Time.UTC().Format(time.RFC3339),
-		EventSource:        eventSources[e.API],
-		EventName:          e.API,
-		AWSRegion:          p.region,
-		SourceIPAddress:    p.sourceIP,
-		UserAgent:          p.userAgent,
-		RequestID:          uuid(r),
-		EventID:            uuid(r),
-		ReadOnly:           strings.HasPrefix(e.API, "Describe") || strings.HasPrefix(e.API, "List") || strings.HasPrefix(e.API, "Get") || strings.HasPrefix(e.API, "Lookup"),
-		EventType:          "AwsApiCall",
-		ManagementEvent:    true,
-		RecipientAccountID: p.AccountID,
-		EventCategory:      "Management",
-	}
-	if p.issuerARN != "" {
-		issuer := ctIssuer{Type: "Role", PrincipalID: strings.Split(p.principalID, ":")[0], ARN: p.issuerARN, AccountID: p.AccountID}
-		issuer.UserName = issuer.ARN[strings.LastIndexByte(issuer.ARN, '/')+1:]
-		rec.UserIdentity.SessionContext = &ctSession{
-			SessionIssuer: issuer,
-			Attributes: map[string]string{
-				"creationDate":     e.Time.UTC().Truncate(time.Hour).Format(time.RFC3339),
-				"mfaAuthenticated": "false",
-			},
-		}
-	}
-	b, err := json.Marshal(rec)
+	b, err := json.Marshal(ds.record(i))
 	if err != nil {
 		return nil, fmt.Errorf("apicalls: event %d: %w", i, err)
 	}
@@ -165,22 +114,8 @@ func (ds *Dataset) CloudTrailRecord(i int) ([]byte, error) {
 
 // WriteCloudTrail writes every event as one CloudTrail JSON record per line.
 func (ds *Dataset) WriteCloudTrail(w io.Writer) error {
-	bw := bufio.NewWriter(w)
-	for i := range ds.Events {
-		b, err := ds.CloudTrailRecord(i)
-		if err != nil {
-			return err
-		}
-		bw.Write(b)
-		bw.WriteByte('\n')
-	}
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("apicalls: write CloudTrail: %w", err)
+	if err := cloudtrail.WriteLines(w, len(ds.Events), ds.record); err != nil {
+		return fmt.Errorf("apicalls: %w", err)
 	}
 	return nil
-}
-
-func uuid(r *rand.Rand) string {
-	a, b := r.Uint64(), r.Uint64()
-	return fmt.Sprintf("%08x-%04x-4%03x-%04x-%012x", a>>32, a>>16&0xffff, a&0xfff, 0x8000|b>>48&0x3fff, b&0xffffffffffff)
 }
