@@ -7,28 +7,13 @@ import (
 	"slices"
 	"testing"
 
-	"gonum.org/v1/gonum/integrate"
-	"gonum.org/v1/gonum/stat"
-
+	"github.com/siemscore/siemscore/models/eval"
 	"github.com/siemscore/siemscore/synth/ipnet"
 )
 
 // entityOf is the scorer's extraction rule (principalId up to the first ':'), repeated here
 // because models/score imports this package.
 func entityOf(e *ipnet.Event) string { return e.Identity.PrincipalID }
-
-// auc is the area under the ROC curve of scores (higher = more anomalous) for separating
-// attacks from normal events; ties count half.
-func auc(normal, attack []float64) float64 {
-	y := append(slices.Clone(normal), attack...)
-	classes := make([]bool, len(y))
-	for i := len(normal); i < len(y); i++ {
-		classes[i] = true
-	}
-	stat.SortWeightedLabeled(y, classes, nil)
-	tpr, fpr, _ := stat.ROC(nil, y, classes, nil)
-	return integrate.Trapezoidal(fpr, tpr)
-}
 
 // evalSet is an evaluation: normal = test-period pairs of principals seen in training that
 // were not themselves seen in training; attacks = the planted ones.
@@ -146,7 +131,7 @@ func compare(t *testing.T, name string, ds *ipnet.Dataset) (model, base float64)
 	for i := range es.attacks {
 		ba[i] = b.score(&es.attacks[i])
 	}
-	model, base = auc(mn, ma), auc(bn, ba)
+	model, base = eval.AUC(mn, ma), eval.AUC(bn, ba)
 	t.Logf("%s: %d training pairs, %d normal unseen test pairs, %d attacks: model AUC %.4f, LCP baseline AUC %.4f",
 		name, len(ds.Train), len(es.normal), len(es.attacks), model, base)
 	type split struct{ m, b []float64 }
@@ -165,10 +150,10 @@ func compare(t *testing.T, name string, ds *ipnet.Dataset) (model, base float64)
 	}
 	for src := ipnet.SourceHome; src <= ipnet.SourceAttackOtherOrg; src++ {
 		if v := normal[src]; v != nil {
-			t.Logf("  normal %-16s n=%6d  model %.4f  baseline %.4f (against all attacks)", src, len(v.m), auc(v.m, ma), auc(v.b, ba))
+			t.Logf("  normal %-16s n=%6d  model %.4f  baseline %.4f (against all attacks)", src, len(v.m), eval.AUC(v.m, ma), eval.AUC(v.b, ba))
 		}
 		if v := attack[src]; v != nil {
-			t.Logf("  attack %-16s n=%6d  model %.4f  baseline %.4f (against all normal)", src, len(v.m), auc(mn, v.m), auc(bn, v.b))
+			t.Logf("  attack %-16s n=%6d  model %.4f  baseline %.4f (against all normal)", src, len(v.m), eval.AUC(mn, v.m), eval.AUC(bn, v.b))
 		}
 	}
 	return model, base

@@ -11,51 +11,6 @@ import (
 	"github.com/siemscore/siemscore/models/bundle"
 )
 
-func TestAUC(t *testing.T) {
-	for _, tc := range []struct {
-		normal, planted []float64
-		want            float64
-	}{
-		{[]float64{1, 2, 3}, []float64{4, 5}, 1},
-		{[]float64{4, 5}, []float64{1, 2, 3}, 0},
-		{[]float64{1, 1}, []float64{1, 1}, 0.5},  // all tied: chance
-		{[]float64{1, 3}, []float64{2, 4}, 0.75}, // 3 of the 4 (normal, planted) pairs ordered right
-	} {
-		if got := auc(tc.normal, tc.planted); math.Abs(got-tc.want) > 1e-12 {
-			t.Errorf("auc(%v, %v) = %v, want %v", tc.normal, tc.planted, got, tc.want)
-		}
-	}
-	if !math.IsNaN(auc(nil, []float64{1})) {
-		t.Error("auc without normal scores is not NaN")
-	}
-}
-
-func TestThresholds(t *testing.T) {
-	// 10 normal scores 0..9, 5 planted at 5, 8, 9, 20, 30.
-	var normal []float64
-	for i := range 10 {
-		normal = append(normal, float64(i))
-	}
-	r := newRates(normal, []float64{5, 8, 9, 20, 30})
-
-	th := r.atFPR("10%", 0.1) // at most 1 of the 10 normal scores may alert: ≥ 9
-	if th.Value != 9 || th.FPR != 0.1 || th.TPR != 0.6 {
-		t.Errorf("10%% FPR: %+v, want ≥ 9 with FPR 0.1 and TPR 0.6", th)
-	}
-	if th := r.atFPR("0%", 0); th.Value != 20 || th.TPR != 0.4 || th.FPR != 0 {
-		t.Errorf("0%% FPR: %+v, want ≥ 20 with TPR 0.4", th)
-	}
-	// At ≥ 8: 4 planted and 2 normal alert, precision 2/3 and recall 4/5, F1 8/11; ≥ 5 has
-	// precision 1/2 and recall 1 (F1 2/3), ≥ 9 precision 3/4 and recall 3/5 (F1 2/3).
-	if best := r.bestF1("f1"); best.Value != 8 || math.Abs(best.F1-8.0/11) > 1e-12 {
-		t.Errorf("best F1: %+v, want ≥ 8 with F1 8/11", best)
-	}
-	// Every normal score ties with the highest: no threshold keeps the FPR at 1%.
-	if th := newRates([]float64{100, 100}, []float64{100}).atFPR("1%", 0.01); !math.IsInf(th.Value, 1) || th.TPR != 0 {
-		t.Errorf("unreachable target: %+v, want +Inf and TPR 0", th)
-	}
-}
-
 // The demo at a quarter of its size still shows what the models' acceptance tests require, and
 // writes a bundle that loads and a report with every figure.
 func TestRunMeetsAcceptance(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/siemscore/siemscore/models/eval"
 	"github.com/siemscore/siemscore/processors"
 	"github.com/siemscore/siemscore/processors/ecs"
 	"github.com/siemscore/siemscore/report"
@@ -129,13 +130,13 @@ func (s *ipScenario) evaluate(ctx context.Context, r *run, res *train.Result) (I
 		return sum, fmt.Errorf("demo: IP: %d held-out events gave %d records, %d scored", len(held), n, len(all))
 	}
 	sum.Normal, sum.Planted, sum.HeldOutNormal = len(s.normNormal), len(s.normPlanted), len(heldNormal)
-	sum.AUC, sum.AUCNorm = auc(s.rawNormal, s.rawPlanted), auc(s.normNormal, s.normPlanted)
-	rt := newRates(s.normNormal, s.normPlanted)
-	sum.Thresholds = []Threshold{rt.atFPR("1% FPR", 0.01), rt.atFPR("0.1% FPR", 0.001), rt.bestF1("best F1")}
+	sum.AUC, sum.AUCNorm = eval.AUC(s.rawNormal, s.rawPlanted), eval.AUC(s.normNormal, s.normPlanted)
+	rt := eval.NewRates(s.normNormal, s.normPlanted)
+	sum.Thresholds = []Threshold{{"1% FPR", rt.AtFPR(0.01)}, {"0.1% FPR", rt.AtFPR(0.001)}, {"best F1", rt.BestF1()}}
 	sum.TPRAt1FPR = sum.Thresholds[0].TPR
-	slices.Sort(heldNormal)
+	heldRates := eval.NewRates(heldNormal, nil)
 	for _, t := range sum.Thresholds {
-		sum.AlertsPerDay = append(sum.AlertsPerDay, float64(atOrAbove(heldNormal, t.Value))/float64(sum.HeldOutDays))
+		sum.AlertsPerDay = append(sum.AlertsPerDay, float64(heldRates.At(t.Value).FalsePositives)/float64(sum.HeldOutDays))
 	}
 	slices.SortStableFunc(all, func(a, b Anomaly) int {
 		return cmp.Or(cmp.Compare(b.ScoreNorm, a.ScoreNorm), cmp.Compare(b.Score, a.Score))
