@@ -10,12 +10,12 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/siemscore/siemscore/companion/internal/bundletest"
 	"github.com/siemscore/siemscore/companion/shared"
 	"github.com/siemscore/siemscore/companion/trainer"
 	"github.com/siemscore/siemscore/elastic/esclient"
 	"github.com/siemscore/siemscore/elastic/modelstore"
 	"github.com/siemscore/siemscore/elastic/reader/readertest"
+	"github.com/siemscore/siemscore/internal/bundletest"
 	"github.com/siemscore/siemscore/internal/estest"
 	"github.com/siemscore/siemscore/models/bundle"
 	"github.com/siemscore/siemscore/processors"

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/siemscore/siemscore/internal/bundletest"
 	"github.com/siemscore/siemscore/internal/heaptest"
-	"github.com/siemscore/siemscore/internal/smallbundle"
 	"github.com/siemscore/siemscore/models/score"
 	"github.com/siemscore/siemscore/plugin/decode"
 	"github.com/siemscore/siemscore/plugin/decode/decodetest"
@@ -31,7 +31,7 @@ func TestScorerMemoryIsBoundedUnderACardinalityAttack(t *testing.T) {
 		step    = 10 * time.Millisecond // 2.8 hours of records: Kerberos windows fill
 	)
 	sc := score.New()
-	if err := sc.Load(smallbundle.Get(t)); err != nil {
+	if err := sc.Load(bundletest.Full(t)); err != nil {
 		t.Fatal(err)
 	}
 	proc, err := processors.New(processors.Options{})
