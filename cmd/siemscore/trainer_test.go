@@ -19,7 +19,7 @@ import (
 
 // The plugin passes the companion its connection in the variables assets install reads.
 func TestCompanionEnvironmentIsTheCLIs(t *testing.T) {
-	for cli, shared := range map[string]string{envESURL: shared.EnvESURL, envAPIKey: shared.EnvESAPIKey, envUser: shared.EnvESUser, envPassword: shared.EnvESPassword} {
+	for cli, shared := range map[string]string{envESURL: shared.EnvESURL, envAPIKey: shared.EnvESAPIKey, envUser: shared.EnvESUser, envPassword: shared.EnvESPassword, keyEnv: shared.EnvBundleKey} {
 		if cli != shared {
 			t.Errorf("the CLI reads %s, the plugin sets %s", cli, shared)
 		}

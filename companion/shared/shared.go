@@ -44,6 +44,9 @@ const (
 	EnvESAPIKey   = "SIEMSCORE_ES_API_KEY"
 	EnvESUser     = "SIEMSCORE_ES_USER"
 	EnvESPassword = "SIEMSCORE_ES_PASSWORD"
+	// EnvBundleKey is the HMAC key bundles are signed and verified with, read by every siemscore
+	// command that writes or reads bundles.
+	EnvBundleKey = "SIEMSCORE_BUNDLE_KEY"
 )
 
 // PluginName is the name the Models implementation is dispensed under.

@@ -12,12 +12,14 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/siemscore/siemscore/companion/shared"
 	"github.com/siemscore/siemscore/elastic/target"
 )
 
@@ -64,6 +66,7 @@ type Config struct {
 	PreserveOriginal bool
 	ModelBundle      string // "" ships records unscored
 	ModelReload      time.Duration
+	BundleKey        []byte // HMAC key every bundle must be signed with; nil accepts unsigned ones
 
 	// Companion trainer (companion/host); CompanionPath "" runs none.
 	CompanionPath string
@@ -85,6 +88,7 @@ type Key struct {
 	Default     string // as the user would write it; "" means unset
 	Description string
 	secret      bool                // the value is never echoed in an error
+	env         string              // environment variable read when the key is unset
 	redact      func(string) string // what of the value an error may echo; nil: all of it
 	set         func(c *Config, v string) error
 }
@@ -157,6 +161,9 @@ var keys = []Key{
 	{Name: "model_bundle",
 		Description: "Path of the model bundle written by the trainer. Unset: records still ship, with `siemscore.model.status: untrained`. A bundle that cannot be read stops Fluent Bit from starting.",
 		set:         func(c *Config, v string) error { c.ModelBundle = v; return nil }},
+	{Name: "model_bundle_key", secret: true, env: shared.EnvBundleKey,
+		Description: "HMAC key model bundles must be signed with (the key `siemscore train` and the companion sign with: their `--key-file` or `SIEMSCORE_BUNDLE_KEY`). With a key, an unsigned bundle or one signed with another key is refused wherever it comes from (`model_bundle`, the companion, `models_index`) and the model in use is kept; the companion gets the key too. Use `${ENV_VAR}` rather than writing it into the file. Default: the `SIEMSCORE_BUNDLE_KEY` environment variable of the Fluent Bit process; neither set: unsigned bundles are accepted.",
+		set:         func(c *Config, v string) error { c.BundleKey = []byte(v); return nil }},
 	{Name: "model_reload_interval", Default: "60s",
 		Description: "How often to check `model_bundle` for a newer bundle (the trainer replaces the file atomically); a newer one is loaded without a restart, a broken one is reported and the current one kept. `0` turns reloading off.",
 		set:         func(c *Config, v string) (err error) { c.ModelReload, err = parseDuration(v); return err }},
@@ -271,6 +278,10 @@ var mistakes = map[string]string{
 	"model_path":               "model_bundle",
 	"model_bundles":            "model_bundle",
 	"model_bundle_path":        "model_bundle",
+	"model_key":                "model_bundle_key",
+	"bundle_key":               "model_bundle_key",
+	"model_bundle_keys":        "model_bundle_key",
+	"model_signing_key":        "model_bundle_key",
 	"companion":                "companion_path",
 	"companion_cmd":            "companion_path",
 	"companion_command":        "companion_path",
@@ -298,6 +309,9 @@ func Load(g Getter) (Config, error) {
 	}
 	for _, k := range keys {
 		v := strings.TrimSpace(g.Get(k.Name))
+		if v == "" && k.env != "" {
+			v = os.Getenv(k.env)
+		}
 		if v == "" {
 			v = k.Default
 		}

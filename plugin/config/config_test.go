@@ -11,9 +11,12 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/siemscore/siemscore/companion/shared"
 )
 
 func TestDefaults(t *testing.T) {
+	t.Setenv(shared.EnvBundleKey, "")
 	c, err := Load(Map{})
 	if err != nil {
 		t.Fatalf("Load with no properties: %v", err)
@@ -111,6 +114,7 @@ func TestEveryKeyIsRead(t *testing.T) {
 		"preserve_original":     {Map{"preserve_original": "on"}, func(c Config) bool { return c.PreserveOriginal }},
 		"model_bundle":          {Map{"model_bundle": bundle}, func(c Config) bool { return c.ModelBundle == bundle }},
 		"model_reload_interval": {Map{"model_reload_interval": "0"}, func(c Config) bool { return c.ModelReload == 0 }},
+		"model_bundle_key":      {Map{"model_bundle_key": " k3y "}, func(c Config) bool { return string(c.BundleKey) == "k3y" }},
 		"plugin_alias":          {Map{"plugin_alias": "cloudtrail-prod"}, func(c Config) bool { return c.Alias == "cloudtrail-prod" }},
 		"plugin_log_level":      {Map{"plugin_log_level": "DEBUG"}, func(c Config) bool { return c.LogLevel == hclog.Debug }},
 		"companion_path":        {Map{"companion_path": exe}, func(c Config) bool { return c.CompanionPath == exe }},
@@ -136,6 +140,27 @@ func TestEveryKeyIsRead(t *testing.T) {
 		if !tc.check(c) {
 			t.Errorf("%s: %v gave %+v", k.Name, tc.props, c)
 		}
+	}
+}
+
+// The bundle key defaults to the variable the trainer signs with; the property wins over it, and
+// neither is ever part of an error.
+func TestBundleKeyFromTheEnvironment(t *testing.T) {
+	t.Setenv(shared.EnvBundleKey, " env-key-with-blanks ")
+	c, err := Load(Map{})
+	if err != nil || string(c.BundleKey) != " env-key-with-blanks " {
+		t.Errorf("key from the environment: %q, %v; want it exactly as siemscore train reads it", c.BundleKey, err)
+	}
+	if c, _ := Load(Map{"model_bundle_key": "property-key"}); string(c.BundleKey) != "property-key" {
+		t.Errorf("the property did not win over the environment: %q", c.BundleKey)
+	}
+	_, err = Load(Map{"model_bundle_key": "property-key", "es_timeout": "soon", "bundle_key": "mistaken-key"})
+	if err == nil || strings.Contains(err.Error(), "property-key") || strings.Contains(err.Error(), "env-key") || strings.Contains(err.Error(), "mistaken-key") {
+		t.Errorf("error %v: want one that shows no key", err)
+	}
+	t.Setenv(shared.EnvBundleKey, "")
+	if c, _ := Load(Map{}); c.BundleKey != nil {
+		t.Errorf("no key anywhere gave %q", c.BundleKey)
 	}
 }
 
@@ -285,10 +310,10 @@ func TestValues(t *testing.T) {
 	}
 }
 
-// TestREADMEDocumentsEveryKey keeps the key table of plugin/README.md in step with the code: every
+// TestREADMEDocumentsEveryKey keeps the key table of the top-level README.md in step with the code: every
 // key has a row, with its default, and the table has no row for a key that does not exist.
 func TestREADMEDocumentsEveryKey(t *testing.T) {
-	readme, err := os.ReadFile("../README.md")
+	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,14 +328,14 @@ func TestREADMEDocumentsEveryKey(t *testing.T) {
 		def, ok := documented[k.Name]
 		switch {
 		case !ok:
-			t.Errorf("plugin/README.md has no row for %s", k.Name)
+			t.Errorf("README.md has no row for %s", k.Name)
 		case k.Default != "" && def != "`"+k.Default+"`":
-			t.Errorf("plugin/README.md: %s default is %s, the code says %q", k.Name, def, k.Default)
+			t.Errorf("README.md: %s default is %s, the code says %q", k.Name, def, k.Default)
 		}
 	}
 	for name := range documented {
 		if !real[name] {
-			t.Errorf("plugin/README.md documents %s, which is not a key", name)
+			t.Errorf("README.md documents %s, which is not a key", name)
 		}
 	}
 }

@@ -130,8 +130,13 @@ func describe(c config.Config) []any {
 	if model == "" {
 		model = "none (records ship unscored)"
 	}
+	signature := "optional"
+	if len(c.BundleKey) > 0 {
+		signature = "required"
+	}
 	return []any{"es_hosts", strings.Join(c.Hosts, ","), "auth", auth, "target", dest,
-		"dead_letter", c.DeadLetterIndex, "record_type", c.RecordType, "model_bundle", model}
+		"dead_letter", c.DeadLetterIndex, "record_type", c.RecordType, "model_bundle", model,
+		"bundle_signature", signature}
 }
 
 func (p *Plugin) lookup(ctx any) (*running, bool) {

@@ -36,7 +36,7 @@ func openCompanion(cfg config.Config, es *esclient.Client, log hclog.Logger) (Sc
 		Path: cfg.CompanionPath, Args: companionArgs(cfg), Env: companionEnv(cfg),
 		CacheDir: cfg.ModelCacheDir, Index: index,
 		// Exactly what a model_bundle file is read with.
-		Decode: bundle.DecodeOptions{},
+		Decode: bundle.DecodeOptions{Key: cfg.BundleKey},
 		Log:    log,
 	}
 	if cfg.MetricsPort > 0 {
@@ -70,10 +70,11 @@ func companionArgs(cfg config.Config) []string {
 	return args
 }
 
-// companionEnv passes the Elasticsearch connection, credentials included, in the environment.
+// companionEnv passes the Elasticsearch connection, credentials included, and the bundle key in
+// the environment (the companion signs what it trains and verifies what it serves with it).
 func companionEnv(cfg config.Config) []string {
 	env := []string{shared.EnvESURL + "=" + strings.Join(cfg.Hosts, ",")}
-	for _, kv := range [][2]string{{shared.EnvESAPIKey, cfg.APIKey}, {shared.EnvESUser, cfg.User}, {shared.EnvESPassword, cfg.Password}} {
+	for _, kv := range [][2]string{{shared.EnvESAPIKey, cfg.APIKey}, {shared.EnvESUser, cfg.User}, {shared.EnvESPassword, cfg.Password}, {shared.EnvBundleKey, string(cfg.BundleKey)}} {
 		if kv[1] != "" {
 			env = append(env, kv[0]+"="+kv[1])
 		}

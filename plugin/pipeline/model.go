@@ -19,6 +19,7 @@ import (
 type model struct {
 	*score.Scorer
 	path string
+	opt  bundle.DecodeOptions
 	log  hclog.Logger
 
 	stamp fileStamp // of the file last loaded or refused
@@ -46,10 +47,10 @@ func (s fileStamp) same(o fileStamp) bool {
 		s.info.ModTime().Equal(o.info.ModTime()) && s.info.Size() == o.info.Size()
 }
 
-// openModel loads the bundle at path; an error names the model_bundle key. interval 0 turns
-// reloading off.
-func openModel(path string, interval time.Duration, log hclog.Logger) (*model, error) {
-	m := &model{Scorer: score.New(), path: path, log: log, stop: make(chan struct{})}
+// openModel loads the bundle at path, read with opt; an error names the model_bundle key.
+// interval 0 turns reloading off.
+func openModel(path string, interval time.Duration, opt bundle.DecodeOptions, log hclog.Logger) (*model, error) {
+	m := &model{Scorer: score.New(), path: path, opt: opt, log: log, stop: make(chan struct{})}
 	if err := m.load(); err != nil {
 		return nil, fmt.Errorf("model_bundle: %w", err)
 	}
@@ -67,7 +68,7 @@ func (m *model) load() error {
 		return err
 	}
 	m.stamp = stamp
-	b, err := bundle.ReadFile(m.path, bundle.DecodeOptions{})
+	b, err := bundle.ReadFile(m.path, m.opt)
 	if err != nil {
 		return err
 	}

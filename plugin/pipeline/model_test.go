@@ -19,7 +19,7 @@ import (
 
 func publish(t *testing.T, path string, at time.Time) *bundle.Bundle {
 	t.Helper()
-	b, err := plugintest.PublishBundle(path, at)
+	b, err := plugintest.PublishBundle(path, at, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func TestModelLoadsAndReloads(t *testing.T) {
 	v1 := publish(t, path, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
 	var logs lockedBuffer
 	log := hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Debug})
-	m, err := openModel(path, 20*time.Millisecond, log)
+	m, err := openModel(path, 20*time.Millisecond, bundle.DecodeOptions{}, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func TestModelErrorsNameTheKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, path := range []string{corrupt, filepath.Join(dir, "missing.bundle")} {
-		_, err := openModel(path, 0, hclog.NewNullLogger())
+		_, err := openModel(path, 0, bundle.DecodeOptions{}, hclog.NewNullLogger())
 		if err == nil || !strings.HasPrefix(err.Error(), "model_bundle: ") {
 			t.Errorf("%s: %v", path, err)
 		}
@@ -102,5 +102,68 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestModelKeyRefusesUnsignedBundles: with model_bundle_key set, an unsigned bundle fails Init
+// naming the key's reason, and one replacing a signed bundle is reported and not loaded (the
+// signed one goes on scoring); a bundle signed with another key is refused alike.
+func TestModelKeyRefusesUnsignedBundles(t *testing.T) {
+	dir := t.TempDir()
+	key, opt := []byte("the-trainers-key"), bundle.DecodeOptions{Key: []byte("the-trainers-key")}
+
+	unsigned := filepath.Join(dir, "unsigned.bundle")
+	publish(t, unsigned, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+	if _, err := openModel(unsigned, 0, opt, hclog.NewNullLogger()); err == nil ||
+		!strings.HasPrefix(err.Error(), "model_bundle: ") || !strings.Contains(err.Error(), "unsigned bundles are rejected") {
+		t.Errorf("unsigned bundle with a key: %v", err)
+	}
+
+	path := filepath.Join(dir, "model.bundle")
+	v1, err := plugintest.PublishBundle(path, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs lockedBuffer
+	m, err := openModel(path, 20*time.Millisecond, opt, hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Debug}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if got := scoredVersion(m); got != v1.VersionString() {
+		t.Fatalf("scored by %q, want the signed %s", got, v1.VersionString())
+	}
+
+	for _, tc := range []struct {
+		name string
+		key  []byte
+		says string
+	}{
+		{"unsigned", nil, "unsigned bundles are rejected when a key is configured"},
+		{"signed with another key", []byte("someone-elses-key"), "not signed with the configured key"},
+	} {
+		at := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+		if tc.key != nil {
+			at = at.Add(24 * time.Hour)
+		}
+		// Written beside and renamed over the signed one, as another trainer would.
+		next := filepath.Join(t.TempDir(), "next.bundle")
+		newer, err := plugintest.PublishBundle(next, at, tc.key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(next, path); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, func() bool { return strings.Contains(logs.String(), tc.says) }, "the "+tc.name+" bundle to be reported")
+		if got := scoredVersion(m); got != v1.VersionString() {
+			t.Errorf("%s bundle %s: scored by %q, want the signed %s", tc.name, newer.VersionString(), got, v1.VersionString())
+		}
+	}
+	if !strings.Contains(logs.String(), "model bundle not reloaded; scoring goes on with the current one") {
+		t.Errorf("the refusal is not logged as such:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), string(key)) {
+		t.Errorf("the key shows in the log:\n%s", logs.String())
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/siemscore/siemscore/elastic/deliver"
 	"github.com/siemscore/siemscore/elastic/esclient"
 	"github.com/siemscore/siemscore/elastic/template"
+	"github.com/siemscore/siemscore/models/bundle"
 	"github.com/siemscore/siemscore/models/score"
 	"github.com/siemscore/siemscore/plugin/config"
 	"github.com/siemscore/siemscore/processors"
@@ -87,7 +88,7 @@ func openScorer(cfg config.Config, es *esclient.Client, log hclog.Logger) (Score
 	if cfg.ModelBundle == "" {
 		return score.New(), nil // records ship marked untrained
 	}
-	return openModel(cfg.ModelBundle, cfg.ModelReload, log)
+	return openModel(cfg.ModelBundle, cfg.ModelReload, bundle.DecodeOptions{Key: cfg.BundleKey}, log)
 }
 
 // initTemplateTimeout bounds the template installation Init attempts.

@@ -252,7 +252,7 @@ func TestMalformedChunksAndTwoInstances(t *testing.T) {
 	t.Cleanup(func() { estest.DeleteDataStream(t, index) })
 	chunks, good, bad := malformedChunks(t)
 	bundlePath := filepath.Join(t.TempDir(), "model.bundle")
-	model, err := plugintest.PublishBundle(bundlePath, time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC))
+	model, err := plugintest.PublishBundle(bundlePath, time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -127,9 +127,9 @@ func Chunk(bodies []Body) ([]byte, error) {
 }
 
 // PublishBundle writes a model bundle with no model sections, versioned at, to path, as the
-// trainer publishes one. Records scored with it say which bundle scored them; every part
-// reports its section missing.
-func PublishBundle(path string, at time.Time) (*bundle.Bundle, error) {
+// trainer publishes one, signed with key when it is set. Records scored with it say which bundle
+// scored them; every part reports its section missing.
+func PublishBundle(path string, at time.Time, key []byte) (*bundle.Bundle, error) {
 	b, err := bundle.New(bundle.Header{
 		Version:     bundle.Version{Time: at},
 		TrainedAt:   at,
@@ -139,5 +139,5 @@ func PublishBundle(path string, at time.Time) (*bundle.Bundle, error) {
 	if err != nil {
 		return nil, err
 	}
-	return b, bundle.Publish(path, b, bundle.DecodeOptions{})
+	return b, bundle.Publish(path, b, bundle.DecodeOptions{Key: key})
 }
