@@ -5,14 +5,12 @@
 package decode_test
 
 import (
-	"fmt"
 	"runtime"
 	"testing"
 	"time"
-	"unsafe"
 
-	"github.com/fluent/fluent-bit-go/output"
 	"github.com/siemscore/siemscore/plugin/decode"
+	"github.com/siemscore/siemscore/plugin/decode/flbgo"
 )
 
 // BenchmarkDecode compares this decoder with fluent-bit-go's on the same
@@ -72,62 +70,17 @@ func decodeChunk(chunk []byte) (int, error) {
 // fluentBitGoChunk is the loop a fluent-bit-go plugin runs over a flush,
 // optionally with the string conversion it needs afterwards.
 func fluentBitGoChunk(convert bool) func([]byte) (int, error) {
+	if !convert {
+		return func(chunk []byte) (int, error) {
+			return flbgo.Raw(chunk, func(_ any, rec map[any]any) { sink = rec }), nil
+		}
+	}
 	return func(chunk []byte) (int, error) {
-		dec := output.NewDecoder(unsafe.Pointer(&chunk[0]), len(chunk))
-		n := 0
-		for {
-			ret, ts, rec := output.GetRecord(dec)
-			if ret != 0 {
-				break
-			}
-			if convert {
-				t, ok := ts.(output.FLBTime)
-				if !ok {
-					return n, fmt.Errorf("timestamp %T", ts)
-				}
-				sink = struct {
-					time time.Time
-					body map[string]any
-				}{t.Time.UTC(), stringMap(rec)}
-			} else {
-				sink = rec
-			}
-			n++
-		}
-		return n, nil
-	}
-}
-
-func stringMap(m map[any]any) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		var key string
-		switch k := k.(type) {
-		case []byte:
-			key = string(k)
-		case string:
-			key = k
-		default:
-			key = fmt.Sprint(k)
-		}
-		out[key] = stringValue(v)
-	}
-	return out
-}
-
-func stringValue(v any) any {
-	switch v := v.(type) {
-	case []byte:
-		return string(v)
-	case map[any]any:
-		return stringMap(v)
-	case []any:
-		out := make([]any, len(v))
-		for i, x := range v {
-			out[i] = stringValue(x)
-		}
-		return out
-	default:
-		return v
+		return flbgo.Records(chunk, func(t time.Time, body map[string]any) {
+			sink = struct {
+				time time.Time
+				body map[string]any
+			}{t, body}
+		})
 	}
 }

@@ -5,14 +5,11 @@
 package pipeline
 
 import (
-	"fmt"
 	"testing"
 	"time"
-	"unsafe"
-
-	"github.com/fluent/fluent-bit-go/output"
 
 	"github.com/siemscore/siemscore/models/score"
+	"github.com/siemscore/siemscore/plugin/decode/flbgo"
 	"github.com/siemscore/siemscore/processors"
 )
 
@@ -55,18 +52,9 @@ func BenchmarkFlushVsFluentBitGo(b *testing.B) {
 
 // fluentBitGoFlush is the flush of a plugin built on fluent-bit-go's decoder.
 func fluentBitGoFlush(b *testing.B, chunk []byte, proc *processors.Processor, scorer *score.Scorer, sink *encodingSink) int {
-	dec := output.NewDecoder(unsafe.Pointer(&chunk[0]), len(chunk))
 	var recs []processors.Record
-	for {
-		ret, ts, rec := output.GetRecord(dec)
-		if ret != 0 {
-			break
-		}
-		t, ok := ts.(output.FLBTime)
-		if !ok {
-			b.Fatalf("timestamp %T", ts)
-		}
-		recs = proc.Append(recs, stringMap(rec), t.Time.UTC())
+	if _, err := flbgo.Records(chunk, func(t time.Time, body map[string]any) { recs = proc.Append(recs, body, t) }); err != nil {
+		b.Fatal(err)
 	}
 	for i := range recs {
 		scorer.Score(&recs[i])
@@ -75,39 +63,4 @@ func fluentBitGoFlush(b *testing.B, chunk []byte, proc *processors.Processor, sc
 		b.Fatal(err)
 	}
 	return len(recs)
-}
-
-// stringMap converts a fluent-bit-go record, whose strings arrive as []byte and whose keys are
-// interface{}, into the map[string]any the processors take.
-func stringMap(m map[any]any) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		var key string
-		switch k := k.(type) {
-		case []byte:
-			key = string(k)
-		case string:
-			key = k
-		default:
-			key = fmt.Sprint(k)
-		}
-		out[key] = stringValue(v)
-	}
-	return out
-}
-
-func stringValue(v any) any {
-	switch v := v.(type) {
-	case []byte:
-		return string(v)
-	case map[any]any:
-		return stringMap(v)
-	case []any:
-		out := make([]any, len(v))
-		for i, e := range v {
-			out[i] = stringValue(e)
-		}
-		return out
-	}
-	return v
 }
