@@ -127,7 +127,10 @@ func describe(c config.Config) []any {
 		dest = c.Index
 	}
 	model := c.ModelBundle
-	if model == "" {
+	switch {
+	case c.CompanionPath != "":
+		model = "from the companion trainer, models_index " + c.ModelsIndex
+	case model == "":
 		model = "none (records ship unscored)"
 	}
 	signature := "optional"
