@@ -1,5 +1,7 @@
 package ipinsights
 
+import "github.com/siemscore/siemscore/models/internal/reasons"
+
 // Reasons is a set of reason codes explaining a score. The codes are written to
 // siemscore.ip.reasons and are part of the product's contract: alert rules match on them.
 type Reasons uint16
@@ -40,26 +42,11 @@ var reasonNames = [numReasons]string{
 	"entity_vector_shared",
 }
 
-// reasonLists holds the string list of every possible set, built once, so that reporting
-// reasons on the hot path never allocates. Each list is capped to its length, so appending
-// to one copies rather than corrupting the shared array.
-var reasonLists = func() [1 << numReasons][]string {
-	var out [1 << numReasons][]string
-	for set := range out {
-		var l []string
-		for i := range numReasons {
-			if set&(1<<i) != 0 {
-				l = append(l, reasonNames[i])
-			}
-		}
-		out[set] = l[:len(l):len(l)]
-	}
-	return out
-}()
+var reasonTable = reasons.New(reasonNames[:]...)
 
 // Strings returns the reason codes in the set, in the order of the constants. The slice is
 // shared: do not modify its elements.
-func (r Reasons) Strings() []string { return reasonLists[r&(1<<numReasons-1)] }
+func (r Reasons) Strings() []string { return reasonTable.Codes(uint64(r)) }
 
 // Has reports whether every reason in q is in r.
 func (r Reasons) Has(q Reasons) bool { return r&q == q }

@@ -2,7 +2,8 @@ package periodicity
 
 import (
 	"math"
-	"slices"
+
+	"github.com/siemscore/siemscore/models/internal/reasons"
 )
 
 // madToSigma turns a median absolute deviation into a standard deviation for normal data.
@@ -127,17 +128,6 @@ func (r Reasons) Has(x Reasons) bool { return r&x == x }
 // Codes returns the codes of the set reasons, in the order of the constants (unknown bits are
 // ignored). The slice is shared by every caller with the same set, so scoring a record does not
 // allocate: do not modify it (its capacity equals its length, so an append copies).
-func (r Reasons) Codes() []string { return reasonLists[r&(1<<len(reasonCodes)-1)] }
+func (r Reasons) Codes() []string { return reasonTable.Codes(uint64(r)) }
 
-var reasonLists = func() (lists [1 << len(reasonCodes)][]string) {
-	for set := range lists {
-		var codes []string
-		for i, code := range reasonCodes {
-			if set&(1<<i) != 0 {
-				codes = append(codes, code)
-			}
-		}
-		lists[set] = slices.Clip(codes)
-	}
-	return lists
-}()
+var reasonTable = reasons.New(reasonCodes[:]...)
