@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/siemscore/siemscore/internal/realdata"
 	"github.com/siemscore/siemscore/processors"
 	"github.com/siemscore/siemscore/processors/ecs"
-	"github.com/siemscore/siemscore/processors/internal/realdata"
 )
 
 // The tests below run every real record of the shared data folder through the router in auto

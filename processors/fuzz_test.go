@@ -4,9 +4,9 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/siemscore/siemscore/internal/realdata"
 	"github.com/siemscore/siemscore/processors"
 	"github.com/siemscore/siemscore/processors/internal/fuzzbody"
-	"github.com/siemscore/siemscore/processors/internal/realdata"
 )
 
 // FuzzProcess feeds JSON bytes to the router in auto mode, both decoded into a body (in the

@@ -5,10 +5,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/siemscore/siemscore/internal/realdata"
 	"github.com/siemscore/siemscore/processors"
 	"github.com/siemscore/siemscore/processors/cloudtrail"
 	"github.com/siemscore/siemscore/processors/internal/fuzzbody"
-	"github.com/siemscore/siemscore/processors/internal/realdata"
 )
 
 // FuzzCloudTrail feeds JSON events, in the forms either decoder produces (mode, see

@@ -5,10 +5,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/siemscore/siemscore/internal/realdata"
 	"github.com/siemscore/siemscore/processors"
 	"github.com/siemscore/siemscore/processors/guardduty"
 	"github.com/siemscore/siemscore/processors/internal/fuzzbody"
-	"github.com/siemscore/siemscore/processors/internal/realdata"
 )
 
 // FuzzGuardDuty feeds findings (raw or in an EventBridge envelope) to Parse and to a router

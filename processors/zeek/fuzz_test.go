@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/siemscore/siemscore/internal/realdata"
 	"github.com/siemscore/siemscore/processors"
 	"github.com/siemscore/siemscore/processors/internal/fuzzbody"
-	"github.com/siemscore/siemscore/processors/internal/realdata"
 	"github.com/siemscore/siemscore/processors/zeek"
 )
 

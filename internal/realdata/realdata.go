@@ -4,6 +4,8 @@
 package realdata
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -48,26 +50,46 @@ func Dir() string {
 	}
 }
 
-// Load reads every record of the data sets matching globs. It skips the test when the data
-// folder is absent and fails it when a file cannot be read or a record does not decode: the
-// data is known-good, so a read error is a reader bug.
-func Load(tb testing.TB, globs ...[]string) []Body {
-	tb.Helper()
+// ErrAbsent means the data folder is absent.
+var ErrAbsent = errors.New("real data not found: ../shared/data relative to the module root is absent")
+
+// Read reads every record of the data sets matching globs, as Fluent Bit would hand them over
+// after a JSON or Zeek parser. It returns ErrAbsent when the data folder is absent.
+func Read(globs ...[]string) ([]Body, error) {
 	dir := Dir()
 	if dir == "" {
-		tb.Skip("real data not found: ../shared/data relative to the module root is absent")
+		return nil, ErrAbsent
 	}
 	var out []Body
 	for _, set := range globs {
 		for _, g := range set {
 			files, err := filepath.Glob(filepath.Join(dir, g))
 			if err != nil || len(files) == 0 {
-				tb.Fatalf("no data files match %s in %s", g, dir)
+				return nil, fmt.Errorf("realdata: no data files match %s in %s", g, dir)
 			}
 			for _, f := range files {
-				out = append(out, read(tb, f)...)
+				bodies, err := read(f)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, bodies...)
 			}
 		}
+	}
+	return out, nil
+}
+
+// Load is Read for tests: it skips the test when the data folder is absent and fails it when a
+// file cannot be read or a record does not decode: the data is known-good, so a read error is
+// a reader bug.
+func Load(tb testing.TB, globs ...[]string) []Body {
+	tb.Helper()
+	out, err := Read(globs...)
+	if errors.Is(err, ErrAbsent) {
+		tb.Skip(err)
+	}
+	if err != nil {
+		tb.Fatal(err)
 	}
 	return out
 }
@@ -81,21 +103,20 @@ func Seeds(tb testing.TB, globs ...[]string) []Body {
 	return Load(tb, globs...)
 }
 
-func read(tb testing.TB, path string) []Body {
-	tb.Helper()
+func read(path string) ([]Body, error) {
 	r, err := input.Open(path)
 	if err != nil {
-		tb.Fatal(err)
+		return nil, fmt.Errorf("realdata: %w", err)
 	}
 	defer r.Close()
 	var out []Body
 	for it := range r.All() {
 		if it.Err != nil {
-			tb.Fatalf("read %s: %v", path, it.Err)
+			return nil, fmt.Errorf("realdata: %s:%d: %w", path, it.Line, it.Err)
 		}
 		out = append(out, Body{File: filepath.Base(path), Line: it.Line, Map: it.Body})
 	}
-	return out
+	return out, nil
 }
 
 // Event returns the event of a rule-test or scenario record, which the data sets keep under
