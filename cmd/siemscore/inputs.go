@@ -12,6 +12,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/siemscore/siemscore/models/score"
 	"github.com/siemscore/siemscore/processors"
 	"github.com/siemscore/siemscore/processors/input"
 )
@@ -135,8 +136,7 @@ func (t *tupleReader) next() (tp tuple, err error, ok bool) {
 		case principal == "":
 			return tuple{}, fmt.Errorf("%s:%d: empty principal", t.name, line), true
 		}
-		entity, _, _ := strings.Cut(principal, ":")
-		return tuple{Principal: principal, Entity: entity, IP: ip.WithZone("")}, nil, true
+		return tuple{Principal: principal, Entity: score.EntityOf(principal), IP: ip.WithZone("")}, nil, true
 	}
 }
 

@@ -51,7 +51,7 @@ func IPPairOf(kind processors.Kind, doc *ecs.Document) (IPPair, string) {
 	default:
 		return IPPair{}, ReasonNotApplicable
 	}
-	entity, _, _ := strings.Cut(principal, ":")
+	entity := EntityOf(principal)
 	if entity == "" {
 		return IPPair{}, ReasonPrincipalMissing
 	}
@@ -65,6 +65,13 @@ func IPPairOf(kind processors.Kind, doc *ecs.Document) (IPPair, string) {
 		return IPPair{Entity: entity}, ReasonSourceNotIP
 	}
 	return IPPair{Entity: entity, IP: src.IP}, ""
+}
+
+// EntityOf is the IP model's entity of a principal: the principal up to its first ':', so that
+// every session of an assumed role (principalId "AROA…:session") is the one role it belongs to.
+func EntityOf(principal string) string {
+	entity, _, _ := strings.Cut(principal, ":")
+	return entity
 }
 
 const awsServiceSuffix = ".amazonaws.com"

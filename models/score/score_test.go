@@ -384,4 +384,9 @@ func TestIPPairOf(t *testing.T) {
 	if testing.AllocsPerRun(100, func() { IPPairOf(processors.KindCloudTrail, ct.Doc) }) != 0 {
 		t.Error("IPPairOf allocates")
 	}
+	for principal, want := range map[string]string{"AIDAEXAMPLE": "AIDAEXAMPLE", "AROAEXAMPLE:a:b": "AROAEXAMPLE", ":session": ""} {
+		if got := EntityOf(principal); got != want {
+			t.Errorf("EntityOf(%q) = %q, want %q", principal, got, want)
+		}
+	}
 }

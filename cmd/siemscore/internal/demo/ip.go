@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/siemscore/siemscore/models/eval"
+	"github.com/siemscore/siemscore/models/score"
 	"github.com/siemscore/siemscore/processors"
 	"github.com/siemscore/siemscore/processors/ecs"
 	"github.com/siemscore/siemscore/report"
@@ -73,9 +74,8 @@ func newIPScenario(cfg Config) (*ipScenario, error) {
 
 func (s *ipScenario) events() int { return len(s.ds.Train) + len(s.ds.Test) + len(s.ds.Attacks) }
 
-// entity is the scorer's entity of an event: the principalId up to its first ':' (see
-// score.IPPairOf), which for generated events is the identity's ID.
-func entity(e *ipnet.Event) string { return e.Identity.PrincipalID }
+// entity is the scorer's entity of an event's principalId.
+func entity(e *ipnet.Event) string { return score.EntityOf(e.Principal()) }
 
 func (s *ipScenario) collect(col *train.Collector) error {
 	for i := range s.ds.Train {
