@@ -16,6 +16,7 @@ import (
 	"io"
 	"iter"
 	"os"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -104,7 +105,10 @@ func NewReader(r io.Reader, name string) (*Reader, error) {
 	switch {
 	case len(head) == 0:
 		rd.format = JSONLines // an empty file: nothing to read in any format
-	case head[0] == '#':
+	case head[0] == '#' || bytes.IndexByte(firstLine(head), '\t') >= 0:
+		if !zeekTSV(head) {
+			return nil, fmt.Errorf("input: %s: not Zeek TSV: no #separator or #fields header, and the first row does not name Zeek's ts and uid columns (it starts %q)", name, prefix(head))
+		}
 		rd.format = ZeekTSV
 	case head[0] == '[':
 		rd.format = JSONDocument
@@ -113,8 +117,6 @@ func NewReader(r io.Reader, name string) (*Reader, error) {
 		if line, _, ok := bytes.Cut(head, []byte{'\n'}); ok && json.Valid(line) {
 			rd.format = JSONLines
 		}
-	case bytes.IndexByte(firstLine(head), '\t') >= 0:
-		rd.format = ZeekTSV // a Zeek log without its # header lines
 	default:
 		return nil, fmt.Errorf("input: %s: not JSON lines, JSON or Zeek TSV (it starts %q)", name, prefix(head))
 	}
@@ -257,6 +259,27 @@ func tsvReader(r *bufio.Reader, name string) func() (Item, bool) {
 			}
 		}
 	}
+}
+
+// zeekTSV reports whether head starts a Zeek TSV log: its header block declares the format
+// (#separator, #fields), or, in a log written without that block (btest baselines, some
+// exports), the first row names Zeek's ts and uid columns. Other tab-separated or #-commented
+// text is refused rather than read as records with its own columns for fields.
+func zeekTSV(head []byte) bool {
+	for len(head) > 0 {
+		var line []byte
+		line, head, _ = bytes.Cut(head, []byte{'\n'})
+		line = bytes.TrimSuffix(line, []byte{'\r'})
+		switch {
+		case len(line) == 0:
+		case line[0] != '#':
+			cols := strings.Split(string(line), "\t")
+			return slices.Contains(cols, "ts") && slices.Contains(cols, "uid")
+		case bytes.HasPrefix(line, []byte("#separator ")), bytes.HasPrefix(line, []byte("#fields")):
+			return true
+		}
+	}
+	return false
 }
 
 func firstLine(b []byte) []byte {

@@ -112,6 +112,26 @@ func TestZeekTSVAndHeaderless(t *testing.T) {
 	if format != ZeekTSV || len(got) != 1 || got[0].body["ts"] != "1.5" {
 		t.Errorf("headerless: format %v items %+v", format, got)
 	}
+	// A btest baseline: a comment, then the column names without #fields.
+	got, format = read(t, "### BTest baseline data\nts\tuid\tclient\n1.5\tC1\talice\n")
+	if format != ZeekTSV || len(got) != 1 || got[0].body["client"] != "alice" {
+		t.Errorf("btest baseline: format %v items %+v", format, got)
+	}
+}
+
+// Tab-separated or #-commented text that is not a Zeek log is refused, not read as records
+// whose fields are its columns.
+func TestOtherTSVIsNotZeek(t *testing.T) {
+	for _, text := range []string{
+		"name\tage\nalice\t30\n",                        // a spreadsheet export
+		"# exported 2026-11-23\nname\tage\nalice\t30\n", // with a comment
+		"ts\tvalue\n1.5\t3\n",                           // a time series: ts but no uid
+		"# just a comment\n",
+	} {
+		if _, err := NewReader(strings.NewReader(text), "f"); err == nil || !strings.Contains(err.Error(), "not Zeek TSV") {
+			t.Errorf("%q: %v, want it refused as not Zeek TSV", text, err)
+		}
+	}
 }
 
 func TestGzipByMagicAndOpen(t *testing.T) {
