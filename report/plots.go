@@ -358,11 +358,34 @@ const (
 // legendGap separates the legend from the plot.
 const legendGap = 4 * vg.Millimeter
 
+// overhang is the room render leaves above and to the right of p so that no text is clipped.
+// gonum aligns the title's top a font descent above the plot's canvas (Plot.Draw places it at
+// Max.Y + descent), which cuts off its tallest glyphs. The last x tick label, centred on the
+// axis's end, reaches exactly to the canvas's right edge in the face it was measured with, and
+// past it in a wider substitute (DejaVu Sans, a common fallback, is about 15% wider): a fifth
+// of the widest label covers faces up to 40% wider.
+func overhang(p *plot.Plot) (top, right vg.Length) {
+	if p.Title.Text != "" {
+		top = p.Title.TextStyle.FontExtents().Descent
+	}
+	lo, hi := p.X.Min, p.X.Max
+	if !(lo < hi) || math.IsInf(lo, 0) || math.IsInf(hi, 0) {
+		return top, right // an axis with no data: gonum makes one up when it draws
+	}
+	for _, t := range p.X.Tick.Marker.Ticks(lo, hi) {
+		if t.Label != "" {
+			right = max(right, p.X.Tick.Label.Width(t.Label)/5)
+		}
+	}
+	return top, right
+}
+
 // render draws p as SVG, w×h for the plot itself plus room for the legend below or to the
 // right of it. The XML prolog is dropped: the SVG is inlined into HTML.
 func render(id, caption string, p *plot.Plot, leg *plot.Legend, where int, w, h vg.Length) (Figure, error) {
 	size := leg.Rectangle(draw.New(vgsvg.New(w, h))).Size()
-	cw, ch := w, h
+	top, right := overhang(p)
+	cw, ch := w+right, h+top
 	if size.X > 0 {
 		if where == legendRight {
 			// A tenth more than the metrics say, for viewers that substitute a wider face.
@@ -377,11 +400,11 @@ func render(id, caption string, p *plot.Plot, leg *plot.Legend, where int, w, h 
 	}
 	dc := draw.New(c)
 	if where == legendRight {
-		p.Draw(draw.Crop(dc, 0, w-cw, 0, 0))
-		leg.Draw(draw.Crop(dc, w+legendGap/2, 0, 0, -legendGap))
+		p.Draw(draw.Crop(dc, 0, w-cw, 0, -top))
+		leg.Draw(draw.Crop(dc, w+right+legendGap/2, 0, 0, -(top + legendGap)))
 	} else {
-		p.Draw(draw.Crop(dc, 0, 0, ch-h, 0))
-		leg.Draw(draw.Crop(dc, legendGap, 0, 0, -(h + legendGap/2)))
+		p.Draw(draw.Crop(dc, 0, w-cw, ch-h-top, -top))
+		leg.Draw(draw.Crop(dc, legendGap, 0, 0, -(top + h + legendGap/2)))
 	}
 	var buf bytes.Buffer
 	if _, err := c.WriteTo(&buf); err != nil {

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -162,5 +163,55 @@ func TestHistogramShares(t *testing.T) {
 		if math.Abs(b.Weight-want[i]) > 1e-12 || b.Min != float64(25*i) {
 			t.Errorf("bin %d [%v, %v): %v, want %v", i, b.Min, b.Max, b.Weight, want[i])
 		}
+	}
+}
+
+// The title and the x axis's last tick label fit inside the figure: the title's tallest glyphs
+// below the top edge, the label with room for a face 15% wider than the one it was measured in.
+func TestTextInsideFigure(t *testing.T) {
+	title := "Typography (jgpq)"
+	f, err := Histogram(HistogramSpec{ID: "h", Title: title, XLabel: "x", Min: 0, Max: 100, Bins: 10,
+		Classes: []Class{{Name: "normal", Values: []float64{0, 1, 2}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var width, height float64
+	texts := map[string][2]float64{} // text -> x, y (y measured down from the top edge)
+	d := xml.NewDecoder(bytes.NewReader(f.SVG()))
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		se, ok := tok.(xml.StartElement)
+		if !ok {
+			continue
+		}
+		attr := map[string]float64{}
+		for _, a := range se.Attr {
+			v, _ := strconv.ParseFloat(strings.TrimSuffix(a.Value, "pt"), 64)
+			attr[a.Name.Local] = v
+		}
+		switch se.Name.Local {
+		case "svg":
+			width, height = attr["width"], attr["height"]
+		case "text":
+			var body string
+			if err := d.DecodeElement(&body, &se); err != nil {
+				t.Fatal(err)
+			}
+			texts[body] = [2]float64{attr["x"], height + attr["y"]} // y is negated (flipped axis)
+		}
+	}
+	p, _ := newPlot(title, "", "")
+	ascent := p.Title.TextStyle.FontExtents().Ascent.Points()
+	if at, ok := texts[title]; !ok || at[1] < ascent {
+		t.Errorf("title baseline %.2f below the top edge, less than the face's ascent %.2f: clipped", at[1], ascent)
+	}
+	if at, ok := texts["100"]; !ok || at[0]+1.15*p.X.Tick.Label.Width("100").Points() > width {
+		t.Errorf("tick label 100 at x %.2f does not fit %.2f wide in a 15%% wider face", at[0], width)
 	}
 }
