@@ -3,7 +3,6 @@ package cloudtrail_test
 import (
 	"encoding/json"
 	"testing"
-	"time"
 
 	"github.com/siemscore/siemscore/internal/realdata"
 	"github.com/siemscore/siemscore/processors"
@@ -27,20 +26,5 @@ func FuzzCloudTrail(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	fb := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	f.Fuzz(func(t *testing.T, data []byte, mode uint8) {
-		v, err := fuzzbody.Decode(data, mode)
-		if err != nil {
-			fuzzbody.CheckRecords(t, p.Append(nil, map[string]any{"log": string(data)}, fb))
-			return
-		}
-		m, ok := v.(map[string]any)
-		if !ok {
-			return
-		}
-		if d, err := cloudtrail.Parse(m, fb); err == nil {
-			fuzzbody.CheckDocument(t, d)
-		}
-		fuzzbody.CheckRecords(t, p.Append(nil, m, fb))
-	})
+	f.Fuzz(func(t *testing.T, data []byte, mode uint8) { fuzzbody.CheckParser(t, p, cloudtrail.Parse, data, mode) })
 }

@@ -3,7 +3,6 @@ package guardduty_test
 import (
 	"encoding/json"
 	"testing"
-	"time"
 
 	"github.com/siemscore/siemscore/internal/realdata"
 	"github.com/siemscore/siemscore/processors"
@@ -26,20 +25,5 @@ func FuzzGuardDuty(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	fb := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	f.Fuzz(func(t *testing.T, data []byte, mode uint8) {
-		v, err := fuzzbody.Decode(data, mode)
-		if err != nil {
-			fuzzbody.CheckRecords(t, p.Append(nil, map[string]any{"log": string(data)}, fb))
-			return
-		}
-		m, ok := v.(map[string]any)
-		if !ok {
-			return
-		}
-		if d, err := guardduty.Parse(m, fb); err == nil {
-			fuzzbody.CheckDocument(t, d)
-		}
-		fuzzbody.CheckRecords(t, p.Append(nil, m, fb))
-	})
+	f.Fuzz(func(t *testing.T, data []byte, mode uint8) { fuzzbody.CheckParser(t, p, guardduty.Parse, data, mode) })
 }

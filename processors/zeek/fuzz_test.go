@@ -6,15 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/siemscore/siemscore/internal/realdata"
 	"github.com/siemscore/siemscore/processors"
 	"github.com/siemscore/siemscore/processors/internal/fuzzbody"
 	"github.com/siemscore/siemscore/processors/zeek"
 )
-
-var fb = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // FuzzZeekJSON feeds kerberos.log rows as JSON to Parse and to a router fixed to Kerberos.
 func FuzzZeekJSON(f *testing.F) {
@@ -29,21 +26,7 @@ func FuzzZeekJSON(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Fuzz(func(t *testing.T, data []byte, mode uint8) {
-		v, err := fuzzbody.Decode(data, mode)
-		if err != nil {
-			fuzzbody.CheckRecords(t, p.Append(nil, map[string]any{"log": string(data)}, fb))
-			return
-		}
-		m, ok := v.(map[string]any)
-		if !ok {
-			return
-		}
-		if d, err := zeek.Parse(m, fb); err == nil {
-			fuzzbody.CheckDocument(t, d)
-		}
-		fuzzbody.CheckRecords(t, p.Append(nil, m, fb))
-	})
+	f.Fuzz(func(t *testing.T, data []byte, mode uint8) { fuzzbody.CheckParser(t, p, zeek.Parse, data, mode) })
 }
 
 // FuzzZeekTSV feeds whole TSV logs line by line to the TSV parser, and every row it yields to
@@ -71,7 +54,7 @@ func FuzzZeekTSV(f *testing.F) {
 			if err != nil || row == nil {
 				continue
 			}
-			fuzzbody.CheckRecords(t, p.Append(nil, row, fb))
+			fuzzbody.CheckRecords(t, p.Append(nil, row, fuzzbody.Fallback))
 		}
 	})
 }

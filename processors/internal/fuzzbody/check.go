@@ -3,6 +3,7 @@ package fuzzbody
 import (
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/siemscore/siemscore/processors"
 	"github.com/siemscore/siemscore/processors/ecs"
@@ -39,4 +40,28 @@ func CheckRecords(t testing.TB, recs []processors.Record) {
 		}
 		CheckDocument(t, r.Doc)
 	}
+}
+
+// Fallback is the fallback event time the fuzz targets pass.
+var Fallback = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// CheckParser is the body of a fuzz target for one kind: data, decoded in mode, goes to parse
+// (the kind's Parse) and to p (a router fixed to that kind); data that is not JSON goes to p as
+// the text of a Fluent Bit "log" key. A document parse accepts must encode, and p must give
+// every body at least one valid record.
+func CheckParser(t *testing.T, p *processors.Processor, parse func(map[string]any, time.Time) (*ecs.Document, error), data []byte, mode uint8) {
+	t.Helper()
+	v, err := Decode(data, mode)
+	if err != nil {
+		CheckRecords(t, p.Append(nil, map[string]any{"log": string(data)}, Fallback))
+		return
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return
+	}
+	if d, err := parse(m, Fallback); err == nil {
+		CheckDocument(t, d)
+	}
+	CheckRecords(t, p.Append(nil, m, Fallback))
 }
