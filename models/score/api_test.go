@@ -2,7 +2,6 @@ package score
 
 import (
 	"bytes"
-	"encoding/json"
 	"slices"
 	"sync"
 	"testing"
@@ -39,18 +38,9 @@ var apiOnce = sync.OnceValues(func() (*apiFixture, error) {
 	if err := d.WriteCloudTrail(&lines); err != nil {
 		return nil, err
 	}
-	proc, err := processors.New(processors.Options{})
-	if err != nil {
-		return nil, err
-	}
 	f := &apiFixture{data: d}
-	dec := json.NewDecoder(&lines)
-	for dec.More() {
-		var body map[string]any
-		if err := dec.Decode(&body); err != nil {
-			return nil, err
-		}
-		f.records = proc.Append(f.records, body, time.Time{})
+	if f.records, err = process(&lines); err != nil {
+		return nil, err
 	}
 	cut := d.Day(apiTrainDays).Time()
 	f.split = slices.IndexFunc(d.Events, func(e apicalls.Event) bool { return !e.Time.Before(cut) })

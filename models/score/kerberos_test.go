@@ -2,7 +2,6 @@ package score
 
 import (
 	"bytes"
-	"encoding/json"
 	"net/netip"
 	"slices"
 	"sync"
@@ -36,18 +35,9 @@ var krbOnce = sync.OnceValues(func() (*krbFixture, error) {
 	if err := synth.WriteZeekJSON(&lines, d.Records); err != nil {
 		return nil, err
 	}
-	proc, err := processors.New(processors.Options{})
-	if err != nil {
-		return nil, err
-	}
 	f := &krbFixture{data: d}
-	dec := json.NewDecoder(&lines)
-	for dec.More() {
-		var body map[string]any
-		if err := dec.Decode(&body); err != nil {
-			return nil, err
-		}
-		f.records = proc.Append(f.records, body, time.Time{})
+	if f.records, err = process(&lines); err != nil {
+		return nil, err
 	}
 	split := d.Records[0].Time.Add(24 * time.Hour)
 	f.day2 = slices.IndexFunc(d.Records, func(r synth.Record) bool { return !r.Time.Before(split) })

@@ -2,7 +2,9 @@ package score
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"math"
 	"net/netip"
 	"slices"
@@ -389,4 +391,22 @@ func TestIPPairOf(t *testing.T) {
 			t.Errorf("EntityOf(%q) = %q, want %q", principal, got, want)
 		}
 	}
+}
+
+// process routes JSON-lines records through the processors as the plugin does.
+func process(lines io.Reader) ([]processors.Record, error) {
+	proc, err := processors.New(processors.Options{})
+	if err != nil {
+		return nil, err
+	}
+	var recs []processors.Record
+	dec := json.NewDecoder(lines)
+	for dec.More() {
+		var body map[string]any
+		if err := dec.Decode(&body); err != nil {
+			return nil, err
+		}
+		recs = proc.Append(recs, body, time.Time{})
+	}
+	return recs, nil
 }
