@@ -24,7 +24,7 @@ import (
 func TestCreateThenIdempotentResend(t *testing.T) {
 	url := estest.URL(t)
 	installTemplates(t, url)
-	ns := namespace(t)
+	ns := estest.Namespace(t)
 	d := newDeliverer(t, url, ns, func(c *deliver.Config) { c.MaxBatchDocs = 37 }) // several requests per chunk
 	recs := makeRecords(ns, 0, 400)
 
@@ -77,7 +77,7 @@ func TestCreateThenIdempotentResend(t *testing.T) {
 func TestFixedIndex(t *testing.T) {
 	url := estest.URL(t)
 	index := estest.CreateIndex(t, "siemscore-fixed", "")
-	ns := namespace(t)
+	ns := estest.Namespace(t)
 	d := newDeliverer(t, url, ns, func(c *deliver.Config) { c.Index = index })
 	o := d.Deliver(context.Background(), makeRecords(ns, 0, 50))
 	checkSums(t, o)
@@ -89,7 +89,7 @@ func TestFixedIndex(t *testing.T) {
 func TestItem429StormIsRetriedInProcess(t *testing.T) {
 	url := estest.URL(t)
 	installTemplates(t, url)
-	ns := namespace(t)
+	ns := estest.Namespace(t)
 	p := esfault.New(t, url)
 	// A third of the items are refused on their first two attempts.
 	p.SetItemFault(esfault.Storm(http.StatusTooManyRequests, 1.0/3, 2))
@@ -113,7 +113,7 @@ func TestItem429StormIsRetriedInProcess(t *testing.T) {
 func TestItem5xxPersistingGivesRetryThenFluentBitResendCompletes(t *testing.T) {
 	url := estest.URL(t)
 	installTemplates(t, url)
-	ns := namespace(t)
+	ns := estest.Namespace(t)
 	p := esfault.New(t, url)
 	p.SetItemFault(esfault.Storm(http.StatusServiceUnavailable, 0.25, 0)) // never recovers by itself
 	d := newDeliverer(t, p.URL(), ns, func(c *deliver.Config) { c.RetryBudget = 2 * time.Second })
@@ -166,7 +166,7 @@ func deadLetters(t *testing.T, url, ns string) map[string]deliver.DeadLetterDoc 
 func TestMappingConflictIsDeadLettered(t *testing.T) {
 	url := estest.URL(t)
 	installTemplates(t, url)
-	ns := namespace(t)
+	ns := estest.Namespace(t)
 	d := newDeliverer(t, url, ns, nil)
 
 	// The passthrough field "kubernetes" first arrives as an object...
@@ -231,7 +231,7 @@ func TestMappingConflictIsDeadLettered(t *testing.T) {
 func TestDeadLetterWriteFailureIsRetry(t *testing.T) {
 	url := estest.URL(t)
 	installTemplates(t, url)
-	ns := namespace(t)
+	ns := estest.Namespace(t)
 	p := esfault.New(t, url)
 	dl := target.DeadLetter(ns)
 	rejected := func(it esfault.Item) bool { return strings.HasSuffix(it.ID, "0") }
@@ -272,7 +272,7 @@ func TestDeadLetterWriteFailureIsRetry(t *testing.T) {
 func TestWholeRequestFaults(t *testing.T) {
 	url := estest.URL(t)
 	installTemplates(t, url)
-	ns := namespace(t)
+	ns := estest.Namespace(t)
 	p := esfault.New(t, url)
 	d := newDeliverer(t, p.URL(), ns, nil)
 
@@ -334,7 +334,7 @@ func TestWholeRequestFaults(t *testing.T) {
 func TestRequestTooLargeIsSplit(t *testing.T) {
 	url := estest.URL(t)
 	installTemplates(t, url)
-	ns := namespace(t)
+	ns := estest.Namespace(t)
 	p := esfault.New(t, url)
 	const limit = 8 << 10 // like a proxy's client_max_body_size
 	p.SetRequestFault(func(r *http.Request, _ int) esfault.Fault {
@@ -362,7 +362,7 @@ func TestRequestTooLargeIsSplit(t *testing.T) {
 func TestUnencodableRecordIsDeadLettered(t *testing.T) {
 	url := estest.URL(t)
 	installTemplates(t, url)
-	ns := namespace(t)
+	ns := estest.Namespace(t)
 	d := newDeliverer(t, url, ns, nil)
 	recs := makeRecords(ns, 0, 3)
 	recs[1].Doc.Passthrough = map[string]any{"ratio": math.NaN()} // msgpack can carry NaN; JSON cannot
@@ -386,7 +386,7 @@ func TestUnencodableRecordIsDeadLettered(t *testing.T) {
 func TestConcurrentDeliveries(t *testing.T) {
 	url := estest.URL(t)
 	installTemplates(t, url)
-	ns := namespace(t)
+	ns := estest.Namespace(t)
 	p := esfault.New(t, url)
 	p.SetItemFault(esfault.Storm(http.StatusTooManyRequests, 0.1, 1))
 	d := newDeliverer(t, p.URL(), ns, nil)
@@ -424,7 +424,7 @@ func TestConcurrentDeliveries(t *testing.T) {
 func TestServerRestartMidStream(t *testing.T) {
 	url := estest.URL(t)
 	installTemplates(t, url)
-	ns := namespace(t)
+	ns := estest.Namespace(t)
 	d := newDeliverer(t, url, ns, func(c *deliver.Config) { c.RetryBudget = time.Second })
 	const chunks, size = 6, 100
 	for c := range 2 {
@@ -453,7 +453,7 @@ func TestServerRestartMidStream(t *testing.T) {
 func TestCloseWaitsThenRefuses(t *testing.T) {
 	url := estest.URL(t)
 	installTemplates(t, url)
-	ns := namespace(t)
+	ns := estest.Namespace(t)
 	p := esfault.New(t, url)
 	p.SetRequestFault(func(*http.Request, int) esfault.Fault { return esfault.Fault{Delay: 300 * time.Millisecond} })
 	d := newDeliverer(t, p.URL(), ns, nil)
@@ -489,7 +489,7 @@ func TestCloseWaitsThenRefuses(t *testing.T) {
 func TestCloseDeadlineCutsInFlightShort(t *testing.T) {
 	url := estest.URL(t)
 	installTemplates(t, url)
-	ns := namespace(t)
+	ns := estest.Namespace(t)
 	p := esfault.New(t, url)
 	p.SetRequestFault(func(*http.Request, int) esfault.Fault { return esfault.Fault{Delay: 5 * time.Second} })
 	d := newDeliverer(t, p.URL(), ns, nil)

@@ -16,7 +16,6 @@ import (
 	"github.com/siemscore/siemscore/elastic/esclient"
 	"github.com/siemscore/siemscore/elastic/target"
 	"github.com/siemscore/siemscore/elastic/template"
-	"github.com/siemscore/siemscore/internal/estest"
 	"github.com/siemscore/siemscore/processors"
 	"github.com/siemscore/siemscore/processors/ecs"
 )
@@ -60,20 +59,6 @@ func installTemplates(t testing.TB, url string) {
 	if in.err != nil {
 		t.Fatalf("install templates: %v", in.err)
 	}
-}
-
-// namespace returns a namespace unique to the test, and retires its data streams when the
-// test ends (the harness server cannot delete data streams).
-func namespace(t testing.TB) string {
-	t.Helper()
-	ns := strings.TrimPrefix(estest.UniqueName(t, "x"), "x-")
-	t.Cleanup(func() {
-		for _, k := range processors.Kinds() {
-			estest.DeleteDataStream(t, target.DataStream(k.String(), ns))
-		}
-		estest.DeleteDataStream(t, target.DeadLetter(ns))
-	})
-	return ns
 }
 
 // newDeliverer returns a Deliverer writing through url into namespace ns, closed when the test

@@ -83,7 +83,7 @@ func TestSecurityFailuresAreRetryThenExactlyOnce(t *testing.T) {
 			s.cfg.RetryBackoff = esclient.Backoff{Min: 10 * time.Millisecond, Max: 50 * time.Millisecond}
 			tc.fault(s)
 
-			ns := namespace(t)
+			ns := estest.Namespace(t)
 			recs := makeRecords(strings.ReplaceAll(tc.name, " ", "-"), 0, 40)
 			deliverer := func() *deliver.Deliverer {
 				cl, err := esclient.New(s.cfg, nil)

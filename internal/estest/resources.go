@@ -13,6 +13,9 @@ import (
 
 	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/elastic/go-elasticsearch/v8/esapi"
+
+	"github.com/siemscore/siemscore/elastic/target"
+	"github.com/siemscore/siemscore/processors"
 )
 
 // templatePriority outranks Elastic's built-in templates (100-500), so a test
@@ -41,6 +44,20 @@ func UniqueName(t testing.TB, prefix string) string {
 		t.Fatalf("estest: random name: %v", err)
 	}
 	return prefix + "-" + tag + "_" + hex.EncodeToString(random)
+}
+
+// Namespace returns a siemscore data stream namespace of the test's own, and removes (or
+// retires) its data streams, every kind's and the dead letter's, when the test ends.
+func Namespace(t testing.TB) string {
+	t.Helper()
+	ns := strings.TrimPrefix(UniqueName(t, "x"), "x-")
+	t.Cleanup(func() {
+		for _, k := range processors.Kinds() {
+			DeleteDataStream(t, target.DataStream(k.String(), ns))
+		}
+		DeleteDataStream(t, target.DeadLetter(ns))
+	})
+	return ns
 }
 
 // CreateIndex creates an index with a unique name and the given create-index

@@ -9,7 +9,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -58,14 +57,7 @@ func Namespace(t testing.TB, url string) string {
 	if in.err != nil {
 		t.Fatalf("readertest: install templates: %v", in.err)
 	}
-	ns := strings.TrimPrefix(estest.UniqueName(t, "x"), "x-")
-	t.Cleanup(func() {
-		for _, k := range processors.Kinds() {
-			estest.DeleteDataStream(t, target.DataStream(k.String(), ns))
-		}
-		estest.DeleteDataStream(t, target.DeadLetter(ns))
-	})
-	return ns
+	return estest.Namespace(t)
 }
 
 // Stream returns the data stream of kind in namespace ns.
