@@ -148,6 +148,11 @@ func TestBadConfigurationFailsInit(t *testing.T) {
 	if err := os.WriteFile(corrupt, []byte("a model bundle, honest"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	unsigned := filepath.Join(t.TempDir(), "unsigned.bundle")
+	if _, err := plugintest.PublishBundle(unsigned, time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC), nil); err != nil {
+		t.Fatal(err)
+	}
+	const bundleKey = "Bundle-Key-Secret-31337"
 	for _, tc := range []struct {
 		name  string
 		props map[string]string
@@ -159,6 +164,7 @@ func TestBadConfigurationFailsInit(t *testing.T) {
 		{"record type", map[string]string{"record_type": "vpcflow"}, []string{"record_type: \"vpcflow\": accepted: auto, generic, cloudtrail, guardduty, kerberos"}},
 		{"missing bundle", map[string]string{"model_bundle": "/nonexistent/model.bundle"}, []string{"model_bundle: stat /nonexistent/model.bundle: no such file or directory"}},
 		{"corrupt bundle", map[string]string{"model_bundle": corrupt}, []string{`start failed; Fluent Bit will not start error="model_bundle: ` + corrupt + `: bundle: not a siemscore bundle (bad magic)"`}},
+		{"unsigned bundle with a key", map[string]string{"model_bundle": unsigned, "model_bundle_key": bundleKey}, []string{`start failed; Fluent Bit will not start error="model_bundle: ` + unsigned + `: bundle signature missing: unsigned bundles are rejected when a key is configured"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			good := map[string]string{"es_hosts": "http://127.0.0.1:1", "es_template_install": "off"}
@@ -178,7 +184,7 @@ func TestBadConfigurationFailsInit(t *testing.T) {
 					t.Errorf("stderr lacks %q:\n%s", want, ee.Stderr)
 				}
 			}
-			if strings.Contains(ee.Stderr, "changeme") {
+			if strings.Contains(ee.Stderr, "changeme") || strings.Contains(ee.Stderr, bundleKey) {
 				t.Errorf("stderr shows a password:\n%s", ee.Stderr)
 			}
 			// The first instance started and was stopped; the third never started.

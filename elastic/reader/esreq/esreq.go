@@ -14,6 +14,8 @@ import (
 
 	"github.com/elastic/go-elasticsearch/v8/esapi"
 	"github.com/goccy/go-json"
+
+	"github.com/siemscore/siemscore/elastic/esclient"
 )
 
 // Error is an Elasticsearch error answer.
@@ -38,8 +40,18 @@ func (e *Error) Error() string {
 const maxErrorBody = 1024
 
 // Do runs req and decodes a 2xx answer into out (nil discards it). A non-2xx answer is an
-// *Error; what names the request in every error.
+// *Error; what names the request in every error. Over an *esclient.Client, the error is
+// redacted: a refusal may quote the Authorization header (a proxy, a security realm's reason)
+// and these errors end up in the plugin's and the companion's logs.
 func Do(ctx context.Context, t esapi.Transport, req esapi.Request, what string, out any) error {
+	err := do(ctx, t, req, what, out)
+	if c, ok := t.(*esclient.Client); ok {
+		return c.Redactor().Error(err)
+	}
+	return err
+}
+
+func do(ctx context.Context, t esapi.Transport, req esapi.Request, what string, out any) error {
 	res, err := req.Do(ctx, t)
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
