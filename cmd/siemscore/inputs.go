@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"net/netip"
 	"os"
 	"strings"
@@ -137,6 +138,23 @@ func (t *tupleReader) next() (tp tuple, err error, ok bool) {
 			return tuple{}, fmt.Errorf("%s:%d: empty principal", t.name, line), true
 		}
 		return tuple{Principal: principal, Entity: score.EntityOf(principal), IP: ip.WithZone("")}, nil, true
+	}
+}
+
+// readable yields the tuples next reads; the rows it cannot read go to bad.
+func (t *tupleReader) readable(bad *badLines) iter.Seq[tuple] {
+	return func(yield func(tuple) bool) {
+		for {
+			tp, err, ok := t.next()
+			switch {
+			case !ok:
+				return
+			case err != nil:
+				bad.add(err)
+			case !yield(tp):
+				return
+			}
+		}
 	}
 }
 

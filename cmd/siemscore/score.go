@@ -257,15 +257,7 @@ func (s *scoring) tuples(src *source) error {
 		}
 	}
 	tr := src.tuples()
-	for {
-		tp, err, ok := tr.next()
-		if !ok {
-			break
-		}
-		if err != nil {
-			s.bad.add(err)
-			continue
-		}
+	for tp := range tr.readable(s.bad) {
 		res, _ := m.Score(tp.Entity, tp.IP)
 		if err := s.writeCSV(w, tupleRow(tp, res)); err != nil {
 			return err

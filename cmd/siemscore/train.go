@@ -189,15 +189,7 @@ func readTraining(a *app, name string, proc *processors.Processor, col *train.Co
 	if src.csv {
 		fmt.Fprintf(logw, "reading %s (principal,ip CSV)\n", src.name)
 		tr := src.tuples()
-		for {
-			tp, err, ok := tr.next()
-			if !ok {
-				break
-			}
-			if err != nil {
-				bad.add(err)
-				continue
-			}
+		for tp := range tr.readable(bad) {
 			if err := col.AddPair(tp.Entity, tp.IP); err != nil {
 				bad.add(fmt.Errorf("%s: %w", src.name, err))
 				continue
