@@ -33,8 +33,20 @@ func next(reqs []krb.Request, i int) krb.Request {
 	return r
 }
 
-func BenchmarkObserve(b *testing.B) {
-	reqs, _ := benchSetup(b)
+// observe replays request i into s and, given a model, scores the host's current features:
+// the inline work of one Kerberos record.
+func observe(s *krb.State, m *krb.Model, reqs []krb.Request, i int) error {
+	r := next(reqs, i)
+	o, err := s.Observe(&r)
+	if err != nil || m == nil {
+		return err
+	}
+	_, err = m.Score(&o.Features)
+	return err
+}
+
+// benchObserve measures observe on a fresh state; m nil leaves scoring out.
+func benchObserve(b *testing.B, reqs []krb.Request, m *krb.Model) {
 	s, err := krb.NewState(krb.StateConfig{})
 	if err != nil {
 		b.Fatal(err)
@@ -42,8 +54,7 @@ func BenchmarkObserve(b *testing.B) {
 	start := cpuNow()
 	i := 0
 	for b.Loop() {
-		r := next(reqs, i)
-		if _, err := s.Observe(&r); err != nil {
+		if err := observe(s, m, reqs, i); err != nil {
 			b.Fatal(err)
 		}
 		i++
@@ -51,28 +62,17 @@ func BenchmarkObserve(b *testing.B) {
 	reportCPU(b, start)
 }
 
+// BenchmarkObserve is the cost of updating a host's window with one request.
+func BenchmarkObserve(b *testing.B) {
+	reqs, _ := benchSetup(b)
+	benchObserve(b, reqs, nil)
+}
+
 // BenchmarkObserveScore is the inline cost per Kerberos record: update the host's window and
 // score its current features.
 func BenchmarkObserveScore(b *testing.B) {
 	reqs, m := benchSetup(b)
-	s, err := krb.NewState(krb.StateConfig{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	start := cpuNow()
-	i := 0
-	for b.Loop() {
-		r := next(reqs, i)
-		o, err := s.Observe(&r)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := m.Score(&o.Features); err != nil {
-			b.Fatal(err)
-		}
-		i++
-	}
-	reportCPU(b, start)
+	benchObserve(b, reqs, m)
 }
 
 // BenchmarkObserveScoreParallel is the same with concurrent flushes sharing one state.
@@ -87,13 +87,7 @@ func BenchmarkObserveScoreParallel(b *testing.B) {
 	start := cpuNow()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			r := next(reqs, int(counter.Add(1)))
-			o, err := s.Observe(&r)
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			if _, err := m.Score(&o.Features); err != nil {
+			if err := observe(s, m, reqs, int(counter.Add(1))); err != nil {
 				b.Error(err)
 				return
 			}
