@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/siemscore/siemscore/companion/internal/bundletest"
 	"github.com/siemscore/siemscore/elastic/reader/readertest"
 	"github.com/siemscore/siemscore/harness/flbhost"
+	"github.com/siemscore/siemscore/internal/bundletest"
 	"github.com/siemscore/siemscore/models/bundle"
 	"github.com/siemscore/siemscore/processors"
 	"github.com/siemscore/siemscore/synth/ipnet"
@@ -102,7 +102,7 @@ func TestKill9MidStream(t *testing.T) {
 		return v2 != ""
 	})
 	t.Logf("retrained version %s swapped in %v after the kill", v2, time.Since(killed).Round(time.Millisecond))
-	f.waitSent(t, 10, "under the retrained version")
+	waitFor(t, time.Minute, "records scored by the retrained version", func() bool { return e.scoredBy(ns, v2) })
 	records := f.stop(t)
 	if _, err := h.Wait(); err != nil {
 		t.Fatal(err)

@@ -93,13 +93,13 @@ func (s *syncBuffer) String() string {
 // env is one test's Elasticsearch: a client, a models index and data stream namespaces, all
 // removed when the test ends.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	url    string
 	es     *esclient.Client
 	models *modelstore.Index
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	url := estest.URL(t)
 	es := readertest.Client(t, url)
@@ -170,9 +170,10 @@ type feeder struct {
 	stopc chan struct{}
 	done  chan struct{}
 	err   error
+	once  sync.Once
 }
 
-func startFeeder(t *testing.T, h *flbhost.Host, size, limit int) *feeder {
+func startFeeder(t testing.TB, h *flbhost.Host, size, limit int) *feeder {
 	f := &feeder{h: h, size: size, limit: limit, stopc: make(chan struct{}), done: make(chan struct{})}
 	go f.run()
 	t.Cleanup(func() { f.stop(t) })
@@ -200,7 +201,7 @@ func (f *feeder) run() {
 }
 
 // waitSent waits until n more chunks than now have been handed to the host.
-func (f *feeder) waitSent(t *testing.T, n int, what string) {
+func (f *feeder) waitSent(t testing.TB, n int, what string) {
 	t.Helper()
 	want := f.sent.Load() + int64(n)
 	waitFor(t, time.Duration(n)*time.Second+10*time.Second, fmt.Sprintf("%d more chunks %s", n, what), func() bool {
@@ -215,20 +216,18 @@ func (f *feeder) waitSent(t *testing.T, n int, what string) {
 
 // stop ends the stream: no chunk after the one being sent, then the host's input is closed, so
 // the host flushes what it holds and exits. It returns the number of records sent.
-func (f *feeder) stop(t *testing.T) int {
+func (f *feeder) stop(t testing.TB) int {
 	t.Helper()
-	select {
-	case <-f.stopc:
-	default:
+	f.once.Do(func() {
 		close(f.stopc)
-	}
-	<-f.done
-	if f.err != nil {
-		t.Errorf("feeding the host: %v", f.err)
-	}
-	if err := f.h.CloseInput(); err != nil {
-		t.Error(err)
-	}
+		<-f.done
+		if f.err != nil {
+			t.Errorf("feeding the host: %v", f.err)
+		}
+		if err := f.h.CloseInput(); err != nil {
+			t.Error(err)
+		}
+	})
 	return int(f.sent.Load()) * f.size
 }
 
@@ -308,6 +307,30 @@ func (e *env) docs(ns string) []doc {
 	}
 }
 
+// scoredBy reports whether namespace ns holds a CloudTrail document scored by version: the
+// proof that records flowed while it was in use ("sent" only means handed to the host, which may
+// hold them while a slow flush finishes).
+func (e *env) scoredBy(ns, version string) bool {
+	e.t.Helper()
+	readertest.Refresh(e.t, e.url, ns)
+	body := fmt.Sprintf(`{"query":{"term":{"siemscore.model.version":%q}}}`, version)
+	res, err := esapi.CountRequest{Index: []string{readertest.Stream(processors.KindCloudTrail, ns)}, Body: strings.NewReader(body)}.Do(context.Background(), e.es)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode == http.StatusNotFound {
+		return false
+	}
+	var n struct {
+		Count int `json:"count"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&n); err != nil || res.IsError() {
+		e.t.Fatalf("count %s in %s: %s %v", version, ns, res.Status(), err)
+	}
+	return n.Count > 0
+}
+
 // checkRecords checks that namespace ns holds records first..first+n-1 exactly once, each scored
 // by one of the versions allowed, versions never going back in record order; it returns the
 // distinct versions in order.
@@ -377,7 +400,7 @@ func zombie(pid int) bool {
 }
 
 // waitFor polls cond for up to limit.
-func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
+func waitFor(t testing.TB, limit time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	for !cond() {
@@ -399,7 +422,7 @@ func swappedTo(log *syncBuffer, v string) bool {
 }
 
 // startHost starts flbhost with the instances; the test stops it unless it does so itself.
-func startHost(t *testing.T, cfg flbhost.Config) (*flbhost.Host, *syncBuffer) {
+func startHost(t testing.TB, cfg flbhost.Config) (*flbhost.Host, *syncBuffer) {
 	t.Helper()
 	stderr := &syncBuffer{}
 	cfg.Stderr = stderr

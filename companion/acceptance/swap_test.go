@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/siemscore/siemscore/companion/internal/bundletest"
 	"github.com/siemscore/siemscore/elastic/reader/readertest"
 	"github.com/siemscore/siemscore/harness/flbhost"
+	"github.com/siemscore/siemscore/internal/bundletest"
 	"github.com/siemscore/siemscore/models/bundle"
 )
 
@@ -29,8 +29,7 @@ func scrape(t *testing.T, port int) string {
 // TestSwapsWhileRecordsFlow streams CloudTrail records steadily through two siemscore outputs
 // sharing one companion while six new versions are published to the models index one after
 // another. Every record must reach Elasticsearch exactly once, scored by a published version, with
-// versions never going back in record order, and at least five versions must have scored
-// records. The companion must be gone when Fluent Bit stops.
+// versions never going back in record order, and every version must have scored records. The companion must be gone when Fluent Bit stops.
 func TestSwapsWhileRecordsFlow(t *testing.T) {
 	so, cli := binaries(t)
 	e := newEnv(t)
@@ -53,17 +52,21 @@ func TestSwapsWhileRecordsFlow(t *testing.T) {
 	if !swappedTo(log, versions[0].String()) {
 		t.Fatalf("the bundle in the models index was not loaded at start:\n%s", log)
 	}
-	// Each version scores some chunks before the next one is published; the host reads a chunk
-	// every 30 ms, so ten chunks are a third of a second of traffic.
+	// Each version scores records of both outputs before the next one is published.
+	scoredByBoth := func(v bundle.Version) {
+		waitFor(t, time.Minute, "records of both outputs scored by "+v.String(), func() bool {
+			return e.scoredBy(nsA, v.String()) && e.scoredBy(nsB, v.String())
+		})
+	}
 	for i := 1; i <= 6; i++ {
-		f.waitSent(t, 10, "under version "+versions[i-1].String())
+		scoredByBoth(versions[i-1])
 		v := bundletest.Version(i, 0)
 		bi := bundletest.Bundle(t, v)
 		e.put(bi, bundletest.Encode(t, bi))
 		versions = append(versions, v)
 		waitFor(t, 30*time.Second, "version "+v.String(), func() bool { return swappedTo(log, v.String()) })
 	}
-	f.waitSent(t, 10, "under the last version")
+	scoredByBoth(versions[6])
 	metrics := scrape(t, port)
 	if n := len(companions(e.models.Name())); n != 1 {
 		t.Errorf("%d companions for two outputs configured alike, want 1", n)
@@ -88,8 +91,8 @@ func TestSwapsWhileRecordsFlow(t *testing.T) {
 	for _, ns := range []string{nsA, nsB} {
 		used := e.checkRecords(ns, 0, records, allowed)
 		t.Logf("%s: %d records, versions in record order %v", ns, records, used)
-		if len(used) < 5 {
-			t.Errorf("%s: only %d versions scored records, want at least 5", ns, len(used))
+		if len(used) != len(versions) {
+			t.Errorf("%s: %d versions scored records, want all %d", ns, len(used), len(versions))
 		}
 	}
 	for _, want := range []string{
@@ -126,7 +129,7 @@ func TestCorruptBundlesAreRejected(t *testing.T) {
 	})
 	f := startFeeder(t, h, size, 3000)
 	waitFor(t, time.Minute, "version 1", func() bool { return swappedTo(log, v1.String()) })
-	f.waitSent(t, 10, "under version 1")
+	waitFor(t, time.Minute, "records scored by version 1", func() bool { return e.scoredBy(ns, v1.String()) })
 	bn := bundletest.Bundle(t, nan)
 	e.put(bn, bundletest.WithNaN(t, bundletest.Encode(t, bn)))
 	bb := bundletest.Bundle(t, bad)
@@ -145,7 +148,7 @@ func TestCorruptBundlesAreRejected(t *testing.T) {
 	b4 := bundletest.Bundle(t, v4)
 	e.put(b4, bundletest.Encode(t, b4))
 	waitFor(t, 30*time.Second, "version 4", func() bool { return swappedTo(log, v4.String()) })
-	f.waitSent(t, 10, "under version 4")
+	waitFor(t, time.Minute, "records scored by version 4", func() bool { return e.scoredBy(ns, v4.String()) })
 	records := f.stop(t)
 	if _, err := h.Wait(); err != nil {
 		t.Fatal(err)

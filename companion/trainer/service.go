@@ -284,7 +284,7 @@ func (s *Service) Run(ctx context.Context) {
 			}
 			d := retry.NextBackOff()
 			failedUntil = time.Now().Add(d)
-			s.log.Error("training failed; the served bundle stays", "error", err, "retry_in", d.Round(time.Second))
+			s.log.Error("training failed; the served bundle stays", "error", err, "retry_in", d.Round(time.Second).String())
 			continue
 		}
 		retry.Reset()
@@ -398,7 +398,7 @@ func (s *Service) train(ctx context.Context, forced bool) error {
 	if cur := s.Current(); !forced && cur != nil && time.Since(cur.TrainedAt()) < s.cfg.RetrainEvery {
 		return nil
 	}
-	s.log.Info("training from Elasticsearch", "window", s.cfg.Training.Window,
+	s.log.Info("training from Elasticsearch", "window", s.cfg.Training.Window.String(),
 		"cloudtrail", s.cfg.Training.CloudTrailIndex, "kerberos", s.cfg.Training.KerberosIndex)
 	res, err := training.Run(ctx, s.cfg.ES, s.cfg.Training, time.Now(), s.Current(), s.log.Named("training"))
 	if err != nil {

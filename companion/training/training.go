@@ -193,7 +193,8 @@ func Run(ctx context.Context, es esapi.Transport, cfg Config, now time.Time, pre
 	copy(r.res.Header.Fingerprint[:], digest.Sum(nil))
 	r.res.Stats.Train = time.Since(start) - r.res.Stats.Read
 	log.Info("training done", "trained", r.res.Trained, "kept", r.res.Kept,
-		"read", r.res.Stats.Read.Round(time.Millisecond), "train", r.res.Stats.Train.Round(time.Millisecond),
+		// As text: the companion logs JSON, in which a Duration would become a count of nanoseconds.
+		"read", r.res.Stats.Read.Round(time.Millisecond).String(), "train", r.res.Stats.Train.Round(time.Millisecond).String(),
 		"peak_heap_mib", r.res.Stats.PeakHeapBytes>>20)
 	return r.res, nil
 }
