@@ -36,9 +36,7 @@ import "C"
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -49,6 +47,8 @@ import (
 
 	"github.com/fluent/fluent-bit-go/output"
 	"github.com/tinylib/msgp/msgp"
+
+	"github.com/siemscore/siemscore/harness/flbhost/testdata/echolog"
 )
 
 type instance struct {
@@ -65,32 +65,7 @@ type instance struct {
 	seen       sync.Map // chunk sha256 -> struct{}
 }
 
-var logMu sync.Mutex
-
-// record appends one line to $ECHOPLUGIN_LOG; a plugin must not panic, so a
-// failure to log is reported on stderr only.
-func record(fields map[string]any) {
-	path := os.Getenv("ECHOPLUGIN_LOG")
-	if path == "" {
-		return
-	}
-	line, err := json.Marshal(fields)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "echoplugin: marshal:", err)
-		return
-	}
-	logMu.Lock()
-	defer logMu.Unlock()
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "echoplugin:", err)
-		return
-	}
-	defer f.Close()
-	if _, err := f.Write(append(line, '\n')); err != nil {
-		fmt.Fprintln(os.Stderr, "echoplugin:", err)
-	}
-}
+func record(fields map[string]any) { echolog.Record("echoplugin", fields) }
 
 //export FLBPluginPreRegister
 func FLBPluginPreRegister(hotReloading C.int) C.int {

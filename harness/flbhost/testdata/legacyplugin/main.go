@@ -9,39 +9,14 @@ import "C"
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
-	"fmt"
-	"os"
-	"sync"
 	"unsafe"
 
 	"github.com/fluent/fluent-bit-go/output"
+
+	"github.com/siemscore/siemscore/harness/flbhost/testdata/echolog"
 )
 
-var logMu sync.Mutex
-
-func record(fields map[string]any) {
-	path := os.Getenv("ECHOPLUGIN_LOG")
-	if path == "" {
-		return
-	}
-	line, err := json.Marshal(fields)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "legacyplugin: marshal:", err)
-		return
-	}
-	logMu.Lock()
-	defer logMu.Unlock()
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "legacyplugin:", err)
-		return
-	}
-	defer f.Close()
-	if _, err := f.Write(append(line, '\n')); err != nil {
-		fmt.Fprintln(os.Stderr, "legacyplugin:", err)
-	}
-}
+func record(fields map[string]any) { echolog.Record("legacyplugin", fields) }
 
 //export FLBPluginRegister
 func FLBPluginRegister(def unsafe.Pointer) int {
