@@ -40,6 +40,22 @@ type lensLayer struct {
 	Columns     map[string]lensColumn `json:"columns"`
 }
 
+// split returns the layer's bucket and metric column IDs, in column order (static values are
+// neither).
+func (l lensLayer) split() (buckets, metrics []string) {
+	for _, id := range l.ColumnOrder {
+		c := l.Columns[id]
+		switch {
+		case c.IsStaticValue:
+		case c.IsBucketed:
+			buckets = append(buckets, id)
+		default:
+			metrics = append(metrics, id)
+		}
+	}
+	return buckets, metrics
+}
+
 type lensState struct {
 	Visualization    json.RawMessage   `json:"visualization"`
 	Query            lensQuery         `json:"query"`
@@ -209,17 +225,7 @@ func lensSearch(st lensState, layerID string, extraFilters []any, interval strin
 	if len(st.Filters) > 0 {
 		return nil, fmt.Errorf("state filters are not translated")
 	}
-	var buckets, metrics []string
-	for _, id := range layer.ColumnOrder {
-		c := layer.Columns[id]
-		switch {
-		case c.IsStaticValue:
-		case c.IsBucketed:
-			buckets = append(buckets, id)
-		default:
-			metrics = append(metrics, id)
-		}
-	}
+	buckets, metrics := layer.split()
 	leaf := map[string]any{}
 	for _, id := range metrics {
 		agg, err := metricAgg(layer.Columns[id])
@@ -299,17 +305,7 @@ func maps(a, b map[string]any) map[string]any {
 // top hit, count: the doc count).
 func lensRows(st lensState, layerID string, answer map[string]any) ([]map[string]any, error) {
 	layer := st.DatasourceStates.FormBased.Layers[layerID]
-	var buckets, metrics []string
-	for _, id := range layer.ColumnOrder {
-		c := layer.Columns[id]
-		switch {
-		case c.IsStaticValue:
-		case c.IsBucketed:
-			buckets = append(buckets, id)
-		default:
-			metrics = append(metrics, id)
-		}
-	}
+	buckets, metrics := layer.split()
 	var rows []map[string]any
 	var walk func(level int, node map[string]any, row map[string]any) error
 	walk = func(level int, node map[string]any, row map[string]any) error {
