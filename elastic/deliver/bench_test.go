@@ -5,13 +5,12 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"net/netip"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/siemscore/siemscore/elastic/deliver"
-	"github.com/siemscore/siemscore/elastic/target"
+	"github.com/siemscore/siemscore/elastic/reader/readertest"
 	"github.com/siemscore/siemscore/internal/estest"
 	"github.com/siemscore/siemscore/processors"
 	"github.com/siemscore/siemscore/processors/ecs"
@@ -143,11 +142,9 @@ func BenchmarkDeliverNullES(b *testing.B) {
 // with four concurrent flushes (Fluent Bit `workers 4`).
 func BenchmarkDeliverElasticsearch(b *testing.B) {
 	url := estest.URL(b)
-	installTemplates(b, url)
 	for _, workers := range []int{1, 4} {
 		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
-			ns := strings.TrimPrefix(estest.UniqueName(b, "x"), "x-")
-			b.Cleanup(func() { estest.DeleteDataStream(b, target.DataStream("cloudtrail", ns)) })
+			ns := readertest.Namespace(b, url)
 			d := newDeliverer(b, url, ns, nil)
 			runBench(b, d, &benchChunks{docs: benchDocs(benchChunk), tag: ns}, workers)
 		})

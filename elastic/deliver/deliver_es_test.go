@@ -13,6 +13,7 @@ import (
 	"github.com/siemscore/siemscore/elastic/deliver"
 	"github.com/siemscore/siemscore/elastic/esclient"
 	"github.com/siemscore/siemscore/elastic/esfault"
+	"github.com/siemscore/siemscore/elastic/reader/readertest"
 	"github.com/siemscore/siemscore/elastic/target"
 	"github.com/siemscore/siemscore/internal/estest"
 	"github.com/siemscore/siemscore/processors"
@@ -23,8 +24,7 @@ import (
 
 func TestCreateThenIdempotentResend(t *testing.T) {
 	url := estest.URL(t)
-	installTemplates(t, url)
-	ns := estest.Namespace(t)
+	ns := readertest.Namespace(t, url)
 	d := newDeliverer(t, url, ns, func(c *deliver.Config) { c.MaxBatchDocs = 37 }) // several requests per chunk
 	recs := makeRecords(ns, 0, 400)
 
@@ -88,8 +88,7 @@ func TestFixedIndex(t *testing.T) {
 
 func TestItem429StormIsRetriedInProcess(t *testing.T) {
 	url := estest.URL(t)
-	installTemplates(t, url)
-	ns := estest.Namespace(t)
+	ns := readertest.Namespace(t, url)
 	p := esfault.New(t, url)
 	// A third of the items are refused on their first two attempts.
 	p.SetItemFault(esfault.Storm(http.StatusTooManyRequests, 1.0/3, 2))
@@ -112,8 +111,7 @@ func TestItem429StormIsRetriedInProcess(t *testing.T) {
 
 func TestItem5xxPersistingGivesRetryThenFluentBitResendCompletes(t *testing.T) {
 	url := estest.URL(t)
-	installTemplates(t, url)
-	ns := estest.Namespace(t)
+	ns := readertest.Namespace(t, url)
 	p := esfault.New(t, url)
 	p.SetItemFault(esfault.Storm(http.StatusServiceUnavailable, 0.25, 0)) // never recovers by itself
 	d := newDeliverer(t, p.URL(), ns, func(c *deliver.Config) { c.RetryBudget = 2 * time.Second })
@@ -165,8 +163,7 @@ func deadLetters(t *testing.T, url, ns string) map[string]deliver.DeadLetterDoc 
 
 func TestMappingConflictIsDeadLettered(t *testing.T) {
 	url := estest.URL(t)
-	installTemplates(t, url)
-	ns := estest.Namespace(t)
+	ns := readertest.Namespace(t, url)
 	d := newDeliverer(t, url, ns, nil)
 
 	// The passthrough field "kubernetes" first arrives as an object...
@@ -230,8 +227,7 @@ func TestMappingConflictIsDeadLettered(t *testing.T) {
 
 func TestDeadLetterWriteFailureIsRetry(t *testing.T) {
 	url := estest.URL(t)
-	installTemplates(t, url)
-	ns := estest.Namespace(t)
+	ns := readertest.Namespace(t, url)
 	p := esfault.New(t, url)
 	dl := target.DeadLetter(ns)
 	rejected := func(it esfault.Item) bool { return strings.HasSuffix(it.ID, "0") }
@@ -271,8 +267,7 @@ func TestDeadLetterWriteFailureIsRetry(t *testing.T) {
 
 func TestWholeRequestFaults(t *testing.T) {
 	url := estest.URL(t)
-	installTemplates(t, url)
-	ns := estest.Namespace(t)
+	ns := readertest.Namespace(t, url)
 	p := esfault.New(t, url)
 	d := newDeliverer(t, p.URL(), ns, nil)
 
@@ -333,8 +328,7 @@ func TestWholeRequestFaults(t *testing.T) {
 
 func TestRequestTooLargeIsSplit(t *testing.T) {
 	url := estest.URL(t)
-	installTemplates(t, url)
-	ns := estest.Namespace(t)
+	ns := readertest.Namespace(t, url)
 	p := esfault.New(t, url)
 	const limit = 8 << 10 // like a proxy's client_max_body_size
 	p.SetRequestFault(func(r *http.Request, _ int) esfault.Fault {
@@ -361,8 +355,7 @@ func TestRequestTooLargeIsSplit(t *testing.T) {
 
 func TestUnencodableRecordIsDeadLettered(t *testing.T) {
 	url := estest.URL(t)
-	installTemplates(t, url)
-	ns := estest.Namespace(t)
+	ns := readertest.Namespace(t, url)
 	d := newDeliverer(t, url, ns, nil)
 	recs := makeRecords(ns, 0, 3)
 	recs[1].Doc.Passthrough = map[string]any{"ratio": math.NaN()} // msgpack can carry NaN; JSON cannot
@@ -385,8 +378,7 @@ func TestUnencodableRecordIsDeadLettered(t *testing.T) {
 
 func TestConcurrentDeliveries(t *testing.T) {
 	url := estest.URL(t)
-	installTemplates(t, url)
-	ns := estest.Namespace(t)
+	ns := readertest.Namespace(t, url)
 	p := esfault.New(t, url)
 	p.SetItemFault(esfault.Storm(http.StatusTooManyRequests, 0.1, 1))
 	d := newDeliverer(t, p.URL(), ns, nil)
@@ -423,8 +415,7 @@ func TestConcurrentDeliveries(t *testing.T) {
 // outage come back RETRY; re-sent after the restart, every record ends up indexed exactly once.
 func TestServerRestartMidStream(t *testing.T) {
 	url := estest.URL(t)
-	installTemplates(t, url)
-	ns := estest.Namespace(t)
+	ns := readertest.Namespace(t, url)
 	d := newDeliverer(t, url, ns, func(c *deliver.Config) { c.RetryBudget = time.Second })
 	const chunks, size = 6, 100
 	for c := range 2 {
@@ -452,8 +443,7 @@ func TestServerRestartMidStream(t *testing.T) {
 
 func TestCloseWaitsThenRefuses(t *testing.T) {
 	url := estest.URL(t)
-	installTemplates(t, url)
-	ns := estest.Namespace(t)
+	ns := readertest.Namespace(t, url)
 	p := esfault.New(t, url)
 	p.SetRequestFault(func(*http.Request, int) esfault.Fault { return esfault.Fault{Delay: 300 * time.Millisecond} })
 	d := newDeliverer(t, p.URL(), ns, nil)
@@ -488,8 +478,7 @@ func TestCloseWaitsThenRefuses(t *testing.T) {
 
 func TestCloseDeadlineCutsInFlightShort(t *testing.T) {
 	url := estest.URL(t)
-	installTemplates(t, url)
-	ns := estest.Namespace(t)
+	ns := readertest.Namespace(t, url)
 	p := esfault.New(t, url)
 	p.SetRequestFault(func(*http.Request, int) esfault.Fault { return esfault.Fault{Delay: 5 * time.Second} })
 	d := newDeliverer(t, p.URL(), ns, nil)

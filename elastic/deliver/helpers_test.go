@@ -8,14 +8,12 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/siemscore/siemscore/elastic/deliver"
 	"github.com/siemscore/siemscore/elastic/esclient"
 	"github.com/siemscore/siemscore/elastic/target"
-	"github.com/siemscore/siemscore/elastic/template"
 	"github.com/siemscore/siemscore/processors"
 	"github.com/siemscore/siemscore/processors/ecs"
 )
@@ -36,29 +34,6 @@ func newClient(t testing.TB, url string, edit func(*esclient.Config)) *esclient.
 	}
 	t.Cleanup(func() { cl.Close(context.Background()) })
 	return cl
-}
-
-type installation struct {
-	once sync.Once
-	err  error
-}
-
-var installs sync.Map // url -> *installation
-
-// installTemplates installs siemscore's templates on the real server once per test binary, so
-// data streams get the production mappings.
-func installTemplates(t testing.TB, url string) {
-	t.Helper()
-	v, _ := installs.LoadOrStore(url, new(installation))
-	in := v.(*installation)
-	in.once.Do(func() {
-		cfg := template.DefaultConfig()
-		cfg.Replicas = 0
-		_, in.err = template.Install(context.Background(), newClient(t, url, nil), cfg, nil)
-	})
-	if in.err != nil {
-		t.Fatalf("install templates: %v", in.err)
-	}
 }
 
 // newDeliverer returns a Deliverer writing through url into namespace ns, closed when the test

@@ -8,6 +8,7 @@ import (
 
 	"github.com/siemscore/siemscore/elastic/deliver"
 	"github.com/siemscore/siemscore/elastic/esclient"
+	"github.com/siemscore/siemscore/elastic/reader/readertest"
 	"github.com/siemscore/siemscore/internal/estest"
 	"github.com/siemscore/siemscore/internal/tlsfront"
 )
@@ -20,7 +21,6 @@ import (
 // operator would) the same chunk, re-sent as Fluent Bit re-sends it, arrives exactly once.
 func TestSecurityFailuresAreRetryThenExactlyOnce(t *testing.T) {
 	upstream := estest.URL(t)
-	installTemplates(t, upstream)
 	ca := tlsfront.NewCA(t, "siemscore-test-ca")
 	caFile, otherCAFile := ca.File(t), tlsfront.NewCA(t, "unrelated").File(t)
 	hosts := []string{"127.0.0.1", "localhost"}
@@ -83,7 +83,7 @@ func TestSecurityFailuresAreRetryThenExactlyOnce(t *testing.T) {
 			s.cfg.RetryBackoff = esclient.Backoff{Min: 10 * time.Millisecond, Max: 50 * time.Millisecond}
 			tc.fault(s)
 
-			ns := estest.Namespace(t)
+			ns := readertest.Namespace(t, upstream)
 			recs := makeRecords(strings.ReplaceAll(tc.name, " ", "-"), 0, 40)
 			deliverer := func() *deliver.Deliverer {
 				cl, err := esclient.New(s.cfg, nil)
