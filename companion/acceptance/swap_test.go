@@ -28,8 +28,9 @@ func scrape(t *testing.T, port int) string {
 
 // TestSwapsWhileRecordsFlow streams CloudTrail records steadily through two siemscore outputs
 // sharing one companion while six new versions are published to the models index one after
-// another. Every record must reach Elasticsearch exactly once, scored by a published version, with
-// versions never going back in record order, and every version must have scored records. The companion must be gone when Fluent Bit stops.
+// another. Every record must reach Elasticsearch exactly once, scored by a published version,
+// with versions never going back in record order, and every version must have scored records.
+// The companion must be gone when Fluent Bit stops.
 func TestSwapsWhileRecordsFlow(t *testing.T) {
 	so, cli := binaries(t)
 	e := newEnv(t)
