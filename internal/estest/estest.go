@@ -38,8 +38,11 @@ func URL(t testing.TB) string {
 		return u
 	}
 	h := localHarness(t)
-	if _, err := os.Stat(h.urlFile()); err != nil {
-		unavailable(t, "no local Elasticsearch is running (%s is absent)", h.urlFile())
+	// The run directory exists once es.sh has started a server. Join the server's users
+	// before reading its URL: while an outage test in another package has it stopped, the
+	// URL file is gone, and enter waits for the outage to end.
+	if _, err := os.Stat(h.run()); err != nil {
+		unavailable(t, "no local Elasticsearch has been started (%s is absent)", h.run())
 	}
 	co := coordinatorFor(h.run())
 	if err := co.enter(); err != nil {
@@ -48,7 +51,7 @@ func URL(t testing.TB) string {
 	t.Cleanup(co.leave)
 	raw, err := os.ReadFile(h.urlFile())
 	if err != nil {
-		unavailable(t, "no local Elasticsearch is running: %v", err)
+		unavailable(t, "no local Elasticsearch is running (%s): %v", h.urlFile(), err)
 	}
 	u := strings.TrimRight(strings.TrimSpace(string(raw)), "/")
 	if err := ping(u); err != nil {
