@@ -460,7 +460,7 @@ func TestScoreTuples(t *testing.T) {
 func TestRealData(t *testing.T) {
 	data := filepath.Join("..", "..", "..", "shared", "data")
 	if _, err := os.Stat(data); err != nil {
-		t.Skipf("no public records at %s (see /work/shared/data/README.md): %v", data, err)
+		t.Skipf("no public records at %s (see ../shared/data/README.md beside the repository): %v", data, err)
 	}
 	glob := func(pattern string) []string {
 		m, _ := filepath.Glob(filepath.Join(data, pattern))
