@@ -24,7 +24,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 	var wall time.Duration
 	var build, deliver, flush float64
 	for b.Loop() {
-		ns := namespace(b)
+		ns := estest.Namespace(b)
 		var stderr strings.Builder
 		start := time.Now()
 		sum, err := flbhost.Run(context.Background(), flbhost.Config{

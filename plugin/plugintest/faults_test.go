@@ -22,7 +22,7 @@ import (
 func TestElasticsearchOutageMidStream(t *testing.T) {
 	db := newES(t)
 	so := plugin(t)
-	ns := namespace(t)
+	ns := estest.Namespace(t)
 	bodies := plugintest.Mixed(20_000)
 	want := expected(t, bodies)
 	chunks := chunking(t, bodies, 500, 0, "aws.outage")
@@ -113,7 +113,7 @@ func waitUntil(t *testing.T, limit time.Duration, what string, cond func() bool)
 func TestPerItemRejections(t *testing.T) {
 	db := newES(t)
 	so := plugin(t)
-	ns := namespace(t)
+	ns := estest.Namespace(t)
 	proxy := esfault.New(t, db.url)
 	dead := target.DeadLetter(ns)
 	proxy.SetItemFault(func(it esfault.Item) int {
@@ -189,7 +189,7 @@ func TestPerItemRejections(t *testing.T) {
 func TestHotReload(t *testing.T) {
 	db := newES(t)
 	so := plugin(t)
-	ns := namespace(t)
+	ns := estest.Namespace(t)
 	bodies := plugintest.Mixed(8000)
 	want := expected(t, bodies)
 	chunks := chunking(t, bodies, 250, 4, "aws.reload")

@@ -59,20 +59,6 @@ func plugin(t testing.TB) string {
 	return soPath
 }
 
-// namespace returns a data stream namespace of the test's own, and removes the test's data
-// streams when it ends.
-func namespace(t testing.TB) string {
-	t.Helper()
-	ns := strings.TrimPrefix(estest.UniqueName(t, "x"), "x-")
-	t.Cleanup(func() {
-		for _, k := range processors.Kinds() {
-			estest.DeleteDataStream(t, target.DataStream(k.String(), ns))
-		}
-		estest.DeleteDataStream(t, target.DeadLetter(ns))
-	})
-	return ns
-}
-
 // chunking splits bodies into chunks of size records, tagged tag; every groupEvery-th chunk is
 // wrapped in OpenTelemetry group markers (0: none), which must never be shipped.
 func chunking(t testing.TB, bodies []plugintest.Body, size, groupEvery int, tag string) []flbhost.Chunk {

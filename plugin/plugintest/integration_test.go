@@ -47,7 +47,7 @@ func totals(t testing.TB, stderr, name string) map[string]int {
 func TestMixedRecordsExactlyOnce(t *testing.T) {
 	db := newES(t)
 	so := plugin(t)
-	ns := namespace(t)
+	ns := estest.Namespace(t)
 
 	bodies := plugintest.Mixed(100_000)
 	real, err := plugintest.RealBodies()
@@ -253,7 +253,7 @@ func malformedChunks(t *testing.T) (chunks []flbhost.Chunk, good []plugintest.Bo
 func TestMalformedChunksAndTwoInstances(t *testing.T) {
 	db := newES(t)
 	so := plugin(t)
-	ns := namespace(t)
+	ns := estest.Namespace(t)
 	index := "logs-siemscore.flat-" + ns // covered by the plugin's templates
 	t.Cleanup(func() { estest.DeleteDataStream(t, index) })
 	chunks, good, bad := malformedChunks(t)

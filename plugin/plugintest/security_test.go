@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/siemscore/siemscore/harness/flbhost"
+	"github.com/siemscore/siemscore/internal/estest"
 	"github.com/siemscore/siemscore/internal/tlsfront"
 	"github.com/siemscore/siemscore/plugin/plugintest"
 )
@@ -158,7 +159,7 @@ func TestTLSAndCredentialFailuresRetryThenExactlyOnce(t *testing.T) {
 		o.front.SetUser(user, password)
 		o.front.EchoAuthorization(true) // a refusal repeating the credential must not reach a log
 		o.fault(o.front)
-		o.ns = namespace(t)
+		o.ns = estest.Namespace(t)
 		props := map[string]string{
 			"alias": o.alias, "plugin_alias": o.alias,
 			"es_hosts": o.front.URL, "es_ca_file": caFile, "es_namespace": o.ns,
@@ -301,7 +302,7 @@ func TestNoSecretInAnyLogDuringAuthFailures(t *testing.T) {
 	front.SetAPIKey(keyID, apiKey)
 	front.SetUser(user, password)
 	front.EchoAuthorization(true)
-	ns := namespace(t)
+	ns := estest.Namespace(t)
 
 	common := func(alias string) map[string]string {
 		return map[string]string{
