@@ -93,6 +93,10 @@ func appendValue(b []byte, v any) []byte {
 		s = v
 	case fmt.Stringer:
 		s = v.String()
+	case float64:
+		// Numbers the companion logs reach us as JSON floats (go-plugin re-parses its log
+		// lines): a byte count would read 1.366539e+06 with %v.
+		s = strconv.FormatFloat(v, 'f', -1, 64)
 	default:
 		s = fmt.Sprint(v)
 	}

@@ -15,11 +15,13 @@ func TestLinesLookLikeFluentBits(t *testing.T) {
 	var buf bytes.Buffer
 	l := New(&buf, "siemscore.1", hclog.Info)
 	l.Info("delivered", "records", 2000, "index", "logs-siemscore.cloudtrail-default")
+	l.Named("companion").Info("serving model bundle", "bytes", 1366539.0, "share", 0.25)
 	l.Named("esclient").Warn("elasticsearch request failed", "error", errors.New("dial tcp: connection refused"))
 	l.Error("odd", "lonely")
 	l.Debug("not shown")
 	want := []string{
 		`^\[\d{4}/\d\d/\d\d \d\d:\d\d:\d\d\] \[ info\] \[output:siemscore:siemscore\.1\] delivered records=2000 index=logs-siemscore\.cloudtrail-default$`,
+		`^\[[^]]+\] \[ info\] \[output:siemscore:siemscore\.1\] companion: serving model bundle bytes=1366539 share=0\.25$`,
 		`^\[[^]]+\] \[ warn\] \[output:siemscore:siemscore\.1\] esclient: elasticsearch request failed error="dial tcp: connection refused"$`,
 		`^\[[^]]+\] \[error\] \[output:siemscore:siemscore\.1\] odd EXTRA=lonely$`,
 	}
