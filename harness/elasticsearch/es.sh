@@ -82,9 +82,17 @@ free_port() {
 	die "found no free TCP port on 127.0.0.1"
 }
 
+# Python's urllib rather than curl: CI machines have the toolchains (Python among them), and
+# curl is not one. An HTTP error (408 when the wait times out) or no answer is unhealthy.
 healthy() { # url timeout-seconds
-	curl -sf --max-time "$(($2 + 5))" -o /dev/null \
-		"$1/_cluster/health?wait_for_status=yellow&timeout=${2}s"
+	python3 -c '
+import sys, urllib.request
+url, wait = sys.argv[1], int(sys.argv[2])
+try:
+    urllib.request.urlopen(f"{url}/_cluster/health?wait_for_status=yellow&timeout={wait}s", timeout=wait + 5).close()
+except Exception:
+    sys.exit(1)
+' "$1" "$2"
 }
 
 show_failure() {
@@ -135,7 +143,7 @@ start() { # port
 		echo "$url"
 		return
 	fi
-	need curl "Debian: apt-get install curl"
+	need python3 "Debian: apt-get install python3"
 	jhome=$(java_home)
 	build
 	write_config "$1"
