@@ -50,9 +50,10 @@ func Namespace(t testing.TB, url string) string {
 	v, _ := installed.LoadOrStore(url, new(install))
 	in := v.(*install)
 	in.once.Do(func() {
-		cfg := template.DefaultConfig()
-		cfg.Replicas = 0
-		_, in.err = template.Install(context.Background(), Client(t, url), cfg, nil)
+		// Exactly the plugin's templates: test packages run in parallel against one server,
+		// and installing a different template would roll over every siemscore data stream,
+		// re-opening _id uniqueness under another package's exactly-once checks.
+		_, in.err = template.Install(context.Background(), Client(t, url), template.DefaultConfig(), nil)
 	})
 	if in.err != nil {
 		t.Fatalf("readertest: install templates: %v", in.err)
