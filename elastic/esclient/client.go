@@ -43,7 +43,12 @@ func New(c Config, log hclog.Logger) (*Client, error) {
 		// 429 is retried as a whole too: Elasticsearch answers it to the whole bulk request when
 		// its indexing pressure limit is hit, and the body can be re-sent unchanged.
 		RetryOnStatus: []int{http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout},
-		RetryOnError: func(req *http.Request, _ error) bool {
+		RetryOnError: func(req *http.Request, err error) bool {
+			// A certificate that failed verification fails the same way on every attempt.
+			var cv *tls.CertificateVerificationError
+			if errors.As(err, &cv) {
+				return false
+			}
 			// The caller gave up (flush budget spent, shutdown): re-sending cannot help it.
 			return req.Context().Err() == nil
 		},
@@ -125,7 +130,8 @@ func verifyChain(cs tls.ConnectionState, roots *x509.CertPool) error {
 		opts.Intermediates.AddCert(cert)
 	}
 	if _, err := cs.PeerCertificates[0].Verify(opts); err != nil {
-		return fmt.Errorf("esclient: server certificate: %w", err)
+		// The type Go's own verification fails with, so callers tell it from network errors.
+		return &tls.CertificateVerificationError{UnverifiedCertificates: cs.PeerCertificates, Err: err}
 	}
 	return nil
 }

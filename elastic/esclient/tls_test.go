@@ -96,7 +96,7 @@ func TestTLSAndCredentials(t *testing.T) {
 			c := esclient.DefaultConfig()
 			c.Hosts = []string{front.URLFor(tc.host)}
 			c.CAFile = caFile
-			c.MaxRetries = 0
+			c.RetryBackoff = esclient.Backoff{Min: time.Millisecond, Max: time.Millisecond}
 			tc.edit(&c)
 			cl, err := esclient.New(c, nil)
 			if err != nil {
@@ -143,6 +143,11 @@ func TestTLSAndCredentials(t *testing.T) {
 					if time.Now().After(deadline) {
 						t.Fatal("the front saw no failed handshake")
 					}
+				}
+				// Retries, had there been any, ended before the client returned its error.
+				time.Sleep(100 * time.Millisecond)
+				if n := front.HandshakeErrors() - handshakes; n != 1 {
+					t.Errorf("%d failed handshakes: a certificate that failed verification was tried again", n)
 				}
 			}
 			for _, secret := range []string{apiKeySecret, password, "not-the-key", "Wrong-Horse-Battery", base64.StdEncoding.EncodeToString([]byte(apiKeyID + ":" + apiKeySecret))} {
