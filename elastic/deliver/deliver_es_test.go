@@ -449,23 +449,29 @@ func TestCloseWaitsThenRefuses(t *testing.T) {
 	d := newDeliverer(t, p.URL(), ns, nil)
 	started := make(chan struct{})
 	done := make(chan deliver.Outcome)
+	var finished time.Time // when Deliver returned; read after receiving from done
 	go func() {
 		close(started)
-		done <- d.Deliver(context.Background(), makeRecords(ns, 0, 10))
+		o := d.Deliver(context.Background(), makeRecords(ns, 0, 10))
+		finished = time.Now()
+		done <- o
 	}()
 	<-started
-	time.Sleep(50 * time.Millisecond) // the request is now held by the proxy
+	waitInFlight(t, p)
 	if err := d.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	// Close returned, so the in-flight chunk has finished: its outcome is already there.
+	closed := time.Now()
 	select {
 	case o := <-done:
 		if checkSums(t, o); o.Status != deliver.OK || o.Created != 10 {
 			t.Errorf("in-flight chunk during Close: %+v", o)
 		}
-	default:
-		t.Fatal("Close returned before the in-flight Deliver finished")
+		if finished.After(closed) {
+			t.Error("Close returned before the in-flight Deliver finished")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the in-flight Deliver never finished")
 	}
 	o := d.Deliver(context.Background(), makeRecords(ns, 10, 10))
 	if checkSums(t, o); o.Status != deliver.Retry || !errors.Is(o.Err, deliver.ErrClosed) {
@@ -484,7 +490,7 @@ func TestCloseDeadlineCutsInFlightShort(t *testing.T) {
 	d := newDeliverer(t, p.URL(), ns, nil)
 	done := make(chan deliver.Outcome, 1)
 	go func() { done <- d.Deliver(context.Background(), makeRecords(ns, 0, 10)) }()
-	time.Sleep(100 * time.Millisecond)
+	waitInFlight(t, p)
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	if err := d.Close(ctx); err == nil {
@@ -499,6 +505,16 @@ func TestCloseDeadlineCutsInFlightShort(t *testing.T) {
 		// Deliver's return reaches done a moment after Close saw it end; well before the
 		// request's 5 s delay is over, it must have.
 		t.Fatal("the in-flight Deliver did not end when Close cut it short")
+	}
+}
+
+// waitInFlight returns once the proxy holds a request: the Deliver that sent it is in flight.
+func waitInFlight(t *testing.T, p *esfault.Proxy) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); p.Stats().Requests == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no request reached the proxy")
+		}
 	}
 }
 
