@@ -12,6 +12,7 @@ import (
 	"github.com/siemscore/siemscore/elastic/reader/readertest"
 	"github.com/siemscore/siemscore/harness/flbhost"
 	"github.com/siemscore/siemscore/internal/bundletest"
+	"github.com/siemscore/siemscore/internal/syncbuf"
 	"github.com/siemscore/siemscore/models/bundle"
 	"github.com/siemscore/siemscore/processors"
 	"github.com/siemscore/siemscore/synth/ipnet"
@@ -20,7 +21,7 @@ import (
 var swapLine = regexp.MustCompile(`model bundle swapped in version=(\S+) source=(\S+)`)
 
 // swaps lists the versions the plugin's log says were swapped in, with where they came from.
-func swaps(log *syncBuffer) (versions, sources []string) {
+func swaps(log *syncbuf.Buffer) (versions, sources []string) {
 	for _, m := range swapLine.FindAllStringSubmatch(log.String(), -1) {
 		versions, sources = append(versions, m[1]), append(sources, m[2])
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/siemscore/siemscore/elastic/reader/readertest"
 	"github.com/siemscore/siemscore/harness/flbhost"
 	"github.com/siemscore/siemscore/internal/estest"
+	"github.com/siemscore/siemscore/internal/syncbuf"
 	"github.com/siemscore/siemscore/models/bundle"
 	"github.com/siemscore/siemscore/plugin/plugintest"
 	"github.com/siemscore/siemscore/processors"
@@ -70,24 +71,6 @@ func binaries(t testing.TB) (so, cli string) {
 		t.Fatal(buildErr)
 	}
 	return soPath, cliPath
-}
-
-// syncBuffer collects output written from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // env is one test's Elasticsearch: a client, a models index and data stream namespaces, all
@@ -412,7 +395,7 @@ func waitFor(t testing.TB, limit time.Duration, what string, cond func() bool) {
 }
 
 // swappedTo reports whether the plugin's log says it swapped in version v.
-func swappedTo(log *syncBuffer, v string) bool {
+func swappedTo(log *syncbuf.Buffer, v string) bool {
 	for _, line := range strings.Split(log.String(), "\n") {
 		if strings.Contains(line, "model bundle swapped in") && strings.Contains(line, "version="+v+" ") {
 			return true
@@ -422,9 +405,9 @@ func swappedTo(log *syncBuffer, v string) bool {
 }
 
 // startHost starts flbhost with the instances; the test stops it unless it does so itself.
-func startHost(t testing.TB, cfg flbhost.Config) (*flbhost.Host, *syncBuffer) {
+func startHost(t testing.TB, cfg flbhost.Config) (*flbhost.Host, *syncbuf.Buffer) {
 	t.Helper()
-	stderr := &syncBuffer{}
+	stderr := &syncbuf.Buffer{}
 	cfg.Stderr = stderr
 	h, err := flbhost.Start(context.Background(), cfg)
 	if err != nil {

@@ -1,13 +1,11 @@
 package host
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
 	"os"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -21,6 +19,7 @@ import (
 	"github.com/siemscore/siemscore/elastic/reader/readertest"
 	"github.com/siemscore/siemscore/internal/bundletest"
 	"github.com/siemscore/siemscore/internal/estest"
+	"github.com/siemscore/siemscore/internal/syncbuf"
 	"github.com/siemscore/siemscore/models/bundle"
 	"github.com/siemscore/siemscore/processors"
 	"github.com/siemscore/siemscore/processors/ecs"
@@ -63,28 +62,10 @@ func runCompanion() {
 	trainer.Serve(svc, log)
 }
 
-// syncBuffer collects log output written from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type fixture struct {
 	index *modelstore.Index
 	cfg   Config
-	out   *syncBuffer
+	out   *syncbuf.Buffer
 }
 
 // newFixture prepares a models index and the configuration of a companion following it.
@@ -105,7 +86,7 @@ func newFixture(t *testing.T) *fixture {
 			res.Body.Close()
 		}
 	})
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -285,7 +266,7 @@ func TestCloseStopsTheCompanion(t *testing.T) {
 // TestWithoutAnyBundleRecordsShipUnscored: no bundle anywhere and a companion that cannot even
 // start: Acquire still succeeds, records are marked untrained, and the start is retried.
 func TestWithoutAnyBundleRecordsShipUnscored(t *testing.T) {
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	before := Metrics.Snapshot()
 	l, err := Acquire(Config{
 		Path: "/nonexistent/siemscore", CacheDir: t.TempDir(), RestartMin: 10 * time.Millisecond, RestartMax: 50 * time.Millisecond,

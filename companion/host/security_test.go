@@ -22,6 +22,7 @@ import (
 	"github.com/hashicorp/go-plugin"
 
 	"github.com/siemscore/siemscore/companion/shared"
+	"github.com/siemscore/siemscore/internal/syncbuf"
 	"github.com/siemscore/siemscore/models/bundle"
 )
 
@@ -84,7 +85,7 @@ func TestCompanionConnectionIsMutualTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(sockets) })
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	l, err := Acquire(Config{
 		Path: exe, Env: []string{envCompanion + "=1", plugin.EnvUnixSocketDir + "=" + sockets},
 		PingEvery: 200 * time.Millisecond, PollWait: time.Second, StatusEvery: time.Hour,

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,30 +16,13 @@ import (
 	"github.com/siemscore/siemscore/elastic/reader/readertest"
 	"github.com/siemscore/siemscore/internal/bundletest"
 	"github.com/siemscore/siemscore/internal/estest"
+	"github.com/siemscore/siemscore/internal/syncbuf"
 	"github.com/siemscore/siemscore/models/bundle"
 	"github.com/siemscore/siemscore/processors"
 	"github.com/siemscore/siemscore/synth/ipnet"
 )
 
-// syncBuffer collects log output written from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func logger(out *syncBuffer) hclog.Logger {
+func logger(out *syncbuf.Buffer) hclog.Logger {
 	return hclog.New(&hclog.LoggerOptions{Output: out, Level: hclog.Debug})
 }
 
@@ -149,7 +131,7 @@ func TestServesTheNewestValidBundle(t *testing.T) {
 	if err := cache.Put(bundletest.Bundle(t, v1), nil); err != nil {
 		t.Fatal(err)
 	}
-	var out syncBuffer
+	var out syncbuf.Buffer
 	cfg := trainer.DefaultConfig()
 	cfg.Index, cfg.Cache, cfg.RetrainEvery, cfg.WatchEvery, cfg.Log = x, cache, 0, 50*time.Millisecond, logger(&out)
 	svc, err := trainer.New(cfg)
@@ -222,7 +204,7 @@ func TestRetrainsAndPublishes(t *testing.T) {
 	readertest.Deliver(t, url, ns, readertest.Records(t, readertest.JSONLines(t, &buf), nil))
 
 	x, cache := newIndex(t), newCache(t)
-	var out syncBuffer
+	var out syncbuf.Buffer
 	tc := trainer.DefaultConfig()
 	tc.ES, tc.Index, tc.Cache, tc.Log = es, x, cache, logger(&out)
 	tc.RetrainEvery, tc.WatchEvery = time.Hour, 100*time.Millisecond
@@ -272,7 +254,7 @@ func TestUnreachableElasticsearchKeepsServing(t *testing.T) {
 	if err := cache.Put(bundletest.Bundle(t, v1), nil); err != nil {
 		t.Fatal(err)
 	}
-	var out syncBuffer
+	var out syncbuf.Buffer
 	cfg := trainer.DefaultConfig()
 	cfg.ES, cfg.Index, cfg.Cache, cfg.Log = dead, x, cache, logger(&out)
 	cfg.RetrainEvery, cfg.WatchEvery, cfg.RetryMin, cfg.RetryMax = time.Hour, 50*time.Millisecond, 20*time.Millisecond, 100*time.Millisecond

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/siemscore/siemscore/internal/syncbuf"
 	"github.com/siemscore/siemscore/plugin/config"
 	"github.com/siemscore/siemscore/plugin/pipeline"
 )
@@ -48,34 +49,16 @@ func (f *fakeInstance) Stats() pipeline.Stats {
 	return pipeline.Stats{Flushes: int64(len(f.chunks))}
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 type harness struct {
 	mu        sync.Mutex // guards instances against concurrent Inits
 	plugin    *Plugin
-	stderr    *syncBuffer
+	stderr    *syncbuf.Buffer
 	instances []*fakeInstance
 	openErr   error
 }
 
 func newHarness() *harness {
-	h := &harness{stderr: &syncBuffer{}}
+	h := &harness{stderr: &syncbuf.Buffer{}}
 	h.plugin = New(func(cfg config.Config, log hclog.Logger) (Instance, error) {
 		if h.openErr != nil {
 			return nil, h.openErr

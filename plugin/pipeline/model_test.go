@@ -1,16 +1,15 @@
 package pipeline
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/siemscore/siemscore/internal/syncbuf"
 	"github.com/siemscore/siemscore/models/bundle"
 	"github.com/siemscore/siemscore/plugin/plugintest"
 	"github.com/siemscore/siemscore/processors"
@@ -26,23 +25,6 @@ func publish(t *testing.T, path string, at time.Time) *bundle.Bundle {
 	return b
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func scoredVersion(m *model) string {
 	recs, _ := processors.New(processors.Options{})
 	r := recs.Append(nil, plugintest.CloudTrail(1), plugintest.Base)
@@ -56,7 +38,7 @@ func scoredVersion(m *model) string {
 func TestModelLoadsAndReloads(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "model.bundle")
 	v1 := publish(t, path, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
-	var logs lockedBuffer
+	var logs syncbuf.Buffer
 	log := hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Debug})
 	m, err := openModel(path, 20*time.Millisecond, bundle.DecodeOptions{}, log)
 	if err != nil {
@@ -124,7 +106,7 @@ func TestModelKeyRefusesUnsignedBundles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs lockedBuffer
+	var logs syncbuf.Buffer
 	m, err := openModel(path, 20*time.Millisecond, opt, hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Debug}))
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/siemscore/siemscore/internal/estest"
+	"github.com/siemscore/siemscore/internal/syncbuf"
 	"github.com/siemscore/siemscore/plugin/config"
 	"github.com/siemscore/siemscore/plugin/flblog"
 	"github.com/siemscore/siemscore/plugin/plugintest"
@@ -19,7 +20,7 @@ func openFor(t *testing.T, props config.Map) *Instance {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs lockedBuffer
+	var logs syncbuf.Buffer
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Log(logs.String())

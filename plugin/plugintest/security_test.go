@@ -1,7 +1,6 @@
 package plugintest_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -17,27 +16,10 @@ import (
 
 	"github.com/siemscore/siemscore/harness/flbhost"
 	"github.com/siemscore/siemscore/internal/estest"
+	"github.com/siemscore/siemscore/internal/syncbuf"
 	"github.com/siemscore/siemscore/internal/tlsfront"
 	"github.com/siemscore/siemscore/plugin/plugintest"
 )
-
-// lockedBuffer collects the host's stderr, which tests read while the host runs.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // Credentials of the security tests: distinctive, so that a leak cannot be a coincidence.
 const (
@@ -176,7 +158,7 @@ func TestTLSAndCredentialFailuresRetryThenExactlyOnce(t *testing.T) {
 		retries = map[string]int{}
 		oks     = map[string]int{}
 	)
-	stderr := &lockedBuffer{}
+	stderr := &syncbuf.Buffer{}
 	h, err := flbhost.Start(context.Background(), flbhost.Config{
 		Plugin:     so,
 		Instances:  instances,
@@ -320,7 +302,7 @@ func TestNoSecretInAnyLogDuringAuthFailures(t *testing.T) {
 		mu      sync.Mutex
 		retries = map[string]int{}
 	)
-	stderr := &lockedBuffer{}
+	stderr := &syncbuf.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	h, err := flbhost.Start(ctx, flbhost.Config{
