@@ -11,7 +11,7 @@ OUT       ?= out
 FUZZTIME  ?= 20000x
 BENCHTIME ?= 1s
 BENCHCOUNT ?= 5
-ES         = harness/elasticsearch/es.sh
+ES         = elastic/estest/es.sh
 
 .PHONY: all build plugin cli demo test test-unit bench fuzz lint parity es-start es-stop clean
 
@@ -31,7 +31,7 @@ demo:
 
 # Starts the real Elasticsearch (or uses $$ES_URL), runs every test, and stops the server even when
 # tests fail. SIEMSCORE_REQUIRE_ES=1 turns "no Elasticsearch" into a failure instead of a skip.
-# ES_URL is deliberately not exported for our own server: internal/estest finds it through
+# ES_URL is deliberately not exported for our own server: elastic/estest finds it through
 # es.sh's run/url and only then may stop and restart it for the outage tests.
 test: lint
 	@$(ES) start
@@ -64,9 +64,28 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-# Recomputes the reference numbers the parity tests compare against (needs Python; see parity/*/).
-parity:
-	$(MAKE) -C parity
+# Recomputes the reference numbers the parity tests compare the Go models with: Go writes the
+# inputs, the Python script beside them in testdata/parity computes the reference
+# (scikit-learn k-means for models/kmeans, pandas autocorrelation for models/periodicity) into
+# the committed JSON, and the parity tests then run against it. Python comes from PyPI into a
+# throwaway virtualenv, pinned to the versions the recorded results were made with
+# (models/kmeans/testdata/parity/RESULTS.md, models/periodicity/testdata/parity/).
+PARITY_VENV ?= $(OUT)/parity-venv
+PARITY_PYPI  = scikit-learn==1.9.1 numpy==2.4.6 scipy==1.17.1 pandas==3.1.1
+
+# The virtualenv is rebuilt when this Makefile (its package list) changes.
+$(PARITY_VENV)/.installed: Makefile
+	rm -rf $(PARITY_VENV)
+	python3 -m venv $(PARITY_VENV)
+	$(PARITY_VENV)/bin/pip install --quiet $(PARITY_PYPI)
+	touch $@
+
+parity: $(PARITY_VENV)/.installed
+	$(GO) test -count=1 -run TestDatasetsAreCurrent ./models/kmeans -update
+	$(PARITY_VENV)/bin/python models/kmeans/testdata/parity/sklearn_parity.py
+	$(GO) test -count=1 -run TestSeriesFileIsCurrent ./models/periodicity -update
+	$(PARITY_VENV)/bin/python models/periodicity/testdata/parity/autocorr.py
+	$(GO) test -count=1 -run 'Parity|Scikit|Pandas|Current' ./models/kmeans ./models/periodicity
 
 es-start:
 	@$(ES) start

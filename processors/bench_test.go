@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/siemscore/siemscore/processors"
+	"github.com/siemscore/siemscore/processors/ecs"
 	"github.com/siemscore/siemscore/processors/internal/fuzzbody"
 )
 
@@ -28,7 +29,7 @@ func benchAppend(b *testing.B, body map[string]any) {
 		b.Fatal(err)
 	}
 	fb := time.Now()
-	recs := make([]processors.Record, 0, 1)
+	recs := make([]ecs.Record, 0, 1)
 	b.ReportAllocs()
 	for b.Loop() {
 		recs = p.Append(recs[:0], body, fb)

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/siemscore/siemscore/internal/realdata"
 	"github.com/siemscore/siemscore/processors"
 	"github.com/siemscore/siemscore/processors/ecs"
+	"github.com/siemscore/siemscore/processors/realdatatest"
 )
 
 // The tests below run every real record of the shared data folder through the router in auto
@@ -64,13 +64,13 @@ func checkIDs(t *testing.T, name string, ids map[string]string) {
 }
 
 func TestRealCloudTrail(t *testing.T) {
-	bodies := realdata.Load(t, realdata.CloudTrailRuleTests, realdata.CloudTrailScenarios)
+	bodies := realdatatest.Load(t, realdatatest.CloudTrailRuleTests, realdatatest.CloudTrailScenarios)
 	p := newProc(t, processors.Options{})
 	ids := map[string]string{}
 	var missing, invalid, notIP, badIP, total int
 	for _, b := range bodies {
 		where := fmt.Sprintf("%s:%d", b.File, b.Line)
-		ev := realdata.Event(b)
+		ev := realdatatest.Event(b)
 		recs := process(t, p, b.Map)
 		if len(recs) != 1 {
 			t.Fatalf("%s: %d records", where, len(recs))
@@ -78,7 +78,7 @@ func TestRealCloudTrail(t *testing.T) {
 		r := recs[0]
 		total++
 		d := r.Doc
-		if r.Kind != processors.KindCloudTrail || d.Event.Kind != "event" {
+		if r.Kind != ecs.KindCloudTrail || d.Event.Kind != "event" {
 			t.Errorf("%s: kind %v event.kind %q error %+v", where, r.Kind, d.Event.Kind, d.Error)
 			continue
 		}
@@ -185,17 +185,17 @@ func TestRealCloudTrail(t *testing.T) {
 }
 
 func TestRealGuardDuty(t *testing.T) {
-	bodies := realdata.Load(t, realdata.GuardDutyRuleTests, realdata.GuardDutyFindings)
+	bodies := realdatatest.Load(t, realdatatest.GuardDutyRuleTests, realdatatest.GuardDutyFindings)
 	p := newProc(t, processors.Options{})
 	ids := map[string]string{}
 	var withIP int
 	for _, b := range bodies {
 		where := fmt.Sprintf("%s:%d", b.File, b.Line)
-		f := realdata.Event(b)
+		f := realdatatest.Event(b)
 		recs := process(t, p, b.Map)
 		r := recs[0]
 		d := r.Doc
-		if len(recs) != 1 || r.Kind != processors.KindGuardDuty || d.Event.Kind != "alert" {
+		if len(recs) != 1 || r.Kind != ecs.KindGuardDuty || d.Event.Kind != "alert" {
 			t.Errorf("%s: %d records, kind %v, event.kind %q", where, len(recs), r.Kind, d.Event.Kind)
 			continue
 		}
@@ -241,9 +241,9 @@ func TestRealGuardDuty(t *testing.T) {
 }
 
 func TestRealKerberos(t *testing.T) {
-	sets := map[string][]realdata.Body{
-		"json": realdata.Load(t, realdata.KerberosJSON),
-		"tsv":  realdata.Load(t, realdata.KerberosTSV),
+	sets := map[string][]realdatatest.Body{
+		"json": realdatatest.Load(t, realdatatest.KerberosJSON),
+		"tsv":  realdatatest.Load(t, realdatatest.KerberosTSV),
 	}
 	if n := len(sets["json"]); n != 121 {
 		t.Errorf("%d APT29 rows, the README says 121", n)
@@ -260,7 +260,7 @@ func TestRealKerberos(t *testing.T) {
 			recs := process(t, p, row)
 			r := recs[0]
 			d := r.Doc
-			if len(recs) != 1 || r.Kind != processors.KindKerberos || d.Event.Kind != "event" {
+			if len(recs) != 1 || r.Kind != ecs.KindKerberos || d.Event.Kind != "event" {
 				t.Errorf("%s: %d records, kind %v", where, len(recs), r.Kind)
 				continue
 			}
@@ -312,15 +312,15 @@ func TestRealKerberos(t *testing.T) {
 // TestRealRecordsPreserved runs everything with event.original on, through the embedded-string
 // path: each event is re-encoded as the `log` string of a Fluent Bit record.
 func TestRealRecordsPreserved(t *testing.T) {
-	bodies := realdata.Load(t, realdata.CloudTrailRuleTests, realdata.CloudTrailScenarios, realdata.GuardDutyRuleTests,
-		realdata.GuardDutyFindings, realdata.KerberosJSON, realdata.KerberosTSV)
+	bodies := realdatatest.Load(t, realdatatest.CloudTrailRuleTests, realdatatest.CloudTrailScenarios, realdatatest.GuardDutyRuleTests,
+		realdatatest.GuardDutyFindings, realdatatest.KerberosJSON, realdatatest.KerberosTSV)
 	p := newProc(t, processors.Options{PreserveOriginal: true})
 	direct := newProc(t, processors.Options{})
 	for _, b := range bodies {
-		ev := realdata.Event(b)
+		ev := realdatatest.Event(b)
 		text := canonical(t, ev)
 		recs := process(t, p, map[string]any{"log": text, "stream": "stdout"})
-		if len(recs) != 1 || recs[0].Kind == processors.KindGeneric || recs[0].Doc.Event.Original != text || recs[0].Doc.Passthrough["stream"] != "stdout" {
+		if len(recs) != 1 || recs[0].Kind == ecs.KindGeneric || recs[0].Doc.Event.Original != text || recs[0].Doc.Passthrough["stream"] != "stdout" {
 			t.Errorf("%s:%d: %d records, kind %v", b.File, b.Line, len(recs), recs[0].Kind)
 		}
 		if want := process(t, direct, ev)[0].ID; recs[0].ID != want {

@@ -1,6 +1,10 @@
 package processors
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/siemscore/siemscore/processors/ecs"
+)
 
 // detect recognises a body's record type from a few key lookups, cheap enough to run on every
 // record:
@@ -15,24 +19,24 @@ import "strings"
 //     "_path": "kerberos", which also covers rows Zeek wrote with all of those unset.
 //
 // EventBridge envelopes are unwrapped before detection (see envelope).
-func detect(b map[string]any) Kind {
+func detect(b map[string]any) ecs.Kind {
 	name := has(b, "eventName", "eventname")
 	source := has(b, "eventSource", "eventsource")
 	if name || source {
 		if name && source || has(b, "eventVersion", "eventversion") || has(b, "eventTime", "eventtime") || has(b, "awsRegion", "awsregion") {
-			return KindCloudTrail
+			return ecs.KindCloudTrail
 		}
 	}
 	if has(b, "schemaVersion", "") && has(b, "type", "") && has(b, "severity", "") {
-		return KindGuardDuty
+		return ecs.KindGuardDuty
 	}
 	if has(b, "uid", "") && has(b, "id.orig_h", "id_orig_h") && kerberosOnly(b) {
-		return KindKerberos
+		return ecs.KindKerberos
 	}
 	if stream(b, "@stream") == "kerberos" || stream(b, "_path") == "kerberos" {
-		return KindKerberos
+		return ecs.KindKerberos
 	}
-	return KindGeneric
+	return ecs.KindGeneric
 }
 
 func kerberosOnly(b map[string]any) bool {
@@ -61,9 +65,9 @@ func stream(b map[string]any, key string) string {
 }
 
 // envelope returns the event inside an EventBridge envelope ({"detail-type": ..., "detail":
-// {...}}) and the kind its detail-type announces (KindGeneric when it announces none the
+// {...}}) and the kind its detail-type announces (ecs.KindGeneric when it announces none the
 // processors know).
-func envelope(b map[string]any) (map[string]any, Kind, bool) {
+func envelope(b map[string]any) (map[string]any, ecs.Kind, bool) {
 	dt, ok := b["detail-type"].(string)
 	if !ok {
 		return nil, 0, false
@@ -74,9 +78,9 @@ func envelope(b map[string]any) (map[string]any, Kind, bool) {
 	}
 	switch {
 	case dt == "GuardDuty Finding":
-		return detail, KindGuardDuty, true
+		return detail, ecs.KindGuardDuty, true
 	case strings.HasSuffix(dt, "via CloudTrail"): // "AWS API Call via CloudTrail", "AWS Console Sign In via CloudTrail", ...
-		return detail, KindCloudTrail, true
+		return detail, ecs.KindCloudTrail, true
 	}
-	return detail, KindGeneric, true
+	return detail, ecs.KindGeneric, true
 }

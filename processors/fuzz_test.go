@@ -4,9 +4,9 @@ import (
 	"encoding/json"
 	"testing"
 
-	"github.com/siemscore/siemscore/internal/realdata"
 	"github.com/siemscore/siemscore/processors"
 	"github.com/siemscore/siemscore/processors/internal/fuzzbody"
+	"github.com/siemscore/siemscore/processors/realdatatest"
 )
 
 // FuzzProcess feeds JSON bytes to the router in auto mode, both decoded into a body (in the
@@ -15,7 +15,7 @@ import (
 // error paths all see arbitrary input. Invariants: no panic, at least one record per body,
 // every document encodes to valid JSON.
 func FuzzProcess(f *testing.F) {
-	for _, b := range realdata.Seeds(f, realdata.CloudTrailRuleTests, realdata.GuardDutyFindings, realdata.KerberosJSON) {
+	for _, b := range realdatatest.Seeds(f, realdatatest.CloudTrailRuleTests, realdatatest.GuardDutyFindings, realdatatest.KerberosJSON) {
 		js, err := json.Marshal(b.Map)
 		if err != nil {
 			f.Fatal(err)

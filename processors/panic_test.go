@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/siemscore/siemscore/processors/ecs"
 )
 
 // Nothing in the parsers is known to panic, so the last line of defence is tested directly.
@@ -12,7 +14,7 @@ func TestPanicRecord(t *testing.T) {
 	fb := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	body := map[string]any{"eventName": "X", "n": 1.0}
 	r := panicRecord(body, "boom", fb)
-	if r.Kind != KindGeneric || r.Doc.Event.Kind != "pipeline_error" || r.Doc.Error.Type != ErrTypePanic || !strings.Contains(r.Doc.Error.Message, "boom") {
+	if r.Kind != ecs.KindGeneric || r.Doc.Event.Kind != "pipeline_error" || r.Doc.Error.Type != ErrTypePanic || !strings.Contains(r.Doc.Error.Message, "boom") {
 		t.Errorf("panic record: %+v %+v", r.Doc.Event, r.Doc.Error)
 	}
 	if r.Doc.Event.Original != `{"eventName":"X","n":1}` || !r.Doc.Timestamp.Equal(fb) {
@@ -35,7 +37,7 @@ func TestAppendSurvivesPanickyValues(t *testing.T) {
 	// the panic through, and the record must still encode.
 	p := &Processor{keys: DefaultEventKeys, preserve: true}
 	recs := p.Append(nil, map[string]any{"bad": panicky{}, "eventName": "X", "eventSource": "y"}, time.Unix(0, 0))
-	if len(recs) != 1 || recs[0].Kind != KindCloudTrail {
+	if len(recs) != 1 || recs[0].Kind != ecs.KindCloudTrail {
 		t.Fatalf("records = %+v", recs)
 	}
 	b, err := recs[0].Doc.MarshalJSON()

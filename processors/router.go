@@ -38,7 +38,7 @@ type Options struct {
 // Processor turns record bodies into Records. It is safe for concurrent use.
 type Processor struct {
 	fixed    bool
-	kind     Kind
+	kind     ecs.Kind
 	keys     []string
 	preserve bool
 }
@@ -56,7 +56,7 @@ func New(opts Options) (*Processor, error) {
 	}
 	p.keys = append([]string(nil), p.keys...)
 	if opts.Type != "" && !strings.EqualFold(opts.Type, "auto") {
-		k, err := ParseKind(opts.Type)
+		k, err := ecs.ParseKind(opts.Type)
 		if err != nil {
 			return nil, fmt.Errorf("processors: record type: %w", err)
 		}
@@ -84,7 +84,7 @@ const maxUnwrap = 4
 // event has no valid time of its own.
 //
 // The returned documents may share maps with body; body must not be modified afterwards.
-func (p *Processor) Append(dst []Record, body map[string]any, fallback time.Time) (out []Record) {
+func (p *Processor) Append(dst []ecs.Record, body map[string]any, fallback time.Time) (out []ecs.Record) {
 	n := len(dst)
 	defer func() {
 		if r := recover(); r != nil {
@@ -114,12 +114,12 @@ func (s source) original(ev map[string]any) string {
 }
 
 // appendBody processes body, whose unwrapped envelopes contributed the passthrough keys pass.
-func (p *Processor) appendBody(dst []Record, body, pass map[string]any, src source, fallback time.Time, depth int) []Record {
+func (p *Processor) appendBody(dst []ecs.Record, body, pass map[string]any, src source, fallback time.Time, depth int) []ecs.Record {
 	kind := detect(body)
-	if p.fixed && (kind == p.kind || p.kind == KindGeneric) {
+	if p.fixed && (kind == p.kind || p.kind == ecs.KindGeneric) {
 		return p.appendEvent(dst, p.kind, body, pass, src, fallback)
 	}
-	if !p.fixed && kind != KindGeneric {
+	if !p.fixed && kind != ecs.KindGeneric {
 		return p.appendEvent(dst, kind, body, pass, src, fallback)
 	}
 	if depth < maxUnwrap {
@@ -133,9 +133,9 @@ func (p *Processor) appendBody(dst []Record, body, pass map[string]any, src sour
 			switch {
 			case p.fixed:
 				return p.appendBody(dst, detail, pass, source{envelope: body}, fallback, depth+1)
-			case inner != KindGeneric:
+			case inner != ecs.KindGeneric:
 				return p.appendEvent(dst, inner, detail, pass, source{envelope: body}, fallback)
-			case announced != KindGeneric:
+			case announced != ecs.KindGeneric:
 				return p.appendEvent(dst, announced, detail, pass, source{envelope: body}, fallback)
 			}
 			// An EventBridge event of another kind is shipped whole, envelope included.
@@ -154,7 +154,7 @@ func (p *Processor) appendBody(dst []Record, body, pass map[string]any, src sour
 
 // appendEmbedded processes the event held under key, if there is one; done is false when key
 // holds nothing to unwrap.
-func (p *Processor) appendEmbedded(dst []Record, body map[string]any, key string, pass map[string]any, fallback time.Time, depth int) (out []Record, done bool) {
+func (p *Processor) appendEmbedded(dst []ecs.Record, body map[string]any, key string, pass map[string]any, fallback time.Time, depth int) (out []ecs.Record, done bool) {
 	var text string
 	switch v := body[key].(type) {
 	case map[string]any:
@@ -168,7 +168,7 @@ func (p *Processor) appendEmbedded(dst []Record, body map[string]any, key string
 	}
 	trimmed := strings.TrimSpace(text)
 	if trimmed == "" || trimmed[0] != '{' && trimmed[0] != '[' {
-		if p.fixed && p.kind != KindGeneric {
+		if p.fixed && p.kind != ecs.KindGeneric {
 			msg := fmt.Sprintf("%s is not a JSON event (it starts %q)", key, prefix(trimmed))
 			return append(dst, failure(ErrTypeEmbeddedInvalid, msg, text, merge(pass, body, key), fallback)), true
 		}
@@ -191,7 +191,7 @@ func (p *Processor) appendEmbedded(dst []Record, body map[string]any, key string
 }
 
 // appendRecords processes a {"Records": [...]} document (a CloudTrail S3 log file).
-func (p *Processor) appendRecords(dst []Record, body map[string]any, records any, pass map[string]any, fallback time.Time, depth int) []Record {
+func (p *Processor) appendRecords(dst []ecs.Record, body map[string]any, records any, pass map[string]any, fallback time.Time, depth int) []ecs.Record {
 	others := merge(pass, body, "Records")
 	list, ok := records.([]any)
 	if !ok {
@@ -205,7 +205,7 @@ func (p *Processor) appendRecords(dst []Record, body map[string]any, records any
 }
 
 // appendList processes each element of an array of events.
-func (p *Processor) appendList(dst []Record, list []any, name string, pass map[string]any, fallback time.Time, depth int) []Record {
+func (p *Processor) appendList(dst []ecs.Record, list []any, name string, pass map[string]any, fallback time.Time, depth int) []ecs.Record {
 	if len(list) == 0 {
 		return append(dst, failure(ErrTypeRecordsInvalid, "an empty array holds no event", list, pass, fallback))
 	}
@@ -222,20 +222,20 @@ func (p *Processor) appendList(dst []Record, list []any, name string, pass map[s
 }
 
 // appendEvent parses ev as kind.
-func (p *Processor) appendEvent(dst []Record, kind Kind, ev, pass map[string]any, src source, fallback time.Time) []Record {
+func (p *Processor) appendEvent(dst []ecs.Record, kind ecs.Kind, ev, pass map[string]any, src source, fallback time.Time) []ecs.Record {
 	var (
 		doc *ecs.Document
 		key digest.Key
 		err error
 	)
 	switch kind {
-	case KindCloudTrail:
+	case ecs.KindCloudTrail:
 		doc, err = cloudtrail.Parse(ev, fallback)
 		key = cloudtrail.Key(ev)
-	case KindGuardDuty:
+	case ecs.KindGuardDuty:
 		doc, err = guardduty.Parse(ev, fallback)
 		key = guardduty.Key(ev)
-	case KindKerberos:
+	case ecs.KindKerberos:
 		doc, err = zeek.Parse(ev, fallback)
 		key = zeek.Key(ev)
 	default:
@@ -248,14 +248,14 @@ func (p *Processor) appendEvent(dst []Record, kind Kind, ev, pass map[string]any
 	if p.preserve {
 		doc.Event.Original = src.original(ev)
 	}
-	return append(dst, Record{Kind: kind, ID: digest.ID(uint8(kind), key, ev), Doc: doc})
+	return append(dst, ecs.Record{Kind: kind, ID: digest.ID(uint8(kind), key, ev), Doc: doc})
 }
 
 // appendGeneric ships a record the processors do not know as it is: its keys become the
 // document's passthrough fields, except a parseable @timestamp and a string message, which
 // fill the typed fields of the same name (left in the passthrough they would collide with
 // them). siemscore.model.status is the scorer's to set.
-func (p *Processor) appendGeneric(dst []Record, body, pass map[string]any, src source, fallback time.Time) []Record {
+func (p *Processor) appendGeneric(dst []ecs.Record, body, pass map[string]any, src source, fallback time.Time) []ecs.Record {
 	doc := &ecs.Document{Timestamp: fallback, ECS: ecs.ECSInfo{Version: ecs.Version}}
 	var lifted []string
 	if v, ok := body["@timestamp"]; ok {
@@ -290,12 +290,12 @@ func (p *Processor) appendGeneric(dst []Record, body, pass map[string]any, src s
 	if pass != nil {
 		content = []any{body, pass}
 	}
-	return append(dst, Record{Kind: KindGeneric, ID: digest.ID(uint8(KindGeneric), digest.Key{}, content), Doc: doc})
+	return append(dst, ecs.Record{Kind: ecs.KindGeneric, ID: digest.ID(uint8(ecs.KindGeneric), digest.Key{}, content), Doc: doc})
 }
 
 // failure builds the pipeline_error record for input that could not be processed. The input is
 // kept in event.original whatever PreserveOriginal says: it is the only copy.
-func failure(errType, msg string, input any, pass map[string]any, fallback time.Time) Record {
+func failure(errType, msg string, input any, pass map[string]any, fallback time.Time) ecs.Record {
 	doc := &ecs.Document{
 		Timestamp: fallback,
 		ECS:       ecs.ECSInfo{Version: ecs.Version},
@@ -312,13 +312,13 @@ func failure(errType, msg string, input any, pass map[string]any, fallback time.
 		fields.AddIssue(doc, ecs.IssueEmbeddedEventInvalid)
 	}
 	doc.Passthrough = passthrough(pass)
-	id := digest.ID(uint8(KindGeneric), digest.Key{"pipeline_error", errType}, input)
-	return Record{Kind: KindGeneric, ID: id, Doc: doc}
+	id := digest.ID(uint8(ecs.KindGeneric), digest.Key{"pipeline_error", errType}, input)
+	return ecs.Record{Kind: ecs.KindGeneric, ID: id, Doc: doc}
 }
 
 // panicRecord is the last line of defence: processing panicked (a bug), and the record is still
 // shipped. Every step that touches body may panic again, so each is guarded.
-func panicRecord(body map[string]any, r any, fallback time.Time) Record {
+func panicRecord(body map[string]any, r any, fallback time.Time) ecs.Record {
 	msg := fmt.Sprintf("processing panicked: %v", r)
 	doc := &ecs.Document{
 		Timestamp: fields.Encodable(fallback),
@@ -326,12 +326,14 @@ func panicRecord(body map[string]any, r any, fallback time.Time) Record {
 		Event:     ecs.Event{Kind: "pipeline_error"},
 		Error:     &ecs.Error{Type: ErrTypePanic, Message: msg},
 	}
-	id := guard(func() string { return digest.ID(uint8(KindGeneric), digest.Key{"pipeline_error", ErrTypePanic}, body) })
+	id := guard(func() string {
+		return digest.ID(uint8(ecs.KindGeneric), digest.Key{"pipeline_error", ErrTypePanic}, body)
+	})
 	if id == "" {
-		id = digest.ID(uint8(KindGeneric), digest.Key{"pipeline_error", ErrTypePanic, msg}, fallback.UnixNano())
+		id = digest.ID(uint8(ecs.KindGeneric), digest.Key{"pipeline_error", ErrTypePanic, msg}, fallback.UnixNano())
 	}
 	doc.Event.Original = guard(func() string { return encode(body) })
-	return Record{Kind: KindGeneric, ID: id, Doc: doc}
+	return ecs.Record{Kind: ecs.KindGeneric, ID: id, Doc: doc}
 }
 
 func guard(f func() string) (s string) {

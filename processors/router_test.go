@@ -39,7 +39,7 @@ func body(t *testing.T, js string) map[string]any {
 }
 
 // process runs one body and checks the invariants every record must meet.
-func process(t *testing.T, p *processors.Processor, b map[string]any) []processors.Record {
+func process(t *testing.T, p *processors.Processor, b map[string]any) []ecs.Record {
 	t.Helper()
 	recs := p.Append(nil, b, fallback)
 	if len(recs) == 0 {
@@ -51,7 +51,7 @@ func process(t *testing.T, p *processors.Processor, b map[string]any) []processo
 	return recs
 }
 
-func checkRecord(t *testing.T, r processors.Record) map[string]any {
+func checkRecord(t *testing.T, r ecs.Record) map[string]any {
 	t.Helper()
 	if r.Doc == nil || len(r.ID) != 22 {
 		t.Fatalf("record %+v has no document or a malformed ID", r)
@@ -87,22 +87,22 @@ func TestAutoDetection(t *testing.T) {
 	p := newProc(t, processors.Options{})
 	for _, tc := range []struct {
 		js   string
-		kind processors.Kind
+		kind ecs.Kind
 	}{
-		{ctEvent, processors.KindCloudTrail},
-		{`{"eventname":"X","eventsource":"s3.amazonaws.com"}`, processors.KindCloudTrail},
-		{`{"eventName":"X","eventTime":"2024-01-01T00:00:00Z"}`, processors.KindCloudTrail},
-		{gdEvent, processors.KindGuardDuty},
-		{krbEvent, processors.KindKerberos},
-		{`{"uid":"C1","id_orig_h":"10.0.0.1","id_orig_p":1,"cipher":"rc4"}`, processors.KindKerberos},
-		{`{"uid":"C1","id.orig_h":"10.0.0.1","service":"krbtgt/X","success":false}`, processors.KindKerberos},
-		{`{"@stream":"kerberos","uid":"C1","id_orig_h":"10.0.0.1"}`, processors.KindKerberos},
-		{`{"_path":"kerberos","uid":"C1"}`, processors.KindKerberos},
+		{ctEvent, ecs.KindCloudTrail},
+		{`{"eventname":"X","eventsource":"s3.amazonaws.com"}`, ecs.KindCloudTrail},
+		{`{"eventName":"X","eventTime":"2024-01-01T00:00:00Z"}`, ecs.KindCloudTrail},
+		{gdEvent, ecs.KindGuardDuty},
+		{krbEvent, ecs.KindKerberos},
+		{`{"uid":"C1","id_orig_h":"10.0.0.1","id_orig_p":1,"cipher":"rc4"}`, ecs.KindKerberos},
+		{`{"uid":"C1","id.orig_h":"10.0.0.1","service":"krbtgt/X","success":false}`, ecs.KindKerberos},
+		{`{"@stream":"kerberos","uid":"C1","id_orig_h":"10.0.0.1"}`, ecs.KindKerberos},
+		{`{"_path":"kerberos","uid":"C1"}`, ecs.KindKerberos},
 		// conn.log names the application protocol "service": not Kerberos.
-		{`{"uid":"C1","id.orig_h":"10.0.0.1","service":"krb","proto":"udp"}`, processors.KindGeneric},
-		{`{"eventName":"X"}`, processors.KindGeneric},
-		{`{"schemaVersion":"2.0","type":"x"}`, processors.KindGeneric},
-		{`{"hello":"world"}`, processors.KindGeneric},
+		{`{"uid":"C1","id.orig_h":"10.0.0.1","service":"krb","proto":"udp"}`, ecs.KindGeneric},
+		{`{"eventName":"X"}`, ecs.KindGeneric},
+		{`{"schemaVersion":"2.0","type":"x"}`, ecs.KindGeneric},
+		{`{"hello":"world"}`, ecs.KindGeneric},
 	} {
 		recs := process(t, p, body(t, tc.js))
 		if len(recs) != 1 || recs[0].Kind != tc.kind {
@@ -118,7 +118,7 @@ func TestFixedType(t *testing.T) {
 	p := newProc(t, processors.Options{Type: "kerberos"})
 	// A row with no Kerberos-only field is still parsed as one.
 	recs := process(t, p, body(t, `{"ts":1588205199.5,"uid":"C9","id.orig_h":"10.0.0.1"}`))
-	if recs[0].Kind != processors.KindKerberos || recs[0].Doc.Zeek.SessionID != "C9" {
+	if recs[0].Kind != ecs.KindKerberos || recs[0].Doc.Zeek.SessionID != "C9" {
 		t.Errorf("fixed kerberos: %+v", recs[0])
 	}
 	// Something that is not a row at all becomes a pipeline error, not a silent generic record.
@@ -128,7 +128,7 @@ func TestFixedType(t *testing.T) {
 	}
 	g := newProc(t, processors.Options{Type: "generic"})
 	recs = process(t, g, body(t, ctEvent))
-	if recs[0].Kind != processors.KindGeneric || recs[0].Doc.AWS != nil || recs[0].Doc.Passthrough["eventName"] != "GetUser" {
+	if recs[0].Kind != ecs.KindGeneric || recs[0].Doc.AWS != nil || recs[0].Doc.Passthrough["eventName"] != "GetUser" {
 		t.Errorf("fixed generic must not parse: %+v", recs[0].Doc)
 	}
 }
@@ -138,7 +138,7 @@ func TestEventInLogKey(t *testing.T) {
 	b := map[string]any{"log": ctEvent, "stream": "stdout", "kubernetes": map[string]any{"pod_name": "ct"}}
 	recs := process(t, p, b)
 	d := recs[0].Doc
-	if recs[0].Kind != processors.KindCloudTrail || d.Event.Action != "GetUser" {
+	if recs[0].Kind != ecs.KindCloudTrail || d.Event.Action != "GetUser" {
 		t.Fatalf("event in log: %+v", recs[0])
 	}
 	if d.Passthrough["stream"] != "stdout" || d.Passthrough["kubernetes"] == nil || d.Passthrough["log"] != nil {
@@ -153,23 +153,23 @@ func TestEventInLogKey(t *testing.T) {
 	}
 	// message is the second default key; custom keys replace the defaults.
 	recs = process(t, p, map[string]any{"message": krbEvent})
-	if recs[0].Kind != processors.KindKerberos {
+	if recs[0].Kind != ecs.KindKerberos {
 		t.Errorf("event in message: %v", recs[0].Kind)
 	}
 	custom := newProc(t, processors.Options{EventKeys: []string{"payload"}})
-	if recs := process(t, custom, map[string]any{"payload": []byte(gdEvent)}); recs[0].Kind != processors.KindGuardDuty {
+	if recs := process(t, custom, map[string]any{"payload": []byte(gdEvent)}); recs[0].Kind != ecs.KindGuardDuty {
 		t.Errorf("custom key with a []byte value: %v", recs[0].Kind)
 	}
-	if recs := process(t, custom, map[string]any{"log": gdEvent}); recs[0].Kind != processors.KindGeneric {
+	if recs := process(t, custom, map[string]any{"log": gdEvent}); recs[0].Kind != ecs.KindGeneric {
 		t.Errorf("log is not an event key when keys are configured: %v", recs[0].Kind)
 	}
 	none := newProc(t, processors.Options{EventKeys: []string{}})
-	if recs := process(t, none, map[string]any{"log": gdEvent}); recs[0].Kind != processors.KindGeneric {
+	if recs := process(t, none, map[string]any{"log": gdEvent}); recs[0].Kind != ecs.KindGeneric {
 		t.Errorf("no event keys: %v", recs[0].Kind)
 	}
 	// An event held as an object under the key (the rule-test data sets do this).
 	recs = process(t, p, map[string]any{"rule_id": "R", "log": body(t, gdEvent)})
-	if recs[0].Kind != processors.KindGuardDuty || recs[0].Doc.Passthrough["rule_id"] != "R" {
+	if recs[0].Kind != ecs.KindGuardDuty || recs[0].Doc.Passthrough["rule_id"] != "R" {
 		t.Errorf("object under log: %+v", recs[0])
 	}
 }
@@ -178,7 +178,7 @@ func TestEmbeddedNotAnEvent(t *testing.T) {
 	auto := newProc(t, processors.Options{})
 	// Plain text in auto mode is just a log line: a generic record.
 	recs := process(t, auto, map[string]any{"log": "GET /index.html 200", "stream": "stdout"})
-	if recs[0].Kind != processors.KindGeneric || recs[0].Doc.Event.Kind == "pipeline_error" || recs[0].Doc.Passthrough["log"] != "GET /index.html 200" {
+	if recs[0].Kind != ecs.KindGeneric || recs[0].Doc.Event.Kind == "pipeline_error" || recs[0].Doc.Passthrough["log"] != "GET /index.html 200" {
 		t.Errorf("plain text: %+v", recs[0].Doc)
 	}
 	// Text that starts like JSON but is not: a pipeline error keeping the text.
@@ -199,7 +199,7 @@ func TestEmbeddedNotAnEvent(t *testing.T) {
 	}
 	// JSON that is not an object.
 	recs = process(t, auto, map[string]any{"log": `["a", {"uid":"C","_path":"kerberos"}]`})
-	if len(recs) != 2 || recs[0].Doc.Error == nil || !strings.Contains(recs[0].Doc.Error.Message, "log[0] is a string") || recs[1].Kind != processors.KindKerberos {
+	if len(recs) != 2 || recs[0].Doc.Error == nil || !strings.Contains(recs[0].Doc.Error.Message, "log[0] is a string") || recs[1].Kind != ecs.KindKerberos {
 		t.Errorf("array in log: %+v", recs)
 	}
 	recs = process(t, auto, map[string]any{"log": `[]`})
@@ -213,7 +213,7 @@ func TestEventBridgeEnvelope(t *testing.T) {
 	env := `{"version":"0","id":"env-1","detail-type":"GuardDuty Finding","source":"aws.guardduty","account":"123456789012","time":"2024-05-06T07:08:09Z","region":"us-east-1","resources":[],"detail":` + gdEvent + `}`
 	recs := process(t, p, body(t, env))
 	d := recs[0].Doc
-	if recs[0].Kind != processors.KindGuardDuty || d.Event.Kind != "alert" || d.AWS.GuardDuty.ID != "f1" {
+	if recs[0].Kind != ecs.KindGuardDuty || d.Event.Kind != "alert" || d.AWS.GuardDuty.ID != "f1" {
 		t.Fatalf("envelope: %+v", recs[0])
 	}
 	if d.Passthrough != nil {
@@ -224,16 +224,16 @@ func TestEventBridgeEnvelope(t *testing.T) {
 	}
 	// The detail-type decides when the detail lacks the fields detection looks for.
 	recs = process(t, p, body(t, `{"detail-type":"GuardDuty Finding","detail":{"id":"f2","type":"Backdoor:EC2/C&CActivity.B","severity":8}}`))
-	if recs[0].Kind != processors.KindGuardDuty || recs[0].Doc.Event.Severity != ecs.Int(8) {
+	if recs[0].Kind != ecs.KindGuardDuty || recs[0].Doc.Event.Severity != ecs.Int(8) {
 		t.Errorf("announced GuardDuty: %+v", recs[0])
 	}
 	recs = process(t, p, body(t, `{"detail-type":"AWS API Call via CloudTrail","detail":{"eventName":"RunInstances","eventID":"x"}}`))
-	if recs[0].Kind != processors.KindCloudTrail || recs[0].Doc.Event.Action != "RunInstances" {
+	if recs[0].Kind != ecs.KindCloudTrail || recs[0].Doc.Event.Action != "RunInstances" {
 		t.Errorf("CloudTrail via EventBridge: %+v", recs[0])
 	}
 	// Another kind of EventBridge event is shipped whole.
 	recs = process(t, p, body(t, `{"detail-type":"EC2 Instance State-change Notification","detail":{"state":"running"}}`))
-	if recs[0].Kind != processors.KindGeneric || recs[0].Doc.Passthrough["detail-type"] == nil {
+	if recs[0].Kind != ecs.KindGeneric || recs[0].Doc.Passthrough["detail-type"] == nil {
 		t.Errorf("unknown envelope: %+v", recs[0].Doc.Passthrough)
 	}
 }
@@ -245,7 +245,7 @@ func TestRecordsDocument(t *testing.T) {
 	if len(recs) != 4 {
 		t.Fatalf("%d records, want 4", len(recs))
 	}
-	if recs[0].Kind != processors.KindCloudTrail || recs[1].Doc.Event.ID != "e2" || recs[0].ID == recs[1].ID {
+	if recs[0].Kind != ecs.KindCloudTrail || recs[1].Doc.Event.ID != "e2" || recs[0].ID == recs[1].ID {
 		t.Errorf("records: %+v %+v", recs[0], recs[1])
 	}
 	if recs[2].Doc.Event.Kind != "pipeline_error" || !strings.Contains(recs[2].Doc.Error.Message, "Records[2] is a number") || recs[2].Doc.Event.Original != "42" {
@@ -262,7 +262,7 @@ func TestRecordsDocument(t *testing.T) {
 		t.Errorf("Records not an array: %+v", recs[0].Doc)
 	}
 	recs = process(t, p, body(t, `{"Records":[]}`))
-	if len(recs) != 1 || recs[0].Kind != processors.KindGeneric {
+	if len(recs) != 1 || recs[0].Kind != ecs.KindGeneric {
 		t.Errorf("empty Records: %+v", recs)
 	}
 	// A whole CloudTrail file as one log line.
@@ -295,7 +295,7 @@ func TestGeneric(t *testing.T) {
 		t.Errorf("an unparseable @timestamp is kept, under %s: %v", ecs.CollisionKey, out)
 	}
 	empty := process(t, p, map[string]any{})
-	if empty[0].Kind != processors.KindGeneric || !empty[0].Doc.Timestamp.Equal(fallback) {
+	if empty[0].Kind != ecs.KindGeneric || !empty[0].Doc.Timestamp.Equal(fallback) {
 		t.Errorf("empty body: %+v", empty[0])
 	}
 }
@@ -334,7 +334,7 @@ func TestAppendKeepsDst(t *testing.T) {
 	p := newProc(t, processors.Options{})
 	dst := p.Append(nil, body(t, ctEvent), fallback)
 	dst = p.Append(dst, body(t, `{"Records":[`+gdEvent+`,`+krbEvent+`]}`), fallback)
-	if len(dst) != 3 || dst[0].Kind != processors.KindCloudTrail || dst[1].Kind != processors.KindGuardDuty || dst[2].Kind != processors.KindKerberos {
+	if len(dst) != 3 || dst[0].Kind != ecs.KindCloudTrail || dst[1].Kind != ecs.KindGuardDuty || dst[2].Kind != ecs.KindKerberos {
 		t.Errorf("Append must append: %+v", dst)
 	}
 }

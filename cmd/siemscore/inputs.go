@@ -14,7 +14,7 @@ import (
 	"strings"
 
 	"github.com/siemscore/siemscore/models/score"
-	"github.com/siemscore/siemscore/processors"
+	"github.com/siemscore/siemscore/processors/ecs"
 	"github.com/siemscore/siemscore/processors/input"
 )
 
@@ -177,7 +177,7 @@ func (b *badLines) add(err error) {
 
 // failedRecord returns the processing error of a record that could not be parsed (the
 // processors ship such input as a pipeline_error document instead of dropping it).
-func failedRecord(rec *processors.Record) error {
+func failedRecord(rec *ecs.Record) error {
 	d := rec.Doc
 	if d.Event.Kind != "pipeline_error" || d.Error == nil {
 		return nil

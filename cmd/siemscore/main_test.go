@@ -23,8 +23,8 @@ import (
 
 	"github.com/siemscore/siemscore/elastic/assets"
 	"github.com/siemscore/siemscore/models/bundle"
-	"github.com/siemscore/siemscore/synth/ipnet"
-	synthkrb "github.com/siemscore/siemscore/synth/kerberos"
+	"github.com/siemscore/siemscore/models/synth/ipnet"
+	synthkrb "github.com/siemscore/siemscore/models/synth/kerberos"
 )
 
 type result struct {

@@ -17,6 +17,7 @@ import (
 	"github.com/siemscore/siemscore/models/ipinsights"
 	"github.com/siemscore/siemscore/models/score"
 	"github.com/siemscore/siemscore/processors"
+	"github.com/siemscore/siemscore/processors/ecs"
 )
 
 func (a *app) scoreCmd() *cobra.Command {
@@ -164,14 +165,14 @@ type scoring struct {
 	bad    *badLines
 	logw   io.Writer
 	mode   string // "records" or "csv", fixed by the first input
-	kinds  map[processors.Kind]int
+	kinds  map[ecs.Kind]int
 	scored int  // tuples scored
 	header bool // the CSV header was written
 	start  time.Time
 }
 
 func (s *scoring) run(cmd *cobra.Command, files []string) error {
-	s.kinds, s.start = map[processors.Kind]int{}, time.Now()
+	s.kinds, s.start = map[ecs.Kind]int{}, time.Now()
 	for _, name := range files {
 		if err := s.file(name); err != nil {
 			return err
@@ -211,7 +212,7 @@ func (s *scoring) records(src *source) error {
 	if err != nil {
 		return err
 	}
-	var recs []processors.Record
+	var recs []ecs.Record
 	for it := range rd.All() {
 		if it.Err != nil {
 			s.bad.add(it.Err)
@@ -295,7 +296,7 @@ func (s *scoring) report() {
 	}
 	total := 0
 	var parts []string
-	for _, k := range processors.Kinds() {
+	for _, k := range ecs.Kinds() {
 		if n := s.kinds[k]; n > 0 {
 			total += n
 			parts = append(parts, fmt.Sprintf("%s %d", k, n))

@@ -15,8 +15,9 @@ import (
 
 	"github.com/siemscore/siemscore/models/bundle"
 	"github.com/siemscore/siemscore/models/periodicity"
+	"github.com/siemscore/siemscore/models/train"
 	"github.com/siemscore/siemscore/processors"
-	"github.com/siemscore/siemscore/train"
+	"github.com/siemscore/siemscore/processors/ecs"
 )
 
 // progressEvery is how many records a file is read between progress lines.
@@ -205,7 +206,7 @@ func readTraining(a *app, name string, proc *processors.Processor, col *train.Co
 			return err
 		}
 		fmt.Fprintf(logw, "reading %s (%s)\n", src.name, rd.Format())
-		var recs []processors.Record
+		var recs []ecs.Record
 		for it := range rd.All() {
 			if it.Err != nil {
 				bad.add(it.Err)

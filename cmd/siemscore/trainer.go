@@ -11,14 +11,14 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/siemscore/siemscore/companion/shared"
-	"github.com/siemscore/siemscore/companion/trainer"
-	"github.com/siemscore/siemscore/companion/training"
+	"github.com/siemscore/siemscore/cmd/siemscore/trainer"
 	"github.com/siemscore/siemscore/elastic/esclient"
 	"github.com/siemscore/siemscore/elastic/modelstore"
 	"github.com/siemscore/siemscore/models/bundle"
 	"github.com/siemscore/siemscore/models/ipinsights"
 	"github.com/siemscore/siemscore/models/periodicity"
+	"github.com/siemscore/siemscore/models/train/estrain"
+	"github.com/siemscore/siemscore/plugin/companion/shared"
 )
 
 // esConnection is how the Elasticsearch commands reach the cluster: flags, else the environment
@@ -65,11 +65,11 @@ type esTraining struct {
 	// Enabled is --from-es (train only).
 	Enabled     bool
 	conn        esConnection
-	cfg         training.Config
+	cfg         estrain.Config
 	modelsIndex string
 }
 
-func newESTraining() *esTraining { return &esTraining{cfg: training.DefaultConfig()} }
+func newESTraining() *esTraining { return &esTraining{cfg: estrain.DefaultConfig()} }
 
 func (t *esTraining) register(f *pflag.FlagSet) {
 	t.conn.register(f)
@@ -107,7 +107,7 @@ func (t *esTraining) train(ctx context.Context, a *app, key []byte, log hclog.Lo
 	if err != nil {
 		return nil, err
 	}
-	res, err := training.Run(ctx, es, t.cfg, time.Now(), prev, log)
+	res, err := estrain.Run(ctx, es, t.cfg, time.Now(), prev, log)
 	if err != nil {
 		return nil, err
 	}

@@ -8,13 +8,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/siemscore/siemscore/companion/shared"
+	"github.com/siemscore/siemscore/elastic/estest"
 	"github.com/siemscore/siemscore/elastic/modelstore"
 	"github.com/siemscore/siemscore/elastic/reader/readertest"
-	"github.com/siemscore/siemscore/internal/estest"
 	"github.com/siemscore/siemscore/models/bundle"
-	"github.com/siemscore/siemscore/processors"
-	"github.com/siemscore/siemscore/synth/ipnet"
+	"github.com/siemscore/siemscore/models/synth/ipnet"
+	"github.com/siemscore/siemscore/plugin/companion/shared"
+	"github.com/siemscore/siemscore/processors/ecs"
 )
 
 // The plugin passes the companion its connection in the variables assets install reads.
@@ -59,8 +59,8 @@ func TestTrainFromElasticsearch(t *testing.T) {
 		}
 	})
 	args := []string{"train", "--from-es", "--es-url", url, "--models-index", models, "--window", "288h",
-		"--cloudtrail-index", readertest.Stream(processors.KindCloudTrail, ns),
-		"--kerberos-index", readertest.Stream(processors.KindKerberos, ns), "--ip-epochs", "2", "--ip-vector-dim", "16"}
+		"--cloudtrail-index", readertest.Stream(ecs.KindCloudTrail, ns),
+		"--kerberos-index", readertest.Stream(ecs.KindKerberos, ns), "--ip-epochs", "2", "--ip-vector-dim", "16"}
 
 	first := strings.TrimSpace(cli(t, "", nil, args...).must(t, exitOK).stdout)
 	out := filepath.Join(t.TempDir(), "model.bundle")

@@ -16,17 +16,17 @@ import (
 	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/elastic/go-elasticsearch/v8/esapi"
 
+	"github.com/siemscore/siemscore/elastic/estest"
 	"github.com/siemscore/siemscore/elastic/target"
-	"github.com/siemscore/siemscore/internal/estest"
 	"github.com/siemscore/siemscore/models/bundle"
 	"github.com/siemscore/siemscore/models/ipinsights"
 	"github.com/siemscore/siemscore/models/periodicity"
 	"github.com/siemscore/siemscore/models/score"
+	"github.com/siemscore/siemscore/models/synth/apicalls"
+	"github.com/siemscore/siemscore/models/synth/ipnet"
+	synthkrb "github.com/siemscore/siemscore/models/synth/kerberos"
 	"github.com/siemscore/siemscore/processors"
 	"github.com/siemscore/siemscore/processors/ecs"
-	"github.com/siemscore/siemscore/synth/apicalls"
-	"github.com/siemscore/siemscore/synth/ipnet"
-	synthkrb "github.com/siemscore/siemscore/synth/kerberos"
 )
 
 // Labels of the fixture's documents: what each scenario planted, and the normal traffic around
@@ -47,7 +47,7 @@ func isNormal(label string) bool { return strings.HasSuffix(label, "-normal") }
 
 // fixtureDoc is one enriched document as indexed.
 type fixtureDoc struct {
-	kind  processors.Kind
+	kind  ecs.Kind
 	id    string
 	label string
 	doc   *ecs.Document
@@ -96,7 +96,7 @@ func buildFixture(t *testing.T) *fixture {
 	return f
 }
 
-func (f *fixture) add(t *testing.T, label string, rec processors.Record) {
+func (f *fixture) add(t *testing.T, label string, rec ecs.Record) {
 	t.Helper()
 	if rec.Doc == nil || rec.ID == "" {
 		t.Fatalf("%s: processor gave no document or ID: %+v", label, rec)
@@ -114,13 +114,13 @@ func (f *fixture) add(t *testing.T, label string, rec processors.Record) {
 }
 
 // process runs JSON records through a processor of the given type.
-func process(t *testing.T, typ string, lines [][]byte) []processors.Record {
+func process(t *testing.T, typ string, lines [][]byte) []ecs.Record {
 	t.Helper()
 	p, err := processors.New(processors.Options{Type: typ})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []processors.Record
+	var out []ecs.Record
 	for _, line := range lines {
 		var body map[string]any
 		if err := json.Unmarshal(line, &body); err != nil {
@@ -202,7 +202,7 @@ func (f *fixture) addCloudTrailAndGuardDuty(t *testing.T) {
 		}
 		familiar[e.Identity.PrincipalID][e.IP]++
 	}
-	scoreEvents := func(events []ipnet.Event) []processors.Record {
+	scoreEvents := func(events []ipnet.Event) []ecs.Record {
 		recs := process(t, "cloudtrail", jsonLines(t, func(w io.Writer) error { return ipnet.WriteCloudTrail(w, 11, events) }))
 		for i := range recs {
 			scorer.Score(&recs[i])

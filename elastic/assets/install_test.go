@@ -20,7 +20,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/siemscore/siemscore/elastic/esclient"
-	"github.com/siemscore/siemscore/internal/estest"
+	"github.com/siemscore/siemscore/elastic/estest"
 )
 
 const (

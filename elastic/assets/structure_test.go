@@ -18,7 +18,6 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/siemscore/siemscore/elastic/target"
-	"github.com/siemscore/siemscore/processors"
 	"github.com/siemscore/siemscore/processors/ecs"
 )
 
@@ -62,11 +61,11 @@ func ndjsonLines(t *testing.T, b []byte) []json.RawMessage {
 }
 
 // siemscoreKinds are the record kinds that have data streams the artifacts read.
-var siemscoreKinds = []processors.Kind{processors.KindCloudTrail, processors.KindGuardDuty, processors.KindKerberos}
+var siemscoreKinds = []ecs.Kind{ecs.KindCloudTrail, ecs.KindGuardDuty, ecs.KindKerberos}
 
 // checkIndexPattern fails unless pattern matches the data streams of the given kinds as the
 // plugin names them (elastic/target), in any namespace.
-func checkIndexPattern(t *testing.T, where, pattern string, kinds ...processors.Kind) {
+func checkIndexPattern(t *testing.T, where, pattern string, kinds ...ecs.Kind) {
 	t.Helper()
 	for _, k := range kinds {
 		for _, ns := range []string{target.DefaultNamespace, "prod"} {
@@ -583,8 +582,8 @@ func detectionRules(t *testing.T) []detectionRule {
 func isECS(field string) bool { return !strings.HasPrefix(field, "siemscore.") }
 
 // kindsOfIndex returns the record kinds an index pattern reads.
-func kindsOfIndex(pattern string) []processors.Kind {
-	var out []processors.Kind
+func kindsOfIndex(pattern string) []ecs.Kind {
+	var out []ecs.Kind
 	for _, k := range siemscoreKinds {
 		if ok, _ := path.Match(pattern, target.DataStream(k.String(), "x")); ok {
 			out = append(out, k)
@@ -620,7 +619,7 @@ func TestDetectionRules(t *testing.T) {
 		if r.Language != "lucene" || r.Query == "" || len(r.Index) == 0 {
 			t.Errorf("%s: needs a lucene query and an index", where)
 		}
-		var kinds []processors.Kind
+		var kinds []ecs.Kind
 		for _, idx := range r.Index {
 			kinds = append(kinds, kindsOfIndex(idx)...)
 		}

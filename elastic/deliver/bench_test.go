@@ -10,9 +10,8 @@ import (
 	"time"
 
 	"github.com/siemscore/siemscore/elastic/deliver"
+	"github.com/siemscore/siemscore/elastic/estest"
 	"github.com/siemscore/siemscore/elastic/reader/readertest"
-	"github.com/siemscore/siemscore/internal/estest"
-	"github.com/siemscore/siemscore/processors"
 	"github.com/siemscore/siemscore/processors/ecs"
 )
 
@@ -67,14 +66,14 @@ type benchChunks struct {
 	next int
 }
 
-func (c *benchChunks) take() []processors.Record {
+func (c *benchChunks) take() []ecs.Record {
 	c.mu.Lock()
 	from := c.next
 	c.next += len(c.docs)
 	c.mu.Unlock()
-	recs := make([]processors.Record, len(c.docs))
+	recs := make([]ecs.Record, len(c.docs))
 	for i, d := range c.docs {
-		recs[i] = processors.Record{Kind: processors.KindCloudTrail, ID: fmt.Sprintf("%s-%09d", c.tag, from+i), Doc: d}
+		recs[i] = ecs.Record{Kind: ecs.KindCloudTrail, ID: fmt.Sprintf("%s-%09d", c.tag, from+i), Doc: d}
 	}
 	return recs
 }

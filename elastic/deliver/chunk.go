@@ -13,7 +13,6 @@ import (
 	json "github.com/goccy/go-json"
 
 	"github.com/siemscore/siemscore/elastic/esclient"
-	"github.com/siemscore/siemscore/processors"
 	"github.com/siemscore/siemscore/processors/ecs"
 )
 
@@ -42,7 +41,7 @@ type item struct {
 // chunk is the state of one Deliver call.
 type chunk struct {
 	d     *Deliverer
-	recs  []processors.Record
+	recs  []ecs.Record
 	state []recState
 	buf   []byte
 	items []item
@@ -55,7 +54,7 @@ type chunk struct {
 	lastRetryable string
 }
 
-func newChunk(d *Deliverer, recs []processors.Record) *chunk {
+func newChunk(d *Deliverer, recs []ecs.Record) *chunk {
 	return &chunk{d: d, recs: recs, state: make([]recState, len(recs)), items: make([]item, 0, len(recs))}
 }
 

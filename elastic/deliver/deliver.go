@@ -14,7 +14,6 @@ import (
 
 	"github.com/siemscore/siemscore/elastic/esclient"
 	"github.com/siemscore/siemscore/elastic/target"
-	"github.com/siemscore/siemscore/processors"
 	"github.com/siemscore/siemscore/processors/ecs"
 )
 
@@ -91,7 +90,7 @@ type Deliverer struct {
 	cfg      Config
 	// routes holds each kind's target (all the same with Config.Index); dead is the
 	// dead-letter target.
-	routes map[processors.Kind]*route
+	routes map[ecs.Kind]*route
 	dead   *route
 
 	mu       sync.Mutex
@@ -118,9 +117,9 @@ func New(es *esclient.Client, cfg Config, log hclog.Logger) (*Deliverer, error) 
 		redactor: es.Redactor(),
 		log:      log,
 		cfg:      cfg,
-		routes:   make(map[processors.Kind]*route),
+		routes:   make(map[ecs.Kind]*route),
 	}
-	for _, k := range processors.Kinds() {
+	for _, k := range ecs.Kinds() {
 		if cfg.Index != "" {
 			d.routes[k] = newRoute(cfg.Index, ecs.DataStream{})
 		} else {
@@ -152,18 +151,18 @@ func newRoute(index string, ds ecs.DataStream) *route {
 }
 
 // routeOf returns the target of a kind; a kind this build does not know is shipped as generic.
-func (d *Deliverer) routeOf(k processors.Kind) *route {
+func (d *Deliverer) routeOf(k ecs.Kind) *route {
 	if rt, ok := d.routes[k]; ok {
 		return rt
 	}
-	return d.routes[processors.KindGeneric]
+	return d.routes[ecs.KindGeneric]
 }
 
 // Deliver sends the records and reports whether Elasticsearch acknowledged all of them. It
 // blocks until then, until the retry budget is spent, or until ctx ends. Deliver owns the
 // records' documents for the duration of the call: it sets their data_stream fields to the data
 // stream they are written to.
-func (d *Deliverer) Deliver(ctx context.Context, records []processors.Record) Outcome {
+func (d *Deliverer) Deliver(ctx context.Context, records []ecs.Record) Outcome {
 	d.mu.Lock()
 	if d.closed {
 		d.mu.Unlock()

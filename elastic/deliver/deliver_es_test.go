@@ -13,13 +13,13 @@ import (
 	"github.com/siemscore/siemscore/elastic/deliver"
 	"github.com/siemscore/siemscore/elastic/esclient"
 	"github.com/siemscore/siemscore/elastic/esfault"
+	"github.com/siemscore/siemscore/elastic/estest"
 	"github.com/siemscore/siemscore/elastic/reader/readertest"
 	"github.com/siemscore/siemscore/elastic/target"
-	"github.com/siemscore/siemscore/internal/estest"
-	"github.com/siemscore/siemscore/processors"
+	"github.com/siemscore/siemscore/processors/ecs"
 )
 
-// These tests run against the real Elasticsearch (internal/estest); esfault sits in front of it
+// These tests run against the real Elasticsearch (elastic/estest); esfault sits in front of it
 // where a failure must be forced.
 
 func TestCreateThenIdempotentResend(t *testing.T) {
@@ -167,7 +167,7 @@ func TestMappingConflictIsDeadLettered(t *testing.T) {
 	d := newDeliverer(t, url, ns, nil)
 
 	// The passthrough field "kubernetes" first arrives as an object...
-	first := makeRecords(ns, 0, 4, processors.KindGeneric)
+	first := makeRecords(ns, 0, 4, ecs.KindGeneric)
 	for _, r := range first {
 		r.Doc.Passthrough = map[string]any{"kubernetes": map[string]any{"pod": "a"}}
 	}
@@ -175,7 +175,7 @@ func TestMappingConflictIsDeadLettered(t *testing.T) {
 		t.Fatalf("%+v", o)
 	}
 	// ...then as a string: Elasticsearch rejects those documents for good (HTTP 400).
-	second := makeRecords(ns, 4, 6, processors.KindGeneric)
+	second := makeRecords(ns, 4, 6, ecs.KindGeneric)
 	for i, r := range second {
 		if i%2 == 0 {
 			r.Doc.Passthrough = map[string]any{"kubernetes": "pod-a"}

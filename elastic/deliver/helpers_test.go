@@ -14,7 +14,6 @@ import (
 	"github.com/siemscore/siemscore/elastic/deliver"
 	"github.com/siemscore/siemscore/elastic/esclient"
 	"github.com/siemscore/siemscore/elastic/target"
-	"github.com/siemscore/siemscore/processors"
 	"github.com/siemscore/siemscore/processors/ecs"
 )
 
@@ -60,18 +59,18 @@ func newDelivererVia(t testing.TB, cl *esclient.Client, ns string, edit func(*de
 	return d
 }
 
-var allKinds = processors.Kinds()
+var allKinds = ecs.Kinds()
 
 // makeRecords returns n records, round-robin over kinds, with IDs unique to tag.
-func makeRecords(tag string, from, n int, kinds ...processors.Kind) []processors.Record {
+func makeRecords(tag string, from, n int, kinds ...ecs.Kind) []ecs.Record {
 	if len(kinds) == 0 {
 		kinds = allKinds
 	}
-	recs := make([]processors.Record, n)
+	recs := make([]ecs.Record, n)
 	base := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
 	for i := range recs {
 		j := from + i
-		recs[i] = processors.Record{
+		recs[i] = ecs.Record{
 			Kind: kinds[j%len(kinds)],
 			ID:   fmt.Sprintf("%s-%06d", tag, j),
 			Doc: &ecs.Document{
@@ -145,7 +144,7 @@ func checkSums(t testing.TB, o deliver.Outcome) {
 }
 
 // deliverUntilOK re-sends a chunk the way Fluent Bit does until it is acknowledged.
-func deliverUntilOK(t testing.TB, d *deliver.Deliverer, recs []processors.Record, limit int) []deliver.Outcome {
+func deliverUntilOK(t testing.TB, d *deliver.Deliverer, recs []ecs.Record, limit int) []deliver.Outcome {
 	t.Helper()
 	var outs []deliver.Outcome
 	for range limit {

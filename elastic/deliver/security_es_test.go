@@ -8,9 +8,9 @@ import (
 
 	"github.com/siemscore/siemscore/elastic/deliver"
 	"github.com/siemscore/siemscore/elastic/esclient"
+	"github.com/siemscore/siemscore/elastic/esfault/tlsfront"
+	"github.com/siemscore/siemscore/elastic/estest"
 	"github.com/siemscore/siemscore/elastic/reader/readertest"
-	"github.com/siemscore/siemscore/internal/estest"
-	"github.com/siemscore/siemscore/internal/tlsfront"
 )
 
 // TestSecurityFailuresAreRetryThenExactlyOnce delivers through a TLS-terminating,

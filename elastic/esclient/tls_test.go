@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/siemscore/siemscore/elastic/esclient"
-	"github.com/siemscore/siemscore/internal/estest"
-	"github.com/siemscore/siemscore/internal/tlsfront"
+	"github.com/siemscore/siemscore/elastic/esfault/tlsfront"
+	"github.com/siemscore/siemscore/elastic/estest"
 )
 
 const (

@@ -13,7 +13,7 @@ import (
 
 	"github.com/elastic/go-elasticsearch/v8/esapi"
 
-	"github.com/siemscore/siemscore/elastic/reader/esreq"
+	"github.com/siemscore/siemscore/elastic/esreq"
 	"github.com/siemscore/siemscore/elastic/target"
 	"github.com/siemscore/siemscore/models/bundle"
 )

@@ -16,9 +16,9 @@ import (
 	"github.com/elastic/go-elasticsearch/v8/esapi"
 
 	"github.com/siemscore/siemscore/elastic/esclient"
+	"github.com/siemscore/siemscore/elastic/estest"
 	"github.com/siemscore/siemscore/elastic/modelstore"
 	"github.com/siemscore/siemscore/elastic/reader/readertest"
-	"github.com/siemscore/siemscore/internal/estest"
 	"github.com/siemscore/siemscore/models/bundle"
 )
 

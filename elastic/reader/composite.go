@@ -9,7 +9,7 @@ import (
 	"github.com/elastic/go-elasticsearch/v8/esapi"
 	"github.com/goccy/go-json"
 
-	"github.com/siemscore/siemscore/elastic/reader/esreq"
+	"github.com/siemscore/siemscore/elastic/esreq"
 )
 
 // Composite pages through every bucket of a composite aggregation: the aggregation that

@@ -11,7 +11,6 @@ import (
 	"github.com/elastic/go-elasticsearch/v8/esapi"
 
 	"github.com/siemscore/siemscore/models/score"
-	"github.com/siemscore/siemscore/processors"
 	"github.com/siemscore/siemscore/processors/cloudtrail"
 	"github.com/siemscore/siemscore/processors/ecs"
 )
@@ -139,6 +138,6 @@ func ipPairOf(h *Hit) (score.IPPair, bool) {
 		User:   &ecs.User{ID: h.First("user.id")},
 		Source: &ecs.Endpoint{Address: h.First("source.address"), IP: ip},
 	}
-	pair, reason := score.IPPairOf(processors.KindCloudTrail, &doc)
+	pair, reason := score.IPPairOf(ecs.KindCloudTrail, &doc)
 	return pair, reason == ""
 }

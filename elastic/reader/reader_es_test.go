@@ -10,16 +10,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/siemscore/siemscore/elastic/estest"
 	"github.com/siemscore/siemscore/elastic/reader"
 	"github.com/siemscore/siemscore/elastic/reader/readertest"
-	"github.com/siemscore/siemscore/internal/estest"
 	"github.com/siemscore/siemscore/models/kerberos"
 	"github.com/siemscore/siemscore/models/periodicity"
 	"github.com/siemscore/siemscore/models/score"
-	"github.com/siemscore/siemscore/processors"
-	"github.com/siemscore/siemscore/synth/apicalls"
-	"github.com/siemscore/siemscore/synth/ipnet"
-	synthkrb "github.com/siemscore/siemscore/synth/kerberos"
+	"github.com/siemscore/siemscore/models/synth/apicalls"
+	"github.com/siemscore/siemscore/models/synth/ipnet"
+	synthkrb "github.com/siemscore/siemscore/models/synth/kerberos"
+	"github.com/siemscore/siemscore/processors/ecs"
 )
 
 func ipnetBodies(t *testing.T) ([]map[string]any, *ipnet.Dataset) {
@@ -60,7 +60,7 @@ func TestReadIPPairs(t *testing.T) {
 	inWindow := 0
 	for i := range recs {
 		d := recs[i].Doc
-		if recs[i].Kind != processors.KindCloudTrail || d.Timestamp.Before(w.Start) || !d.Timestamp.Before(w.End) {
+		if recs[i].Kind != ecs.KindCloudTrail || d.Timestamp.Before(w.Start) || !d.Timestamp.Before(w.End) {
 			continue
 		}
 		inWindow++
@@ -72,7 +72,7 @@ func TestReadIPPairs(t *testing.T) {
 		t.Fatalf("only %d distinct pairs in the window: the scenario is too small to test anything", len(want))
 	}
 
-	index := readertest.Stream(processors.KindCloudTrail, ns)
+	index := readertest.Stream(ecs.KindCloudTrail, ns)
 	for _, slices := range []int{1, 3} {
 		got, err := reader.ReadIPPairs(context.Background(), es, reader.IPOptions{
 			Index: index, Window: w, MaxPairs: 1 << 20, Slices: slices, PageSize: 97,
@@ -153,7 +153,7 @@ func TestReadAPICounts(t *testing.T) {
 	want := map[dayKey]int64{}
 	for i := range recs {
 		call, reason := score.APICallOf(recs[i].Doc)
-		if recs[i].Kind != processors.KindCloudTrail || reason != "" || call.Time.Before(w.Start) || !call.Time.Before(w.End) {
+		if recs[i].Kind != ecs.KindCloudTrail || reason != "" || call.Time.Before(w.Start) || !call.Time.Before(w.End) {
 			continue
 		}
 		d, _ := periodicity.DayOf(call.Time)
@@ -162,7 +162,7 @@ func TestReadAPICounts(t *testing.T) {
 	if want[dayKey{periodicity.Pair{Principal: "AIDANOARN", API: "GetCallerIdentity"}, periodicity.Day(w.Start.Unix() / 86400)}] == 0 {
 		t.Fatal("the principal without an ARN is missing from the expectation")
 	}
-	index := readertest.Stream(processors.KindCloudTrail, ns)
+	index := readertest.Stream(ecs.KindCloudTrail, ns)
 	got, err := reader.ReadAPICounts(context.Background(), es, reader.APIOptions{Index: index, Window: w, MaxPairs: 1 << 20, PageSize: 33})
 	if err != nil {
 		t.Fatal(err)
@@ -240,7 +240,7 @@ func TestReadKerberosFeatures(t *testing.T) {
 
 	var reqs []kerberos.Request
 	for i := range recs {
-		if r, reason := score.KerberosRequestOf(recs[i].Doc); reason == "" && recs[i].Kind == processors.KindKerberos {
+		if r, reason := score.KerberosRequestOf(recs[i].Doc); reason == "" && recs[i].Kind == ecs.KindKerberos {
 			reqs = append(reqs, r)
 		}
 	}
@@ -270,7 +270,7 @@ func TestReadKerberosFeatures(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, err := reader.ReadKerberosFeatures(context.Background(), es, reader.KerberosOptions{
-		Index: readertest.Stream(processors.KindKerberos, ns), MaxSamples: 1 << 20, PageSize: 50,
+		Index: readertest.Stream(ecs.KindKerberos, ns), MaxSamples: 1 << 20, PageSize: 50,
 		// A window that does not start on the hour is cut down to whole hours.
 		Window: reader.Window{Start: start.Add(-30 * time.Minute), End: start.Add(25*time.Hour + 10*time.Minute)},
 	})
@@ -333,7 +333,7 @@ func TestReadKerberosFeatures(t *testing.T) {
 	}
 
 	small, err := reader.ReadKerberosFeatures(context.Background(), es, reader.KerberosOptions{
-		Index: readertest.Stream(processors.KindKerberos, ns), MaxSamples: 40,
+		Index: readertest.Stream(ecs.KindKerberos, ns), MaxSamples: 40,
 		Window: reader.Window{Start: start, End: start.Add(25 * time.Hour)},
 	})
 	if err != nil {

@@ -12,7 +12,7 @@ import (
 	"github.com/goccy/go-json"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/siemscore/siemscore/elastic/reader/esreq"
+	"github.com/siemscore/siemscore/elastic/esreq"
 )
 
 // Hit is one document of a scan: its _id and the doc values of the requested fields, as strings

@@ -18,9 +18,8 @@ import (
 
 	"github.com/siemscore/siemscore/elastic/deliver"
 	"github.com/siemscore/siemscore/elastic/esclient"
+	"github.com/siemscore/siemscore/elastic/estest"
 	"github.com/siemscore/siemscore/elastic/target"
-	"github.com/siemscore/siemscore/internal/estest"
-	"github.com/siemscore/siemscore/processors"
 	"github.com/siemscore/siemscore/processors/ecs"
 )
 
@@ -234,18 +233,18 @@ func TestEveryKindIndexesWithTheMappedTypes(t *testing.T) {
 	}
 	defer d.Close(context.Background())
 
-	var recs []processors.Record
-	for _, k := range processors.Kinds() {
+	var recs []ecs.Record
+	for _, k := range ecs.Kinds() {
 		t.Cleanup(func() { estest.DeleteDataStream(t, target.DataStream(k.String(), ns)) })
 		doc := &ecs.Document{}
 		fill(reflect.ValueOf(doc).Elem())
 		doc.Passthrough = map[string]any{"kubernetes": map[string]any{"pod": "p", "restarts": 2}}
-		recs = append(recs, processors.Record{Kind: k, ID: "full-" + k.String(), Doc: doc})
+		recs = append(recs, ecs.Record{Kind: k, ID: "full-" + k.String(), Doc: doc})
 	}
 	// A rejected record too, so the dead-letter data stream exists and can be checked.
 	bad := &ecs.Document{Timestamp: time.Now()}
 	bad.Passthrough = map[string]any{"kubernetes": "not-an-object"}
-	recs = append(recs, processors.Record{Kind: processors.KindGeneric, ID: "bad", Doc: bad})
+	recs = append(recs, ecs.Record{Kind: ecs.KindGeneric, ID: "bad", Doc: bad})
 	t.Cleanup(func() { estest.DeleteDataStream(t, target.DeadLetter(ns)) })
 
 	if o := d.Deliver(context.Background(), recs); o.Status != deliver.OK || o.Created != 4 || o.DeadLettered != 1 {
@@ -253,7 +252,7 @@ func TestEveryKindIndexesWithTheMappedTypes(t *testing.T) {
 	}
 
 	logs := loadMappings(t, logsMappings)
-	for _, k := range processors.Kinds() {
+	for _, k := range ecs.Kinds() {
 		ds := target.DataStream(k.String(), ns)
 		checkInstalledMapping(t, url, ds, logs, reflect.TypeFor[ecs.Document]())
 		m := installedMapping(t, url, ds)

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/siemscore/siemscore/models/bundle/wire"
 	"github.com/siemscore/siemscore/models/ipinsights"
+	"github.com/siemscore/siemscore/models/wire"
 )
 
 // smallModel trains a tiny IP model (a few hundred pairs, 4 dimensions) once per test binary.

@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/siemscore/siemscore/models/bundle/wire"
+	"github.com/siemscore/siemscore/models/wire"
 )
 
 // Container layout constants (see FORMAT.md).

@@ -38,7 +38,7 @@ import (
 
 	"gonum.org/v1/gonum/stat"
 
-	"github.com/siemscore/siemscore/models/bundle/wire"
+	"github.com/siemscore/siemscore/models/wire"
 )
 
 // Options configure Fit.

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/siemscore/siemscore/models/eval"
-	"github.com/siemscore/siemscore/synth/ipnet"
+	"github.com/siemscore/siemscore/models/synth/ipnet"
 )
 
 // entityOf is the scorer's extraction rule (principalId up to the first ':'), repeated here

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/siemscore/siemscore/synth/ipnet"
+	"github.com/siemscore/siemscore/models/synth/ipnet"
 )
 
 // BenchmarkTrainEpoch measures training throughput on the tutorial scheme with the default

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/siemscore/siemscore/models/bundle/wire"
 	"github.com/siemscore/siemscore/models/calibrate"
+	"github.com/siemscore/siemscore/models/wire"
 )
 
 // formatV1 is the version of the encoding below (documented in models/bundle/FORMAT.md).

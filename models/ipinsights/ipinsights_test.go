@@ -11,7 +11,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/siemscore/siemscore/synth/ipnet"
+	"github.com/siemscore/siemscore/models/synth/ipnet"
 )
 
 func smallOrg(t testing.TB) *ipnet.Dataset {

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	krb "github.com/siemscore/siemscore/models/kerberos"
-	synth "github.com/siemscore/siemscore/synth/kerberos"
+	synth "github.com/siemscore/siemscore/models/synth/kerberos"
 )
 
 // TestPlantedAttackersRankInTopTwoPercent is the model's acceptance test. Two days of generated

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	krb "github.com/siemscore/siemscore/models/kerberos"
-	synth "github.com/siemscore/siemscore/synth/kerberos"
+	synth "github.com/siemscore/siemscore/models/synth/kerberos"
 )
 
 // benchSetup is a day of generated traffic and a model trained on it.

@@ -6,11 +6,11 @@ import (
 	"math"
 	"time"
 
-	"github.com/siemscore/siemscore/models/bundle/wire"
 	"github.com/siemscore/siemscore/models/calibrate"
+	"github.com/siemscore/siemscore/models/wire"
 )
 
-// Encoding (models/bundle/wire, little-endian), format 1:
+// Encoding (models/wire, little-endian), format 1:
 //
 //	u16 format
 //	u8 feature count, then each feature name as u8 length + bytes

@@ -16,7 +16,7 @@
 //
 // The random numbers differ from NumPy's, so the centres found are not bit-identical to
 // scikit-learn's; with NInit restarts both land on optima of the same quality, which is what
-// the parity tests in parity/kerberos check.
+// the parity tests in parity tests (parity_test.go) check.
 //
 // Everything is deterministic by Seed: restart i draws from its own stream derived from
 // (Seed, i), restarts run on Workers goroutines, and the winner is the lowest inertia with ties

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/siemscore/siemscore/models/periodicity"
-	"github.com/siemscore/siemscore/synth/apicalls"
+	"github.com/siemscore/siemscore/models/synth/apicalls"
 )
 
 const trainDays = 84 // twelve weeks; the last four of the generated sixteen are scored

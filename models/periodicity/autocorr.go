@@ -13,7 +13,7 @@ import "math"
 //     absolute deviation, and the result is clipped to [-1, 1].
 //
 // The remaining differences are the rounding of the dot products (numpy uses BLAS): they stay
-// far below 1e-9, as the committed parity run in parity/periodicity shows.
+// far below 1e-9, as the committed parity run (parity_test.go, testdata/parity) shows.
 func Autocorr(x []float64, lag int) float64 {
 	n := len(x)
 	if lag >= n || lag <= -n {

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/siemscore/siemscore/models/periodicity"
-	"github.com/siemscore/siemscore/synth/apicalls"
+	"github.com/siemscore/siemscore/models/synth/apicalls"
 )
 
 // benchCalls trains on generated data and returns the model and the scored weeks' calls.

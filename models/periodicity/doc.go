@@ -14,7 +14,7 @@
 //
 // How much history: a sample autocorrelation is noisy (about 1/√n for n days), and the largest
 // of seven |autocorrelations| of an irregular human series reaches 0.5 by chance more often the
-// shorter the series. On the generated data of synth/apicalls (20 to 40 seeds, every pair) the
+// shorter the series. On the generated data of models/synth/apicalls (20 to 40 seeds, every pair) the
 // precision of the automated flag was 0.75 with 4-week training windows, 0.90 with 6, 0.96 with
 // 8, 0.987 with 10 and 0.995 with 12 weeks (recall 1.0 from 6 weeks): train on at least twelve
 // weeks. A pair needs MinHistoryDays (4 weeks) to be judged at all.

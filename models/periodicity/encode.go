@@ -7,10 +7,10 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/siemscore/siemscore/models/bundle/wire"
+	"github.com/siemscore/siemscore/models/wire"
 )
 
-// The binary form, written with models/bundle/wire (little-endian):
+// The binary form, written with models/wire (little-endian):
 //
 //	format u8 = 1
 //	config: Threshold f64, MinHistoryDays u32, MinActiveDays u32, SteadyMinActive f64,

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/siemscore/siemscore/internal/heaptest"
+	"github.com/siemscore/siemscore/models/internal/heaptest"
 	"github.com/siemscore/siemscore/models/periodicity"
 )
 

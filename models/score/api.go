@@ -5,7 +5,6 @@ import (
 
 	"github.com/siemscore/siemscore/models/bundle"
 	"github.com/siemscore/siemscore/models/periodicity"
-	"github.com/siemscore/siemscore/processors"
 	"github.com/siemscore/siemscore/processors/ecs"
 )
 
@@ -53,7 +52,7 @@ type apiPart struct {
 	state *periodicity.State
 }
 
-func (p apiPart) score(b *bundle.Bundle, rec *processors.Record, r *risk) {
+func (p apiPart) score(b *bundle.Bundle, rec *ecs.Record, r *risk) {
 	out := &rec.Doc.SiemScore.API
 	*out = ecs.APIScore{Status: ecs.PartUnscored}
 	call, reason := APICallOf(rec.Doc)

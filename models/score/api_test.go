@@ -9,9 +9,8 @@ import (
 
 	"github.com/siemscore/siemscore/models/bundle"
 	"github.com/siemscore/siemscore/models/periodicity"
-	"github.com/siemscore/siemscore/processors"
+	"github.com/siemscore/siemscore/models/synth/apicalls"
 	"github.com/siemscore/siemscore/processors/ecs"
-	"github.com/siemscore/siemscore/synth/apicalls"
 )
 
 // apiFixture is sixteen weeks of generated CloudTrail (cron roles, people, a 10x burst on an
@@ -20,7 +19,7 @@ import (
 // records.
 type apiFixture struct {
 	data    *apicalls.Dataset
-	records []processors.Record
+	records []ecs.Record
 	split   int // index of the first scored (week 13) record
 	model   *periodicity.Model
 }
@@ -81,7 +80,7 @@ func TestAPICallsFromProcessedRecords(t *testing.T) {
 	f := apiFixtureOf(t)
 	for i, rec := range f.records {
 		call, reason := APICallOf(rec.Doc)
-		if rec.Kind != processors.KindCloudTrail || reason != "" || call != f.data.Events[i].Call {
+		if rec.Kind != ecs.KindCloudTrail || reason != "" || call != f.data.Events[i].Call {
 			t.Fatalf("record %d (%v): call %+v (%q), generated %+v", i, rec.Kind, call, reason, f.data.Events[i].Call)
 		}
 	}
@@ -110,7 +109,7 @@ func TestAPIRecordsEndToEnd(t *testing.T) {
 		periodicity.Day
 	}
 	counts := map[pairDay]int64{}
-	var last *processors.Record // the burst pair's last record of the burst day
+	var last *ecs.Record // the burst pair's last record of the burst day
 	var normalMax float64
 	test := f.records[f.split:]
 	for i := range test {
@@ -176,10 +175,10 @@ func TestAPIWithoutModelSectionStillCounts(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := f.data.BurstPair
-	rec := func(at time.Time) *processors.Record {
+	rec := func(at time.Time) *ecs.Record {
 		doc := &ecs.Document{Timestamp: at, Event: ecs.Event{Action: p.API},
 			AWS: &ecs.AWS{CloudTrail: &ecs.CloudTrail{UserIdentity: ecs.UserIdentity{ARN: p.Principal}}}}
-		return &processors.Record{Kind: processors.KindCloudTrail, Doc: doc}
+		return &ecs.Record{Kind: ecs.KindCloudTrail, Doc: doc}
 	}
 	at := f.data.BurstDay.Time().Add(time.Hour)
 	for range 4 {
@@ -224,12 +223,12 @@ func TestAPIUnscoredRecords(t *testing.T) {
 	if err := s.Load(apiBundle(t, f.model, 1)); err != nil {
 		t.Fatal(err)
 	}
-	ct := func(doc *ecs.Document) *processors.Record {
-		return &processors.Record{Kind: processors.KindCloudTrail, Doc: doc}
+	ct := func(doc *ecs.Document) *ecs.Record {
+		return &ecs.Record{Kind: ecs.KindCloudTrail, Doc: doc}
 	}
 	for _, tc := range []struct {
 		name string
-		rec  *processors.Record
+		rec  *ecs.Record
 		want string
 	}{
 		{"no action", ct(&ecs.Document{Timestamp: t0, User: &ecs.User{ID: "AIDAEXAMPLE"}}), ReasonActionMissing},
@@ -255,7 +254,7 @@ func BenchmarkScoreCloudTrailAPI(b *testing.B) {
 	if err := s.Load(apiBundle(b, f.model, 1)); err != nil {
 		b.Fatal(err)
 	}
-	recs := make([]processors.Record, len(f.records)-f.split)
+	recs := make([]ecs.Record, len(f.records)-f.split)
 	for i := range recs {
 		recs[i] = *clone(f.records[f.split+i])
 	}

@@ -5,9 +5,8 @@ import (
 	"testing"
 
 	"github.com/siemscore/siemscore/models/ipinsights"
-	"github.com/siemscore/siemscore/processors"
+	"github.com/siemscore/siemscore/models/synth/ipnet"
 	"github.com/siemscore/siemscore/processors/ecs"
-	"github.com/siemscore/siemscore/synth/ipnet"
 )
 
 // BenchmarkScoreCloudTrail scores parsed CloudTrail records (user.id and source.* as the
@@ -35,10 +34,10 @@ func BenchmarkScoreCloudTrail(b *testing.B) {
 		b.Fatal(err)
 	}
 	events := append(data.Test, data.Attacks...)
-	recs := make([]*processors.Record, 4096)
+	recs := make([]*ecs.Record, 4096)
 	for i := range recs {
 		e := &events[(i*7919)%len(events)]
-		recs[i] = &processors.Record{Kind: processors.KindCloudTrail, Doc: &ecs.Document{
+		recs[i] = &ecs.Record{Kind: ecs.KindCloudTrail, Doc: &ecs.Document{
 			User:   &ecs.User{ID: e.Principal(), Name: e.Identity.Name},
 			Source: &ecs.Endpoint{Address: e.IP.String(), IP: e.IP},
 		}}

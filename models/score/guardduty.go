@@ -4,7 +4,6 @@ import (
 	"math"
 
 	"github.com/siemscore/siemscore/models/bundle"
-	"github.com/siemscore/siemscore/processors"
 	"github.com/siemscore/siemscore/processors/ecs"
 )
 
@@ -58,7 +57,7 @@ func FuseGuardDuty(severity, ipScore float64) float64 {
 // the record's risk; GuardDuty's own severity stays its event.risk_score.
 type guardDutyPart struct{}
 
-func (guardDutyPart) score(b *bundle.Bundle, rec *processors.Record, r *risk) {
+func (guardDutyPart) score(b *bundle.Bundle, rec *ecs.Record, r *risk) {
 	doc := rec.Doc
 	out := &doc.SiemScore.GuardDuty
 	*out = ecs.GuardDutyScore{Status: ecs.PartUnscored}

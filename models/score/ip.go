@@ -2,7 +2,6 @@ package score
 
 import (
 	"github.com/siemscore/siemscore/models/bundle"
-	"github.com/siemscore/siemscore/processors"
 	"github.com/siemscore/siemscore/processors/ecs"
 )
 
@@ -10,7 +9,7 @@ import (
 // principal. Its score contributes to the record's risk.
 type ipPart struct{}
 
-func (ipPart) score(b *bundle.Bundle, rec *processors.Record, r *risk) {
+func (ipPart) score(b *bundle.Bundle, rec *ecs.Record, r *risk) {
 	if norm, ok := scoreIP(b, rec); ok {
 		r.contribute(norm)
 	}
@@ -49,7 +48,7 @@ var (
 
 // scoreIP fills siemscore.ip.* from the bundle's IP model and returns the 0–100 score, or
 // ok = false when the record could not be scored (the reason is in siemscore.ip.reasons).
-func scoreIP(b *bundle.Bundle, rec *processors.Record) (norm float64, ok bool) {
+func scoreIP(b *bundle.Bundle, rec *ecs.Record) (norm float64, ok bool) {
 	out := &rec.Doc.SiemScore.IP
 	*out = ecs.IPScore{Status: ecs.PartUnscored}
 	pair, reason := IPPairOf(rec.Kind, rec.Doc)

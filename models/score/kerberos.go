@@ -5,7 +5,6 @@ import (
 
 	"github.com/siemscore/siemscore/models/bundle"
 	"github.com/siemscore/siemscore/models/kerberos"
-	"github.com/siemscore/siemscore/processors"
 	"github.com/siemscore/siemscore/processors/ecs"
 )
 
@@ -86,7 +85,7 @@ type kerberosPart struct {
 	state *kerberos.State
 }
 
-func (p kerberosPart) score(b *bundle.Bundle, rec *processors.Record, r *risk) {
+func (p kerberosPart) score(b *bundle.Bundle, rec *ecs.Record, r *risk) {
 	out := &rec.Doc.SiemScore.Kerberos
 	*out = ecs.KerberosScore{Status: ecs.PartUnscored}
 	req, reason := KerberosRequestOf(rec.Doc)
@@ -169,11 +168,11 @@ func NewWithKerberos(st *kerberos.State) *Scorer {
 
 // parts returns the parts that score kind k: the package's stateless parts, and for Kerberos
 // and CloudTrail records the parts bound to this scorer's state.
-func (s *Scorer) parts(k processors.Kind) []part {
+func (s *Scorer) parts(k ecs.Kind) []part {
 	switch k {
-	case processors.KindKerberos:
+	case ecs.KindKerberos:
 		return s.kerberos
-	case processors.KindCloudTrail:
+	case ecs.KindCloudTrail:
 		return s.cloudtrail
 	}
 	return partsOf(k)

@@ -10,9 +10,8 @@ import (
 
 	"github.com/siemscore/siemscore/models/bundle"
 	"github.com/siemscore/siemscore/models/kerberos"
-	"github.com/siemscore/siemscore/processors"
+	synth "github.com/siemscore/siemscore/models/synth/kerberos"
 	"github.com/siemscore/siemscore/processors/ecs"
-	synth "github.com/siemscore/siemscore/synth/kerberos"
 )
 
 // krbFixture is two days of generated domain traffic with attacks on day two, parsed from Zeek
@@ -20,7 +19,7 @@ import (
 // one.
 type krbFixture struct {
 	data    *synth.Dataset
-	records []processors.Record
+	records []ecs.Record
 	day2    int // index of the first day-two record
 	model   *kerberos.Model
 }
@@ -72,7 +71,7 @@ func krbBundle(t testing.TB, m *kerberos.Model, seq uint16) *bundle.Bundle {
 }
 
 // clone gives each test its own documents: scoring writes into them.
-func clone(rec processors.Record) *processors.Record {
+func clone(rec ecs.Record) *ecs.Record {
 	doc := *rec.Doc
 	rec.Doc = &doc
 	return &rec
@@ -88,11 +87,11 @@ func TestKerberosRecordsEndToEnd(t *testing.T) {
 	for _, p := range f.data.Planted {
 		attackers[p.Host] = p
 	}
-	peak := map[netip.Addr]*processors.Record{}
+	peak := map[netip.Addr]*ecs.Record{}
 	var warming, scored int
 	for i := range f.records {
 		rec := clone(f.records[i])
-		if rec.Kind != processors.KindKerberos {
+		if rec.Kind != ecs.KindKerberos {
 			t.Fatalf("record %d is %v", i, rec.Kind)
 		}
 		if i == len(f.records)/4 {
@@ -203,7 +202,7 @@ func TestKerberosRecordWithoutSource(t *testing.T) {
 		t.Fatal(err)
 	}
 	for src, want := range map[*ecs.Endpoint]string{nil: ReasonSourceMissing, {Address: "ws01.corp"}: ReasonSourceNotIP} {
-		rec := &processors.Record{Kind: processors.KindKerberos, Doc: &ecs.Document{Source: src}}
+		rec := &ecs.Record{Kind: ecs.KindKerberos, Doc: &ecs.Document{Source: src}}
 		s.Score(rec)
 		if k := rec.Doc.SiemScore.Kerberos; k.Status != ecs.PartUnscored || !slices.Equal(k.Reasons, []string{want}) || k.Features != nil {
 			t.Errorf("source %+v: %+v", src, k)
@@ -246,7 +245,7 @@ func BenchmarkScoreKerberos(b *testing.B) {
 	if err := s.Load(krbBundle(b, f.model, 1)); err != nil {
 		b.Fatal(err)
 	}
-	recs := make([]processors.Record, len(f.records))
+	recs := make([]ecs.Record, len(f.records))
 	for i := range recs {
 		recs[i] = *clone(f.records[i])
 	}

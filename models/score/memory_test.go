@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/siemscore/siemscore/internal/bundletest"
-	"github.com/siemscore/siemscore/internal/heaptest"
+	"github.com/siemscore/siemscore/models/bundle/bundletest"
+	"github.com/siemscore/siemscore/models/internal/heaptest"
 	"github.com/siemscore/siemscore/models/score"
 	"github.com/siemscore/siemscore/plugin/decode"
 	"github.com/siemscore/siemscore/plugin/decode/decodetest"
@@ -41,7 +41,7 @@ func TestScorerMemoryIsBoundedUnderACardinalityAttack(t *testing.T) {
 	base := heaptest.Live()
 	at := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	var ctCounted, krbScored, krbIncomplete int
-	var recs []processors.Record
+	var recs []ecs.Record
 	var heaps []uint64
 	for start := 0; start < perKind; start += chunk {
 		var e decodetest.Encoder
@@ -65,11 +65,11 @@ func TestScorerMemoryIsBoundedUnderACardinalityAttack(t *testing.T) {
 				sc.Score(&recs[i])
 				ss := &recs[i].Doc.SiemScore
 				switch {
-				case recs[i].Kind == processors.KindCloudTrail && ss.IP.Status == ecs.PartScored && ss.API.DayCount == ecs.Int(1):
+				case recs[i].Kind == ecs.KindCloudTrail && ss.IP.Status == ecs.PartScored && ss.API.DayCount == ecs.Int(1):
 					ctCounted++ // scored by the IP model, and a fresh pair in the day counts
-				case recs[i].Kind == processors.KindKerberos && ss.Kerberos.Status == ecs.PartScored:
+				case recs[i].Kind == ecs.KindKerberos && ss.Kerberos.Status == ecs.PartScored:
 					krbScored++
-				case recs[i].Kind == processors.KindKerberos && slices.Equal(ss.Kerberos.Reasons, []string{score.ReasonWindowIncomplete}):
+				case recs[i].Kind == ecs.KindKerberos && slices.Equal(ss.Kerberos.Reasons, []string{score.ReasonWindowIncomplete}):
 					krbIncomplete++ // counted in its host's window, which is not an hour old yet
 				default:
 					t.Fatalf("%v record: siemscore %+v", recs[i].Kind, *ss)

@@ -4,7 +4,6 @@ import (
 	"net/netip"
 	"strings"
 
-	"github.com/siemscore/siemscore/processors"
 	"github.com/siemscore/siemscore/processors/ecs"
 )
 
@@ -37,14 +36,14 @@ type IPPair struct {
 // the entity is the principal up to its first ':'. Calls made by AWS services on the
 // principal's behalf (source *.amazonaws.com) and non-IP sources are skipped with a reason.
 // It does not allocate.
-func IPPairOf(kind processors.Kind, doc *ecs.Document) (IPPair, string) {
+func IPPairOf(kind ecs.Kind, doc *ecs.Document) (IPPair, string) {
 	var principal string
 	switch kind {
-	case processors.KindCloudTrail:
+	case ecs.KindCloudTrail:
 		if doc.User != nil {
 			principal = doc.User.ID
 		}
-	case processors.KindGuardDuty:
+	case ecs.KindGuardDuty:
 		if doc.AWS != nil && doc.AWS.GuardDuty != nil {
 			principal = doc.AWS.GuardDuty.Resource.AccessKeyDetails.PrincipalID
 		}

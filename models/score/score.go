@@ -33,7 +33,6 @@ import (
 	"github.com/siemscore/siemscore/models/bundle"
 	"github.com/siemscore/siemscore/models/kerberos"
 	"github.com/siemscore/siemscore/models/periodicity"
-	"github.com/siemscore/siemscore/processors"
 	"github.com/siemscore/siemscore/processors/ecs"
 )
 
@@ -89,7 +88,7 @@ func (s *Scorer) Bundle() *bundle.Bundle { return s.cur.Load() }
 
 // Score fills rec.Doc's siemscore.* fields and risk scores. It never fails: a record that
 // cannot be scored says why in its status and reasons.
-func (s *Scorer) Score(rec *processors.Record) {
+func (s *Scorer) Score(rec *ecs.Record) {
 	if rec == nil || rec.Doc == nil {
 		return
 	}

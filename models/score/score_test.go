@@ -14,9 +14,9 @@ import (
 
 	"github.com/siemscore/siemscore/models/bundle"
 	"github.com/siemscore/siemscore/models/ipinsights"
+	"github.com/siemscore/siemscore/models/synth/ipnet"
 	"github.com/siemscore/siemscore/processors"
 	"github.com/siemscore/siemscore/processors/ecs"
-	"github.com/siemscore/siemscore/synth/ipnet"
 )
 
 // fixture is a model trained on a small organisation scenario, and one of its principals with
@@ -74,17 +74,17 @@ func newBundle(t testing.TB, m *ipinsights.Model, seq uint16) *bundle.Bundle {
 	return b
 }
 
-func cloudTrail(principal, source string) *processors.Record {
+func cloudTrail(principal, source string) *ecs.Record {
 	doc := &ecs.Document{User: &ecs.User{ID: principal}, Source: &ecs.Endpoint{Address: source}}
 	if ip, err := netip.ParseAddr(source); err == nil {
 		doc.Source.IP = ip
 	}
-	return &processors.Record{Kind: processors.KindCloudTrail, Doc: doc}
+	return &ecs.Record{Kind: ecs.KindCloudTrail, Doc: doc}
 }
 
-func guardDuty(principal, remote string, severity float64) *processors.Record {
+func guardDuty(principal, remote string, severity float64) *ecs.Record {
 	rec := cloudTrail("", remote)
-	rec.Kind = processors.KindGuardDuty
+	rec.Kind = ecs.KindGuardDuty
 	rec.Doc.User = nil
 	rec.Doc.AWS = &ecs.AWS{GuardDuty: &ecs.GuardDuty{
 		Severity: ecs.GuardDutySeverity{Code: ecs.Float(severity)},
@@ -104,8 +104,8 @@ func TestModelStatus(t *testing.T) {
 	if err := s.Load(newBundle(t, f.model, 1)); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []processors.Kind{processors.KindGeneric, processors.Kind(200)} {
-		gen := &processors.Record{Kind: k, Doc: &ecs.Document{}}
+	for _, k := range []ecs.Kind{ecs.KindGeneric, ecs.Kind(200)} {
+		gen := &ecs.Record{Kind: k, Doc: &ecs.Document{}}
 		s.Score(gen)
 		if gen.Doc.SiemScore.Model != (ecs.ModelInfo{Status: ecs.ModelNoModel}) {
 			t.Errorf("%v: model = %+v", k, gen.Doc.SiemScore.Model)
@@ -116,7 +116,7 @@ func TestModelStatus(t *testing.T) {
 	if m.Status != ecs.ModelScored || m.Version != "20250601T120000Z.0001" || !m.TrainedAt.V.Equal(t0.Add(-time.Hour)) {
 		t.Errorf("scored: model = %+v", m)
 	}
-	s.Score(&processors.Record{Kind: processors.KindCloudTrail}) // nil document: nothing to do, no panic
+	s.Score(&ecs.Record{Kind: ecs.KindCloudTrail}) // nil document: nothing to do, no panic
 }
 
 func TestCloudTrailIPScore(t *testing.T) {
@@ -170,7 +170,7 @@ func TestCloudTrailIPScore(t *testing.T) {
 	}
 	// Scoring twice gives the same document (a retried chunk is re-scored).
 	again := *foreign.Doc
-	s.Score(&processors.Record{Kind: processors.KindCloudTrail, Doc: &again})
+	s.Score(&ecs.Record{Kind: ecs.KindCloudTrail, Doc: &again})
 	if !slices.Equal(again.SiemScore.IP.Reasons, fip.Reasons) || again.SiemScore.IP.ScoreNorm != fip.ScoreNorm {
 		t.Error("re-scoring changed the result")
 	}
@@ -363,27 +363,27 @@ func TestSwapScoresEachRecordWithOneVersion(t *testing.T) {
 
 func TestIPPairOf(t *testing.T) {
 	ct := cloudTrail("AROAEXAMPLE:alice@example.com", "::ffff:192.0.2.1")
-	p, reason := IPPairOf(processors.KindCloudTrail, ct.Doc)
+	p, reason := IPPairOf(ecs.KindCloudTrail, ct.Doc)
 	if reason != "" || p.Entity != "AROAEXAMPLE" || p.IP != netip.MustParseAddr("::ffff:192.0.2.1") {
 		t.Errorf("CloudTrail pair %+v %q", p, reason)
 	}
 	gd := guardDuty("AIDAEXAMPLE", "2001:db8::1", 5)
-	if p, reason := IPPairOf(processors.KindGuardDuty, gd.Doc); reason != "" || p.Entity != "AIDAEXAMPLE" || !p.IP.Is6() {
+	if p, reason := IPPairOf(ecs.KindGuardDuty, gd.Doc); reason != "" || p.Entity != "AIDAEXAMPLE" || !p.IP.Is6() {
 		t.Errorf("GuardDuty pair %+v %q", p, reason)
 	}
 	gd.Doc.AWS = nil
-	if _, reason := IPPairOf(processors.KindGuardDuty, gd.Doc); reason != ReasonPrincipalMissing {
+	if _, reason := IPPairOf(ecs.KindGuardDuty, gd.Doc); reason != ReasonPrincipalMissing {
 		t.Errorf("GuardDuty without details: %q", reason)
 	}
-	if _, reason := IPPairOf(processors.KindKerberos, &ecs.Document{}); reason != ReasonNotApplicable {
+	if _, reason := IPPairOf(ecs.KindKerberos, &ecs.Document{}); reason != ReasonNotApplicable {
 		t.Errorf("Kerberos: %q", reason)
 	}
 	noUser := cloudTrail("", "192.0.2.1")
 	noUser.Doc.User = nil
-	if _, reason := IPPairOf(processors.KindCloudTrail, noUser.Doc); reason != ReasonPrincipalMissing {
+	if _, reason := IPPairOf(ecs.KindCloudTrail, noUser.Doc); reason != ReasonPrincipalMissing {
 		t.Errorf("no user: %q", reason)
 	}
-	if testing.AllocsPerRun(100, func() { IPPairOf(processors.KindCloudTrail, ct.Doc) }) != 0 {
+	if testing.AllocsPerRun(100, func() { IPPairOf(ecs.KindCloudTrail, ct.Doc) }) != 0 {
 		t.Error("IPPairOf allocates")
 	}
 	for principal, want := range map[string]string{"AIDAEXAMPLE": "AIDAEXAMPLE", "AROAEXAMPLE:a:b": "AROAEXAMPLE", ":session": ""} {
@@ -394,12 +394,12 @@ func TestIPPairOf(t *testing.T) {
 }
 
 // process routes JSON-lines records through the processors as the plugin does.
-func process(lines io.Reader) ([]processors.Record, error) {
+func process(lines io.Reader) ([]ecs.Record, error) {
 	proc, err := processors.New(processors.Options{})
 	if err != nil {
 		return nil, err
 	}
-	var recs []processors.Record
+	var recs []ecs.Record
 	dec := json.NewDecoder(lines)
 	for dec.More() {
 		var body map[string]any

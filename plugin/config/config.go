@@ -19,8 +19,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/siemscore/siemscore/companion/shared"
 	"github.com/siemscore/siemscore/elastic/target"
+	"github.com/siemscore/siemscore/plugin/companion/shared"
 )
 
 // Getter returns the value of a property, or "" when it is unset (Fluent Bit does not tell
@@ -68,7 +68,7 @@ type Config struct {
 	ModelReload      time.Duration
 	BundleKey        []byte // HMAC key every bundle must be signed with; nil accepts unsigned ones
 
-	// Companion trainer (companion/host); CompanionPath "" runs none.
+	// Companion trainer (plugin/companion); CompanionPath "" runs none.
 	CompanionPath string
 	CompanionArgs []string
 	ModelCacheDir string

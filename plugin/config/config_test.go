@@ -12,7 +12,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/siemscore/siemscore/companion/shared"
+	"github.com/siemscore/siemscore/plugin/companion/shared"
 )
 
 func TestDefaults(t *testing.T) {

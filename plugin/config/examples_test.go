@@ -11,7 +11,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/siemscore/siemscore/internal/tlsfront"
+	"github.com/siemscore/siemscore/elastic/esfault/tlsfront"
 )
 
 const examples = "../../testdata/fluent-bit/"

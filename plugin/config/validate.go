@@ -8,7 +8,7 @@ import (
 
 	"github.com/siemscore/siemscore/elastic/esclient"
 	"github.com/siemscore/siemscore/elastic/target"
-	"github.com/siemscore/siemscore/processors"
+	"github.com/siemscore/siemscore/processors/ecs"
 )
 
 // Bounds of the numeric settings. They keep a typo (an extra zero, a unit forgotten) from
@@ -104,7 +104,7 @@ func (c *Config) problems() []problem {
 	}
 
 	if c.RecordType != "auto" {
-		if _, err := processors.ParseKind(c.RecordType); err != nil {
+		if _, err := ecs.ParseKind(c.RecordType); err != nil {
 			add("record_type", "%q: accepted: auto, %s", c.RecordType, kindNames())
 		}
 	}
@@ -158,7 +158,7 @@ func (c *Config) problems() []problem {
 
 func kindNames() string {
 	var names []string
-	for _, k := range processors.Kinds() {
+	for _, k := range ecs.Kinds() {
 		names = append(names, k.String())
 	}
 	return strings.Join(names, ", ")

@@ -10,8 +10,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/siemscore/siemscore/internal/syncbuf"
 	"github.com/siemscore/siemscore/plugin/config"
+	"github.com/siemscore/siemscore/plugin/flblog/flblogtest"
 	"github.com/siemscore/siemscore/plugin/pipeline"
 )
 
@@ -52,13 +52,13 @@ func (f *fakeInstance) Stats() pipeline.Stats {
 type harness struct {
 	mu        sync.Mutex // guards instances against concurrent Inits
 	plugin    *Plugin
-	stderr    *syncbuf.Buffer
+	stderr    *flblogtest.Buffer
 	instances []*fakeInstance
 	openErr   error
 }
 
 func newHarness() *harness {
-	h := &harness{stderr: &syncbuf.Buffer{}}
+	h := &harness{stderr: &flblogtest.Buffer{}}
 	h.plugin = New(func(cfg config.Config, log hclog.Logger) (Instance, error) {
 		if h.openErr != nil {
 			return nil, h.openErr

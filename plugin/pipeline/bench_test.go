@@ -8,6 +8,7 @@ import (
 
 	"github.com/siemscore/siemscore/plugin/decode"
 	"github.com/siemscore/siemscore/processors"
+	"github.com/siemscore/siemscore/processors/ecs"
 )
 
 // encodingSink is the no-op sink of the benchmarks: it encodes every document as the bulk
@@ -16,7 +17,7 @@ type encodingSink struct {
 	buf []byte
 }
 
-func (s *encodingSink) Deliver(_ context.Context, recs []processors.Record) (Outcome, error) {
+func (s *encodingSink) Deliver(_ context.Context, recs []ecs.Record) (Outcome, error) {
 	s.buf = s.buf[:0]
 	for i := range recs {
 		b, err := recs[i].Doc.MarshalJSON()
@@ -94,7 +95,7 @@ func BenchmarkFlushStages(b *testing.B) {
 	for d := decode.New(w.chunk); d.Next(); {
 		events = append(events, d.Event())
 	}
-	var recs []processors.Record
+	var recs []ecs.Record
 	for _, ev := range events {
 		recs = proc.Append(recs, ev.Body, ev.Time)
 	}
@@ -118,7 +119,7 @@ func BenchmarkFlushStages(b *testing.B) {
 		for d.Next() {
 		}
 	})
-	routed := make([]processors.Record, 0, len(recs))
+	routed := make([]ecs.Record, 0, len(recs))
 	stage("route", func() {
 		routed = routed[:0]
 		for _, ev := range events {

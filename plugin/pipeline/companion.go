@@ -7,19 +7,19 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/siemscore/siemscore/companion/host"
-	"github.com/siemscore/siemscore/companion/shared"
 	"github.com/siemscore/siemscore/elastic/esclient"
 	"github.com/siemscore/siemscore/elastic/modelstore"
 	"github.com/siemscore/siemscore/models/bundle"
+	"github.com/siemscore/siemscore/plugin/companion"
+	"github.com/siemscore/siemscore/plugin/companion/shared"
 	"github.com/siemscore/siemscore/plugin/config"
 )
 
 // companionScorer scores with the bundles of the process's shared companion trainer; closing it
 // releases this instance's lease (the last one stops the companion).
 type companionScorer struct {
-	*host.Scorer
-	lease *host.Lease
+	*companion.Scorer
+	lease *companion.Lease
 }
 
 func (c companionScorer) Close() error { return c.lease.Close() }
@@ -32,7 +32,7 @@ func openCompanion(cfg config.Config, es *esclient.Client, log hclog.Logger) (Sc
 	if err != nil {
 		return nil, fmt.Errorf("models_index: %w", err)
 	}
-	hc := host.Config{
+	hc := companion.Config{
 		Path: cfg.CompanionPath, Args: companionArgs(cfg), Env: companionEnv(cfg),
 		CacheDir: cfg.ModelCacheDir, Index: index,
 		// Exactly what a model_bundle file is read with.
@@ -42,7 +42,7 @@ func openCompanion(cfg config.Config, es *esclient.Client, log hclog.Logger) (Sc
 	if cfg.MetricsPort > 0 {
 		hc.MetricsAddr = ":" + strconv.Itoa(cfg.MetricsPort)
 	}
-	lease, err := host.Acquire(hc)
+	lease, err := companion.Acquire(hc)
 	if err != nil {
 		return nil, fmt.Errorf("companion_path: %w", err)
 	}

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/siemscore/siemscore/companion/shared"
+	"github.com/siemscore/siemscore/plugin/companion/shared"
 	"github.com/siemscore/siemscore/plugin/config"
 )
 

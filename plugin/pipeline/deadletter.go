@@ -13,7 +13,6 @@ import (
 
 	"github.com/siemscore/siemscore/elastic/deliver"
 	"github.com/siemscore/siemscore/elastic/target"
-	"github.com/siemscore/siemscore/processors"
 	"github.com/siemscore/siemscore/processors/digest"
 	"github.com/siemscore/siemscore/processors/ecs"
 )
@@ -53,12 +52,12 @@ func (w *deadLetterWriter) doc(l DeadLetter) (id string, body []byte, err error)
 		},
 	}
 	d.SiemScore.DeadLetter = deliver.DeadLetter{
-		Kind:     processors.KindGeneric.String(),
+		Kind:     ecs.KindGeneric.String(),
 		Original: base64.StdEncoding.EncodeToString(l.Raw),
 	}
 	// The same bytes with the same reason (a chunk Fluent Bit sends again, or two instances
 	// sharing the dead-letter stream) make one document.
-	id = digest.ID(uint8(processors.KindGeneric), digest.Key{DecodeErrorType, l.Reason}, l.Raw)
+	id = digest.ID(uint8(ecs.KindGeneric), digest.Key{DecodeErrorType, l.Reason}, l.Raw)
 	d.SiemScore.DeadLetter.ID = id
 	body, err = json.Marshal(d)
 	return id, body, err

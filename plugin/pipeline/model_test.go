@@ -9,8 +9,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/siemscore/siemscore/internal/syncbuf"
 	"github.com/siemscore/siemscore/models/bundle"
+	"github.com/siemscore/siemscore/plugin/flblog/flblogtest"
 	"github.com/siemscore/siemscore/plugin/plugintest"
 	"github.com/siemscore/siemscore/processors"
 	"github.com/siemscore/siemscore/processors/ecs"
@@ -38,7 +38,7 @@ func scoredVersion(m *model) string {
 func TestModelLoadsAndReloads(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "model.bundle")
 	v1 := publish(t, path, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
-	var logs syncbuf.Buffer
+	var logs flblogtest.Buffer
 	log := hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Debug})
 	m, err := openModel(path, 20*time.Millisecond, bundle.DecodeOptions{}, log)
 	if err != nil {
@@ -106,7 +106,7 @@ func TestModelKeyRefusesUnsignedBundles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs syncbuf.Buffer
+	var logs flblogtest.Buffer
 	m, err := openModel(path, 20*time.Millisecond, opt, hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Debug}))
 	if err != nil {
 		t.Fatal(err)

@@ -18,6 +18,7 @@ import (
 	"github.com/siemscore/siemscore/models/score"
 	"github.com/siemscore/siemscore/plugin/config"
 	"github.com/siemscore/siemscore/processors"
+	"github.com/siemscore/siemscore/processors/ecs"
 )
 
 // Open starts an instance from a validated configuration: the processors, the scorer with the
@@ -133,7 +134,7 @@ func (s *esSink) installTemplates(ctx context.Context) error {
 	return nil
 }
 
-func (s *esSink) Deliver(ctx context.Context, recs []processors.Record) (Outcome, error) {
+func (s *esSink) Deliver(ctx context.Context, recs []ecs.Record) (Outcome, error) {
 	if err := s.installTemplates(ctx); err != nil {
 		return Outcome{}, err
 	}

@@ -7,10 +7,10 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/siemscore/siemscore/internal/estest"
-	"github.com/siemscore/siemscore/internal/syncbuf"
+	"github.com/siemscore/siemscore/elastic/estest"
 	"github.com/siemscore/siemscore/plugin/config"
 	"github.com/siemscore/siemscore/plugin/flblog"
+	"github.com/siemscore/siemscore/plugin/flblog/flblogtest"
 	"github.com/siemscore/siemscore/plugin/plugintest"
 )
 
@@ -20,7 +20,7 @@ func openFor(t *testing.T, props config.Map) *Instance {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs syncbuf.Buffer
+	var logs flblogtest.Buffer
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Log(logs.String())

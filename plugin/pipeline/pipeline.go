@@ -17,6 +17,7 @@ import (
 
 	"github.com/siemscore/siemscore/plugin/decode"
 	"github.com/siemscore/siemscore/processors"
+	"github.com/siemscore/siemscore/processors/ecs"
 )
 
 // Code is the outcome of a flush, as Fluent Bit understands it.
@@ -47,7 +48,7 @@ func (c Code) String() string {
 // Scorer adds the model scores to a record. It must be safe for concurrent use: Fluent Bit
 // workers flush in parallel. A Scorer that is also an io.Closer is closed with the Instance.
 type Scorer interface {
-	Score(rec *processors.Record)
+	Score(rec *ecs.Record)
 }
 
 // Sink delivers records. It must be safe for concurrent use.
@@ -55,7 +56,7 @@ type Sink interface {
 	// Deliver returns nil once every record is acknowledged: written, already present (same
 	// _id), or written to the dead-letter target with the reason Elasticsearch gave. An error
 	// means some records are not, and the chunk must be retried.
-	Deliver(ctx context.Context, recs []processors.Record) (Outcome, error)
+	Deliver(ctx context.Context, recs []ecs.Record) (Outcome, error)
 	// DeadLetter writes input that never became a record, with the reason, to the dead-letter
 	// target. An error means some of it is not written.
 	DeadLetter(ctx context.Context, letters []DeadLetter) error
@@ -149,7 +150,7 @@ func (in *Instance) Flush(chunk []byte, tag func() string) Code {
 
 // batch is one chunk turned into records and dead letters.
 type batch struct {
-	recs    []processors.Record
+	recs    []ecs.Record
 	letters []DeadLetter
 	stats   decode.Stats
 }

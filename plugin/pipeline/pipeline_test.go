@@ -20,17 +20,17 @@ import (
 // fakeSink records what it is given; deliverErr and letterErr make the next calls fail.
 type fakeSink struct {
 	mu         sync.Mutex
-	recs       []processors.Record
+	recs       []ecs.Record
 	letters    []DeadLetter
 	deliverErr error
 	letterErr  error
-	refuse     func(processors.Record) bool // dead-lettered by "Elasticsearch"
+	refuse     func(ecs.Record) bool // dead-lettered by "Elasticsearch"
 	closed     int
 	block      chan struct{} // when set, Deliver waits for it
 	entered    chan struct{} // when set, Deliver signals it on entry
 }
 
-func (s *fakeSink) Deliver(ctx context.Context, recs []processors.Record) (Outcome, error) {
+func (s *fakeSink) Deliver(ctx context.Context, recs []ecs.Record) (Outcome, error) {
 	if s.entered != nil {
 		s.entered <- struct{}{}
 	}
@@ -47,7 +47,7 @@ func (s *fakeSink) Deliver(ctx context.Context, recs []processors.Record) (Outco
 		switch {
 		case s.refuse != nil && s.refuse(r):
 			out.DeadLettered++
-		case slices.ContainsFunc(s.recs, func(o processors.Record) bool { return o.ID == r.ID }):
+		case slices.ContainsFunc(s.recs, func(o ecs.Record) bool { return o.ID == r.ID }):
 			out.Duplicates++
 		default:
 			out.Written++
@@ -77,7 +77,7 @@ func (s *fakeSink) Close(ctx context.Context) error {
 // countingScorer marks every record it sees.
 type countingScorer struct{ n atomic.Int64 }
 
-func (s *countingScorer) Score(r *processors.Record) {
+func (s *countingScorer) Score(r *ecs.Record) {
 	s.n.Add(1)
 	r.Doc.SiemScore.Model.Status = ecs.ModelScored
 	r.Doc.SiemScore.Model.Version = "test"
@@ -160,7 +160,7 @@ func TestEveryEventFormIsDeliveredAndGroupMarkersAreNot(t *testing.T) {
 	if len(sink.recs) != 5 || len(sink.letters) != 0 {
 		t.Fatalf("%d records, %d dead letters; want 5 and 0", len(sink.recs), len(sink.letters))
 	}
-	want := []processors.Kind{processors.KindCloudTrail, processors.KindGuardDuty, processors.KindKerberos, processors.KindGeneric, processors.KindGeneric}
+	want := []ecs.Kind{ecs.KindCloudTrail, ecs.KindGuardDuty, ecs.KindKerberos, ecs.KindGeneric, ecs.KindGeneric}
 	for i, r := range sink.recs {
 		if r.Kind != want[i] {
 			t.Errorf("record %d: %v, want %v", i, r.Kind, want[i])
@@ -245,7 +245,7 @@ func TestRefusedRecordsCountAsDelivered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sink := &fakeSink{refuse: func(r processors.Record) bool { return r.Kind == processors.KindGuardDuty }}
+	sink := &fakeSink{refuse: func(r ecs.Record) bool { return r.Kind == ecs.KindGuardDuty }}
 	in := newInstance(t, sink, &countingScorer{})
 	if code := in.Flush(chunk, tag); code != OK {
 		t.Fatalf("Flush = %v", code)

@@ -11,6 +11,7 @@ import (
 	"github.com/siemscore/siemscore/models/score"
 	"github.com/siemscore/siemscore/plugin/decode/flbgo"
 	"github.com/siemscore/siemscore/processors"
+	"github.com/siemscore/siemscore/processors/ecs"
 )
 
 // BenchmarkFlushVsFluentBitGo runs the workload's 2000-record chunk through the whole flush
@@ -52,7 +53,7 @@ func BenchmarkFlushVsFluentBitGo(b *testing.B) {
 
 // fluentBitGoFlush is the flush of a plugin built on fluent-bit-go's decoder.
 func fluentBitGoFlush(b *testing.B, chunk []byte, proc *processors.Processor, scorer *score.Scorer, sink *encodingSink) int {
-	var recs []processors.Record
+	var recs []ecs.Record
 	if _, err := flbgo.Records(chunk, func(t time.Time, body map[string]any) { recs = proc.Append(recs, body, t) }); err != nil {
 		b.Fatal(err)
 	}

@@ -15,13 +15,13 @@ import (
 	"github.com/siemscore/siemscore/models/bundle"
 	"github.com/siemscore/siemscore/models/periodicity"
 	"github.com/siemscore/siemscore/models/score"
+	"github.com/siemscore/siemscore/models/synth/apicalls"
+	"github.com/siemscore/siemscore/models/synth/ipnet"
+	synthkrb "github.com/siemscore/siemscore/models/synth/kerberos"
+	"github.com/siemscore/siemscore/models/train"
 	"github.com/siemscore/siemscore/plugin/plugintest"
 	"github.com/siemscore/siemscore/processors"
 	"github.com/siemscore/siemscore/processors/ecs"
-	"github.com/siemscore/siemscore/synth/apicalls"
-	"github.com/siemscore/siemscore/synth/ipnet"
-	synthkrb "github.com/siemscore/siemscore/synth/kerberos"
-	"github.com/siemscore/siemscore/train"
 )
 
 // workload is what the flush benchmarks run: a chunk of records as a production plugin sees
@@ -42,7 +42,7 @@ type workload struct {
 	// warm are the records that precede the chunk: scored by a fresh scorer before the
 	// benchmark, they fill its Kerberos windows (a window must be complete to be scored) and
 	// its API day counts.
-	warm []processors.Record
+	warm []ecs.Record
 }
 
 var (
@@ -80,7 +80,7 @@ func (w *workload) scorer(b *testing.B) *score.Scorer {
 
 // checkScored fails the benchmark unless the chunk's records were scored by every part the
 // workload is meant to exercise.
-func (w *workload) checkScored(b *testing.B, recs []processors.Record) {
+func (w *workload) checkScored(b *testing.B, recs []ecs.Record) {
 	b.Helper()
 	scored := map[string]int{}
 	for i := range recs {
@@ -205,16 +205,16 @@ func newWorkload() (*workload, error) {
 				body = ipBodies[ct/2%len(ipBodies)]
 			}
 			ct++
-			bodies = append(bodies, plugintest.Body{Kind: processors.KindCloudTrail, Map: enrichCloudTrail(r, body)})
+			bodies = append(bodies, plugintest.Body{Kind: ecs.KindCloudTrail, Map: enrichCloudTrail(r, body)})
 		case slot < 16:
-			bodies = append(bodies, plugintest.Body{Kind: processors.KindKerberos, Map: krbBodies[k%len(krbBodies)]})
+			bodies = append(bodies, plugintest.Body{Kind: ecs.KindKerberos, Map: krbBodies[k%len(krbBodies)]})
 			k++
 		case slot < 19:
-			bodies = append(bodies, plugintest.Body{Kind: processors.KindGeneric, Map: containerLog(r, g)})
+			bodies = append(bodies, plugintest.Body{Kind: ecs.KindGeneric, Map: containerLog(r, g)})
 			g++
 		default:
 			e := &ipEvents[(i/perBlock*7919)%len(ipEvents)]
-			bodies = append(bodies, plugintest.Body{Kind: processors.KindGuardDuty, Map: guardDutyFinding(r, e, i)})
+			bodies = append(bodies, plugintest.Body{Kind: ecs.KindGuardDuty, Map: guardDutyFinding(r, e, i)})
 		}
 	}
 	chunk, err := plugintest.Chunk(bodies)

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/siemscore/siemscore/harness/flbhost"
-	"github.com/siemscore/siemscore/internal/estest"
+	"github.com/siemscore/siemscore/elastic/estest"
+	"github.com/siemscore/siemscore/plugin/flbtest"
 	"github.com/siemscore/siemscore/plugin/plugintest"
 )
 
@@ -27,9 +27,9 @@ func BenchmarkEndToEnd(b *testing.B) {
 		ns := estest.Namespace(b)
 		var stderr strings.Builder
 		start := time.Now()
-		sum, err := flbhost.Run(context.Background(), flbhost.Config{
+		sum, err := flbtest.Run(context.Background(), flbtest.Config{
 			Plugin:     so,
-			Instances:  []flbhost.Instance{{Props: map[string]string{"es_hosts": url, "es_namespace": ns}}},
+			Instances:  []flbtest.Instance{{Props: map[string]string{"es_hosts": url, "es_namespace": ns}}},
 			Workers:    2,
 			RetryLimit: "no_limits",
 			RetryBase:  200 * time.Millisecond,

@@ -9,11 +9,11 @@ import (
 	"time"
 
 	"github.com/siemscore/siemscore/elastic/esfault"
+	"github.com/siemscore/siemscore/elastic/estest"
 	"github.com/siemscore/siemscore/elastic/target"
-	"github.com/siemscore/siemscore/harness/flbhost"
-	"github.com/siemscore/siemscore/internal/estest"
+	"github.com/siemscore/siemscore/plugin/flbtest"
 	"github.com/siemscore/siemscore/plugin/plugintest"
-	"github.com/siemscore/siemscore/processors"
+	"github.com/siemscore/siemscore/processors/ecs"
 )
 
 // TestElasticsearchOutageMidStream stops Elasticsearch while chunks keep coming, checks that
@@ -38,9 +38,9 @@ func TestElasticsearchOutageMidStream(t *testing.T) {
 		return routed, retries
 	}
 	var stderr strings.Builder
-	h, err := flbhost.Start(context.Background(), flbhost.Config{
+	h, err := flbtest.Start(context.Background(), flbtest.Config{
 		Plugin: so,
-		Instances: []flbhost.Instance{{Props: map[string]string{
+		Instances: []flbtest.Instance{{Props: map[string]string{
 			"es_hosts": db.url, "es_namespace": ns, "es_retry_budget": "1s", "es_timeout": "5s",
 		}}},
 		Workers:    2,
@@ -48,7 +48,7 @@ func TestElasticsearchOutageMidStream(t *testing.T) {
 		RetryBase:  200 * time.Millisecond,
 		RetryCap:   2 * time.Second,
 		Verbose:    2,
-		OnEvent: func(ev flbhost.Event) {
+		OnEvent: func(ev flbtest.Event) {
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -134,9 +134,9 @@ func TestPerItemRejections(t *testing.T) {
 	chunks := chunking(t, bodies, 250, 0, "aws.faults")
 
 	var stderr strings.Builder
-	sum, err := flbhost.Run(context.Background(), flbhost.Config{
+	sum, err := flbtest.Run(context.Background(), flbtest.Config{
 		Plugin: so,
-		Instances: []flbhost.Instance{{Props: map[string]string{
+		Instances: []flbtest.Instance{{Props: map[string]string{
 			"es_hosts": proxy.URL(), "es_namespace": ns, "es_retry_budget": "2s",
 		}}},
 		Workers:    4,
@@ -156,7 +156,7 @@ func TestPerItemRejections(t *testing.T) {
 	}
 	// A re-sent chunk's GuardDuty records are refused again (and dead-lettered under the same
 	// _id), hence at least one 400 per GuardDuty record.
-	if st.Faked[http.StatusTooManyRequests] == 0 || st.Faked[http.StatusBadRequest] < len(want[processors.KindGuardDuty]) {
+	if st.Faked[http.StatusTooManyRequests] == 0 || st.Faked[http.StatusBadRequest] < len(want[ecs.KindGuardDuty]) {
 		t.Errorf("faults injected %v; want 429s and at least one 400 per GuardDuty record", st.Faked)
 	}
 	if sum.MaxAttempts < 2 {
@@ -164,8 +164,8 @@ func TestPerItemRejections(t *testing.T) {
 	}
 
 	// GuardDuty records are all dead-lettered; the rest are written exactly once.
-	gd := want[processors.KindGuardDuty]
-	want[processors.KindGuardDuty] = map[string]bool{}
+	gd := want[ecs.KindGuardDuty]
+	want[ecs.KindGuardDuty] = map[string]bool{}
 	checkExactlyOnce(t, db, ns, want)
 	letters := db.ids(dead)
 	if len(letters) != len(gd) {
@@ -195,9 +195,9 @@ func TestHotReload(t *testing.T) {
 	chunks := chunking(t, bodies, 250, 4, "aws.reload")
 
 	var stderr strings.Builder
-	sum, err := flbhost.Run(context.Background(), flbhost.Config{
+	sum, err := flbtest.Run(context.Background(), flbtest.Config{
 		Plugin:      so,
-		Instances:   []flbhost.Instance{{Props: map[string]string{"es_hosts": db.url, "es_namespace": ns}}},
+		Instances:   []flbtest.Instance{{Props: map[string]string{"es_hosts": db.url, "es_namespace": ns}}},
 		Workers:     2,
 		RetryLimit:  "no_limits",
 		RetryBase:   100 * time.Millisecond,

@@ -15,12 +15,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/siemscore/siemscore/elastic/estest"
 	"github.com/siemscore/siemscore/elastic/target"
-	"github.com/siemscore/siemscore/harness/flbhost"
-	"github.com/siemscore/siemscore/internal/estest"
 	"github.com/siemscore/siemscore/plugin/decode/decodetest"
+	"github.com/siemscore/siemscore/plugin/flbtest"
 	"github.com/siemscore/siemscore/plugin/plugintest"
 	"github.com/siemscore/siemscore/processors"
+	"github.com/siemscore/siemscore/processors/ecs"
 )
 
 // The plugin is built once per test binary; building a c-shared library takes minutes on a
@@ -51,7 +52,7 @@ func plugin(t testing.TB) string {
 		soPath = filepath.Join(soDir, "out_siemscore.so")
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 		defer cancel()
-		soErr = flbhost.BuildPlugin(ctx, "github.com/siemscore/siemscore/plugin", soPath)
+		soErr = flbtest.BuildPlugin(ctx, "github.com/siemscore/siemscore/plugin", soPath)
 	})
 	if soErr != nil {
 		t.Fatal(soErr)
@@ -61,9 +62,9 @@ func plugin(t testing.TB) string {
 
 // chunking splits bodies into chunks of size records, tagged tag; every groupEvery-th chunk is
 // wrapped in OpenTelemetry group markers (0: none), which must never be shipped.
-func chunking(t testing.TB, bodies []plugintest.Body, size, groupEvery int, tag string) []flbhost.Chunk {
+func chunking(t testing.TB, bodies []plugintest.Body, size, groupEvery int, tag string) []flbtest.Chunk {
 	t.Helper()
-	var out []flbhost.Chunk
+	var out []flbtest.Chunk
 	for start := 0; start < len(bodies); start += size {
 		var e decodetest.Encoder
 		group := groupEvery > 0 && len(out)%groupEvery == 0
@@ -80,7 +81,7 @@ func chunking(t testing.TB, bodies []plugintest.Body, size, groupEvery int, tag 
 		if err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, flbhost.Chunk{Tag: tag, Data: data})
+		out = append(out, flbtest.Chunk{Tag: tag, Data: data})
 	}
 	return out
 }
@@ -88,14 +89,14 @@ func chunking(t testing.TB, bodies []plugintest.Body, size, groupEvery int, tag 
 // expected runs the bodies through the processors in-process, as the plugin does, and returns
 // the distinct record IDs per kind. Checking that it agrees with the kind each body was made as
 // keeps the expectation honest.
-func expected(t *testing.T, bodies []plugintest.Body) map[processors.Kind]map[string]bool {
+func expected(t *testing.T, bodies []plugintest.Body) map[ecs.Kind]map[string]bool {
 	t.Helper()
 	p, err := processors.New(processors.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[processors.Kind]map[string]bool{}
-	for _, k := range processors.Kinds() {
+	out := map[ecs.Kind]map[string]bool{}
+	for _, k := range ecs.Kinds() {
 		out[k] = map[string]bool{}
 	}
 	for i, b := range bodies {
@@ -250,9 +251,9 @@ func field(doc map[string]any, path string) any {
 }
 
 // checkExactlyOnce checks that each kind's data stream holds exactly the expected IDs, once each.
-func checkExactlyOnce(t *testing.T, db es, ns string, want map[processors.Kind]map[string]bool) {
+func checkExactlyOnce(t *testing.T, db es, ns string, want map[ecs.Kind]map[string]bool) {
 	t.Helper()
-	for _, k := range processors.Kinds() {
+	for _, k := range ecs.Kinds() {
 		ds := target.DataStream(k.String(), ns)
 		got := db.ids(ds)
 		var missing, extra, twice int

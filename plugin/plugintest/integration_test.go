@@ -12,12 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/siemscore/siemscore/elastic/estest"
 	"github.com/siemscore/siemscore/elastic/target"
-	"github.com/siemscore/siemscore/harness/flbhost"
-	"github.com/siemscore/siemscore/internal/estest"
 	"github.com/siemscore/siemscore/plugin/decode/decodetest"
+	"github.com/siemscore/siemscore/plugin/flbtest"
 	"github.com/siemscore/siemscore/plugin/plugintest"
-	"github.com/siemscore/siemscore/processors"
+	"github.com/siemscore/siemscore/processors/ecs"
 )
 
 // stoppedLine is the line the plugin logs when an instance exits, with its totals.
@@ -64,9 +64,9 @@ func TestMixedRecordsExactlyOnce(t *testing.T) {
 	chunks := chunking(t, bodies, 500, 3, "aws.mixed")
 
 	var stderr strings.Builder
-	sum, err := flbhost.Run(context.Background(), flbhost.Config{
+	sum, err := flbtest.Run(context.Background(), flbtest.Config{
 		Plugin:     so,
-		Instances:  []flbhost.Instance{{Props: map[string]string{"es_hosts": db.url, "es_namespace": ns}}},
+		Instances:  []flbtest.Instance{{Props: map[string]string{"es_hosts": db.url, "es_namespace": ns}}},
 		Workers:    4,
 		RetryLimit: "no_limits",
 		RetryBase:  200 * time.Millisecond,
@@ -89,10 +89,10 @@ func TestMixedRecordsExactlyOnce(t *testing.T) {
 	checkExactlyOnce(t, db, ns, want)
 
 	// Sample documents of each kind carry their fields.
-	ct := db.doc(target.DataStream("cloudtrail", ns), anyID(want[processors.KindCloudTrail]))
-	gd := db.doc(target.DataStream("guardduty", ns), anyID(want[processors.KindGuardDuty]))
-	krb := db.doc(target.DataStream("kerberos", ns), anyID(want[processors.KindKerberos]))
-	gen := db.doc(target.DataStream("generic", ns), anyID(want[processors.KindGeneric]))
+	ct := db.doc(target.DataStream("cloudtrail", ns), anyID(want[ecs.KindCloudTrail]))
+	gd := db.doc(target.DataStream("guardduty", ns), anyID(want[ecs.KindGuardDuty]))
+	krb := db.doc(target.DataStream("kerberos", ns), anyID(want[ecs.KindKerberos]))
+	gen := db.doc(target.DataStream("generic", ns), anyID(want[ecs.KindGeneric]))
 	for name, check := range map[string]struct {
 		doc    map[string]any
 		fields []string
@@ -168,11 +168,11 @@ func TestBadConfigurationFailsInit(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			good := map[string]string{"es_hosts": "http://127.0.0.1:1", "es_template_install": "off"}
-			_, err := flbhost.Run(context.Background(), flbhost.Config{
+			_, err := flbtest.Run(context.Background(), flbtest.Config{
 				Plugin:    so,
-				Instances: []flbhost.Instance{{Props: good}, {Props: tc.props}, {Props: good}},
+				Instances: []flbtest.Instance{{Props: good}, {Props: tc.props}, {Props: good}},
 			})
-			var ee *flbhost.ExitError
+			var ee *flbtest.ExitError
 			if !errors.As(err, &ee) || ee.Code != 3 {
 				t.Fatalf("host: %v, want exit code 3 (Init failed)", err)
 			}
@@ -197,7 +197,7 @@ func TestBadConfigurationFailsInit(t *testing.T) {
 
 // malformedChunks are inputs a broken or hostile sender could produce. None may crash the host;
 // the good records among them must be delivered and the rest dead-lettered with the reason.
-func malformedChunks(t *testing.T) (chunks []flbhost.Chunk, good []plugintest.Body, bad int) {
+func malformedChunks(t *testing.T) (chunks []flbtest.Chunk, good []plugintest.Body, bad int) {
 	t.Helper()
 	add := func(build func(e *decodetest.Encoder)) {
 		var e decodetest.Encoder
@@ -206,7 +206,7 @@ func malformedChunks(t *testing.T) (chunks []flbhost.Chunk, good []plugintest.Bo
 		if err != nil {
 			t.Fatal(err)
 		}
-		chunks = append(chunks, flbhost.Chunk{Tag: "bad", Data: data})
+		chunks = append(chunks, flbtest.Chunk{Tag: "bad", Data: data})
 	}
 	next := func() plugintest.Body {
 		b := plugintest.Mixed(len(good) + 1)[len(good)]
@@ -264,14 +264,14 @@ func TestMalformedChunksAndTwoInstances(t *testing.T) {
 	}
 
 	var stderr strings.Builder
-	sum, err := flbhost.Run(context.Background(), flbhost.Config{
+	sum, err := flbtest.Run(context.Background(), flbtest.Config{
 		Plugin: so,
-		Instances: []flbhost.Instance{
+		Instances: []flbtest.Instance{
 			{Props: map[string]string{"es_hosts": db.url, "es_namespace": ns, "model_bundle": bundlePath}},
 			{Props: map[string]string{"es_hosts": db.url, "es_index": index, "es_namespace": ns, "record_type": "generic", "plugin_alias": "flat"}},
 		},
 		Workers:    2,
-		Stack:      flbhost.StackCoro,
+		Stack:      flbtest.StackCoro,
 		RetryLimit: "3",
 		RetryBase:  100 * time.Millisecond,
 		Stderr:     &stderr,
@@ -285,7 +285,7 @@ func TestMalformedChunksAndTwoInstances(t *testing.T) {
 	want := expected(t, good)
 	checkExactlyOnce(t, db, ns, want)
 	// The first instance scores with the bundle; its parts have no model section to use.
-	ct := db.doc(target.DataStream("cloudtrail", ns), anyID(want[processors.KindCloudTrail]))
+	ct := db.doc(target.DataStream("cloudtrail", ns), anyID(want[ecs.KindCloudTrail]))
 	if field(ct, "siemscore.model.status") != "scored" || field(ct, "siemscore.model.version") != model.VersionString() {
 		t.Errorf("CloudTrail document scored as %v by %v, want scored by %s", field(ct, "siemscore.model.status"), field(ct, "siemscore.model.version"), model.VersionString())
 	}

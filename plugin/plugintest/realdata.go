@@ -3,25 +3,25 @@ package plugintest
 import (
 	"fmt"
 
-	"github.com/siemscore/siemscore/internal/realdata"
-	"github.com/siemscore/siemscore/processors"
+	"github.com/siemscore/siemscore/processors/ecs"
+	"github.com/siemscore/siemscore/processors/realdatatest"
 )
 
 // realSets are the shared data sets and the kind every record of each must become.
 var realSets = []struct {
 	globs []string
-	kind  processors.Kind
+	kind  ecs.Kind
 }{
-	{realdata.CloudTrailRuleTests, processors.KindCloudTrail},
-	{realdata.CloudTrailScenarios, processors.KindCloudTrail},
-	{realdata.GuardDutyRuleTests, processors.KindGuardDuty},
-	{realdata.GuardDutyFindings, processors.KindGuardDuty},
-	{realdata.KerberosJSON, processors.KindKerberos},
-	{realdata.KerberosTSV, processors.KindKerberos},
+	{realdatatest.CloudTrailRuleTests, ecs.KindCloudTrail},
+	{realdatatest.CloudTrailScenarios, ecs.KindCloudTrail},
+	{realdatatest.GuardDutyRuleTests, ecs.KindGuardDuty},
+	{realdatatest.GuardDutyFindings, ecs.KindGuardDuty},
+	{realdatatest.KerberosJSON, ecs.KindKerberos},
+	{realdatatest.KerberosTSV, ecs.KindKerberos},
 }
 
 // ErrNoRealData means the shared data folder is absent; tests skip on it.
-var ErrNoRealData = realdata.ErrAbsent
+var ErrNoRealData = realdatatest.ErrAbsent
 
 // RealBodies reads every record of the shared real data sets (../shared/data from the module
 // root), JSON lines and Zeek TSV alike, as Fluent Bit would hand them over after a JSON or Zeek
@@ -29,7 +29,7 @@ var ErrNoRealData = realdata.ErrAbsent
 func RealBodies() ([]Body, error) {
 	var out []Body
 	for _, set := range realSets {
-		bodies, err := realdata.Read(set.globs)
+		bodies, err := realdatatest.Read(set.globs)
 		if err != nil {
 			return nil, fmt.Errorf("plugintest: %w", err)
 		}

@@ -1,6 +1,6 @@
 // Package plugintest makes Fluent Bit chunks of CloudTrail, GuardDuty, Zeek Kerberos and other
 // records for the plugin's tests and benchmarks, and holds the plugin's integration tests (the
-// real .so inside harness/flbhost, against a real Elasticsearch).
+// real .so inside plugin/flbtest, against a real Elasticsearch).
 package plugintest
 
 import (
@@ -9,7 +9,7 @@ import (
 
 	"github.com/siemscore/siemscore/models/bundle"
 	"github.com/siemscore/siemscore/plugin/decode/decodetest"
-	"github.com/siemscore/siemscore/processors"
+	"github.com/siemscore/siemscore/processors/ecs"
 )
 
 // Base is the event time of record 0; record i is i seconds later.
@@ -17,7 +17,7 @@ var Base = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 
 // Body is one record body with the kind the router must give it.
 type Body struct {
-	Kind processors.Kind
+	Kind ecs.Kind
 	Map  map[string]any
 }
 
@@ -105,13 +105,13 @@ func Mixed(n int) []Body {
 	for i := range out {
 		switch i % 4 {
 		case 0:
-			out[i] = Body{processors.KindCloudTrail, CloudTrail(i)}
+			out[i] = Body{ecs.KindCloudTrail, CloudTrail(i)}
 		case 1:
-			out[i] = Body{processors.KindGuardDuty, GuardDuty(i)}
+			out[i] = Body{ecs.KindGuardDuty, GuardDuty(i)}
 		case 2:
-			out[i] = Body{processors.KindKerberos, Kerberos(i)}
+			out[i] = Body{ecs.KindKerberos, Kerberos(i)}
 		default:
-			out[i] = Body{processors.KindGeneric, Generic(i)}
+			out[i] = Body{ecs.KindGeneric, Generic(i)}
 		}
 	}
 	return out

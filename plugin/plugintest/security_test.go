@@ -14,10 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/siemscore/siemscore/harness/flbhost"
-	"github.com/siemscore/siemscore/internal/estest"
-	"github.com/siemscore/siemscore/internal/syncbuf"
-	"github.com/siemscore/siemscore/internal/tlsfront"
+	"github.com/siemscore/siemscore/elastic/esfault/tlsfront"
+	"github.com/siemscore/siemscore/elastic/estest"
+	"github.com/siemscore/siemscore/plugin/flblog/flblogtest"
+	"github.com/siemscore/siemscore/plugin/flbtest"
 	"github.com/siemscore/siemscore/plugin/plugintest"
 )
 
@@ -134,7 +134,7 @@ func TestTLSAndCredentialFailuresRetryThenExactlyOnce(t *testing.T) {
 	bodies := plugintest.Mixed(120)
 	want := expected(t, bodies)
 	chunks := chunking(t, bodies, 40, 0, "aws.security")
-	var instances []flbhost.Instance
+	var instances []flbtest.Instance
 	for _, o := range outputs {
 		o.front = tlsfront.Start(t, db.url, good)
 		o.front.SetAPIKey(keyID, apiKey)
@@ -150,7 +150,7 @@ func TestTLSAndCredentialFailuresRetryThenExactlyOnce(t *testing.T) {
 		for k, v := range o.auth {
 			props[k] = v
 		}
-		instances = append(instances, flbhost.Instance{Props: props})
+		instances = append(instances, flbtest.Instance{Props: props})
 	}
 
 	var (
@@ -158,8 +158,8 @@ func TestTLSAndCredentialFailuresRetryThenExactlyOnce(t *testing.T) {
 		retries = map[string]int{}
 		oks     = map[string]int{}
 	)
-	stderr := &syncbuf.Buffer{}
-	h, err := flbhost.Start(context.Background(), flbhost.Config{
+	stderr := &flblogtest.Buffer{}
+	h, err := flbtest.Start(context.Background(), flbtest.Config{
 		Plugin:     so,
 		Instances:  instances,
 		Workers:    len(outputs),
@@ -167,7 +167,7 @@ func TestTLSAndCredentialFailuresRetryThenExactlyOnce(t *testing.T) {
 		RetryBase:  100 * time.Millisecond,
 		RetryCap:   500 * time.Millisecond,
 		Verbose:    2,
-		OnEvent: func(ev flbhost.Event) {
+		OnEvent: func(ev flbtest.Event) {
 			mu.Lock()
 			defer mu.Unlock()
 			if ev.Event == "flush" {
@@ -302,19 +302,19 @@ func TestNoSecretInAnyLogDuringAuthFailures(t *testing.T) {
 		mu      sync.Mutex
 		retries = map[string]int{}
 	)
-	stderr := &syncbuf.Buffer{}
+	stderr := &flblogtest.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	h, err := flbhost.Start(ctx, flbhost.Config{
+	h, err := flbtest.Start(ctx, flbtest.Config{
 		Plugin:     so,
-		Instances:  []flbhost.Instance{{Props: withKey}, {Props: withPassword}},
+		Instances:  []flbtest.Instance{{Props: withKey}, {Props: withPassword}},
 		Workers:    1,
 		RetryLimit: "no_limits",
 		RetryBase:  100 * time.Millisecond,
 		RetryCap:   500 * time.Millisecond,
 		Grace:      2 * time.Second,
 		Verbose:    2,
-		OnEvent: func(ev flbhost.Event) {
+		OnEvent: func(ev flbtest.Event) {
 			mu.Lock()
 			defer mu.Unlock()
 			if ev.Event == "flush" && ev.RC == 2 {
@@ -350,7 +350,7 @@ func TestNoSecretInAnyLogDuringAuthFailures(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := h.Wait(); err != nil {
-		var ee *flbhost.ExitError
+		var ee *flbtest.ExitError
 		if !errors.As(err, &ee) {
 			t.Fatal(err)
 		}

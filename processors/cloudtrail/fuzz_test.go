@@ -4,18 +4,18 @@ import (
 	"encoding/json"
 	"testing"
 
-	"github.com/siemscore/siemscore/internal/realdata"
 	"github.com/siemscore/siemscore/processors"
 	"github.com/siemscore/siemscore/processors/cloudtrail"
 	"github.com/siemscore/siemscore/processors/internal/fuzzbody"
+	"github.com/siemscore/siemscore/processors/realdatatest"
 )
 
 // FuzzCloudTrail feeds JSON events, in the forms either decoder produces (mode, see
 // fuzzbody), to Parse and to a router fixed to CloudTrail. Invariants: no panic, at least one
 // record, every document encodes to valid JSON.
 func FuzzCloudTrail(f *testing.F) {
-	for _, b := range realdata.Seeds(f, realdata.CloudTrailRuleTests, realdata.CloudTrailScenarios) {
-		js, err := json.Marshal(realdata.Event(b))
+	for _, b := range realdatatest.Seeds(f, realdatatest.CloudTrailRuleTests, realdatatest.CloudTrailScenarios) {
+		js, err := json.Marshal(realdatatest.Event(b))
 		if err != nil {
 			f.Fatal(err)
 		}

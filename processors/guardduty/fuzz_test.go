@@ -4,17 +4,17 @@ import (
 	"encoding/json"
 	"testing"
 
-	"github.com/siemscore/siemscore/internal/realdata"
 	"github.com/siemscore/siemscore/processors"
 	"github.com/siemscore/siemscore/processors/guardduty"
 	"github.com/siemscore/siemscore/processors/internal/fuzzbody"
+	"github.com/siemscore/siemscore/processors/realdatatest"
 )
 
 // FuzzGuardDuty feeds findings (raw or in an EventBridge envelope) to Parse and to a router
 // fixed to GuardDuty. Invariants: no panic, at least one record, valid JSON documents.
 func FuzzGuardDuty(f *testing.F) {
-	for _, b := range realdata.Seeds(f, realdata.GuardDutyRuleTests, realdata.GuardDutyFindings) {
-		js, err := json.Marshal(realdata.Event(b))
+	for _, b := range realdatatest.Seeds(f, realdatatest.GuardDutyRuleTests, realdatatest.GuardDutyFindings) {
+		js, err := json.Marshal(realdatatest.Event(b))
 		if err != nil {
 			f.Fatal(err)
 		}

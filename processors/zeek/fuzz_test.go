@@ -7,15 +7,15 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/siemscore/siemscore/internal/realdata"
 	"github.com/siemscore/siemscore/processors"
 	"github.com/siemscore/siemscore/processors/internal/fuzzbody"
+	"github.com/siemscore/siemscore/processors/realdatatest"
 	"github.com/siemscore/siemscore/processors/zeek"
 )
 
 // FuzzZeekJSON feeds kerberos.log rows as JSON to Parse and to a router fixed to Kerberos.
 func FuzzZeekJSON(f *testing.F) {
-	for _, b := range realdata.Seeds(f, realdata.KerberosJSON, realdata.KerberosTSV) {
+	for _, b := range realdatatest.Seeds(f, realdatatest.KerberosJSON, realdatatest.KerberosTSV) {
 		js, err := json.Marshal(b.Map)
 		if err != nil {
 			f.Fatal(err)
@@ -33,8 +33,8 @@ func FuzzZeekJSON(f *testing.F) {
 // the router. Invariants: no panic; each row maps to at least one record with a valid
 // document.
 func FuzzZeekTSV(f *testing.F) {
-	if dir := realdata.Dir(); dir != "" {
-		for _, g := range realdata.KerberosTSV {
+	if dir := realdatatest.Dir(); dir != "" {
+		for _, g := range realdatatest.KerberosTSV {
 			files, _ := filepath.Glob(filepath.Join(dir, g))
 			for _, file := range files {
 				if data, err := os.ReadFile(file); err == nil {

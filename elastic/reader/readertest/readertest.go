@@ -15,10 +15,11 @@ import (
 
 	"github.com/siemscore/siemscore/elastic/deliver"
 	"github.com/siemscore/siemscore/elastic/esclient"
+	"github.com/siemscore/siemscore/elastic/estest"
 	"github.com/siemscore/siemscore/elastic/target"
 	"github.com/siemscore/siemscore/elastic/template"
-	"github.com/siemscore/siemscore/internal/estest"
 	"github.com/siemscore/siemscore/processors"
+	"github.com/siemscore/siemscore/processors/ecs"
 )
 
 // Client returns an esclient for url with quick retries, closed when the test ends.
@@ -62,17 +63,17 @@ func Namespace(t testing.TB, url string) string {
 }
 
 // Stream returns the data stream of kind in namespace ns.
-func Stream(kind processors.Kind, ns string) string { return target.DataStream(kind.String(), ns) }
+func Stream(kind ecs.Kind, ns string) string { return target.DataStream(kind.String(), ns) }
 
 // Records turns event bodies into records with the plugin's processors (auto-detected types).
 // score, if not nil, is applied to each record, as the plugin's scorer would be.
-func Records(t testing.TB, bodies []map[string]any, score func(*processors.Record)) []processors.Record {
+func Records(t testing.TB, bodies []map[string]any, score func(*ecs.Record)) []ecs.Record {
 	t.Helper()
 	p, err := processors.New(processors.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var recs []processors.Record
+	var recs []ecs.Record
 	for _, b := range bodies {
 		recs = p.Append(recs, b, time.Time{})
 	}
@@ -86,7 +87,7 @@ func Records(t testing.TB, bodies []map[string]any, score func(*processors.Recor
 
 // Deliver writes records into namespace ns's data streams and refreshes them; every record must
 // be written.
-func Deliver(t testing.TB, url, ns string, recs []processors.Record) {
+func Deliver(t testing.TB, url, ns string, recs []ecs.Record) {
 	t.Helper()
 	cfg := deliver.DefaultConfig()
 	cfg.Namespace = ns

@@ -29,7 +29,7 @@ func CheckDocument(t testing.TB, d *ecs.Document) {
 
 // CheckRecords fails t unless Append produced at least one record, each with an ID and a
 // document that encodes.
-func CheckRecords(t testing.TB, recs []processors.Record) {
+func CheckRecords(t testing.TB, recs []ecs.Record) {
 	t.Helper()
 	if len(recs) == 0 {
 		t.Fatal("a body produced no record")

@@ -11,12 +11,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/siemscore/siemscore/cmd/siemscore/internal/report"
 	"github.com/siemscore/siemscore/models/periodicity"
 	"github.com/siemscore/siemscore/models/score"
-	"github.com/siemscore/siemscore/processors"
-	"github.com/siemscore/siemscore/report"
-	"github.com/siemscore/siemscore/synth/apicalls"
-	"github.com/siemscore/siemscore/train"
+	"github.com/siemscore/siemscore/models/synth/apicalls"
+	"github.com/siemscore/siemscore/models/train"
+	"github.com/siemscore/siemscore/processors/ecs"
 )
 
 // apiTrainDays is the periodicity model's training window: twelve weeks, the history its
@@ -53,7 +53,7 @@ type Burst struct {
 	VolumeZ, ScoreNorm float64
 }
 
-// apiScenario is CloudTrail API activity of cron-like roles and people (synth/apicalls) over
+// apiScenario is CloudTrail API activity of cron-like roles and people (models/synth/apicalls) over
 // sixteen weeks, with one automated pair bursting to ten times its calls on one held-out day.
 type apiScenario struct {
 	ds       *apicalls.Dataset
@@ -139,7 +139,7 @@ func (s *apiScenario) evaluate(ctx context.Context, r *run, res *train.Result) (
 		}
 		return bw.Flush()
 	}
-	err := r.stream(ctx, "cloudtrail (API)", write, func(_ int, rec *processors.Record) {
+	err := r.stream(ctx, "cloudtrail (API)", write, func(_ int, rec *ecs.Record) {
 		a := &rec.Doc.SiemScore.API
 		call, reason := score.APICallOf(rec.Doc)
 		if reason != "" || !a.VolumeZ.Set {

@@ -1,5 +1,5 @@
 // Package demo is `siemscore demo`, the product's main job on an embedded default: it generates
-// a synthetic organisation with planted attacks (synth/ipnet, synth/kerberos, synth/apicalls),
+// a synthetic organisation with planted attacks (models/synth/ipnet, models/synth/kerberos, models/synth/apicalls),
 // trains the three models on its normal history (package train), writes the bundle, streams the
 // held-out traffic through the real processors and Scorer exactly as the plugin would, and
 // measures what the models found against the ground truth: a printed summary and an HTML report
@@ -17,12 +17,13 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/siemscore/siemscore/cmd/siemscore/internal/report"
 	"github.com/siemscore/siemscore/models/bundle"
 	"github.com/siemscore/siemscore/models/score"
+	"github.com/siemscore/siemscore/models/train"
 	"github.com/siemscore/siemscore/processors"
+	"github.com/siemscore/siemscore/processors/ecs"
 	"github.com/siemscore/siemscore/processors/input"
-	"github.com/siemscore/siemscore/report"
-	"github.com/siemscore/siemscore/train"
 )
 
 // Config configures a demo run.
@@ -175,7 +176,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 // stream scores what write renders (JSON lines or Zeek logs) through the processors and the
 // Scorer, as the plugin would, and calls visit with each record and its position. The records
 // are produced through a pipe, so no held-out set is ever held in memory as text.
-func (r *run) stream(ctx context.Context, name string, write func(io.Writer) error, visit func(i int, rec *processors.Record)) error {
+func (r *run) stream(ctx context.Context, name string, write func(io.Writer) error, visit func(i int, rec *ecs.Record)) error {
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(write(pw)) }()
 	defer pr.Close() // unblocks the writer if reading stops early
@@ -184,7 +185,7 @@ func (r *run) stream(ctx context.Context, name string, write func(io.Writer) err
 		return fmt.Errorf("demo: %w", err)
 	}
 	started := time.Now()
-	var recs []processors.Record
+	var recs []ecs.Record
 	i := 0
 	for it := range rd.All() {
 		if it.Err != nil { // the generators write valid records: this is a bug, not bad input

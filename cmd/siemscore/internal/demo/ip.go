@@ -10,13 +10,12 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/siemscore/siemscore/cmd/siemscore/internal/report"
 	"github.com/siemscore/siemscore/models/eval"
 	"github.com/siemscore/siemscore/models/score"
-	"github.com/siemscore/siemscore/processors"
+	"github.com/siemscore/siemscore/models/synth/ipnet"
+	"github.com/siemscore/siemscore/models/train"
 	"github.com/siemscore/siemscore/processors/ecs"
-	"github.com/siemscore/siemscore/report"
-	"github.com/siemscore/siemscore/synth/ipnet"
-	"github.com/siemscore/siemscore/train"
 )
 
 // IPSummary is what the IP model did on the held-out traffic.
@@ -53,7 +52,7 @@ type Anomaly struct {
 	Truth string
 }
 
-// ipScenario is the organisation's CloudTrail activity (synth/ipnet's organisation scenario).
+// ipScenario is the organisation's CloudTrail activity (models/synth/ipnet's organisation scenario).
 type ipScenario struct {
 	cfg ipnet.OrgConfig
 	ds  *ipnet.Dataset
@@ -102,7 +101,7 @@ func (s *ipScenario) evaluate(ctx context.Context, r *run, res *train.Result) (I
 	var heldNormal []float64
 	n := 0
 	err := r.stream(ctx, "cloudtrail (IP)", func(w io.Writer) error { return ipnet.WriteCloudTrail(w, s.cfg.Seed, held) },
-		func(i int, rec *processors.Record) {
+		func(i int, rec *ecs.Record) {
 			n++
 			ip := &rec.Doc.SiemScore.IP
 			if i >= len(held) || ip.Status != ecs.PartScored {

@@ -14,11 +14,10 @@ import (
 	"github.com/cespare/xxhash/v2"
 	krb "github.com/siemscore/siemscore/models/kerberos"
 
-	"github.com/siemscore/siemscore/processors"
+	"github.com/siemscore/siemscore/cmd/siemscore/internal/report"
+	synthkrb "github.com/siemscore/siemscore/models/synth/kerberos"
+	"github.com/siemscore/siemscore/models/train"
 	"github.com/siemscore/siemscore/processors/ecs"
-	"github.com/siemscore/siemscore/report"
-	synthkrb "github.com/siemscore/siemscore/synth/kerberos"
-	"github.com/siemscore/siemscore/train"
 )
 
 // KerberosSummary is what the Kerberos host model did on the held-out day.
@@ -51,7 +50,7 @@ type hostPeak struct {
 	reasons             []string
 }
 
-// kerberosScenario is the Active Directory domain's Zeek kerberos.log (synth/kerberos): day one
+// kerberosScenario is the Active Directory domain's Zeek kerberos.log (models/synth/kerberos): day one
 // trains the model, day two, with a spray, a kerberoast and a brute force, is scored after day
 // one has warmed the Scorer's host windows.
 type kerberosScenario struct {
@@ -101,8 +100,8 @@ func (s *kerberosScenario) evaluate(ctx context.Context, r *run, res *train.Resu
 	}
 	unscored := 0
 	err := r.stream(ctx, "kerberos", func(w io.Writer) error { return synthkrb.WriteZeekJSON(w, s.ds.Records) },
-		func(_ int, rec *processors.Record) {
-			if rec.Kind != processors.KindKerberos || rec.Doc.Timestamp.Before(s.split) {
+		func(_ int, rec *ecs.Record) {
+			if rec.Kind != ecs.KindKerberos || rec.Doc.Timestamp.Before(s.split) {
 				return // day one only warms the host windows up
 			}
 			k := &rec.Doc.SiemScore.Kerberos

@@ -7,7 +7,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/siemscore/siemscore/report"
+	"github.com/siemscore/siemscore/cmd/siemscore/internal/report"
 )
 
 // facts are the report's summary: the headline numbers of every model.

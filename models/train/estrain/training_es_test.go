@@ -1,0 +1,165 @@
+package estrain_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/siemscore/siemscore/elastic/esclient"
+	"github.com/siemscore/siemscore/elastic/estest"
+	"github.com/siemscore/siemscore/elastic/reader/readertest"
+	"github.com/siemscore/siemscore/models/bundle"
+	"github.com/siemscore/siemscore/models/kerberos"
+	synthkrb "github.com/siemscore/siemscore/models/synth/kerberos"
+	"github.com/siemscore/siemscore/models/train/estrain"
+	"github.com/siemscore/siemscore/models/train/traintest"
+)
+
+// normalPercentiles scores the scenario's normal events of the training window with b: the 99th
+// and 99.9th percentiles of what ordinary traffic gets.
+func normalPercentiles(t *testing.T, s *traintest.Moving, b *bundle.Bundle) (p99, p999 float64) {
+	t.Helper()
+	var scores []float64
+	for _, e := range s.Normal {
+		if e.Time.After(s.Now.Add(-21 * 24 * time.Hour)) {
+			scores = append(scores, scoreIP(t, b, e.Identity.PrincipalID, e.IP))
+		}
+	}
+	slices.Sort(scores)
+	return scores[len(scores)*99/100], scores[len(scores)*999/1000]
+}
+
+func config(s *traintest.Moving) estrain.Config {
+	cfg := estrain.DefaultConfig()
+	cfg.CloudTrailIndex = s.CloudTrail
+	cfg.KerberosIndex = s.Kerberos
+	cfg.Window = 21 * 24 * time.Hour
+	cfg.ProgressEvery = time.Hour
+	return cfg
+}
+
+func scoreIP(t *testing.T, b *bundle.Bundle, entity string, ip netip.Addr) float64 {
+	t.Helper()
+	m := b.IP()
+	if m == nil {
+		t.Fatal("the bundle has no IP model")
+	}
+	res, ok := m.Score(entity, ip)
+	if !ok {
+		t.Fatalf("cannot score %s at %s", entity, ip)
+	}
+	return res.ScoreNorm
+}
+
+func build(t *testing.T, r *estrain.Result, sec int) *bundle.Bundle {
+	t.Helper()
+	b, err := r.Bundle(bundle.Version{Time: time.Date(2026, 1, 1, 0, 0, sec, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := estrain.Validate(b, nil); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestRetrainingLearnsFromElasticsearch trains on the index a week before and at the end of the
+// move: before, the new network is anomalous for the person; after retraining from the index,
+// a new address in it scores as normal, while an attack on someone else still scores high.
+func TestRetrainingLearnsFromElasticsearch(t *testing.T) {
+	url := estest.URL(t)
+	es := readertest.Client(t, url)
+	s := traintest.Index(t, url)
+	ctx := context.Background()
+
+	before, err := estrain.Run(ctx, es, config(s), s.Now.Add(-7*24*time.Hour), nil, hclog.NewNullLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := estrain.Run(ctx, es, config(s), s.Now, nil, hclog.NewNullLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b0, b1 := build(t, before, 0), build(t, after, 1)
+	was, is := scoreIP(t, b0, s.Person, s.Probe), scoreIP(t, b1, s.Person, s.Probe)
+	attack := scoreIP(t, b1, s.Other, s.Attack)
+	p99, p999 := normalPercentiles(t, s, b1)
+	t.Logf("normal traffic: p99 %.1f, p99.9 %.1f; person at the new network: %.1f before, %.1f after retraining; attack on a service role: %.1f",
+		p99, p999, was, is, attack)
+	if was <= p99 || was < 20 {
+		t.Errorf("before the move the new network scored %.1f for the person: not anomalous (normal p99 %.1f)", was, p99)
+	}
+	if is > 5 {
+		t.Errorf("after retraining the new network scores %.1f for the person (was %.1f): not normal", is, was)
+	}
+	if attack < 50 || attack <= p999 {
+		t.Errorf("after retraining an attack from %s on %s scores only %.1f (normal p99.9 %.1f)", s.Attack, s.Other, attack, p999)
+	}
+
+	st := after.Stats
+	if st.IPPairs == 0 || st.APIPairs == 0 || st.IPDocs < st.IPPairs {
+		t.Errorf("stats %+v", st)
+	}
+	if fmt.Sprint(after.Trained) != fmt.Sprint([]string{bundle.TagIP, bundle.TagPeriodicity}) || len(after.Kept) != 0 {
+		t.Errorf("trained %v kept %v; want IP and periodicity trained, Kerberos absent (no data)", after.Trained, after.Kept)
+	}
+	if b1.Header().Fingerprint == b0.Header().Fingerprint || !b1.Header().WindowEnd.Equal(s.Now) {
+		t.Errorf("header %+v does not describe the second run", b1.Header())
+	}
+
+	// A model without data keeps the previous bundle's section.
+	prev := kerberosBundle(t)
+	kept, err := estrain.Run(ctx, es, config(s), s.Now, prev, hclog.NewNullLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(kept.Kept) != fmt.Sprint([]string{bundle.TagKerberos}) {
+		t.Errorf("kept %v, want the previous Kerberos section", kept.Kept)
+	}
+	if b := build(t, kept, 2); b.Kerberos() == nil || b.IP() == nil {
+		t.Error("the bundle lacks the carried-over Kerberos model or the trained IP model")
+	}
+}
+
+// kerberosBundle is a bundle with only a Kerberos model.
+func kerberosBundle(t *testing.T) *bundle.Bundle {
+	t.Helper()
+	gen, err := synthkrb.Generate(synthkrb.Config{Seed: 2, Workstations: 40, Duration: 6 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := trainKerberos(gen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Unix(1e9, 0).UTC()
+	b, err := bundle.New(bundle.Header{Version: bundle.Version{Time: at}, TrainedAt: at, WindowStart: at, WindowEnd: at}, bundle.KerberosPart(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestRunFailsWhenElasticsearchIsUnreachable(t *testing.T) {
+	dead, err := esclient.New(esclient.Config{
+		Hosts: []string{"http://127.0.0.1:1"}, RequestTimeout: time.Second,
+		RetryBackoff: esclient.Backoff{Min: time.Millisecond, Max: time.Millisecond},
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = estrain.Run(context.Background(), dead, estrain.DefaultConfig(), time.Now(), kerberosBundle(t), nil)
+	if err == nil || errors.Is(err, estrain.ErrInvalid) {
+		t.Fatalf("run against no Elasticsearch: %v; want a read error, not a bundle with carried-over models", err)
+	}
+}
+
+func trainKerberos(gen *synthkrb.Dataset) (*kerberos.Model, error) {
+	return kerberos.Train(gen.Requests(), kerberos.TrainConfig{Seed: 1})
+}
