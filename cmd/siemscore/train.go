@@ -56,7 +56,8 @@ variable SIEMSCORE_BUNDLE_KEY; the key is never printed. Progress goes to stderr
 		Args: usageArgs(trainArgs(fromES)),
 		RunE: func(cmd *cobra.Command, files []string) error {
 			if fromES.Enabled {
-				return a.trainFromES(cmd, fromES, output, keyFile, cfg.IP, cfg.Periodicity, seed, quiet)
+				cfg.Models, cfg.IP.Seed, cfg.Kerberos.Seed = models, seed, seed
+				return a.trainFromES(cmd, fromES, cfg, output, keyFile, quiet)
 			}
 			if output == "" {
 				return usagef(cmd, "--output: a bundle path is required")
@@ -84,7 +85,7 @@ variable SIEMSCORE_BUNDLE_KEY; the key is never printed. Progress goes to stderr
 			if quiet {
 				logw = io.Discard
 			}
-			cfg.Progress = func(s string) { fmt.Fprintln(logw, s) }
+			cfg.Log = a.progress(quiet)
 			return a.train(cmd, files, output, key, proc, cfg, logw)
 		},
 	}
@@ -149,11 +150,11 @@ func (a *app) train(cmd *cobra.Command, files []string, output string, key []byt
 
 	switch prev, err := bundle.ReadFile(output, bundle.DecodeOptions{Key: key}); {
 	case err == nil:
-		cfg.Previous = prev.Version()
+		cfg.Previous = prev
 	case !errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("%s exists but cannot be read as a bundle (remove it to replace it): %w", output, err)
 	}
-	res, err := train.Train(cmd.Context(), col, cfg)
+	res, err := train.Train(cmd.Context(), col.Data(), cfg)
 	if err != nil {
 		return err
 	}

@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -15,9 +15,7 @@ import (
 	"github.com/siemscore/siemscore/elastic/esclient"
 	"github.com/siemscore/siemscore/elastic/modelstore"
 	"github.com/siemscore/siemscore/models/bundle"
-	"github.com/siemscore/siemscore/models/ipinsights"
-	"github.com/siemscore/siemscore/models/periodicity"
-	"github.com/siemscore/siemscore/models/train/estrain"
+	"github.com/siemscore/siemscore/models/train"
 	"github.com/siemscore/siemscore/plugin/companion/shared"
 )
 
@@ -65,27 +63,27 @@ type esTraining struct {
 	// Enabled is --from-es (train only).
 	Enabled     bool
 	conn        esConnection
-	cfg         estrain.Config
+	read        train.ESConfig
 	modelsIndex string
 }
 
-func newESTraining() *esTraining { return &esTraining{cfg: estrain.DefaultConfig()} }
+func newESTraining() *esTraining { return &esTraining{read: train.DefaultESConfig()} }
 
 func (t *esTraining) register(f *pflag.FlagSet) {
 	t.conn.register(f)
-	f.StringVar(&t.cfg.CloudTrailIndex, "cloudtrail-index", t.cfg.CloudTrailIndex, "index pattern(s) of the CloudTrail documents to train on, comma-separated")
-	f.StringVar(&t.cfg.KerberosIndex, "kerberos-index", t.cfg.KerberosIndex, "index pattern(s) of the Zeek Kerberos documents to train on, comma-separated")
-	f.DurationVar(&t.cfg.Window, "window", t.cfg.Window, "how far back the training data goes (the API model wants at least 12 weeks)")
+	f.StringVar(&t.read.CloudTrailIndex, "cloudtrail-index", t.read.CloudTrailIndex, "index pattern(s) of the CloudTrail documents to train on, comma-separated")
+	f.StringVar(&t.read.KerberosIndex, "kerberos-index", t.read.KerberosIndex, "index pattern(s) of the Zeek Kerberos documents to train on, comma-separated")
+	f.DurationVar(&t.read.Window, "window", t.read.Window, "how far back the training data goes (the API model wants at least 12 weeks)")
 	f.StringVar(&t.modelsIndex, "models-index", modelstore.DefaultIndex, "Elasticsearch index the model bundles are published to")
-	f.IntVar(&t.cfg.MaxIPPairs, "max-ip-pairs", t.cfg.MaxIPPairs, "most CloudTrail events held for the IP model (a uniform sample above it)")
-	f.IntVar(&t.cfg.MaxAPIPairs, "max-api-pairs", t.cfg.MaxAPIPairs, "most (principal, API) pairs held for the API model (a uniform sample above it)")
-	f.IntVar(&t.cfg.MaxKerberosWindows, "max-kerberos-windows", t.cfg.MaxKerberosWindows, "most host windows held for the Kerberos model (a uniform sample above it)")
-	f.IntVar(&t.cfg.Slices, "slices", t.cfg.Slices, "parallel readers of the CloudTrail scan")
+	f.IntVar(&t.read.MaxIPPairs, "max-ip-pairs", t.read.MaxIPPairs, "most CloudTrail events held for the IP model (a uniform sample above it)")
+	f.IntVar(&t.read.MaxAPIPairs, "max-api-pairs", t.read.MaxAPIPairs, "most (principal, API) pairs held for the API model (a uniform sample above it)")
+	f.IntVar(&t.read.MaxKerberosWindows, "max-kerberos-windows", t.read.MaxKerberosWindows, "most host windows held for the Kerberos model (a uniform sample above it)")
+	f.IntVar(&t.read.Slices, "slices", t.read.Slices, "parallel readers of the CloudTrail scan")
 }
 
 // train runs one training and publishes its bundle to the models index; models without data in
 // the window keep the previous published bundle's.
-func (t *esTraining) train(ctx context.Context, a *app, key []byte, log hclog.Logger) (*bundle.Bundle, error) {
+func (t *esTraining) train(ctx context.Context, a *app, cfg train.Config, key []byte, log train.Logger) (*bundle.Bundle, error) {
 	es, err := t.conn.client(a, nil)
 	if err != nil {
 		return nil, err
@@ -107,7 +105,8 @@ func (t *esTraining) train(ctx context.Context, a *app, key []byte, log hclog.Lo
 	if err != nil {
 		return nil, err
 	}
-	res, err := estrain.Run(ctx, es, t.cfg, time.Now(), prev, log)
+	cfg.Previous, cfg.KeepPrevious = prev, true
+	res, _, err := train.FromES(ctx, es, t.read, cfg, time.Now(), log)
 	if err != nil {
 		return nil, err
 	}
@@ -122,20 +121,15 @@ func (t *esTraining) train(ctx context.Context, a *app, key []byte, log hclog.Lo
 // trainFromES is `siemscore train --from-es`: train from the plugin's documents, publish to the
 // models index (where running plugins' companions pick it up), and also write --output when it
 // was given.
-func (a *app) trainFromES(cmd *cobra.Command, t *esTraining, output, keyFile string, ip ipinsights.Config, per periodicity.Config, seed uint64, quiet bool) error {
+func (a *app) trainFromES(cmd *cobra.Command, t *esTraining, cfg train.Config, output, keyFile string, quiet bool) error {
 	key, err := bundleKey(keyFile, a.getenv)
 	if err != nil {
 		return err
 	}
-	t.cfg.IP, t.cfg.Periodicity, t.cfg.Seed = ip, per, seed
-	if err := t.cfg.Validate(); err != nil {
+	if err := errors.Join(t.read.Validate(), cfg.Validate()); err != nil {
 		return usagef(cmd, "%v", err)
 	}
-	logw := a.stderr
-	if quiet {
-		logw = io.Discard
-	}
-	b, err := t.train(cmd.Context(), a, key, hclog.New(&hclog.LoggerOptions{Output: logw, Level: hclog.Info}))
+	b, err := t.train(cmd.Context(), a, cfg, key, a.progress(quiet))
 	if err != nil {
 		return err
 	}
@@ -146,6 +140,14 @@ func (a *app) trainFromES(cmd *cobra.Command, t *esTraining, output, keyFile str
 	}
 	_, err = fmt.Fprintln(a.stdout, b.VersionString())
 	return err
+}
+
+// progress is the log training steps are reported to: plain lines on stderr, none when quiet.
+func (a *app) progress(quiet bool) train.Lines {
+	if quiet {
+		return func(string) {}
+	}
+	return func(s string) { fmt.Fprintln(a.stderr, s) }
 }
 
 // trainArgs is train's argument rule: files, or none with --from-es.
@@ -212,7 +214,7 @@ interrupted. Credentials come from the environment as for 'assets install'.`,
 					return err
 				}
 			}
-			tc.Training, tc.ES, tc.Key, tc.Log = t.cfg, es, key, log
+			tc.Read, tc.ES, tc.Key, tc.Log = t.read, es, key, log
 			svc, err := trainer.New(tc)
 			if err != nil {
 				return usagef(cmd, "%v", err)

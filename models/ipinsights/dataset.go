@@ -66,6 +66,12 @@ func (d *Dataset) Add(principal string, ip netip.Addr) error {
 	return nil
 }
 
+// Pair returns the i-th pair added, 0 <= i < Len().
+func (d *Dataset) Pair(i int) (principal string, ip netip.Addr) {
+	p := d.pairs[i]
+	return d.principals[p.p], d.addrs[p.a]
+}
+
 // Len returns the number of pairs.
 func (d *Dataset) Len() int { return len(d.pairs) }
 

@@ -1,11 +1,3 @@
-// Package train builds a model bundle from training data. A Collector gathers what each model
-// learns from — (entity, address) pairs for the IP model, Kerberos requests for the host model,
-// API calls for the periodicity model — out of processed records, using the scorer's own
-// extraction rules (models/score), so the models are trained on exactly what they will be asked
-// about. Train then trains every model the data allows and assembles the bundle.
-//
-// The CLI's `siemscore train` and `siemscore demo` use it; a trainer that reads its data from
-// elsewhere (Elasticsearch) can feed the same Collector with AddPair, AddKerberos and AddCall.
 package train
 
 import (
@@ -156,6 +148,14 @@ func (c *Collector) AddCall(call periodicity.Call) bool {
 	writeString(c.callSum, call.Principal)
 	writeString(c.callSum, call.API)
 	return true
+}
+
+// Data returns what was collected, for Train. The Collector must not be used afterwards.
+func (c *Collector) Data() *Data {
+	d := &Data{IP: c.ip, KerberosRequests: c.krb, API: c.calls, First: c.first, Last: c.last}
+	c.krbSum.Sum(d.KerberosSum[:0])
+	c.callSum.Sum(d.APISum[:0])
+	return d
 }
 
 // seen widens the span of event times.

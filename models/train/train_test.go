@@ -110,11 +110,11 @@ func TestCollectorUsesTheScorersRules(t *testing.T) {
 	}
 	cfg := fastConfig()
 	cfg.Models = []string{train.ModelIP}
-	a, err := train.Train(context.Background(), fromRecords, cfg)
+	a, err := train.Train(context.Background(), fromRecords.Data(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := train.Train(context.Background(), direct, cfg)
+	b, err := train.Train(context.Background(), direct.Data(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func TestCollectorUsesTheScorersRules(t *testing.T) {
 		t.Error("the IP data collected from records differs from the events' (entity, address) pairs")
 	}
 
-	all, err := train.Train(context.Background(), fromRecords, fastConfig())
+	all, err := train.Train(context.Background(), fromRecords.Data(), fastConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,11 +154,11 @@ func pairs(t *testing.T, n int) *train.Collector {
 
 func TestModelsTheDataAllows(t *testing.T) {
 	ctx := context.Background()
-	if _, err := train.Train(ctx, train.NewCollector(), fastConfig()); !errors.Is(err, train.ErrNothingTrained) {
+	if _, err := train.Train(ctx, train.NewCollector().Data(), fastConfig()); !errors.Is(err, train.ErrNothingTrained) {
 		t.Errorf("empty data: %v, want ErrNothingTrained", err)
 	}
 
-	res, err := train.Train(ctx, pairs(t, 50), fastConfig())
+	res, err := train.Train(ctx, pairs(t, 150).Data(), fastConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,20 +174,20 @@ func TestModelsTheDataAllows(t *testing.T) {
 	}
 
 	// Too few pairs: left out with the model's reason when not asked for, fatal when asked.
-	if _, err := train.Train(ctx, pairs(t, 3), fastConfig()); !errors.Is(err, train.ErrNothingTrained) {
+	if _, err := train.Train(ctx, pairs(t, 3).Data(), fastConfig()); !errors.Is(err, train.ErrNothingTrained) {
 		t.Errorf("3 pairs: %v, want ErrNothingTrained", err)
 	}
 	cfg := fastConfig()
 	cfg.Models = []string{train.ModelIP}
-	if _, err := train.Train(ctx, pairs(t, 3), cfg); err == nil || !strings.Contains(err.Error(), "ip model") {
+	if _, err := train.Train(ctx, pairs(t, 3).Data(), cfg); err == nil || !strings.Contains(err.Error(), "ip model") {
 		t.Errorf("3 pairs, ip required: %v", err)
 	}
 	cfg.Models = []string{train.ModelKerberos}
-	if _, err := train.Train(ctx, pairs(t, 50), cfg); err == nil || !strings.Contains(err.Error(), "kerberos model") {
+	if _, err := train.Train(ctx, pairs(t, 150).Data(), cfg); err == nil || !strings.Contains(err.Error(), "kerberos model") {
 		t.Errorf("kerberos required without Kerberos data: %v", err)
 	}
 	cfg.Models = []string{"dns"}
-	if _, err := train.Train(ctx, pairs(t, 50), cfg); err == nil || !strings.Contains(err.Error(), `unknown model "dns"`) {
+	if _, err := train.Train(ctx, pairs(t, 150).Data(), cfg); err == nil || !strings.Contains(err.Error(), `unknown model "dns"`) {
 		t.Errorf("unknown model: %v", err)
 	}
 }
@@ -195,27 +195,33 @@ func TestModelsTheDataAllows(t *testing.T) {
 // A bundle replacing another gets a later version even when the clock says otherwise.
 func TestVersionFollowsThePrevious(t *testing.T) {
 	cfg := fastConfig()
-	later := cfg.Now().Add(time.Hour).Truncate(time.Second)
-	cfg.Previous = bundle.Version{Time: later, Seq: 3}
-	res, err := train.Train(context.Background(), pairs(t, 50), cfg)
+	first, err := train.Train(context.Background(), pairs(t, 150).Data(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v := res.Bundle.Version(); v.Compare(cfg.Previous) <= 0 {
-		t.Errorf("version %v is not after %v", v, cfg.Previous)
+	later := bundle.Version{Time: cfg.Now().Add(time.Hour).Truncate(time.Second), Seq: 3}
+	if cfg.Previous, err = first.At(later); err != nil {
+		t.Fatal(err)
+	}
+	res, err := train.Train(context.Background(), pairs(t, 150).Data(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := res.Bundle.Version(); v.Compare(later) <= 0 {
+		t.Errorf("version %v is not after %v", v, later)
 	}
 }
 
 func TestFingerprintIsTheData(t *testing.T) {
 	fp := func(c *train.Collector) [32]byte {
-		res, err := train.Train(context.Background(), c, fastConfig())
+		res, err := train.Train(context.Background(), c.Data(), fastConfig())
 		if err != nil {
 			t.Fatal(err)
 		}
 		return res.Bundle.Header().Fingerprint
 	}
-	same, other := pairs(t, 50), pairs(t, 50)
-	if fp(same) != fp(pairs(t, 50)) {
+	same, other := pairs(t, 150), pairs(t, 150)
+	if fp(same) != fp(pairs(t, 150)) {
 		t.Error("the same data gave different fingerprints")
 	}
 	if err := other.AddPair("AIDAEXAMPLEZ", netip.MustParseAddr("2001:db8::1")); err != nil {

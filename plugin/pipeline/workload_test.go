@@ -155,7 +155,7 @@ func newWorkload() (*workload, error) {
 			col.AddKerberos(krb.Records[i].Request)
 		}
 	}
-	res, err := train.Train(context.Background(), col, cfg)
+	res, err := train.Train(context.Background(), col.Data(), cfg)
 	if err != nil {
 		return nil, err
 	}

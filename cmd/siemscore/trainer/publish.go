@@ -8,7 +8,7 @@ import (
 
 	"github.com/siemscore/siemscore/elastic/modelstore"
 	"github.com/siemscore/siemscore/models/bundle"
-	"github.com/siemscore/siemscore/models/train/estrain"
+	"github.com/siemscore/siemscore/models/train"
 )
 
 // publishAttempts bounds the versions tried while other trainers keep taking them.
@@ -17,7 +17,7 @@ const publishAttempts = 5
 // Publish gives a training result the next version, after both the newest version in the index
 // and after (which may be nil), validates the bundle and stores it in the index. When another
 // trainer takes that version first, it takes the next one. It returns the bundle and its bytes.
-func Publish(ctx context.Context, index *modelstore.Index, res *estrain.Result, after *bundle.Bundle, key []byte) (*bundle.Bundle, []byte, error) {
+func Publish(ctx context.Context, index *modelstore.Index, res *train.Result, after *bundle.Bundle, key []byte) (*bundle.Bundle, []byte, error) {
 	var taken error
 	for range publishAttempts {
 		latest, err := index.Latest(ctx)
@@ -31,11 +31,11 @@ func Publish(ctx context.Context, index *modelstore.Index, res *estrain.Result, 
 		if err != nil {
 			return nil, nil, err
 		}
-		b, err := res.Bundle(v)
+		b, err := res.At(v)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%w: %v", estrain.ErrInvalid, err)
+			return nil, nil, fmt.Errorf("%w: %v", train.ErrInvalid, err)
 		}
-		data, err := estrain.Validate(b, key)
+		data, err := train.Validate(b, key)
 		if err != nil {
 			return nil, nil, err
 		}

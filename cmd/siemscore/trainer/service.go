@@ -34,13 +34,16 @@ import (
 
 	"github.com/siemscore/siemscore/elastic/modelstore"
 	"github.com/siemscore/siemscore/models/bundle"
-	"github.com/siemscore/siemscore/models/train/estrain"
+	"github.com/siemscore/siemscore/models/train"
 	"github.com/siemscore/siemscore/plugin/companion/shared"
 )
 
 // Config configures a Service.
 type Config struct {
-	Training estrain.Config
+	// Read says what training data to read; Train how to train on it (Previous, KeepPrevious
+	// and Log are the service's own).
+	Read  train.ESConfig
+	Train train.Config
 	// ES is where training data is read. Nil: the service never trains (it serves the cache).
 	ES esapi.Transport
 	// Index is the models index; nil means no Elasticsearch (serve the cache only).
@@ -64,7 +67,8 @@ type Config struct {
 // failed run after 30 s doubling up to 15 min, keep 10 versions in the index and 3 in the cache.
 func DefaultConfig() Config {
 	return Config{
-		Training:     estrain.DefaultConfig(),
+		Read:         train.DefaultESConfig(),
+		Train:        train.DefaultConfig(),
 		RetrainEvery: 24 * time.Hour,
 		WatchEvery:   30 * time.Second,
 		RetryMin:     30 * time.Second,
@@ -108,7 +112,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, errors.New("trainer: retraining needs Elasticsearch and a models index")
 	}
 	if cfg.RetrainEvery > 0 {
-		if err := cfg.Training.Validate(); err != nil {
+		if err := errors.Join(cfg.Read.Validate(), cfg.Train.Validate()); err != nil {
 			return nil, err
 		}
 	}
@@ -398,9 +402,11 @@ func (s *Service) train(ctx context.Context, forced bool) error {
 	if cur := s.Current(); !forced && cur != nil && time.Since(cur.TrainedAt()) < s.cfg.RetrainEvery {
 		return nil
 	}
-	s.log.Info("training from Elasticsearch", "window", s.cfg.Training.Window.String(),
-		"cloudtrail", s.cfg.Training.CloudTrailIndex, "kerberos", s.cfg.Training.KerberosIndex)
-	res, err := estrain.Run(ctx, s.cfg.ES, s.cfg.Training, time.Now(), s.Current(), s.log.Named("training"))
+	s.log.Info("training from Elasticsearch", "window", s.cfg.Read.Window.String(),
+		"cloudtrail", s.cfg.Read.CloudTrailIndex, "kerberos", s.cfg.Read.KerberosIndex)
+	cfg := s.cfg.Train
+	cfg.Previous, cfg.KeepPrevious = s.Current(), true
+	res, _, err := train.FromES(ctx, s.cfg.ES, s.cfg.Read, cfg, time.Now(), s.log.Named("training"))
 	if err != nil {
 		return err
 	}

@@ -208,9 +208,9 @@ func TestRetrainsAndPublishes(t *testing.T) {
 	tc := trainer.DefaultConfig()
 	tc.ES, tc.Index, tc.Cache, tc.Log = es, x, cache, logger(&out)
 	tc.RetrainEvery, tc.WatchEvery = time.Hour, 100*time.Millisecond
-	tc.Training.CloudTrailIndex = readertest.Stream(ecs.KindCloudTrail, ns)
-	tc.Training.KerberosIndex = readertest.Stream(ecs.KindKerberos, ns)
-	tc.Training.Window = 12 * 24 * time.Hour
+	tc.Read.CloudTrailIndex = readertest.Stream(ecs.KindCloudTrail, ns)
+	tc.Read.KerberosIndex = readertest.Stream(ecs.KindKerberos, ns)
+	tc.Read.Window = 12 * 24 * time.Hour
 	svc, err := trainer.New(tc)
 	if err != nil {
 		t.Fatal(err)

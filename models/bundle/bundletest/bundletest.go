@@ -77,7 +77,7 @@ func build() (*bundle.Bundle, error) {
 	cfg.IP.Epochs, cfg.IP.VectorDim = 1, 8
 	cfg.Kerberos.K = 3
 	cfg.Now = func() time.Time { return time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC) }
-	res, err := train.Train(context.Background(), col, cfg)
+	res, err := train.Train(context.Background(), col.Data(), cfg)
 	if err != nil {
 		return nil, fmt.Errorf("bundletest: %w", err)
 	}

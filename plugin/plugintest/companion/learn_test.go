@@ -8,11 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
-
 	"github.com/siemscore/siemscore/elastic/reader/readertest"
 	"github.com/siemscore/siemscore/models/bundle"
-	"github.com/siemscore/siemscore/models/train/estrain"
+	"github.com/siemscore/siemscore/models/train"
 	"github.com/siemscore/siemscore/models/train/traintest"
 	"github.com/siemscore/siemscore/plugin/flbtest"
 	"github.com/siemscore/siemscore/plugin/plugintest"
@@ -52,19 +50,22 @@ func TestLearnsFromElasticsearch(t *testing.T) {
 	s := traintest.Index(t, e.url)
 
 	// The bundle of a week ago, published as fresh so the companion does not retrain by itself.
-	cfg := estrain.DefaultConfig()
-	cfg.CloudTrailIndex, cfg.KerberosIndex, cfg.Window = s.CloudTrail, s.Kerberos, 21*24*time.Hour
-	old, err := estrain.Run(context.Background(), e.es, cfg, s.Now.Add(-7*24*time.Hour), nil, hclog.NewNullLogger())
+	read := train.DefaultESConfig()
+	read.CloudTrailIndex, read.KerberosIndex, read.Window = s.CloudTrail, s.Kerberos, 21*24*time.Hour
+	weekAgo, _, err := train.ReadES(context.Background(), e.es, read, s.Now.Add(-7*24*time.Hour), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	old.Header.TrainedAt = time.Now().UTC()
+	old, err := train.Train(context.Background(), weekAgo, train.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
 	v0, _ := bundle.NextVersion(bundle.Version{}, time.Now().Add(-time.Minute))
-	b0, err := old.Bundle(v0)
+	b0, err := old.At(v0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := estrain.Validate(b0, nil)
+	data, err := train.Validate(b0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -112,7 +112,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	tcfg.Models = train.ModelNames() // the demo's data is made for every model: each must train
 	tcfg.IP.Seed, tcfg.Kerberos.Seed = cfg.Seed, cfg.Seed
 	tcfg.APIWindow = apiScn.trainWindow()
-	tcfg.Progress = r.progress
+	tcfg.Log = train.Lines(r.progress)
 
 	bundlePath := filepath.Join(cfg.Out, BundleFile)
 	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
@@ -120,11 +120,11 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	}
 	switch prev, err := bundle.ReadFile(bundlePath, bundle.DecodeOptions{}); {
 	case err == nil:
-		tcfg.Previous = prev.Version()
+		tcfg.Previous = prev
 	case !errors.Is(err, fs.ErrNotExist):
 		return nil, fmt.Errorf("demo: %s holds something that is not a readable bundle; remove it or pick another --out: %w", bundlePath, err)
 	}
-	res, err := train.Train(ctx, col, tcfg)
+	res, err := train.Train(ctx, col.Data(), tcfg)
 	if err != nil {
 		return nil, err
 	}

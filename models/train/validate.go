@@ -1,4 +1,4 @@
-package estrain
+package train
 
 import (
 	"errors"
@@ -11,11 +11,10 @@ import (
 	"github.com/siemscore/siemscore/models/bundle"
 	"github.com/siemscore/siemscore/models/ipinsights"
 	"github.com/siemscore/siemscore/models/kerberos"
-	"github.com/siemscore/siemscore/models/score"
 )
 
 // ErrInvalid wraps every validation failure: a model or bundle that must not be published.
-var ErrInvalid = errors.New("training: invalid model")
+var ErrInvalid = errors.New("train: invalid model")
 
 // probes is how many training inputs a validation scores.
 const probes = 2000
@@ -54,20 +53,20 @@ func spread(l, n int) []int {
 // validateIP scores training pairs and, for the same principals, random addresses: every score
 // must be a number in 0–100, the training pairs' median must be low, and the random addresses
 // must score above the training pairs on average (the model tells familiar from unfamiliar).
-func validateIP(m *ipinsights.Model, pairs []score.IPPair, seed uint64) error {
+func validateIP(m *ipinsights.Model, ds *ipinsights.Dataset, seed uint64) error {
 	r := rand.New(rand.NewPCG(seed, 0x1b))
 	var known, random []float64
-	for _, i := range spread(len(pairs), probes) {
-		p := pairs[i]
-		res, ok := m.Score(p.Entity, p.IP)
+	for _, i := range spread(ds.Len(), probes) {
+		entity, ip := ds.Pair(i)
+		res, ok := m.Score(entity, ip)
 		if !ok || !sane(res.ScoreNorm) || math.IsNaN(res.Raw) {
-			return fmt.Errorf("%w: IP model scores %s at %s as %v (raw %v)", ErrInvalid, p.Entity, p.IP, res.ScoreNorm, res.Raw)
+			return fmt.Errorf("%w: IP model scores %s at %s as %v (raw %v)", ErrInvalid, entity, ip, res.ScoreNorm, res.Raw)
 		}
 		known = append(known, res.ScoreNorm)
 		addr := netip.AddrFrom4([4]byte{byte(1 + r.IntN(222)), byte(r.IntN(256)), byte(r.IntN(256)), byte(1 + r.IntN(254))})
-		res, ok = m.Score(p.Entity, addr)
+		res, ok = m.Score(entity, addr)
 		if !ok || !sane(res.ScoreNorm) {
-			return fmt.Errorf("%w: IP model scores %s at %s as %v", ErrInvalid, p.Entity, addr, res.ScoreNorm)
+			return fmt.Errorf("%w: IP model scores %s at %s as %v", ErrInvalid, entity, addr, res.ScoreNorm)
 		}
 		random = append(random, res.ScoreNorm)
 	}

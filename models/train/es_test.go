@@ -1,4 +1,4 @@
-package estrain_test
+package train_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/elastic/go-elasticsearch/v8/esapi"
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/siemscore/siemscore/elastic/esclient"
@@ -17,7 +18,7 @@ import (
 	"github.com/siemscore/siemscore/models/bundle"
 	"github.com/siemscore/siemscore/models/kerberos"
 	synthkrb "github.com/siemscore/siemscore/models/synth/kerberos"
-	"github.com/siemscore/siemscore/models/train/estrain"
+	"github.com/siemscore/siemscore/models/train"
 	"github.com/siemscore/siemscore/models/train/traintest"
 )
 
@@ -35,13 +36,26 @@ func normalPercentiles(t *testing.T, s *traintest.Moving, b *bundle.Bundle) (p99
 	return scores[len(scores)*99/100], scores[len(scores)*999/1000]
 }
 
-func config(s *traintest.Moving) estrain.Config {
-	cfg := estrain.DefaultConfig()
+func config(s *traintest.Moving) train.ESConfig {
+	cfg := train.DefaultESConfig()
 	cfg.CloudTrailIndex = s.CloudTrail
 	cfg.KerberosIndex = s.Kerberos
 	cfg.Window = 21 * 24 * time.Hour
 	cfg.ProgressEvery = time.Hour
 	return cfg
+}
+
+// fromES trains on the scenario's index as the companion does, keeping prev's models that
+// cannot be retrained.
+func fromES(t *testing.T, es esapi.Transport, s *traintest.Moving, now time.Time, prev *bundle.Bundle) (*train.Result, train.ReadStats) {
+	t.Helper()
+	cfg := train.DefaultConfig()
+	cfg.Previous, cfg.KeepPrevious = prev, true
+	res, st, err := train.FromES(context.Background(), es, config(s), cfg, now, hclog.NewNullLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, st
 }
 
 func scoreIP(t *testing.T, b *bundle.Bundle, entity string, ip netip.Addr) float64 {
@@ -57,13 +71,13 @@ func scoreIP(t *testing.T, b *bundle.Bundle, entity string, ip netip.Addr) float
 	return res.ScoreNorm
 }
 
-func build(t *testing.T, r *estrain.Result, sec int) *bundle.Bundle {
+func build(t *testing.T, r *train.Result, sec int) *bundle.Bundle {
 	t.Helper()
-	b, err := r.Bundle(bundle.Version{Time: time.Date(2026, 1, 1, 0, 0, sec, 0, time.UTC)})
+	b, err := r.At(bundle.Version{Time: time.Date(2026, 1, 1, 0, 0, sec, 0, time.UTC)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := estrain.Validate(b, nil); err != nil {
+	if _, err := train.Validate(b, nil); err != nil {
 		t.Fatal(err)
 	}
 	return b
@@ -76,16 +90,9 @@ func TestRetrainingLearnsFromElasticsearch(t *testing.T) {
 	url := estest.URL(t)
 	es := readertest.Client(t, url)
 	s := traintest.Index(t, url)
-	ctx := context.Background()
 
-	before, err := estrain.Run(ctx, es, config(s), s.Now.Add(-7*24*time.Hour), nil, hclog.NewNullLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	after, err := estrain.Run(ctx, es, config(s), s.Now, nil, hclog.NewNullLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
+	before, _ := fromES(t, es, s, s.Now.Add(-7*24*time.Hour), nil)
+	after, st := fromES(t, es, s, s.Now, nil)
 	b0, b1 := build(t, before, 0), build(t, after, 1)
 	was, is := scoreIP(t, b0, s.Person, s.Probe), scoreIP(t, b1, s.Person, s.Probe)
 	attack := scoreIP(t, b1, s.Other, s.Attack)
@@ -102,12 +109,11 @@ func TestRetrainingLearnsFromElasticsearch(t *testing.T) {
 		t.Errorf("after retraining an attack from %s on %s scores only %.1f (normal p99.9 %.1f)", s.Attack, s.Other, attack, p999)
 	}
 
-	st := after.Stats
 	if st.IPPairs == 0 || st.APIPairs == 0 || st.IPDocs < st.IPPairs {
 		t.Errorf("stats %+v", st)
 	}
-	if fmt.Sprint(after.Trained) != fmt.Sprint([]string{bundle.TagIP, bundle.TagPeriodicity}) || len(after.Kept) != 0 {
-		t.Errorf("trained %v kept %v; want IP and periodicity trained, Kerberos absent (no data)", after.Trained, after.Kept)
+	if fmt.Sprint(after.Trained()) != fmt.Sprint([]string{train.ModelIP, train.ModelPeriodicity}) || len(after.Kept) != 0 {
+		t.Errorf("trained %v kept %v; want IP and periodicity trained, Kerberos absent (no data)", after.Trained(), after.Kept)
 	}
 	if b1.Header().Fingerprint == b0.Header().Fingerprint || !b1.Header().WindowEnd.Equal(s.Now) {
 		t.Errorf("header %+v does not describe the second run", b1.Header())
@@ -115,11 +121,8 @@ func TestRetrainingLearnsFromElasticsearch(t *testing.T) {
 
 	// A model without data keeps the previous bundle's section.
 	prev := kerberosBundle(t)
-	kept, err := estrain.Run(ctx, es, config(s), s.Now, prev, hclog.NewNullLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fmt.Sprint(kept.Kept) != fmt.Sprint([]string{bundle.TagKerberos}) {
+	kept, _ := fromES(t, es, s, s.Now, prev)
+	if fmt.Sprint(kept.Kept) != fmt.Sprint([]string{train.ModelKerberos}) {
 		t.Errorf("kept %v, want the previous Kerberos section", kept.Kept)
 	}
 	if b := build(t, kept, 2); b.Kerberos() == nil || b.IP() == nil {
@@ -146,7 +149,7 @@ func kerberosBundle(t *testing.T) *bundle.Bundle {
 	return b
 }
 
-func TestRunFailsWhenElasticsearchIsUnreachable(t *testing.T) {
+func TestFromESFailsWhenElasticsearchIsUnreachable(t *testing.T) {
 	dead, err := esclient.New(esclient.Config{
 		Hosts: []string{"http://127.0.0.1:1"}, RequestTimeout: time.Second,
 		RetryBackoff: esclient.Backoff{Min: time.Millisecond, Max: time.Millisecond},
@@ -154,8 +157,11 @@ func TestRunFailsWhenElasticsearchIsUnreachable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = estrain.Run(context.Background(), dead, estrain.DefaultConfig(), time.Now(), kerberosBundle(t), nil)
-	if err == nil || errors.Is(err, estrain.ErrInvalid) {
+	cfg := train.DefaultConfig()
+	cfg.Previous, cfg.KeepPrevious = kerberosBundle(t), true
+	_, _, err = train.FromES(context.Background(), dead, train.DefaultESConfig(), cfg, time.Now(), nil)
+	var re *train.ReadError
+	if !errors.As(err, &re) || errors.Is(err, train.ErrInvalid) {
 		t.Fatalf("run against no Elasticsearch: %v; want a read error, not a bundle with carried-over models", err)
 	}
 }
