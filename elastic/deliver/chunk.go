@@ -26,10 +26,10 @@ const (
 	deadLettered
 )
 
-// item is one action line plus document in the chunk's buffer: a record, or the dead-letter
-// entry for a record Elasticsearch rejected.
+// item is one action line plus document in the chunk's buffer: a record, the dead-letter
+// entry for a record Elasticsearch rejected, or that of undecodable input.
 type item struct {
-	rec        int
+	rec        int // the entry: a record's index, or len(recs) + the undecodable input's
 	start, end int // span of "action\ndocument\n" in chunk.buf
 	index      string
 	id         string
@@ -42,7 +42,8 @@ type item struct {
 type chunk struct {
 	d     *Deliverer
 	recs  []ecs.Record
-	state []recState
+	bad   []Undecodable
+	state []recState // per entry: the records, then the undecodable inputs
 	buf   []byte
 	items []item
 	// scratch gathers non-adjacent items into one request body on retry rounds.
@@ -54,8 +55,9 @@ type chunk struct {
 	lastRetryable string
 }
 
-func newChunk(d *Deliverer, recs []ecs.Record) *chunk {
-	return &chunk{d: d, recs: recs, state: make([]recState, len(recs)), items: make([]item, 0, len(recs))}
+func newChunk(d *Deliverer, recs []ecs.Record, bad []Undecodable) *chunk {
+	n := len(recs) + len(bad)
+	return &chunk{d: d, recs: recs, bad: bad, state: make([]recState, n), items: make([]item, 0, n)}
 }
 
 // errResponse marks a bulk response that cannot be trusted item by item.
@@ -104,7 +106,7 @@ func (c *chunk) anyRetry(items []int) bool {
 }
 
 func (c *chunk) outcome(err error) Outcome {
-	out := Outcome{Status: OK, Records: len(c.recs), Retried: c.retried, Bytes: c.bytes, EncodeTime: c.encodeTime, RequestTime: c.requestTime}
+	out := Outcome{Status: OK, Records: len(c.state), Undecodable: len(c.bad), Retried: c.retried, Bytes: c.bytes, EncodeTime: c.encodeTime, RequestTime: c.requestTime}
 	for _, s := range c.state {
 		switch s {
 		case created:
@@ -126,8 +128,8 @@ func (c *chunk) outcome(err error) Outcome {
 }
 
 // encode writes every record as a create action into the chunk buffer, so that items
-// 0..len(recs)-1 are the records in order. A record that cannot be encoded becomes its
-// dead-letter entry instead.
+// 0..len(recs)-1 are the records in order, then the dead-letter entries of the undecodable
+// input. A record that cannot be encoded becomes its dead-letter entry instead.
 //
 // The documents are marshalled first and the buffer allocated once at its final size: growing
 // it by append would allocate about four times the chunk over the doublings.
@@ -162,6 +164,9 @@ func (c *chunk) encode() []int {
 		}
 		c.addItem(i, rt, r.ID, bodies[i], false)
 		bodies[i] = nil // the copy in buf is the one sent; let the marshalled one go
+	}
+	for j, u := range c.bad {
+		c.addUndecodable(len(c.recs)+j, u)
 	}
 	send := make([]int, len(c.items))
 	for i := range send {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/siemscore/siemscore/elastic/esclient"
 	"github.com/siemscore/siemscore/elastic/target"
+	"github.com/siemscore/siemscore/elastic/template"
 )
 
 // Config says where records go and how hard to try. Start from DefaultConfig.
@@ -30,6 +31,13 @@ type Config struct {
 	RetryBudget time.Duration
 	// RetryBackoff spaces those re-sends.
 	RetryBackoff esclient.Backoff
+
+	// Templates are the index templates installed before the first record is written (none
+	// when not Enabled). The default covers the logs-siemscore.*-* data streams, the dead-letter
+	// one included, identical for every instance, so instances starting together write nothing
+	// twice; a custom Index or DeadLetterIndex outside that pattern needs a template of the
+	// operator's own.
+	Templates template.Config
 }
 
 // DefaultConfig returns the defaults: the "default" namespace, 5 MiB / 2000-document bulk
@@ -42,6 +50,7 @@ func DefaultConfig() Config {
 		MaxBatchDocs:  2000,
 		RetryBudget:   30 * time.Second,
 		RetryBackoff:  esclient.Backoff{Min: 200 * time.Millisecond, Max: 5 * time.Second},
+		Templates:     template.DefaultConfig(),
 	}
 }
 
@@ -78,6 +87,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.RetryBackoff.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("deliver: RetryBackoff: %w", err))
+	}
+	if err := c.Templates.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("deliver: Templates: %w", err))
 	}
 	return errors.Join(errs...)
 }

@@ -2,6 +2,7 @@ package deliver
 
 import (
 	"bytes"
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"time"
@@ -13,43 +14,6 @@ import (
 	"github.com/siemscore/siemscore/processors/ecs"
 )
 
-// DeadLetterDoc is what the dead-letter data stream stores about a rejected record. Its
-// template (elastic/template) maps exactly these fields and nothing dynamically, with the
-// original kept in a field that cannot itself be rejected, so this write cannot fail on content.
-type DeadLetterDoc struct {
-	Timestamp  time.Time       `json:"@timestamp"`
-	DataStream ecs.DataStream  `json:"data_stream,omitzero"`
-	Event      DeadLetterEvent `json:"event"`
-	Error      ecs.Error       `json:"error"`
-	SiemScore  struct {
-		DeadLetter DeadLetter `json:"deadletter"`
-	} `json:"siemscore"`
-}
-
-// DeadLetterEvent marks the document as a pipeline error of the dead-letter dataset.
-type DeadLetterEvent struct {
-	Kind    string `json:"kind"`
-	Dataset string `json:"dataset"`
-}
-
-// DeadLetter is the siemscore.deadletter object of a dead-letter document.
-type DeadLetter struct {
-	// Index and ID are where the record was meant to go.
-	Index string `json:"index"`
-	ID    string `json:"id,omitempty"`
-	// Kind is the record type (cloudtrail, guardduty, kerberos, generic).
-	Kind string `json:"kind"`
-	// Status is the HTTP status Elasticsearch gave the item; 0 when the record never reached
-	// Elasticsearch (it could not be encoded).
-	Status int `json:"status"`
-	// Original is the document exactly as it was sent, as a string, except that a document too
-	// large for any request (HTTP 413) keeps only its first truncatedOriginal bytes, so that
-	// its dead-letter entry is not too large as well.
-	Original          string `json:"original"`
-	OriginalBytes     int    `json:"original_bytes"`
-	OriginalTruncated bool   `json:"original_truncated,omitempty"`
-}
-
 // truncatedOriginal is enough of a document to identify it and see its shape.
 const truncatedOriginal = 4 << 10
 
@@ -58,14 +22,9 @@ const truncatedOriginal = 4 << 10
 // dead-letter the record twice.
 func (c *chunk) addDeadLetter(rec int, index string, status int, rej rejection) {
 	r := &c.recs[rec]
-	doc := DeadLetterDoc{
-		Timestamp:  time.Now().UTC(),
-		DataStream: c.d.dead.dataStream,
-		Event:      DeadLetterEvent{Kind: "pipeline_error", Dataset: target.DeadLetterDataset},
-		Error:      ecs.Error{Type: rej.Type, Message: rej.String()},
-	}
+	doc := c.d.deadLetterDoc(ecs.Error{Type: rej.Type, Message: rej.String()})
 	original := c.original(rec)
-	doc.SiemScore.DeadLetter = DeadLetter{
+	doc.SiemScore.DeadLetter = ecs.DeadLetter{
 		Index:         index,
 		ID:            r.ID,
 		Kind:          r.Kind.String(),
@@ -81,13 +40,54 @@ func (c *chunk) addDeadLetter(rec int, index string, status int, rej rejection) 
 		doc.SiemScore.DeadLetter.Original = original[:cut]
 		doc.SiemScore.DeadLetter.OriginalTruncated = true
 	}
+	c.addItem(rec, c.d.dead, r.ID, encodeDeadLetter(doc), true)
+}
+
+// deadLetterDoc starts the dead-letter document of a failure happening now.
+func (d *Deliverer) deadLetterDoc(e ecs.Error) ecs.DeadLetterDocument {
+	return ecs.DeadLetterDocument{
+		Timestamp:  time.Now().UTC(),
+		DataStream: d.dead.dataStream,
+		Event:      ecs.DeadLetterEvent{Kind: "pipeline_error", Dataset: target.DeadLetterDataset},
+		Error:      e,
+	}
+}
+
+func encodeDeadLetter(doc ecs.DeadLetterDocument) []byte {
 	body, err := json.Marshal(doc)
 	if err != nil {
 		// Every field is a plain string, number or time: this cannot happen, but must not
 		// lose the record either.
 		body = fmt.Appendf(nil, `{"@timestamp":%q,"error":{"message":"dead-letter encoding failed"}}`, doc.Timestamp.Format(time.RFC3339Nano))
 	}
-	c.addItem(rec, c.d.dead, r.ID, body, true)
+	return body
+}
+
+// DecodeErrorType is error.type of the dead letter of input that is not a log event.
+const DecodeErrorType = "decode_error"
+
+// Undecodable is input that never became a record: bytes of a chunk that are not msgpack, or
+// not a log event.
+type Undecodable struct {
+	// ID is the dead-letter document's _id: deterministic, so that a re-sent chunk does not
+	// dead-letter the same input twice.
+	ID     string
+	Tag    string // the chunk's Fluent Bit tag
+	Reason string
+	Raw    []byte // the bytes as received
+}
+
+// addUndecodable appends the dead-letter entry of input u as entry e of the chunk. The bytes are
+// kept whole, base64-encoded: they are not valid msgpack, or not a log event, so no rendering of
+// them would be faithful.
+func (c *chunk) addUndecodable(e int, u Undecodable) {
+	doc := c.d.deadLetterDoc(ecs.Error{
+		Type:    DecodeErrorType,
+		Message: u.Reason + " (Fluent Bit tag " + u.Tag + "; siemscore.deadletter.original holds the bytes, base64-encoded msgpack)",
+	})
+	original := base64.StdEncoding.EncodeToString(u.Raw)
+	doc.SiemScore.DeadLetter = ecs.DeadLetter{Kind: ecs.KindGeneric.String(), ID: u.ID, Original: original, OriginalBytes: len(original)}
+	c.addItem(e, c.d.dead, u.ID, encodeDeadLetter(doc), true)
 }
 
 // original returns the record's document as sent, or, if it was never encoded, the best

@@ -14,6 +14,7 @@ import (
 
 	"github.com/siemscore/siemscore/elastic/esclient"
 	"github.com/siemscore/siemscore/elastic/target"
+	"github.com/siemscore/siemscore/elastic/template"
 	"github.com/siemscore/siemscore/processors/ecs"
 )
 
@@ -45,14 +46,17 @@ func (s Status) String() string {
 // Outcome reports one Deliver call. Created + Duplicates + DeadLettered + Unacknowledged()
 // always equals Records.
 type Outcome struct {
-	Status  Status
-	Records int
+	Status Status
+	// Records counts the entries of the call: the records and the undecodable inputs, of which
+	// there were Undecodable.
+	Records, Undecodable int
 	// Created records were indexed by this call.
 	Created int
 	// Duplicates were already in Elasticsearch (409 on create): an earlier attempt of the chunk
 	// got them through.
 	Duplicates int
-	// DeadLettered records were rejected and are now in the dead-letter data stream.
+	// DeadLettered entries are now in the dead-letter data stream: records Elasticsearch
+	// rejected, and undecodable input.
 	DeadLettered int
 	// Retried counts item re-sends after per-item 429/5xx answers.
 	Retried int
@@ -84,6 +88,7 @@ type Stats struct {
 // Deliverer sends chunks to Elasticsearch. It is safe for concurrent use: Fluent Bit's
 // `workers N` makes N flushes into one plugin instance at the same time.
 type Deliverer struct {
+	client   *esclient.Client
 	es       esapi.Transport
 	redactor *esclient.Redactor
 	log      hclog.Logger
@@ -101,6 +106,9 @@ type Deliverer struct {
 	stopNow context.CancelFunc
 
 	chunks, failedChunks, delivered, duplicates, retried, deadLettered atomic.Uint64
+
+	installMu sync.Mutex
+	installed atomic.Bool
 }
 
 // New validates cfg and returns a Deliverer writing through es. log may be nil. The client
@@ -113,6 +121,7 @@ func New(es *esclient.Client, cfg Config, log hclog.Logger) (*Deliverer, error) 
 		log = hclog.NewNullLogger()
 	}
 	d := &Deliverer{
+		client:   es,
 		es:       es,
 		redactor: es.Redactor(),
 		log:      log,
@@ -134,7 +143,36 @@ func New(es *esclient.Client, cfg Config, log hclog.Logger) (*Deliverer, error) 
 			ecs.DataStream{Type: "logs", Dataset: target.DeadLetterDataset, Namespace: cfg.Namespace})
 	}
 	d.stop, d.stopNow = context.WithCancel(context.Background())
+	d.installed.Store(!cfg.Templates.Enabled)
+	// Elasticsearch may well be down while Fluent Bit starts; that must not stop the agent, so a
+	// failed installation is retried before the first delivery instead.
+	ctx, cancel := context.WithTimeout(context.Background(), initTemplateTimeout)
+	defer cancel()
+	if err := d.installTemplates(ctx); err != nil {
+		log.Warn("index templates not installed yet; retrying before the first delivery", "error", err)
+	}
 	return d, nil
+}
+
+// initTemplateTimeout bounds the template installation New attempts.
+const initTemplateTimeout = 10 * time.Second
+
+// installTemplates installs the index templates once, before anything is written: a data stream
+// created before its template would get no mappings, and no lifecycle, for good.
+func (d *Deliverer) installTemplates(ctx context.Context) error {
+	if d.installed.Load() {
+		return nil
+	}
+	d.installMu.Lock()
+	defer d.installMu.Unlock()
+	if d.installed.Load() {
+		return nil
+	}
+	if _, err := template.Install(ctx, d.client, d.cfg.Templates, d.log.Named("template")); err != nil {
+		return fmt.Errorf("es_template_install: %w (turn es_template_install off if the templates are managed elsewhere)", err)
+	}
+	d.installed.Store(true)
+	return nil
 }
 
 // route is a write target: its name, the start of its bulk action line (the _id and closing
@@ -158,15 +196,15 @@ func (d *Deliverer) routeOf(k ecs.Kind) *route {
 	return d.routes[ecs.KindGeneric]
 }
 
-// Deliver sends the records and reports whether Elasticsearch acknowledged all of them. It
-// blocks until then, until the retry budget is spent, or until ctx ends. Deliver owns the
-// records' documents for the duration of the call: it sets their data_stream fields to the data
-// stream they are written to.
-func (d *Deliverer) Deliver(ctx context.Context, records []ecs.Record) Outcome {
+// Deliver sends the records, and the dead letters of the undecodable input, and reports whether
+// Elasticsearch acknowledged all of them. It blocks until then, until the retry budget is
+// spent, or until ctx ends. Deliver owns the records' documents for the duration of the call:
+// it sets their data_stream fields to the data stream they are written to.
+func (d *Deliverer) Deliver(ctx context.Context, records []ecs.Record, bad ...Undecodable) Outcome {
 	d.mu.Lock()
 	if d.closed {
 		d.mu.Unlock()
-		return Outcome{Status: Retry, Records: len(records), Err: ErrClosed}
+		return Outcome{Status: Retry, Records: len(records) + len(bad), Undecodable: len(bad), Err: ErrClosed}
 	}
 	d.inflight.Add(1)
 	d.mu.Unlock()
@@ -177,8 +215,12 @@ func (d *Deliverer) Deliver(ctx context.Context, records []ecs.Record) Outcome {
 	stopWatch := context.AfterFunc(d.stop, func() { cancel(ErrClosed) })
 	defer stopWatch()
 
-	c := newChunk(d, records)
-	out := c.deliver(ctx)
+	var out Outcome
+	if err := d.installTemplates(ctx); err != nil {
+		out = Outcome{Status: Retry, Records: len(records) + len(bad), Undecodable: len(bad), Err: d.redactor.Error(err)}
+	} else {
+		out = newChunk(d, records, bad).deliver(ctx)
+	}
 	d.account(out)
 	return out
 }

@@ -2,6 +2,7 @@ package deliver_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"math"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"github.com/siemscore/siemscore/elastic/estest"
 	"github.com/siemscore/siemscore/elastic/reader/readertest"
 	"github.com/siemscore/siemscore/elastic/target"
+	"github.com/siemscore/siemscore/elastic/template"
 	"github.com/siemscore/siemscore/processors/ecs"
 )
 
@@ -142,19 +144,19 @@ func TestItem5xxPersistingGivesRetryThenFluentBitResendCompletes(t *testing.T) {
 }
 
 // deadLetters returns the dead-letter documents of a namespace, by record ID.
-func deadLetters(t *testing.T, url, ns string) map[string]deliver.DeadLetterDoc {
+func deadLetters(t *testing.T, url, ns string) map[string]ecs.DeadLetterDocument {
 	t.Helper()
 	dl := target.DeadLetter(ns)
 	count(t, url, dl) // refresh
 	var res struct {
 		Hits struct {
 			Hits []struct {
-				Source deliver.DeadLetterDoc `json:"_source"`
+				Source ecs.DeadLetterDocument `json:"_source"`
 			} `json:"hits"`
 		} `json:"hits"`
 	}
 	esCall(t, url, http.MethodGet, "/"+dl+"/_search?size=100&ignore_unavailable=true", "", &res)
-	out := map[string]deliver.DeadLetterDoc{}
+	out := map[string]ecs.DeadLetterDocument{}
 	for _, h := range res.Hits.Hits {
 		out[h.Source.SiemScore.DeadLetter.ID] = h.Source
 	}
@@ -525,5 +527,102 @@ func once(f esfault.Fault) esfault.RequestFault {
 		var out esfault.Fault
 		o.Do(func() { out = f })
 		return out
+	}
+}
+
+// Undecodable input goes to the dead-letter data stream in the same bulk request as the chunk's
+// records, whole (base64) and with the reason; a re-send writes nothing twice.
+func TestUndecodableInputIsDeadLettered(t *testing.T) {
+	url := estest.URL(t)
+	ns := readertest.Namespace(t, url)
+	d := newDeliverer(t, url, ns, nil)
+	recs := makeRecords(ns, 0, 3, ecs.KindGeneric)
+	bad := []deliver.Undecodable{
+		{ID: ns + "-bad-1", Tag: "app.log", Reason: "wrong event shape", Raw: []byte{0xc1, 0x01}},
+		{ID: ns + "-bad-2", Tag: "app.log", Reason: "undecodable msgpack", Raw: []byte{0xdc, 0xff}},
+	}
+	o := d.Deliver(context.Background(), recs, bad...)
+	if o.Status != deliver.OK || o.Records != 5 || o.Undecodable != 2 || o.Created != 3 || o.DeadLettered != 2 {
+		t.Fatalf("%+v", o)
+	}
+	got := deadLetters(t, url, ns)
+	for _, u := range bad {
+		doc, ok := got[u.ID]
+		want := base64.StdEncoding.EncodeToString(u.Raw)
+		switch {
+		case !ok:
+			t.Errorf("no dead letter for %s", u.ID)
+		case doc.SiemScore.DeadLetter.Original != want || doc.Error.Type != deliver.DecodeErrorType ||
+			!strings.Contains(doc.Error.Message, u.Reason) || !strings.Contains(doc.Error.Message, u.Tag):
+			t.Errorf("dead letter of %s: %+v", u.ID, doc)
+		}
+	}
+	// A dead letter already there acknowledges its input as dead-lettered again.
+	again := d.Deliver(context.Background(), recs, bad...)
+	if again.Status != deliver.OK || again.Duplicates != 3 || again.DeadLettered != 2 || again.Created != 0 {
+		t.Errorf("re-send: %+v", again)
+	}
+	if n := count(t, url, target.DeadLetter(ns)); n != 2 {
+		t.Errorf("%d dead-letter documents after the re-send, want 2", n)
+	}
+}
+
+// A Deliverer created while Elasticsearch is unreachable installs its templates before it
+// writes the first record: a data stream created before its template would keep no mappings.
+func TestTemplatesInstalledBeforeTheFirstRecord(t *testing.T) {
+	url := estest.URL(t)
+	ns := strings.TrimPrefix(estest.UniqueName(t, "x"), "x-")
+	proxy := esfault.New(t, url)
+	var mu sync.Mutex
+	var paths []string
+	down := true
+	proxy.SetRequestFault(func(r *http.Request, _ int) esfault.Fault {
+		mu.Lock()
+		defer mu.Unlock()
+		if down {
+			return esfault.Fault{Status: http.StatusServiceUnavailable}
+		}
+		paths = append(paths, r.Method+" "+r.URL.Path)
+		return esfault.Fault{}
+	})
+	tc := template.DefaultConfig()
+	tc.Name, tc.Priority, tc.Replicas = "sstest-"+ns, 400, 0
+	tc.Patterns, tc.DeadLetterPatterns = []string{target.DataStream("*", ns)}, []string{target.DeadLetter(ns)}
+	t.Cleanup(func() {
+		for _, k := range ecs.Kinds() {
+			estest.DeleteDataStream(t, target.DataStream(k.String(), ns))
+		}
+		for _, name := range []string{tc.LogsTemplate(), tc.DeadLetterTemplate()} {
+			esCall(t, url, http.MethodDelete, "/_index_template/"+name, "", nil)
+		}
+	})
+	cl := newClient(t, proxy.URL(), func(c *esclient.Config) { c.MaxRetries = 0 })
+	d := newDelivererVia(t, cl, ns, func(c *deliver.Config) { c.Templates = tc })
+	if o := d.Deliver(context.Background(), makeRecords(ns, 0, 2, ecs.KindCloudTrail)); o.Status != deliver.Retry {
+		t.Fatalf("while Elasticsearch is down: %+v", o)
+	}
+	mu.Lock()
+	down = false
+	mu.Unlock()
+	if o := d.Deliver(context.Background(), makeRecords(ns, 0, 2, ecs.KindCloudTrail)); o.Status != deliver.OK || o.Created != 2 {
+		t.Fatalf("once it is up: %+v", o)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	firstTemplate, firstBulk := -1, -1
+	for i, p := range paths {
+		if firstTemplate < 0 && strings.HasPrefix(p, "PUT /_index_template/") {
+			firstTemplate = i
+		}
+		if firstBulk < 0 && strings.HasSuffix(p, "/_bulk") {
+			firstBulk = i
+		}
+	}
+	if firstTemplate < 0 || firstBulk < firstTemplate {
+		t.Errorf("requests %v: the templates were not installed before the first bulk request", paths)
+	}
+	var got map[string]any
+	if esCall(t, url, http.MethodGet, "/_index_template/"+tc.LogsTemplate(), "", &got); got["index_templates"] == nil {
+		t.Errorf("template %s not installed: %v", tc.LogsTemplate(), got)
 	}
 }

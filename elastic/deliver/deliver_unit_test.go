@@ -206,6 +206,7 @@ func TestConcurrentDeliverAndCloseLeakNothing(t *testing.T) {
 	}
 	cfg := deliver.DefaultConfig()
 	cfg.RetryBackoff = esclient.Backoff{Min: time.Millisecond, Max: 5 * time.Millisecond}
+	cfg.Templates.Enabled = false
 	d, err := deliver.New(cl, cfg, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,16 @@
 // Whole-request failures (unreachable, timeouts, 5xx and 429 after esclient's own retries, a
 // response that does not match the request) are RETRY; a 413 splits the request in halves.
 //
+// Input that never became a record (Undecodable: bytes of a chunk that are not msgpack, or not
+// a log event) goes to the dead-letter data stream in the same requests as the chunk's records,
+// whole, so a chunk is acknowledged all at once or retried all at once.
+//
+// Before the first record is written, Deliverer installs the index templates (Config.Templates):
+// a data stream created before its template would get no mappings, and no lifecycle, for good.
+// New tries once, briefly, because Elasticsearch may be down while Fluent Bit starts, which
+// must not stop the agent; until an installation succeeds, every Deliver tries again first and
+// returns RETRY when it fails. This package is the only one that writes to Elasticsearch.
+//
 // # Why the bulk API and not esutil.BulkIndexer
 //
 // go-elasticsearch offers both; this package calls esapi.BulkRequest synchronously, one request

@@ -48,6 +48,7 @@ func newDelivererVia(t testing.TB, cl *esclient.Client, ns string, edit func(*de
 	cfg := deliver.DefaultConfig()
 	cfg.Namespace = ns
 	cfg.RetryBackoff = esclient.Backoff{Min: 10 * time.Millisecond, Max: 100 * time.Millisecond}
+	cfg.Templates.Enabled = false // installed once per server by readertest.Namespace
 	if edit != nil {
 		edit(&cfg)
 	}

@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/siemscore/siemscore/elastic/deliver"
 	"github.com/siemscore/siemscore/elastic/esclient"
 	"github.com/siemscore/siemscore/elastic/estest"
 	"github.com/siemscore/siemscore/elastic/target"
@@ -213,9 +212,11 @@ func fill(v reflect.Value) {
 	}
 }
 
-// TestEveryKindIndexesWithTheMappedTypes installs the production templates, ships a document
-// with every field set into each kind's data stream, and checks in _mapping that Elasticsearch
-// mapped each field as the template says (not dynamically).
+// TestEveryKindIndexesWithTheMappedTypes installs the production templates, writes a document
+// with every field set into each kind's data stream and a dead-letter document with every field
+// set into the dead-letter one, and checks in _mapping that Elasticsearch mapped each field as
+// the template says (not dynamically). The documents are written with a plain bulk request:
+// what is checked is the template, whatever writes through it.
 func TestEveryKindIndexesWithTheMappedTypes(t *testing.T) {
 	url := estest.URL(t)
 	cl := newClient(t, url)
@@ -225,30 +226,39 @@ func TestEveryKindIndexesWithTheMappedTypes(t *testing.T) {
 		t.Fatal(err)
 	}
 	ns := strings.TrimPrefix(estest.UniqueName(t, "x"), "x-")
-	dcfg := deliver.DefaultConfig()
-	dcfg.Namespace = ns
-	d, err := deliver.New(cl, dcfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close(context.Background())
 
-	var recs []ecs.Record
+	var bulk strings.Builder
+	add := func(index string, doc any) {
+		body, err := json.Marshal(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&bulk, "{\"create\":{\"_index\":%q}}\n%s\n", index, body)
+	}
 	for _, k := range ecs.Kinds() {
-		t.Cleanup(func() { estest.DeleteDataStream(t, target.DataStream(k.String(), ns)) })
+		ds := target.DataStream(k.String(), ns)
+		t.Cleanup(func() { estest.DeleteDataStream(t, ds) })
 		doc := &ecs.Document{}
 		fill(reflect.ValueOf(doc).Elem())
+		doc.DataStream = ecs.DataStream{Type: "logs", Dataset: target.DatasetPrefix + k.String(), Namespace: ns}
 		doc.Passthrough = map[string]any{"kubernetes": map[string]any{"pod": "p", "restarts": 2}}
-		recs = append(recs, ecs.Record{Kind: k, ID: "full-" + k.String(), Doc: doc})
+		add(ds, doc)
 	}
-	// A rejected record too, so the dead-letter data stream exists and can be checked.
-	bad := &ecs.Document{Timestamp: time.Now()}
-	bad.Passthrough = map[string]any{"kubernetes": "not-an-object"}
-	recs = append(recs, ecs.Record{Kind: ecs.KindGeneric, ID: "bad", Doc: bad})
+	dead := &ecs.DeadLetterDocument{}
+	fill(reflect.ValueOf(dead).Elem())
+	dead.DataStream = ecs.DataStream{Type: "logs", Dataset: target.DeadLetterDataset, Namespace: ns}
+	add(target.DeadLetter(ns), dead)
 	t.Cleanup(func() { estest.DeleteDataStream(t, target.DeadLetter(ns)) })
 
-	if o := d.Deliver(context.Background(), recs); o.Status != deliver.OK || o.Created != 4 || o.DeadLettered != 1 {
-		t.Fatalf("%+v", o)
+	var res struct {
+		Errors bool `json:"errors"`
+		Items  []map[string]struct {
+			Status int             `json:"status"`
+			Error  json.RawMessage `json:"error"`
+		} `json:"items"`
+	}
+	if code := postJSON(t, url, "/_bulk?refresh=true", bulk.String(), &res); code != http.StatusOK || res.Errors || len(res.Items) != len(ecs.Kinds())+1 {
+		t.Fatalf("bulk: HTTP %d, %+v", code, res)
 	}
 
 	logs := loadMappings(t, logsMappings)
@@ -263,7 +273,21 @@ func TestEveryKindIndexesWithTheMappedTypes(t *testing.T) {
 			t.Errorf("%s: passthrough number mapped as %v, want long", ds, f)
 		}
 	}
-	checkInstalledMapping(t, url, target.DeadLetter(ns), loadMappings(t, deadLetterMappings), reflect.TypeFor[deliver.DeadLetterDoc]())
+	checkInstalledMapping(t, url, target.DeadLetter(ns), loadMappings(t, deadLetterMappings), reflect.TypeFor[ecs.DeadLetterDocument]())
+}
+
+// postJSON sends body (NDJSON for _bulk) and decodes the JSON answer into out.
+func postJSON(t *testing.T, url, path, body string, out any) int {
+	t.Helper()
+	res, err := http.Post(url+path, "application/x-ndjson", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if err := json.NewDecoder(res.Body).Decode(out); err != nil {
+		t.Fatal(err)
+	}
+	return res.StatusCode
 }
 
 // installedMapping returns the mapping of a data stream's write index.

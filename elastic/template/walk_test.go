@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/siemscore/siemscore/elastic/deliver"
 	"github.com/siemscore/siemscore/processors/ecs"
 )
 
@@ -164,7 +163,7 @@ func TestLogsMappingMatchesDocument(t *testing.T) {
 
 func TestDeadLetterMappingMatchesDocument(t *testing.T) {
 	m := loadMappings(t, deadLetterMappings)
-	checkMappingCoversType(t, m, reflect.TypeFor[deliver.DeadLetterDoc]())
+	checkMappingCoversType(t, m, reflect.TypeFor[ecs.DeadLetterDocument]())
 	if m["dynamic"] != false {
 		t.Errorf("the dead-letter mapping must not map anything dynamically, dynamic=%v", m["dynamic"])
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/siemscore/siemscore/elastic/deliver"
 	"github.com/siemscore/siemscore/elastic/target"
 	"github.com/siemscore/siemscore/plugin/config"
 	"github.com/siemscore/siemscore/plugin/flblog"
@@ -29,7 +30,7 @@ const (
 
 // Instance is a running [OUTPUT] instance.
 type Instance interface {
-	Flush(chunk []byte, tag func() string) pipeline.Code
+	Flush(chunk []byte, tag func() string) deliver.Status
 	Close() error
 	Stats() pipeline.Stats
 }
@@ -182,9 +183,9 @@ func (p *Plugin) Flush(ctx any, data unsafe.Pointer, length int, tag func() stri
 		chunk = unsafe.Slice((*byte)(data), length)
 	}
 	switch r.inst.Flush(chunk, tag) {
-	case pipeline.OK:
+	case deliver.OK:
 		return FLBOK
-	case pipeline.Retry:
+	case deliver.Retry:
 		return FLBRetry
 	}
 	return FLBError

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/siemscore/siemscore/elastic/deliver"
 	"github.com/siemscore/siemscore/plugin/config"
 	"github.com/siemscore/siemscore/plugin/flblog/flblogtest"
 	"github.com/siemscore/siemscore/plugin/pipeline"
@@ -19,13 +20,13 @@ import (
 type fakeInstance struct {
 	mu      sync.Mutex
 	cfg     config.Config
-	code    pipeline.Code
+	code    deliver.Status
 	panicky bool
 	chunks  [][]byte
 	closed  int
 }
 
-func (f *fakeInstance) Flush(chunk []byte, tag func() string) pipeline.Code {
+func (f *fakeInstance) Flush(chunk []byte, tag func() string) deliver.Status {
 	if f.panicky {
 		var m map[string]int
 		m["boom"]++ // a real runtime panic, as a bug would cause
@@ -63,7 +64,7 @@ func newHarness() *harness {
 		if h.openErr != nil {
 			return nil, h.openErr
 		}
-		f := &fakeInstance{cfg: cfg, code: pipeline.OK}
+		f := &fakeInstance{cfg: cfg, code: deliver.OK}
 		h.mu.Lock()
 		h.instances = append(h.instances, f)
 		h.mu.Unlock()
@@ -93,7 +94,7 @@ func TestInstancesSideBySide(t *testing.T) {
 	if a == b {
 		t.Fatal("two instances share a handle")
 	}
-	h.instances[1].code = pipeline.Retry
+	h.instances[1].code = deliver.Retry
 	if rc := flush(h.plugin, a, []byte{1, 2, 3}); rc != FLBOK {
 		t.Errorf("flush a = %d", rc)
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/siemscore/siemscore/elastic/deliver"
 	"github.com/siemscore/siemscore/plugin/decode"
 	"github.com/siemscore/siemscore/processors"
 	"github.com/siemscore/siemscore/processors/ecs"
@@ -17,20 +18,19 @@ type encodingSink struct {
 	buf []byte
 }
 
-func (s *encodingSink) Deliver(_ context.Context, recs []ecs.Record) (Outcome, error) {
+func (s *encodingSink) Deliver(_ context.Context, recs []ecs.Record, _ ...deliver.Undecodable) deliver.Outcome {
 	s.buf = s.buf[:0]
 	for i := range recs {
 		b, err := recs[i].Doc.MarshalJSON()
 		if err != nil {
-			return Outcome{}, err
+			return deliver.Outcome{Status: deliver.Retry, Records: len(recs), Err: err}
 		}
 		s.buf = append(s.buf, b...)
 	}
-	return Outcome{Written: len(recs)}, nil
+	return deliver.Outcome{Status: deliver.OK, Records: len(recs), Created: len(recs)}
 }
 
-func (s *encodingSink) DeadLetter(context.Context, []DeadLetter) error { return nil }
-func (s *encodingSink) Close(context.Context) error                    { return nil }
+func (s *encodingSink) Close(context.Context) error { return nil }
 
 // BenchmarkFlush measures one flush of the workload's 2000-record chunk (see workload) through
 // decode, route, score and encode, with a sink that only encodes, and a scorer holding a trained
@@ -53,7 +53,7 @@ func BenchmarkFlush(b *testing.B) {
 	tag := func() string { return "bench" }
 	cpu0 := cpuTime(b)
 	for b.Loop() {
-		if code := in.Flush(w.chunk, tag); code != OK {
+		if code := in.Flush(w.chunk, tag); code != deliver.OK {
 			b.Fatalf("flush: %v", code)
 		}
 	}
@@ -133,8 +133,8 @@ func BenchmarkFlushStages(b *testing.B) {
 	})
 	sink := &encodingSink{}
 	stage("encode", func() {
-		if _, err := sink.Deliver(b.Context(), recs); err != nil {
-			b.Fatal(err)
+		if out := sink.Deliver(b.Context(), recs); out.Err != nil {
+			b.Fatal(out.Err)
 		}
 	})
 }

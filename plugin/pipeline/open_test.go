@@ -7,6 +7,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/siemscore/siemscore/elastic/deliver"
 	"github.com/siemscore/siemscore/elastic/estest"
 	"github.com/siemscore/siemscore/plugin/config"
 	"github.com/siemscore/siemscore/plugin/flblog"
@@ -47,7 +48,7 @@ func TestShutdownLeaksNoGoroutines(t *testing.T) {
 	before := goleak.IgnoreCurrent()
 
 	in := openFor(t, config.Map{"es_hosts": url, "es_namespace": ns, "model_bundle": bundlePath, "model_reload_interval": "1s"})
-	if code := in.Flush(chunk, tag); code != OK {
+	if code := in.Flush(chunk, tag); code != deliver.OK {
 		t.Fatalf("flush: %v", code)
 	}
 	if err := in.Close(); err != nil {
@@ -68,7 +69,7 @@ func TestUnreachableElasticsearch(t *testing.T) {
 	}
 	before := goleak.IgnoreCurrent()
 	in := openFor(t, config.Map{"es_hosts": "http://127.0.0.1:1", "es_retry_budget": "1s", "es_timeout": "2s"})
-	if code := in.Flush(chunk, tag); code != Retry {
+	if code := in.Flush(chunk, tag); code != deliver.Retry {
 		t.Errorf("flush with Elasticsearch unreachable = %v, want RETRY", code)
 	}
 	if err := in.Close(); err != nil {

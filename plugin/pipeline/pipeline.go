@@ -1,7 +1,7 @@
 // Package pipeline is what one siemscore [OUTPUT] instance does with a chunk: decode the
 // msgpack, turn each event into ECS records (processors), score them, and deliver them to
-// Elasticsearch, returning the code Fluent Bit acts on. It knows nothing of cgo: the exported
-// functions hand it the chunk bytes and map its Code to FLB_OK / FLB_RETRY / FLB_ERROR.
+// Elasticsearch (elastic/deliver), returning the delivery's status, which the exported
+// functions map to FLB_OK / FLB_RETRY. It knows nothing of cgo.
 package pipeline
 
 import (
@@ -15,35 +15,12 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/siemscore/siemscore/elastic/deliver"
 	"github.com/siemscore/siemscore/plugin/decode"
 	"github.com/siemscore/siemscore/processors"
+	"github.com/siemscore/siemscore/processors/digest"
 	"github.com/siemscore/siemscore/processors/ecs"
 )
-
-// Code is the outcome of a flush, as Fluent Bit understands it.
-type Code int
-
-const (
-	// Error drops the chunk. The pipeline never returns it: every record is delivered or
-	// dead-lettered, and anything else is worth a retry.
-	Error Code = iota
-	// OK: Elasticsearch acknowledged every record of the chunk (written, already present, or
-	// dead-lettered with the reason).
-	OK
-	// Retry: Fluent Bit re-sends the whole chunk later. Records already written are recognised
-	// by their deterministic _id and not duplicated.
-	Retry
-)
-
-func (c Code) String() string {
-	switch c {
-	case OK:
-		return "OK"
-	case Retry:
-		return "RETRY"
-	}
-	return "ERROR"
-}
 
 // Scorer adds the model scores to a record. It must be safe for concurrent use: Fluent Bit
 // workers flush in parallel. A Scorer that is also an io.Closer is closed with the Instance.
@@ -51,32 +28,15 @@ type Scorer interface {
 	Score(rec *ecs.Record)
 }
 
-// Sink delivers records. It must be safe for concurrent use.
+// Sink delivers records: elastic/deliver's Deliverer, or a test's stand-in. It must be safe
+// for concurrent use.
 type Sink interface {
-	// Deliver returns nil once every record is acknowledged: written, already present (same
-	// _id), or written to the dead-letter target with the reason Elasticsearch gave. An error
-	// means some records are not, and the chunk must be retried.
-	Deliver(ctx context.Context, recs []ecs.Record) (Outcome, error)
-	// DeadLetter writes input that never became a record, with the reason, to the dead-letter
-	// target. An error means some of it is not written.
-	DeadLetter(ctx context.Context, letters []DeadLetter) error
+	// Deliver returns OK once every record is acknowledged: written, already present (same
+	// _id), or written to the dead-letter target with the reason Elasticsearch gave, and the
+	// undecodable input is in the dead-letter target too; otherwise the chunk must be retried.
+	Deliver(ctx context.Context, recs []ecs.Record, bad ...deliver.Undecodable) deliver.Outcome
 	// Close releases connections; it is called once, after the last Deliver has returned.
 	Close(ctx context.Context) error
-}
-
-// Outcome counts what happened to the records of one Deliver call.
-type Outcome struct {
-	Written      int // created now
-	Duplicates   int // already present: the chunk was re-sent, or the event arrived twice
-	DeadLettered int // refused by Elasticsearch for good; in the dead-letter target
-}
-
-// DeadLetter is input that could not be turned into a record.
-type DeadLetter struct {
-	Time   time.Time // when it was met
-	Tag    string    // the chunk's Fluent Bit tag
-	Reason string
-	Raw    []byte // the msgpack bytes as received
 }
 
 // Options configure an Instance.
@@ -119,12 +79,12 @@ func New(opts Options) (*Instance, error) {
 
 // Flush processes one chunk. chunk must stay valid and unchanged until Flush returns; nothing
 // keeps a reference to it afterwards. tag is called only when a log line or dead letter needs it.
-func (in *Instance) Flush(chunk []byte, tag func() string) Code {
+func (in *Instance) Flush(chunk []byte, tag func() string) deliver.Status {
 	in.mu.RLock()
 	if in.closed {
 		in.mu.RUnlock()
 		in.opts.Log.Error("flush after shutdown began; asking Fluent Bit to retry the chunk")
-		return Retry
+		return deliver.Retry
 	}
 	in.inflight.Add(1)
 	in.mu.RUnlock()
@@ -135,24 +95,24 @@ func (in *Instance) Flush(chunk []byte, tag func() string) Code {
 	t0 := time.Now()
 	b := in.build(chunk, tag)
 	t1 := time.Now()
-	code := in.deliver(ctx, b, tag)
+	status := in.deliver(ctx, b, tag)
 	c := &in.counts
 	c.buildNanos.Add(int64(t1.Sub(t0)))
 	c.deliverNanos.Add(int64(time.Since(t1)))
 	c.flushes.Add(1)
 	c.records.Add(int64(len(b.recs)))
 	c.groupMarkers.Add(int64(b.stats.GroupStarts + b.stats.GroupEnds))
-	if code == Retry {
+	if status != deliver.OK {
 		c.retries.Add(1)
 	}
-	return code
+	return status
 }
 
-// batch is one chunk turned into records and dead letters.
+// batch is one chunk turned into records and undecodable input.
 type batch struct {
-	recs    []ecs.Record
-	letters []DeadLetter
-	stats   decode.Stats
+	recs  []ecs.Record
+	bad   []deliver.Undecodable
+	stats decode.Stats
 }
 
 // build decodes and processes a chunk. It never fails: what cannot be processed becomes a dead
@@ -164,13 +124,13 @@ func (in *Instance) build(chunk []byte, tag func() string) batch {
 	for d.Next() {
 		ev := d.Event()
 		if ev.Err != nil {
-			b.letters = append(b.letters, DeadLetter{Time: time.Now().UTC(), Tag: tag(), Reason: ev.Err.Error(), Raw: ev.Raw})
+			b.bad = append(b.bad, undecodable(tag(), ev.Err, ev.Raw))
 			continue
 		}
 		b.recs = in.opts.Processor.Append(b.recs, ev.Body, ev.Time)
 	}
 	if err := d.Err(); err != nil {
-		b.letters = append(b.letters, DeadLetter{Time: time.Now().UTC(), Tag: tag(), Reason: err.Error(), Raw: d.Tail()})
+		b.bad = append(b.bad, undecodable(tag(), err, d.Tail()))
 	}
 	b.stats = d.Stats()
 	for i := range b.recs {
@@ -179,36 +139,40 @@ func (in *Instance) build(chunk []byte, tag func() string) batch {
 	return b
 }
 
-func (in *Instance) deliver(ctx context.Context, b batch, tag func() string) Code {
-	log := in.opts.Log
-	if len(b.letters) > 0 {
-		if err := in.opts.Sink.DeadLetter(ctx, b.letters); err != nil {
-			log.Warn("dead-lettering undecodable input failed; the chunk will be retried", "tag", tag(), "error", err)
-			return Retry
-		}
-		in.counts.deadLettered.Add(int64(len(b.letters)))
-		for _, l := range b.letters {
-			log.Warn("undecodable input dead-lettered", "tag", tag(), "bytes", len(l.Raw), "reason", l.Reason)
-		}
+// undecodable is the dead letter of input that is not a log event. The same bytes with the same
+// reason (a chunk Fluent Bit sends again, or two instances sharing the dead-letter stream) make
+// one document.
+func undecodable(tag string, err error, raw []byte) deliver.Undecodable {
+	reason := err.Error()
+	return deliver.Undecodable{
+		ID:  digest.ID(uint8(ecs.KindGeneric), digest.Key{deliver.DecodeErrorType, reason}, raw),
+		Tag: tag, Reason: reason, Raw: raw,
 	}
-	out, err := in.opts.Sink.Deliver(ctx, b.recs)
-	in.counts.written.Add(int64(out.Written))
+}
+
+func (in *Instance) deliver(ctx context.Context, b batch, tag func() string) deliver.Status {
+	log := in.opts.Log
+	out := in.opts.Sink.Deliver(ctx, b.recs, b.bad...)
+	in.counts.written.Add(int64(out.Created))
 	in.counts.duplicates.Add(int64(out.Duplicates))
 	in.counts.deadLettered.Add(int64(out.DeadLettered))
-	if err != nil {
-		log.Warn("delivery incomplete; the chunk will be retried", "tag", tag(), "records", len(b.recs),
-			"written", out.Written, "duplicates", out.Duplicates, "dead_lettered", out.DeadLettered, "error", err)
-		return Retry
+	if out.Status != deliver.OK {
+		log.Warn("delivery incomplete; the chunk will be retried", "tag", tag(), "records", len(b.recs), "undecodable", len(b.bad),
+			"written", out.Created, "duplicates", out.Duplicates, "dead_lettered", out.DeadLettered, "error", out.Err)
+		return deliver.Retry
 	}
-	if out.DeadLettered > 0 {
-		log.Warn("records refused by Elasticsearch were dead-lettered", "tag", tag(), "count", out.DeadLettered)
+	for _, u := range b.bad {
+		log.Warn("undecodable input dead-lettered", "tag", u.Tag, "bytes", len(u.Raw), "reason", u.Reason)
+	}
+	if refused := out.DeadLettered - len(b.bad); refused > 0 {
+		log.Warn("records refused by Elasticsearch were dead-lettered", "tag", tag(), "count", refused)
 	}
 	if log.IsDebug() {
-		log.Debug("flush delivered", "tag", tag(), "records", len(b.recs), "written", out.Written,
-			"duplicates", out.Duplicates, "dead_lettered", out.DeadLettered+len(b.letters),
+		log.Debug("flush delivered", "tag", tag(), "records", len(b.recs), "written", out.Created,
+			"duplicates", out.Duplicates, "dead_lettered", out.DeadLettered,
 			"group_markers", b.stats.GroupStarts+b.stats.GroupEnds)
 	}
-	return OK
+	return deliver.OK
 }
 
 // sinkCloseTimeout bounds closing the sink's connections at shutdown.

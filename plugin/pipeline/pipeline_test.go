@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/siemscore/siemscore/elastic/deliver"
 	"github.com/siemscore/siemscore/plugin/decode/decodetest"
 	"github.com/siemscore/siemscore/plugin/plugintest"
 	"github.com/siemscore/siemscore/processors"
@@ -21,7 +22,7 @@ import (
 type fakeSink struct {
 	mu         sync.Mutex
 	recs       []ecs.Record
-	letters    []DeadLetter
+	letters    []deliver.Undecodable
 	deliverErr error
 	letterErr  error
 	refuse     func(ecs.Record) bool // dead-lettered by "Elasticsearch"
@@ -30,7 +31,7 @@ type fakeSink struct {
 	entered    chan struct{} // when set, Deliver signals it on entry
 }
 
-func (s *fakeSink) Deliver(ctx context.Context, recs []ecs.Record) (Outcome, error) {
+func (s *fakeSink) Deliver(ctx context.Context, recs []ecs.Record, bad ...deliver.Undecodable) deliver.Outcome {
 	if s.entered != nil {
 		s.entered <- struct{}{}
 	}
@@ -39,10 +40,18 @@ func (s *fakeSink) Deliver(ctx context.Context, recs []ecs.Record) (Outcome, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.deliverErr != nil {
-		return Outcome{Written: len(recs) / 2}, s.deliverErr
+	out := deliver.Outcome{Status: deliver.Retry, Records: len(recs) + len(bad), Undecodable: len(bad)}
+	switch {
+	case s.deliverErr != nil:
+		out.Created, out.Err = len(recs)/2, s.deliverErr
+		return out
+	case s.letterErr != nil && len(bad) > 0:
+		out.Err = s.letterErr
+		return out
 	}
-	var out Outcome
+	out.Status = deliver.OK
+	s.letters = append(s.letters, bad...)
+	out.DeadLettered = len(bad)
 	for _, r := range recs {
 		switch {
 		case s.refuse != nil && s.refuse(r):
@@ -50,21 +59,11 @@ func (s *fakeSink) Deliver(ctx context.Context, recs []ecs.Record) (Outcome, err
 		case slices.ContainsFunc(s.recs, func(o ecs.Record) bool { return o.ID == r.ID }):
 			out.Duplicates++
 		default:
-			out.Written++
+			out.Created++
 			s.recs = append(s.recs, r)
 		}
 	}
-	return out, nil
-}
-
-func (s *fakeSink) DeadLetter(ctx context.Context, letters []DeadLetter) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.letterErr != nil {
-		return s.letterErr
-	}
-	s.letters = append(s.letters, letters...)
-	return nil
+	return out
 }
 
 func (s *fakeSink) Close(ctx context.Context) error {
@@ -107,7 +106,7 @@ func TestFlushDeliversEveryRecordWithItsKind(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if code := in.Flush(chunk, tag); code != OK {
+	if code := in.Flush(chunk, tag); code != deliver.OK {
 		t.Fatalf("Flush = %v", code)
 	}
 	if len(sink.recs) != len(bodies) {
@@ -130,7 +129,7 @@ func TestFlushDeliversEveryRecordWithItsKind(t *testing.T) {
 	}
 
 	// Fluent Bit re-sends a chunk after RETRY: the same IDs come back and nothing is duplicated.
-	if code := in.Flush(chunk, tag); code != OK {
+	if code := in.Flush(chunk, tag); code != deliver.OK {
 		t.Fatalf("second Flush = %v", code)
 	}
 	if st := in.Stats(); st.Written != 400 || st.Duplicates != 400 {
@@ -154,7 +153,7 @@ func TestEveryEventFormIsDeliveredAndGroupMarkersAreNot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if code := in.Flush(chunk, tag); code != OK {
+	if code := in.Flush(chunk, tag); code != deliver.OK {
 		t.Fatalf("Flush = %v", code)
 	}
 	if len(sink.recs) != 5 || len(sink.letters) != 0 {
@@ -190,7 +189,7 @@ func TestMalformedInputIsDeadLetteredWithTheReason(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if code := in.Flush(chunk, tag); code != OK {
+	if code := in.Flush(chunk, tag); code != deliver.OK {
 		t.Fatalf("Flush = %v", code)
 	}
 	if len(sink.recs) != 2 {
@@ -201,7 +200,7 @@ func TestMalformedInputIsDeadLetteredWithTheReason(t *testing.T) {
 	}
 	for i, want := range []string{"wrong event shape", "invalid timestamp", "wrong event shape", "undecodable msgpack"} {
 		l := sink.letters[i]
-		if !strings.Contains(l.Reason, want) || l.Tag != "aws.test" || len(l.Raw) == 0 || l.Time.IsZero() {
+		if !strings.Contains(l.Reason, want) || l.Tag != "aws.test" || len(l.Raw) == 0 || l.ID == "" {
 			t.Errorf("dead letter %d = %+v, want reason %q", i, l, want)
 		}
 	}
@@ -220,7 +219,7 @@ func TestIncompleteDeliveryAsksForARetry(t *testing.T) {
 	}
 	sink := &fakeSink{deliverErr: errors.New("elasticsearch unreachable")}
 	in := newInstance(t, sink, &countingScorer{})
-	if code := in.Flush(chunk, tag); code != Retry {
+	if code := in.Flush(chunk, tag); code != deliver.Retry {
 		t.Errorf("Flush with a failing sink = %v, want RETRY", code)
 	}
 
@@ -229,7 +228,7 @@ func TestIncompleteDeliveryAsksForARetry(t *testing.T) {
 	bad, _ := e.Chunk()
 	sink2 := &fakeSink{letterErr: errors.New("dead-letter index unreachable")}
 	in2 := newInstance(t, sink2, &countingScorer{})
-	if code := in2.Flush(append(bad, chunk...), tag); code != Retry {
+	if code := in2.Flush(append(bad, chunk...), tag); code != deliver.Retry {
 		t.Errorf("Flush whose dead letter fails = %v, want RETRY", code)
 	}
 	if len(sink2.recs) != 0 {
@@ -247,7 +246,7 @@ func TestRefusedRecordsCountAsDelivered(t *testing.T) {
 	}
 	sink := &fakeSink{refuse: func(r ecs.Record) bool { return r.Kind == ecs.KindGuardDuty }}
 	in := newInstance(t, sink, &countingScorer{})
-	if code := in.Flush(chunk, tag); code != OK {
+	if code := in.Flush(chunk, tag); code != deliver.OK {
 		t.Fatalf("Flush = %v", code)
 	}
 	if st := in.Stats(); st.Written != 6 || st.DeadLettered != 2 {
@@ -268,7 +267,7 @@ func TestConcurrentFlushes(t *testing.T) {
 					t.Error(err)
 					return
 				}
-				if code := in.Flush(chunk, tag); code != OK {
+				if code := in.Flush(chunk, tag); code != deliver.OK {
 					t.Errorf("chunk %d: %v", c, code)
 				}
 			}
@@ -291,7 +290,7 @@ func TestCloseWaitsForFlushesInProgress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	flushed := make(chan Code)
+	flushed := make(chan deliver.Status)
 	go func() { flushed <- in.Flush(chunk, tag) }()
 	<-sink.entered
 
@@ -303,11 +302,11 @@ func TestCloseWaitsForFlushesInProgress(t *testing.T) {
 	case <-time.After(100 * time.Millisecond):
 	}
 	// A flush arriving during shutdown is not processed half-way: Fluent Bit keeps the chunk.
-	if code := in.Flush(chunk, tag); code != Retry {
+	if code := in.Flush(chunk, tag); code != deliver.Retry {
 		t.Errorf("Flush during Close = %v, want RETRY", code)
 	}
 	close(sink.block)
-	if code := <-flushed; code != OK {
+	if code := <-flushed; code != deliver.OK {
 		t.Errorf("flush in progress = %v, want OK", code)
 	}
 	if err := <-closed; err != nil {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/siemscore/siemscore/elastic/deliver"
 	"github.com/siemscore/siemscore/models/score"
 	"github.com/siemscore/siemscore/plugin/decode/flbgo"
 	"github.com/siemscore/siemscore/processors"
@@ -36,7 +37,7 @@ func BenchmarkFlushVsFluentBitGo(b *testing.B) {
 	var ours, theirs time.Duration
 	for b.Loop() {
 		t0 := time.Now()
-		if code := in.Flush(chunk, tag); code != OK {
+		if code := in.Flush(chunk, tag); code != deliver.OK {
 			b.Fatalf("flush: %v", code)
 		}
 		t1 := time.Now()
@@ -60,8 +61,8 @@ func fluentBitGoFlush(b *testing.B, chunk []byte, proc *processors.Processor, sc
 	for i := range recs {
 		scorer.Score(&recs[i])
 	}
-	if _, err := sink.Deliver(b.Context(), recs); err != nil {
-		b.Fatal(err)
+	if out := sink.Deliver(b.Context(), recs); out.Err != nil {
+		b.Fatal(out.Err)
 	}
 	return len(recs)
 }

@@ -92,6 +92,7 @@ func Deliver(t testing.TB, url, ns string, recs []ecs.Record) {
 	cfg := deliver.DefaultConfig()
 	cfg.Namespace = ns
 	cfg.RetryBackoff = esclient.Backoff{Min: 20 * time.Millisecond, Max: 500 * time.Millisecond}
+	cfg.Templates.Enabled = false // Namespace installed them
 	cl := Client(t, url)
 	d, err := deliver.New(cl, cfg, nil)
 	if err != nil {
