@@ -7,8 +7,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/elastic/go-elasticsearch/v8/esapi"
-
+	"github.com/siemscore/siemscore/elastic/esclient"
 	"github.com/siemscore/siemscore/elastic/reader"
 	"github.com/siemscore/siemscore/elastic/target"
 	"github.com/siemscore/siemscore/models/ipinsights"
@@ -94,7 +93,7 @@ func (e *ReadError) Error() string { return e.Err.Error() }
 func (e *ReadError) Unwrap() error { return e.Err }
 
 // ReadES reads the training data of the window ending at now from what the plugin wrote.
-func ReadES(ctx context.Context, es esapi.Transport, cfg ESConfig, now time.Time, log Logger) (*Data, ReadStats, error) {
+func ReadES(ctx context.Context, es *esclient.Client, cfg ESConfig, now time.Time, log Logger) (*Data, ReadStats, error) {
 	var st ReadStats
 	if err := cfg.Validate(); err != nil {
 		return nil, st, err
@@ -117,7 +116,7 @@ func ReadES(ctx context.Context, es esapi.Transport, cfg ESConfig, now time.Time
 
 type esRead struct {
 	cfg ESConfig
-	es  esapi.Transport
+	es  *esclient.Client
 	log Logger
 	st  *ReadStats
 	d   *Data
@@ -216,7 +215,7 @@ func (r *esRead) kerberos(ctx context.Context, w reader.Window) error {
 
 // FromES reads the window ending at now and trains on it: what `siemscore train --from-es` and
 // the companion trainer run. The training time is now.
-func FromES(ctx context.Context, es esapi.Transport, read ESConfig, cfg Config, now time.Time, log Logger) (*Result, ReadStats, error) {
+func FromES(ctx context.Context, es *esclient.Client, read ESConfig, cfg Config, now time.Time, log Logger) (*Result, ReadStats, error) {
 	if log == nil {
 		log = nopLog{}
 	}

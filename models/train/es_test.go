@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/elastic/go-elasticsearch/v8/esapi"
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/siemscore/siemscore/elastic/esclient"
@@ -47,7 +46,7 @@ func config(s *traintest.Moving) train.ESConfig {
 
 // fromES trains on the scenario's index as the companion does, keeping prev's models that
 // cannot be retrained.
-func fromES(t *testing.T, es esapi.Transport, s *traintest.Moving, now time.Time, prev *bundle.Bundle) (*train.Result, train.ReadStats) {
+func fromES(t *testing.T, es *esclient.Client, s *traintest.Moving, now time.Time, prev *bundle.Bundle) (*train.Result, train.ReadStats) {
 	t.Helper()
 	cfg := train.DefaultConfig()
 	cfg.Previous, cfg.KeepPrevious = prev, true

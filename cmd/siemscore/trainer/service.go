@@ -29,9 +29,9 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
-	"github.com/elastic/go-elasticsearch/v8/esapi"
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/siemscore/siemscore/elastic/esclient"
 	"github.com/siemscore/siemscore/elastic/modelstore"
 	"github.com/siemscore/siemscore/models/bundle"
 	"github.com/siemscore/siemscore/models/train"
@@ -45,7 +45,7 @@ type Config struct {
 	Read  train.ESConfig
 	Train train.Config
 	// ES is where training data is read. Nil: the service never trains (it serves the cache).
-	ES esapi.Transport
+	ES *esclient.Client
 	// Index is the models index; nil means no Elasticsearch (serve the cache only).
 	Index *modelstore.Index
 	// Cache is the local bundle directory; may be nil.
