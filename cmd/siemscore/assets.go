@@ -10,17 +10,12 @@ import (
 
 	"github.com/siemscore/siemscore/elastic/assets"
 	"github.com/siemscore/siemscore/elastic/esclient"
+	"github.com/siemscore/siemscore/plugin/companion/shared"
 )
 
-// Environment variables of the assets install command, the same names the plugin's example
-// configuration uses for its credentials.
-const (
-	envESURL     = "SIEMSCORE_ES_URL"
-	envKibanaURL = "SIEMSCORE_KIBANA_URL"
-	envAPIKey    = "SIEMSCORE_ES_API_KEY"
-	envUser      = "SIEMSCORE_ES_USER"
-	envPassword  = "SIEMSCORE_ES_PASSWORD"
-)
+// envKibanaURL names Kibana for the assets install command, beside the Elasticsearch variables
+// the companion reads too (shared.EnvESURL and its credentials).
+const envKibanaURL = "SIEMSCORE_KIBANA_URL"
 
 func (a *app) assetsCmd() *cobra.Command {
 	cmd := &cobra.Command{
@@ -116,8 +111,8 @@ rules_folder instead).
 
 Credentials are Elasticsearch's (Kibana takes the same): an API key, or a user and password.
 Prefer the environment variables to the flags, which other users of the machine can see:
-` + envAPIKey + `, ` + envUser + `, ` + envPassword + `; the URLs may come from
-` + envESURL + ` and ` + envKibanaURL + `. Credentials are never printed.`,
+` + shared.EnvESAPIKey + `, ` + shared.EnvESUser + `, ` + shared.EnvESPassword + `; the URLs may come from
+` + shared.EnvESURL + ` and ` + envKibanaURL + `. Credentials are never printed.`,
 		Example: "  SIEMSCORE_ES_API_KEY=... siemscore assets install --kibana-url https://kibana:5601 --es-url https://es:9200",
 		Args:    usageArgs(cobra.ArbitraryArgs),
 		RunE: func(cmd *cobra.Command, names []string) error {
@@ -130,13 +125,13 @@ Prefer the environment variables to the flags, which other users of the machine 
 					*v = a.getenv(name)
 				}
 			}
-			env(&esURL, envESURL)
+			env(&esURL, shared.EnvESURL)
 			env(&kibanaURL, envKibanaURL)
-			env(&apiKey, envAPIKey)
-			env(&user, envUser)
-			env(&password, envPassword)
+			env(&apiKey, shared.EnvESAPIKey)
+			env(&user, shared.EnvESUser)
+			env(&password, shared.EnvESPassword)
 			if esURL == "" && kibanaURL == "" {
-				return usagef(cmd, "nothing to install into: give --kibana-url and/or --es-url (or $%s, $%s)", envKibanaURL, envESURL)
+				return usagef(cmd, "nothing to install into: give --kibana-url and/or --es-url (or $%s, $%s)", envKibanaURL, shared.EnvESURL)
 			}
 			connect := func(hosts string) esclient.Config {
 				c := esclient.DefaultConfig()
@@ -182,11 +177,11 @@ Prefer the environment variables to the flags, which other users of the machine 
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&esURL, "es-url", "", "Elasticsearch URL(s), comma-separated (default $"+envESURL+")")
+	f.StringVar(&esURL, "es-url", "", "Elasticsearch URL(s), comma-separated (default $"+shared.EnvESURL+")")
 	f.StringVar(&kibanaURL, "kibana-url", "", "Kibana URL, with its base path if any (default $"+envKibanaURL+")")
-	f.StringVar(&apiKey, "api-key", "", "Elasticsearch API key, id:key or encoded (default $"+envAPIKey+")")
-	f.StringVar(&user, "user", "", "user for basic authentication (default $"+envUser+")")
-	f.StringVar(&password, "password", "", "password for --user (default $"+envPassword+")")
+	f.StringVar(&apiKey, "api-key", "", "Elasticsearch API key, id:key or encoded (default $"+shared.EnvESAPIKey+")")
+	f.StringVar(&user, "user", "", "user for basic authentication (default $"+shared.EnvESUser+")")
+	f.StringVar(&password, "password", "", "password for --user (default $"+shared.EnvESPassword+")")
 	f.StringVar(&space, "space", "", "Kibana space (default: the default space)")
 	f.StringVar(&caFile, "ca-file", "", "PEM file of the certificate authorities to trust for https URLs")
 	f.BoolVar(&insecure, "insecure", false, "do not verify TLS certificates (labs only)")

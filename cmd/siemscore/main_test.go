@@ -25,6 +25,7 @@ import (
 	"github.com/siemscore/siemscore/models/bundle"
 	"github.com/siemscore/siemscore/models/synth/ipnet"
 	synthkrb "github.com/siemscore/siemscore/models/synth/kerberos"
+	"github.com/siemscore/siemscore/plugin/companion/shared"
 )
 
 type result struct {
@@ -280,7 +281,7 @@ func TestSignedBundle(t *testing.T) {
 	const secret = "correct-horse-battery-staple"
 	dir := t.TempDir()
 	out := filepath.Join(dir, "signed.bundle")
-	r := cli(t, "", map[string]string{keyEnv: secret}, append(append([]string{"train", "-o", out}, fastTrain...), f.tuples)...).must(t, 0)
+	r := cli(t, "", map[string]string{shared.EnvBundleKey: secret}, append(append([]string{"train", "-o", out}, fastTrain...), f.tuples)...).must(t, 0)
 	if !strings.Contains(r.stderr, ", signed, ") || strings.Contains(r.stderr+r.stdout, secret) {
 		t.Errorf("signing: stderr %q", r.stderr)
 	}
@@ -294,7 +295,7 @@ func TestSignedBundle(t *testing.T) {
 	if !strings.Contains(r.stderr, "signature verified") {
 		t.Errorf("stderr: %s", r.stderr)
 	}
-	wrong := cli(t, "", map[string]string{keyEnv: "another key"}, "score", "--bundle", out).must(t, 1)
+	wrong := cli(t, "", map[string]string{shared.EnvBundleKey: "another key"}, "score", "--bundle", out).must(t, 1)
 	if strings.Contains(wrong.stderr, "another key") || strings.Contains(wrong.stderr, secret) {
 		t.Errorf("a key was printed: %s", wrong.stderr)
 	}
@@ -624,7 +625,7 @@ func TestAssetsInstall(t *testing.T) {
 		io.WriteString(w, `{"success":true,"successCount":11,"successResults":[]}`)
 	}))
 	defer srv.Close()
-	env := map[string]string{envKibanaURL: srv.URL, envAPIKey: key}
+	env := map[string]string{envKibanaURL: srv.URL, shared.EnvESAPIKey: key}
 
 	r := cli(t, "", env, "assets", "install", "kibana-dashboard", "elastalert-rule").must(t, 0)
 	if !strings.Contains(r.stdout, "kibana-dashboard") || !strings.Contains(r.stdout, "created") || !strings.Contains(r.stdout, "skipped") {

@@ -16,6 +16,7 @@ import (
 	"github.com/siemscore/siemscore/models/bundle"
 	"github.com/siemscore/siemscore/models/ipinsights"
 	"github.com/siemscore/siemscore/models/score"
+	"github.com/siemscore/siemscore/plugin/companion/shared"
 	"github.com/siemscore/siemscore/processors"
 	"github.com/siemscore/siemscore/processors/ecs"
 )
@@ -58,7 +59,7 @@ $SIEMSCORE_BUNDLE_KEY.`,
 				return err
 			}
 			if requireSig && len(key) == 0 {
-				return usagef(cmd, "--require-signature needs a key: --key-file or $%s", keyEnv)
+				return usagef(cmd, "--require-signature needs a key: --key-file or $%s", shared.EnvBundleKey)
 			}
 			proc, err := processors.New(processors.Options{Type: recordType, PreserveOriginal: preserve})
 			if err != nil {

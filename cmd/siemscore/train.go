@@ -16,6 +16,7 @@ import (
 	"github.com/siemscore/siemscore/models/bundle"
 	"github.com/siemscore/siemscore/models/periodicity"
 	"github.com/siemscore/siemscore/models/train"
+	"github.com/siemscore/siemscore/plugin/companion/shared"
 	"github.com/siemscore/siemscore/processors"
 	"github.com/siemscore/siemscore/processors/ecs"
 )
@@ -261,9 +262,6 @@ func apiWindow(from, to string) (periodicity.Window, error) {
 	return w, nil
 }
 
-// keyEnv is the environment variable holding the bundle's HMAC key.
-const keyEnv = "SIEMSCORE_BUNDLE_KEY"
-
 // bundleKey returns the HMAC key from keyFile, else from the environment; nil when neither is
 // set. The key itself never appears in an error.
 func bundleKey(keyFile string, getenv func(string) string) ([]byte, error) {
@@ -278,7 +276,7 @@ func bundleKey(keyFile string, getenv func(string) string) ([]byte, error) {
 		}
 		return key, nil
 	}
-	if k := getenv(keyEnv); k != "" {
+	if k := getenv(shared.EnvBundleKey); k != "" {
 		return []byte(k), nil
 	}
 	return nil, nil

@@ -28,14 +28,14 @@ type esConnection struct {
 }
 
 func (c *esConnection) register(f *pflag.FlagSet) {
-	f.StringVar(&c.url, "es-url", "", "Elasticsearch URL(s), comma-separated (default $"+envESURL+", else http://127.0.0.1:9200)")
-	f.StringVar(&c.apiKey, "api-key", "", "Elasticsearch API key, id:key or encoded (default $"+envAPIKey+")")
-	f.StringVar(&c.user, "user", "", "user for basic authentication (default $"+envUser+")")
-	f.StringVar(&c.password, "password", "", "password for --user (default $"+envPassword+")")
-	f.StringVar(&c.caFile, "ca-file", "", "PEM file of the certificate authorities to trust for https URLs")
-	f.BoolVar(&c.insecure, "insecure", false, "do not verify TLS certificates (labs only)")
-	f.BoolVar(&c.skipHostname, "tls-skip-hostname", false, "verify the certificate chain but accept a certificate issued for another host name")
-	f.DurationVar(&c.timeout, "es-timeout", 60*time.Second, "time limit of one Elasticsearch request")
+	f.StringVar(&c.url, "es-url", "", "Elasticsearch URL(s), comma-separated (default $"+shared.EnvESURL+", else http://127.0.0.1:9200)")
+	f.StringVar(&c.apiKey, "api-key", "", "Elasticsearch API key, id:key or encoded (default $"+shared.EnvESAPIKey+")")
+	f.StringVar(&c.user, "user", "", "user for basic authentication (default $"+shared.EnvESUser+")")
+	f.StringVar(&c.password, "password", "", "password for --user (default $"+shared.EnvESPassword+")")
+	f.StringVar(&c.caFile, shared.FlagCAFile, "", "PEM file of the certificate authorities to trust for https URLs")
+	f.BoolVar(&c.insecure, shared.FlagInsecure, false, "do not verify TLS certificates (labs only)")
+	f.BoolVar(&c.skipHostname, shared.FlagTLSSkipHostname, false, "verify the certificate chain but accept a certificate issued for another host name")
+	f.DurationVar(&c.timeout, shared.FlagESTimeout, 60*time.Second, "time limit of one Elasticsearch request")
 }
 
 func (c *esConnection) client(a *app, log hclog.Logger) (*esclient.Client, error) {
@@ -44,10 +44,10 @@ func (c *esConnection) client(a *app, log hclog.Logger) (*esclient.Client, error
 			*v = a.getenv(name)
 		}
 	}
-	env(&c.url, envESURL)
-	env(&c.apiKey, envAPIKey)
-	env(&c.user, envUser)
-	env(&c.password, envPassword)
+	env(&c.url, shared.EnvESURL)
+	env(&c.apiKey, shared.EnvESAPIKey)
+	env(&c.user, shared.EnvESUser)
+	env(&c.password, shared.EnvESPassword)
 	cfg := esclient.DefaultConfig()
 	if c.url != "" {
 		cfg.Hosts = strings.Split(c.url, ",")
@@ -74,7 +74,7 @@ func (t *esTraining) register(f *pflag.FlagSet) {
 	f.StringVar(&t.read.CloudTrailIndex, "cloudtrail-index", t.read.CloudTrailIndex, "index pattern(s) of the CloudTrail documents to train on, comma-separated")
 	f.StringVar(&t.read.KerberosIndex, "kerberos-index", t.read.KerberosIndex, "index pattern(s) of the Zeek Kerberos documents to train on, comma-separated")
 	f.DurationVar(&t.read.Window, "window", t.read.Window, "how far back the training data goes (the API model wants at least 12 weeks)")
-	f.StringVar(&t.modelsIndex, "models-index", modelstore.DefaultIndex, "Elasticsearch index the model bundles are published to")
+	f.StringVar(&t.modelsIndex, shared.FlagModelsIndex, modelstore.DefaultIndex, "Elasticsearch index the model bundles are published to")
 	f.IntVar(&t.read.MaxIPPairs, "max-ip-pairs", t.read.MaxIPPairs, "most CloudTrail events held for the IP model (a uniform sample above it)")
 	f.IntVar(&t.read.MaxAPIPairs, "max-api-pairs", t.read.MaxAPIPairs, "most (principal, API) pairs held for the API model (a uniform sample above it)")
 	f.IntVar(&t.read.MaxKerberosWindows, "max-kerberos-windows", t.read.MaxKerberosWindows, "most host windows held for the Kerberos model (a uniform sample above it)")
@@ -168,7 +168,7 @@ func (a *app) trainerCmd() *cobra.Command {
 		standalone                  bool
 	)
 	cmd := &cobra.Command{
-		Use:   "trainer [flags]",
+		Use:   shared.TrainerCommand + " [flags]",
 		Short: "Run the companion trainer: retrain from Elasticsearch and serve model bundles to the plugin",
 		Long: `trainer is the plugin's companion process. The plugin starts it (companion_path,
 companion_args) through hashicorp/go-plugin, one per Fluent Bit process, and it:
@@ -230,11 +230,11 @@ interrupted. Credentials come from the environment as for 'assets install'.`,
 	f := cmd.Flags()
 	f.SortFlags = false
 	t.register(f)
-	f.StringVar(&cacheDir, "cache-dir", "", "local directory keeping the newest bundles (served at start when Elasticsearch is unreachable)")
-	f.DurationVar(&tc.RetrainEvery, "retrain-every", tc.RetrainEvery, "retraining period, counted from the newest published bundle's training (0: never retrain)")
+	f.StringVar(&cacheDir, shared.FlagCacheDir, "", "local directory keeping the newest bundles (served at start when Elasticsearch is unreachable)")
+	f.DurationVar(&tc.RetrainEvery, shared.FlagRetrainEvery, tc.RetrainEvery, "retraining period, counted from the newest published bundle's training (0: never retrain)")
 	f.DurationVar(&tc.WatchEvery, "watch-every", tc.WatchEvery, "how often the models index is checked for versions published elsewhere")
 	f.IntVar(&tc.KeepIndex, "keep-versions", tc.KeepIndex, "versions kept in the models index")
-	f.StringVar(&keyFile, "key-file", "", "file holding the HMAC key bundles are signed and verified with (default: $"+keyEnv+", unsigned if unset)")
+	f.StringVar(&keyFile, "key-file", "", "file holding the HMAC key bundles are signed and verified with (default: $"+shared.EnvBundleKey+", unsigned if unset)")
 	f.BoolVar(&standalone, "standalone", false, "run without a plugin, until interrupted")
 	f.StringVar(&logLevel, "log-level", "info", "trace, debug, info, warn or error")
 	return cmd

@@ -19,7 +19,7 @@ import (
 
 // The plugin passes the companion its connection in the variables assets install reads.
 func TestCompanionEnvironmentIsTheCLIs(t *testing.T) {
-	for cli, shared := range map[string]string{envESURL: shared.EnvESURL, envAPIKey: shared.EnvESAPIKey, envUser: shared.EnvESUser, envPassword: shared.EnvESPassword, keyEnv: shared.EnvBundleKey} {
+	for cli, shared := range map[string]string{shared.EnvESURL: shared.EnvESURL, shared.EnvESAPIKey: shared.EnvESAPIKey, shared.EnvESUser: shared.EnvESUser, shared.EnvESPassword: shared.EnvESPassword, shared.EnvBundleKey: shared.EnvBundleKey} {
 		if cli != shared {
 			t.Errorf("the CLI reads %s, the plugin sets %s", cli, shared)
 		}

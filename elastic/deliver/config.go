@@ -57,39 +57,43 @@ func DefaultConfig() Config {
 // minBatchBytes keeps a typo (5 instead of 5M) from turning every record into its own request.
 const minBatchBytes = 1 << 10
 
-// Validate checks the configuration; each error names the offending field.
+// Validate checks the configuration; each error is an *esclient.FieldError naming the
+// offending field.
 func (c Config) Validate() error {
 	var errs []error
+	add := func(field string, err error) {
+		errs = append(errs, &esclient.FieldError{Component: "deliver", Field: field, Err: err})
+	}
 	if err := target.ValidateNamespace(c.Namespace); err != nil {
-		errs = append(errs, fmt.Errorf("deliver: Namespace: %w", err))
+		add("Namespace", err)
 	}
 	if c.Index != "" {
 		if err := target.ValidateIndex(c.Index); err != nil {
-			errs = append(errs, fmt.Errorf("deliver: Index: %w", err))
+			add("Index", err)
 		}
 	}
 	if c.DeadLetterIndex != "" {
 		if err := target.ValidateIndex(c.DeadLetterIndex); err != nil {
-			errs = append(errs, fmt.Errorf("deliver: DeadLetterIndex: %w", err))
+			add("DeadLetterIndex", err)
 		}
 	}
 	if dl := c.deadLetterIndex(); dl == c.Index {
-		errs = append(errs, fmt.Errorf("deliver: DeadLetterIndex: %q is also the Index; rejected records must go elsewhere", dl))
+		add("DeadLetterIndex", fmt.Errorf("%q must differ from the index records go to, or refused records would be refused again", dl))
 	}
 	if c.MaxBatchBytes < minBatchBytes {
-		errs = append(errs, fmt.Errorf("deliver: MaxBatchBytes: must be at least %d, got %d", minBatchBytes, c.MaxBatchBytes))
+		add("MaxBatchBytes", fmt.Errorf("must be at least %d, got %d", minBatchBytes, c.MaxBatchBytes))
 	}
 	if c.MaxBatchDocs < 1 {
-		errs = append(errs, fmt.Errorf("deliver: MaxBatchDocs: must be positive, got %d", c.MaxBatchDocs))
+		add("MaxBatchDocs", fmt.Errorf("must be positive, got %d", c.MaxBatchDocs))
 	}
 	if c.RetryBudget < 0 {
-		errs = append(errs, fmt.Errorf("deliver: RetryBudget: must not be negative, got %s", c.RetryBudget))
+		add("RetryBudget", fmt.Errorf("must not be negative, got %s", c.RetryBudget))
 	}
 	if err := c.RetryBackoff.Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("deliver: RetryBackoff: %w", err))
+		add("RetryBackoff", err)
 	}
 	if err := c.Templates.Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("deliver: Templates: %w", err))
+		add("Templates", err)
 	}
 	return errors.Join(errs...)
 }

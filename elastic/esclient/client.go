@@ -93,7 +93,7 @@ func (c Config) httpTransport() (*http.Transport, error) {
 	if c.CAFile != "" {
 		pool, err := LoadCAFile(c.CAFile)
 		if err != nil {
-			return nil, fmt.Errorf("esclient: CAFile: %w", err)
+			return nil, &FieldError{Component: "esclient", Field: "CAFile", Err: err}
 		}
 		tlsCfg.RootCAs = pool
 	}

@@ -63,63 +63,75 @@ func DefaultConfig() Config {
 // delivery layer and Fluent Bit retry on top of this.
 const maxRetriesLimit = 10
 
-// Validate checks the configuration; each error names the offending field. It reads CAFile.
-// Error messages never contain the credentials.
+// FieldError is a problem with one setting of a component's configuration. Field is the Go
+// field's name, so a caller that reads the settings under names of its own (the plugin's keys)
+// can say which of its settings is wrong. elastic/deliver's Config reports its problems with it
+// too.
+type FieldError struct {
+	Component, Field string
+	Err              error
+}
+
+func (e *FieldError) Error() string { return e.Component + ": " + e.Field + ": " + e.Err.Error() }
+func (e *FieldError) Unwrap() error { return e.Err }
+
+func fieldError(field, format string, args ...any) error {
+	return &FieldError{Component: "esclient", Field: field, Err: fmt.Errorf(format, args...)}
+}
+
+// Validate checks the configuration; each error is a *FieldError naming the offending field.
+// It looks at CAFile without reading it (New reads it, once). Error messages never contain the
+// credentials.
 func (c Config) Validate() error {
 	var errs []error
 	if len(c.Hosts) == 0 {
-		errs = append(errs, errors.New("esclient: Hosts: at least one Elasticsearch URL is required"))
+		errs = append(errs, fieldError("Hosts", "at least one Elasticsearch URL is required"))
 	}
-	for i, h := range c.Hosts {
+	for _, h := range c.Hosts {
 		if err := validateHost(h); err != nil {
-			errs = append(errs, fmt.Errorf("esclient: Hosts[%d] %q: %w", i, RedactURL(h), err))
+			errs = append(errs, fieldError("Hosts", "%q: %w", RedactURL(h), err))
 		}
 	}
 	if c.APIKey != "" && (c.Username != "" || c.Password != "") {
-		errs = append(errs, errors.New("esclient: APIKey: set either an API key or Username/Password, not both"))
+		errs = append(errs, fieldError("APIKey", "set either an API key or a user and password, not both"))
 	}
 	if c.APIKey != "" {
 		if _, err := encodeAPIKey(c.APIKey); err != nil {
-			errs = append(errs, fmt.Errorf("esclient: APIKey: %w", err))
+			errs = append(errs, fieldError("APIKey", "%w", err))
 		}
 	}
 	if c.Password != "" && c.Username == "" {
-		errs = append(errs, errors.New("esclient: Username: required when Password is set"))
+		errs = append(errs, fieldError("Username", "required with a password"))
 	}
 	if c.CAFile != "" {
-		if _, err := LoadCAFile(c.CAFile); err != nil {
-			errs = append(errs, fmt.Errorf("esclient: CAFile: %w", err))
+		if _, err := caFileInfo(c.CAFile); err != nil {
+			errs = append(errs, fieldError("CAFile", "%w", err))
 		}
 	}
 	if c.RequestTimeout <= 0 {
-		errs = append(errs, fmt.Errorf("esclient: RequestTimeout: must be positive, got %s", c.RequestTimeout))
+		errs = append(errs, fieldError("RequestTimeout", "must be positive, got %s", c.RequestTimeout))
 	}
 	if c.MaxRetries < 0 || c.MaxRetries > maxRetriesLimit {
-		errs = append(errs, fmt.Errorf("esclient: MaxRetries: must be within 0..%d, got %d", maxRetriesLimit, c.MaxRetries))
+		errs = append(errs, fieldError("MaxRetries", "must be within 0..%d, got %d", maxRetriesLimit, c.MaxRetries))
 	}
 	if err := c.RetryBackoff.Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("esclient: RetryBackoff: %w", err))
+		errs = append(errs, fieldError("RetryBackoff", "%w", err))
 	}
 	return errors.Join(errs...)
 }
 
 func validateHost(h string) error {
 	u, err := url.Parse(h)
-	if err != nil {
-		return errors.New("not a URL")
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return errors.New("scheme must be http or https")
-	}
-	if u.Host == "" {
-		return errors.New("missing host")
-	}
-	if u.User != nil {
+	switch {
+	case err != nil || u.Scheme != "http" && u.Scheme != "https":
+		return errors.New("accepted: http://host:port or https://host:port")
+	case u.Host == "":
+		return errors.New("the URL has no host")
+	case u.User != nil:
 		// Credentials in URLs end up in transport error messages and proxy logs.
-		return errors.New("credentials in the URL are not accepted; use Username/Password or APIKey")
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return errors.New("query and fragment are not accepted")
+		return errors.New("credentials in the URL are not accepted; give a user and password, or an API key, separately")
+	case u.RawQuery != "" || u.Fragment != "":
+		return errors.New("a query or fragment is not accepted")
 	}
 	return nil
 }
@@ -167,10 +179,9 @@ func encodeAPIKey(k string) (string, error) {
 // about 220 KB), and a path naming a device or a huge wrong file must not stall start-up.
 const maxCAFile = 16 << 20
 
-// LoadCAFile reads the PEM certificates of path, which must be a regular file of at most
-// 16 MiB holding at least one.
-func LoadCAFile(path string) (*x509.CertPool, error) {
-	// Stat before opening: opening a FIFO blocks until someone writes to it.
+// caFileInfo checks that path is a regular file of at most 16 MiB, without opening it: opening a
+// FIFO blocks until someone writes to it.
+func caFileInfo(path string) (os.FileInfo, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, err
@@ -180,6 +191,15 @@ func LoadCAFile(path string) (*x509.CertPool, error) {
 	}
 	if fi.Size() > maxCAFile {
 		return nil, fmt.Errorf("%s is %d bytes, more than any CA bundle (at most %d)", path, fi.Size(), maxCAFile)
+	}
+	return fi, nil
+}
+
+// LoadCAFile reads the PEM certificates of path, which must be a regular file of at most
+// 16 MiB holding at least one.
+func LoadCAFile(path string) (*x509.CertPool, error) {
+	if _, err := caFileInfo(path); err != nil {
+		return nil, err
 	}
 	f, err := os.Open(path)
 	if err != nil {

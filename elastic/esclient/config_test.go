@@ -2,6 +2,7 @@ package esclient
 
 import (
 	"encoding/base64"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,16 +21,16 @@ func TestValidateNamesTheField(t *testing.T) {
 		field string
 	}{
 		{"no hosts", func(c *Config) { c.Hosts = nil }, "Hosts"},
-		{"bad scheme", func(c *Config) { c.Hosts = []string{"ftp://h:9200"} }, "Hosts[0]"},
-		{"no host", func(c *Config) { c.Hosts = []string{"http://"} }, "Hosts[0]"},
-		{"query", func(c *Config) { c.Hosts = []string{"http://h:9200/?x=1"} }, "Hosts[0]"},
-		{"second host", func(c *Config) { c.Hosts = []string{"http://a:9200", "b:9200"} }, "Hosts[1]"},
+		{"bad scheme", func(c *Config) { c.Hosts = []string{"ftp://h:9200"} }, "Hosts: \"ftp://h:9200\""},
+		{"no host", func(c *Config) { c.Hosts = []string{"http://"} }, "Hosts: \"http://\""},
+		{"query", func(c *Config) { c.Hosts = []string{"http://h:9200/?x=1"} }, "Hosts: \"http://h:9200/?x=1\""},
+		{"second host", func(c *Config) { c.Hosts = []string{"http://a:9200", "b:9200"} }, "Hosts: \"b:9200\""},
 		{"key and user", func(c *Config) { c.APIKey = "id:k"; c.Username = "u" }, "APIKey"},
 		{"bad key", func(c *Config) { c.APIKey = "%%%" }, "APIKey"},
 		{"key without secret", func(c *Config) { c.APIKey = "id:" }, "APIKey"},
 		{"password only", func(c *Config) { c.Password = "p" }, "Username"},
 		{"missing CA", func(c *Config) { c.CAFile = "/nonexistent/ca.pem" }, "CAFile"},
-		{"CA not PEM", func(c *Config) { c.CAFile = badPEM }, "CAFile"},
+		{"CA not a file", func(c *Config) { c.CAFile = t.TempDir() }, "CAFile"},
 		{"timeout", func(c *Config) { c.RequestTimeout = 0 }, "RequestTimeout"},
 		{"retries", func(c *Config) { c.MaxRetries = -1 }, "MaxRetries"},
 		{"too many retries", func(c *Config) { c.MaxRetries = 1000 }, "MaxRetries"},
@@ -46,7 +47,21 @@ func TestValidateNamesTheField(t *testing.T) {
 			if !strings.Contains(err.Error(), tc.field) {
 				t.Errorf("error %q does not name %s", err, tc.field)
 			}
+			var fe *FieldError
+			if !errors.As(err, &fe) || !strings.HasPrefix(tc.field, fe.Field) {
+				t.Errorf("error %q is not a FieldError of %s", err, tc.field)
+			}
 		})
+	}
+	// Validate only looks at the CA file; New reads it, once, and names the field.
+	c := DefaultConfig()
+	c.CAFile = badPEM
+	if err := c.Validate(); err != nil {
+		t.Errorf("Validate parsed the CA file: %v", err)
+	}
+	var fe *FieldError
+	if _, err := New(c, nil); !errors.As(err, &fe) || fe.Field != "CAFile" || !strings.Contains(err.Error(), "no PEM certificate") {
+		t.Errorf("New with a CA file that is not PEM: %v", err)
 	}
 	if err := DefaultConfig().Validate(); err != nil {
 		t.Errorf("default config: %v", err)

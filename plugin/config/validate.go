@@ -1,11 +1,13 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/siemscore/siemscore/elastic/deliver"
 	"github.com/siemscore/siemscore/elastic/esclient"
 	"github.com/siemscore/siemscore/elastic/target"
 	"github.com/siemscore/siemscore/processors/ecs"
@@ -25,7 +27,10 @@ const (
 	aliasAllowedChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
 )
 
-// Validate checks c; every error names the property it comes from. It reads es_ca_file.
+// Validate checks c; every error names the property it comes from. The Elasticsearch
+// connection and delivery settings are checked by their components' own Validate, on the
+// configurations ESClient and Deliver make, and their errors are told in the keys' names; the
+// rules here are the plugin's own (bounds on a typo's consequences, combinations of keys).
 func (c *Config) Validate() error {
 	var errs []error
 	for _, p := range c.problems() {
@@ -41,35 +46,87 @@ type problem struct {
 
 func (p problem) Error() string { return p.key + ": " + p.msg }
 
+// componentKeys are the plugin keys of the component settings a *esclient.FieldError can name.
+var componentKeys = map[string]string{
+	"esclient.Hosts": "es_hosts", "esclient.APIKey": "es_api_key", "esclient.Username": "es_user",
+	"esclient.Password": "es_password", "esclient.CAFile": "es_ca_file", "esclient.RequestTimeout": "es_timeout",
+	"deliver.Namespace": "es_namespace", "deliver.Index": "es_index", "deliver.DeadLetterIndex": "es_dead_letter_index",
+	"deliver.MaxBatchBytes": "es_bulk_max_bytes", "deliver.MaxBatchDocs": "es_bulk_max_records",
+	"deliver.RetryBudget": "es_retry_budget", "deliver.Templates": "es_template_install",
+}
+
+// keyProblems turns a component's validation errors into problems of the plugin's keys. An error
+// of a setting no key reads (the plugin sets it itself) keeps the component's field name.
+func keyProblems(err error) []problem {
+	var out []problem
+	var walk func(error)
+	walk = func(err error) {
+		var fe *esclient.FieldError
+		switch {
+		case err == nil:
+		case errors.As(err, &fe):
+			key, ok := componentKeys[fe.Component+"."+fe.Field]
+			if !ok {
+				key = fe.Component + "." + fe.Field
+			}
+			out = append(out, problem{key, fe.Err.Error()})
+		default:
+			if j, ok := err.(interface{ Unwrap() []error }); ok {
+				for _, e := range j.Unwrap() {
+					walk(e)
+				}
+				return
+			}
+			out = append(out, problem{"es_*", err.Error()})
+		}
+	}
+	walk(err)
+	return out
+}
+
+// KeyError is err, from opening a component with this package's configurations, with the
+// component's field names told as the plugin's keys, for Init's error message.
+func KeyError(err error) error {
+	var errs []error
+	for _, p := range keyProblems(err) {
+		errs = append(errs, p)
+	}
+	return configError(errs)
+}
+
+// ESClient is the Elasticsearch client's configuration.
+func (c *Config) ESClient() esclient.Config {
+	e := esclient.DefaultConfig()
+	e.Hosts = c.Hosts
+	e.APIKey, e.Username, e.Password = c.APIKey, c.User, c.Password
+	e.CAFile = c.CAFile
+	e.TLSSkipVerify, e.TLSSkipHostnameVerify = !c.TLSVerify, !c.TLSVerifyHostname
+	e.RequestTimeout = c.Timeout
+	e.Compress = c.Compress
+	return e
+}
+
+// Deliver is the delivery engine's configuration.
+func (c *Config) Deliver() deliver.Config {
+	d := deliver.DefaultConfig()
+	d.Namespace, d.Index, d.DeadLetterIndex = c.Namespace, c.Index, c.DeadLetterIndex
+	d.MaxBatchDocs, d.MaxBatchBytes = c.BulkMaxRecords, int(c.BulkMaxBytes)
+	d.RetryBudget = c.RetryBudget
+	d.Templates.Enabled = c.InstallTemplate
+	return d
+}
+
 func (c *Config) problems() []problem {
 	var errs []problem
 	add := func(key, format string, args ...any) {
 		errs = append(errs, problem{key, fmt.Sprintf(format, args...)})
 	}
 
-	if len(c.Hosts) == 0 {
-		add("es_hosts", "at least one Elasticsearch URL is required")
-	}
-	for _, h := range c.Hosts {
-		if err := checkHost(h); err != nil {
-			add("es_hosts", "%q: %v", esclient.RedactURL(h), err)
-		}
-	}
 	switch {
-	case c.APIKey != "" && (c.User != "" || c.Password != ""):
-		add("es_api_key", "set either es_api_key or es_user/es_password, not both")
 	case c.User != "" && c.Password == "":
 		add("es_password", "required with es_user")
 	case c.Password != "" && c.User == "":
 		add("es_user", "required with es_password")
-	}
-	if c.APIKey != "" && strings.ContainsAny(c.APIKey, " \t\r\n") {
-		add("es_api_key", "must not contain whitespace")
-	}
-	if c.CAFile != "" {
-		if _, err := esclient.LoadCAFile(c.CAFile); err != nil {
-			add("es_ca_file", "%v", err)
-		}
 	}
 	if !c.TLSVerify && c.CAFile != "" {
 		add("es_ca_file", "has no effect with es_tls_verify off; remove one of the two")
@@ -77,22 +134,6 @@ func (c *Config) problems() []problem {
 	if c.Timeout < minTimeout || c.Timeout > maxTimeout {
 		add("es_timeout", "%s is out of range; accepted: %s to %s", c.Timeout, minTimeout, maxTimeout)
 	}
-
-	if err := target.ValidateNamespace(c.Namespace); err != nil {
-		add("es_namespace", "%v", err)
-	}
-	if c.Index != "" {
-		if err := target.ValidateIndex(c.Index); err != nil {
-			add("es_index", "%v", err)
-		}
-	}
-	if err := target.ValidateIndex(c.DeadLetterIndex); err != nil {
-		add("es_dead_letter_index", "%v", err)
-	}
-	if c.DeadLetterIndex == c.Index {
-		add("es_dead_letter_index", "must differ from es_index, or refused records would be refused again")
-	}
-
 	if c.BulkMaxRecords < 1 || c.BulkMaxRecords > maxBulkRecords {
 		add("es_bulk_max_records", "%d is out of range; accepted: 1 to %d", c.BulkMaxRecords, maxBulkRecords)
 	}
@@ -101,6 +142,16 @@ func (c *Config) problems() []problem {
 	}
 	if c.RetryBudget < 0 || c.RetryBudget > maxRetryBudget {
 		add("es_retry_budget", "%s is out of range; accepted: 0 to %s", c.RetryBudget, maxRetryBudget)
+	}
+	// A key the plugin's own bounds already refused needs no second word from its component.
+	said := map[string]bool{}
+	for _, p := range errs {
+		said[p.key] = true
+	}
+	for _, p := range append(keyProblems(c.ESClient().Validate()), keyProblems(c.Deliver().Validate())...) {
+		if !said[p.key] {
+			errs = append(errs, p)
+		}
 	}
 
 	if c.RecordType != "auto" {

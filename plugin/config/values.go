@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -87,21 +86,4 @@ func splitList(s string) ([]string, error) {
 		}
 	}
 	return parts, nil
-}
-
-// checkHost checks one Elasticsearch URL. Credentials in the URL are refused: they would show up
-// in transport errors and in logs.
-func checkHost(h string) error {
-	u, err := url.Parse(h)
-	switch {
-	case err != nil || u.Scheme != "http" && u.Scheme != "https":
-		return errors.New("accepted: http://host:port or https://host:port")
-	case u.Host == "":
-		return errors.New("the URL has no host")
-	case u.User != nil:
-		return errors.New("credentials in the URL are not accepted; use es_user/es_password or es_api_key")
-	case u.RawQuery != "" || u.Fragment != "":
-		return errors.New("a query or fragment is not accepted")
-	}
-	return nil
 }

@@ -52,20 +52,21 @@ func openCompanion(cfg config.Config, es *esclient.Client, log hclog.Logger) (Sc
 // companionArgs is the trainer's command line: the operator's companion_args, then what the
 // plugin and its companion must agree on (later flags win).
 func companionArgs(cfg config.Config) []string {
-	args := append([]string{"trainer"}, cfg.CompanionArgs...)
-	args = append(args, "--models-index", cfg.ModelsIndex, "--retrain-every", cfg.ModelRetrain.String(),
-		"--es-timeout", cfg.Timeout.String())
+	flag := func(name string) string { return "--" + name }
+	args := append([]string{shared.TrainerCommand}, cfg.CompanionArgs...)
+	args = append(args, flag(shared.FlagModelsIndex), cfg.ModelsIndex, flag(shared.FlagRetrainEvery), cfg.ModelRetrain.String(),
+		flag(shared.FlagESTimeout), cfg.Timeout.String())
 	if cfg.ModelCacheDir != "" {
-		args = append(args, "--cache-dir", cfg.ModelCacheDir)
+		args = append(args, flag(shared.FlagCacheDir), cfg.ModelCacheDir)
 	}
 	if cfg.CAFile != "" {
-		args = append(args, "--ca-file", cfg.CAFile)
+		args = append(args, flag(shared.FlagCAFile), cfg.CAFile)
 	}
 	if !cfg.TLSVerify {
-		args = append(args, "--insecure")
+		args = append(args, flag(shared.FlagInsecure))
 	}
 	if !cfg.TLSVerifyHostname {
-		args = append(args, "--tls-skip-hostname")
+		args = append(args, flag(shared.FlagTLSSkipHostname))
 	}
 	return args
 }

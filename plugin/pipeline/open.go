@@ -26,34 +26,22 @@ func Open(cfg config.Config, log hclog.Logger) (*Instance, error) {
 	if err != nil {
 		return nil, fmt.Errorf("record_type/event_keys: %w", err)
 	}
-	esCfg := esclient.DefaultConfig()
-	esCfg.Hosts = cfg.Hosts
-	esCfg.APIKey, esCfg.Username, esCfg.Password = cfg.APIKey, cfg.User, cfg.Password
-	esCfg.CAFile = cfg.CAFile
-	esCfg.TLSSkipVerify, esCfg.TLSSkipHostnameVerify = !cfg.TLSVerify, !cfg.TLSVerifyHostname
-	esCfg.RequestTimeout = cfg.Timeout
-	esCfg.Compress = cfg.Compress
-	client, err := esclient.New(esCfg, log.Named("esclient"))
+	client, err := esclient.New(cfg.ESClient(), log.Named("esclient"))
 	if err != nil {
-		return nil, fmt.Errorf("es_*: %w", err)
+		return nil, config.KeyError(err)
 	}
 	scorer, err := openScorer(cfg, client, log.Named("model"))
 	if err != nil {
 		_ = client.Close(context.Background())
 		return nil, err
 	}
-	dCfg := deliver.DefaultConfig()
-	dCfg.Namespace, dCfg.Index, dCfg.DeadLetterIndex = cfg.Namespace, cfg.Index, cfg.DeadLetterIndex
-	dCfg.MaxBatchDocs, dCfg.MaxBatchBytes = cfg.BulkMaxRecords, int(cfg.BulkMaxBytes)
-	dCfg.RetryBudget = cfg.RetryBudget
-	dCfg.Templates.Enabled = cfg.InstallTemplate
-	d, err := deliver.New(client, dCfg, log.Named("deliver"))
+	d, err := deliver.New(client, cfg.Deliver(), log.Named("deliver"))
 	if err != nil {
 		if c, ok := scorer.(io.Closer); ok {
 			_ = c.Close() // stops a bundle watcher or releases the companion
 		}
 		_ = client.Close(context.Background())
-		return nil, fmt.Errorf("es_*: %w", err)
+		return nil, config.KeyError(err)
 	}
 	return New(Options{
 		Processor: proc,

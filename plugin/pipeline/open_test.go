@@ -1,12 +1,15 @@
 package pipeline
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/siemscore/siemscore/elastic/deliver"
 	"github.com/siemscore/siemscore/elastic/estest"
 	"github.com/siemscore/siemscore/plugin/config"
@@ -76,4 +79,21 @@ func TestUnreachableElasticsearch(t *testing.T) {
 		t.Fatal(err)
 	}
 	goleak.VerifyNone(t, before)
+}
+
+// The CA file is read once, when the client is built: a file that is there but holds no
+// certificate passes Load and fails Open, naming the key.
+func TestOpenNamesTheKeyOfACAFileWithoutCertificates(t *testing.T) {
+	notPEM := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(notPEM, []byte("hello"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(config.Map{"es_hosts": "https://127.0.0.1:1", "es_ca_file": notPEM})
+	if err != nil {
+		t.Fatalf("Load looked inside the CA file: %v", err)
+	}
+	_, err = Open(cfg, hclog.NewNullLogger())
+	if err == nil || !strings.Contains(err.Error(), "es_ca_file: ") || !strings.Contains(err.Error(), "no PEM certificate") {
+		t.Errorf("Open with a CA file without certificates: %v", err)
+	}
 }

@@ -49,6 +49,20 @@ const (
 	EnvBundleKey = "SIEMSCORE_BUNDLE_KEY"
 )
 
+// The trainer's command line as the plugin writes it: the subcommand, then the flags through
+// which the plugin's settings reach the companion (after the operator's companion_args, so that
+// these win). The CLI registers its flags under these names.
+const (
+	TrainerCommand      = "trainer"
+	FlagModelsIndex     = "models-index"
+	FlagRetrainEvery    = "retrain-every"
+	FlagESTimeout       = "es-timeout"
+	FlagCacheDir        = "cache-dir"
+	FlagCAFile          = "ca-file"
+	FlagInsecure        = "insecure"
+	FlagTLSSkipHostname = "tls-skip-hostname"
+)
+
 // PluginName is the name the Models implementation is dispensed under.
 const PluginName = "models"
 
