@@ -3,7 +3,7 @@
 #   make demo    the main job on an embedded default: no server needed
 #   make test    every test, against a real Elasticsearch this Makefile starts and stops
 #
-# Other targets: build, plugin, cli, bench, fuzz, lint, parity, es-start, es-stop, clean.
+# Other targets: build, plugin, cli, bench, bench-fluentbit, fuzz, lint, parity, es-start, es-stop, clean.
 
 GO        ?= go
 BIN       ?= bin
@@ -13,7 +13,7 @@ BENCHTIME ?= 1s
 BENCHCOUNT ?= 5
 ES         = elastic/estest/es.sh
 
-.PHONY: all build plugin cli demo test test-unit bench fuzz lint parity es-start es-stop clean
+.PHONY: all build plugin cli demo test test-unit bench bench-fluentbit fuzz lint parity es-start es-stop clean
 
 all: build
 
@@ -45,6 +45,17 @@ test-unit:
 bench:
 	@$(ES) start
 	@$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count $(BENCHCOUNT) ./... ; \
+	  rc=$$?; $(ES) stop; exit $$rc
+
+# The plugin's figure of record (README, Performance): the real Fluent Bit 5.1.1 from
+# ../shared/tools/fluent-bit (or $$SIEMSCORE_FLUENT_BIT) ships the same generated input with the
+# native es output and with siemscore into a counting bulk sink, FLUENTBIT_ROUNDS interleaved
+# rounds, then once each into the real Elasticsearch. Skips with a message without Fluent Bit.
+FLUENTBIT_ROUNDS ?= 5
+bench-fluentbit:
+	@ES_FULL_JIT=1 $(ES) start
+	@$(GO) test -v -run '^$$' -bench '^BenchmarkFluentBit$$' -benchtime 1x -timeout 120m ./plugin/plugintest/ \
+	  -args -fluentbit.rounds $(FLUENTBIT_ROUNDS) ; \
 	  rc=$$?; $(ES) stop; exit $$rc
 
 # Runs every fuzz target for FUZZTIME (go test -fuzz accepts one target per package per run):

@@ -52,7 +52,7 @@ var (
 )
 
 // benchWorkload builds the workload once per test binary (training takes seconds).
-func benchWorkload(b *testing.B) *workload {
+func benchWorkload(b testing.TB) *workload {
 	b.Helper()
 	workloadOnce.Do(func() { theWorkload, workloadErr = newWorkload() })
 	if workloadErr != nil {
@@ -63,7 +63,7 @@ func benchWorkload(b *testing.B) *workload {
 
 // scorer returns a fresh scorer with the workload's bundle and warm state, so that each
 // benchmark starts from the same state whatever ran before it.
-func (w *workload) scorer(b *testing.B) *score.Scorer {
+func (w *workload) scorer(b testing.TB) *score.Scorer {
 	b.Helper()
 	s := score.New()
 	if err := s.Load(w.bundle); err != nil {
@@ -80,7 +80,7 @@ func (w *workload) scorer(b *testing.B) *score.Scorer {
 
 // checkScored fails the benchmark unless the chunk's records were scored by every part the
 // workload is meant to exercise.
-func (w *workload) checkScored(b *testing.B, recs []ecs.Record) {
+func (w *workload) checkScored(b testing.TB, recs []ecs.Record) {
 	b.Helper()
 	scored := map[string]int{}
 	for i := range recs {

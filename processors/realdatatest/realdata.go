@@ -30,8 +30,19 @@ type Body struct {
 	Map  map[string]any
 }
 
-// Dir returns the data folder, or "" when it is absent.
+// DataEnv names the data folder for checkouts that do not sit beside ../shared (a git
+// worktree, another machine).
+const DataEnv = "SIEMSCORE_DATA"
+
+// Dir returns the data folder, $SIEMSCORE_DATA or else ../shared/data beside the module root,
+// or "" when it is absent.
 func Dir() string {
+	if d := os.Getenv(DataEnv); d != "" {
+		if st, err := os.Stat(d); err == nil && st.IsDir() {
+			return d
+		}
+		return ""
+	}
 	wd, err := os.Getwd()
 	if err != nil {
 		return ""
@@ -51,7 +62,7 @@ func Dir() string {
 }
 
 // ErrAbsent means the data folder is absent.
-var ErrAbsent = errors.New("real data not found: ../shared/data relative to the module root is absent")
+var ErrAbsent = errors.New("real data not found: ../shared/data relative to the module root is absent (or set " + DataEnv + ")")
 
 // Read reads every record of the data sets matching globs, as Fluent Bit would hand them over
 // after a JSON or Zeek parser. It returns ErrAbsent when the data folder is absent.
