@@ -131,18 +131,18 @@ func goldenRun(t *testing.T, proc *processors.Processor, scorer Scorer, chunks [
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := deliver.New(client, deliver.DefaultConfig(), nil)
+	dcfg := deliver.DefaultConfig()
+	dcfg.Templates.Enabled = false
+	d, err := deliver.New(client, dcfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	es := &esSink{d: d, client: client, letters: newDeadLetterWriter(client, target.DeadLetter(target.DefaultNamespace), target.DefaultNamespace)}
-	es.installed.Store(true)
-	in, err := New(Options{Processor: proc, Scorer: scorer, Sink: es, Budget: time.Minute})
+	in, err := New(Options{Processor: proc, Scorer: scorer, Sink: esSink{d, client}, Budget: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i, c := range chunks {
-		if code := in.Flush(c, func() string { return "golden" }); code != OK {
+		if code := in.Flush(c, func() string { return "golden" }); code != deliver.OK {
 			t.Fatalf("chunk %d: flush returned %v", i, code)
 		}
 	}

@@ -198,7 +198,7 @@ func generateBenchInput(in benchFiles) error {
 		}
 		r.Close()
 	}
-	res, err := train.Train(context.Background(), col, train.DefaultConfig())
+	res, err := train.Train(context.Background(), col.Data(), train.DefaultConfig())
 	if err != nil {
 		return err
 	}
