@@ -72,7 +72,7 @@ func (a *app) assetsPrintCmd() *cobra.Command {
 their API or tool takes them: NDJSON for Kibana's saved-objects and detection-rules imports,
 JSON for the alerting rule and the watch, YAML for ElastAlert 2. One artifact is printed as
 is, ready to redirect to a file; several are each preceded by a "# name: ..." line. With
---dir each goes to its own file in that directory instead.`,
+--dir each goes to its own file in that directory instead, which is created when absent.`,
 		Example: "  siemscore assets print kibana-dashboard > siemscore-dashboard.ndjson\n  siemscore assets print --dir assets/",
 		Args:    usageArgs(cobra.ArbitraryArgs),
 		RunE: func(cmd *cobra.Command, names []string) error {
@@ -90,7 +90,7 @@ is, ready to redirect to a file; several are each preceded by a "# name: ..." li
 			return err
 		},
 	}
-	cmd.Flags().StringVar(&dir, "dir", "", "write each artifact to <dir>/<its file name> instead of stdout")
+	cmd.Flags().StringVar(&dir, "dir", "", "write each artifact to <dir>/<its file name> instead of stdout (<dir> is created when absent)")
 	return cmd
 }
 

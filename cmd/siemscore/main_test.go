@@ -597,7 +597,8 @@ func TestAssetsListAndPrint(t *testing.T) {
 	if r := cli(t, "", nil, "assets", "print").must(t, 0); strings.Count(r.stdout, "\n# ") < len(assets.Names())-1 {
 		t.Errorf("print of all artifacts does not head each one:\n%.300s", r.stdout)
 	}
-	dir := t.TempDir()
+	// --dir creates the directory, parents included, as -o does for a file.
+	dir := filepath.Join(t.TempDir(), "new", "assets")
 	cli(t, "", nil, "assets", "print", "--dir", dir, "kibana-dashboard", "watch").must(t, 0)
 	if got, err := os.ReadFile(filepath.Join(dir, art.FileName)); err != nil || !bytes.Equal(got, want) {
 		t.Errorf("--dir: %v", err)

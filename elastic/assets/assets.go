@@ -202,8 +202,12 @@ func Print(w io.Writer, arts ...Artifact) error {
 	return nil
 }
 
-// WriteFiles writes each artifact's content to dir/FileName and returns the paths written.
+// WriteFiles writes each artifact's content to dir/FileName, creating dir and its parents
+// when absent (as the commands' -o does for a file), and returns the paths written.
 func WriteFiles(dir string, arts ...Artifact) ([]string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("assets: %w", err)
+	}
 	var paths []string
 	for _, a := range arts {
 		b, err := a.Content()
