@@ -6,7 +6,7 @@
 #   es.sh restart   stop + start on the same port and data directory (outage tests)
 #   es.sh status    say whether it runs (exit 0) or not (exit 3)
 #   es.sh url       print the URL of the running server
-#   es.sh clean     stop and delete all data
+#   es.sh clean     stop and delete this clone's data
 #
 # Environment:
 #   ES_URL          use this existing cluster instead: start/stop/restart/clean do nothing
@@ -96,8 +96,9 @@ install_server() {
 		# Maven runs as the caller, with the caller's ~/.m2; the server only ever reads the result.
 		if ! mvn -B -f "$HERE/pom.xml" -Des.build.dir="$stage" package >"$RUN/maven.log" 2>&1; then
 			rm -rf "$stage"
-			first=$(grep -m1 '^\[ERROR\]' "$RUN/maven.log" | cut -c1-300 || true)
-			die "Maven could not fetch Elasticsearch $ES_VERSION: ${first:-see the log}; check Maven's network access and ~/.m2 (full log: $RUN/maven.log)"
+			# The first [ERROR] with text is the cause; the log may start with colour codes.
+			first=$(sed -n 's/\x1b\[[0-9;]*m//g; s/^\[ERROR\] \(..*\)/\1/p' "$RUN/maven.log" | head -n 1 | cut -c1-300)
+			die "Maven could not fetch Elasticsearch $ES_VERSION (${first% -> \[Help*}): check Maven's access to Maven Central and its local repository, ~/.m2 (full log: $RUN/maven.log)"
 		fi
 		[[ -x $stage/elasticsearch-$ES_VERSION/bin/elasticsearch ]] || {
 			rm -rf "$stage"
@@ -130,7 +131,8 @@ prepare_node() { # java-home
 		die "Elasticsearch refuses to run as root, and es.sh cannot switch to uid $UNPRIVILEGED_UID (nobody) to run it ($err): run es.sh as an ordinary user"
 	as_server test -x "$1/bin/java" ||
 		die "uid $UNPRIVILEGED_UID (nobody), who runs Elasticsearch for root, cannot run $1/bin/java: set ES_JAVA_HOME to a JDK 17+ that every user can read"
-	as_server test -x "$ES_HOME/bin/elasticsearch" -a -r "$ES_HOME/lib" -a -w "$NODE" ||
+	# The install is made readable to all, so reaching the node means reaching it too.
+	as_server test -w "$NODE" ||
 		die "uid $UNPRIVILEGED_UID (nobody), who runs Elasticsearch for root, cannot use $CACHE (a folder above it is private?): set ES_CACHE_DIR to a folder every user can enter, such as the default /var/cache/siemscore"
 }
 
@@ -238,8 +240,8 @@ start() { # port
 	fi
 	need python3 "Debian: apt-get install python3"
 	jhome=$(java_home)
-	install_server
 	prepare_node "$jhome"
+	install_server
 	port_in_use "$1" && die "port $1 on 127.0.0.1 is taken by another program: unset ES_PORT, or run es.sh stop then es.sh start, which picks a free port"
 	write_config "$1"
 	rm -f "$RUN/url"
