@@ -348,8 +348,9 @@ case $cmd in
 start | restart)
 	{ mkdir -p "$CACHE" && { [[ -d $CACHE/servers ]] || mkdir -m 711 "$CACHE/servers"; }; } 2>/dev/null ||
 		die "cannot create $CACHE/servers for the server's install and data: set ES_CACHE_DIR to a folder you can write"
-	# root installs what nobody runs: a cache that others could change is refused.
-	[[ $(id -u) != 0 || -n $(find "$CACHE" -maxdepth 0 -user 0 ! -perm /022) ]] ||
+	# root installs there the server that uid 65534 runs: a cache another user could change
+	# (swap the server, plant links) is refused.
+	[[ $(id -u) != 0 || -n $(find -H "$CACHE" -maxdepth 0 -user 0 ! -perm /022) ]] ||
 		die "$CACHE is not root's alone (owner or group/other write): fix its owner and mode, or set ES_CACHE_DIR to another folder"
 	prune
 	;;
