@@ -110,9 +110,18 @@ func TestKill9MidStream(t *testing.T) {
 	}
 	waitFor(t, 15*time.Second, "no companion left", func() bool { return len(companions(e.models.Name())) == 0 })
 
-	used := e.checkRecords(ns, 0, records, []string{v1.String(), v2})
-	if !slices.Equal(used, []string{v1.String(), v2}) {
-		t.Errorf("versions in record order %v, want %s then the retrained %s", used, v1, v2)
+	// The retraining period is a minute: on a slow machine the restarted companion may retrain
+	// again before the stream ends. Such later versions are its own, swapped in after v2.
+	allowed := []string{v1.String()}
+	vs, srcs := swaps(log)
+	for i := range vs {
+		if vs[i] >= v2 && srcs[i] == "companion" && !slices.Contains(allowed, vs[i]) {
+			allowed = append(allowed, vs[i])
+		}
+	}
+	used := e.checkRecords(ns, 0, records, allowed)
+	if len(used) < 2 || used[0] != v1.String() || used[1] != v2 {
+		t.Errorf("versions in record order %v, want %s then the retrained %s (then only later retrainings %v)", used, v1, v2, allowed[2:])
 	}
 	restart, training := strings.Index(log.String(), restartLine), strings.Index(log.String(), trainingLine)
 	switch {
@@ -121,8 +130,8 @@ func TestKill9MidStream(t *testing.T) {
 	case training < restart:
 		t.Errorf("the training was not done by the restarted companion (training logged at %d, restart at %d)", training, restart)
 	}
-	if latest, err := e.models.Latest(t.Context()); err != nil || latest.String() != v2 {
-		t.Errorf("models index latest %v (%v), want the retrained %s", latest, err, v2)
+	if latest, err := e.models.Latest(t.Context()); err != nil || latest.String() != allowed[len(allowed)-1] {
+		t.Errorf("models index latest %v (%v), want the last retrained %s", latest, err, allowed[len(allowed)-1])
 	}
 }
 
