@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"runtime"
 	"time"
-
-	"github.com/siemscore/siemscore/models/calibrate"
 )
 
 // Config holds the hyperparameters. DefaultConfig documents the defaults; they follow the
@@ -14,18 +12,25 @@ import (
 // rate 0.01, 5 negatives per pair) except where the prefix encoder changes the trade-off (see
 // VectorDim).
 type Config struct {
-	// VectorDim is the embedding dimension. Default 64: the workshop used 128 with a single
+	// VectorDim is the embedding dimension. Default 16: the workshop used 128 with a single
 	// learned IP encoder; here every prefix level has its own vectors, which carry the network
-	// structure, and 64 dimensions measure as well on the acceptance scenarios at half the
-	// memory and training time.
+	// structure, and the embedding is one signal of models/ipanomaly among exact histories,
+	// where 16 dimensions measure as well as 64 at a quarter of the memory and training time.
 	VectorDim int
 	// NumEntityVectors caps the rows of the entity table (default 20000, the workshop value).
 	// Principals get rows in the order of their hashed keys; more principals than rows share
 	// rows (reported as entity_vector_shared).
 	NumEntityVectors int
 	// MaxPrefixRows caps the rows of each prefix table (default 131072): beyond it, prefixes
-	// share rows, which bounds memory (rows × VectorDim × 4 bytes per table).
+	// share rows, which bounds memory (rows × (VectorDim + 4) bytes per table).
 	MaxPrefixRows int
+	// MinPrefixPrincipals is the least number of distinct principals a prefix must have been
+	// used by to get its own vector (default 2); rarer prefixes share their level's unseen
+	// vector. A prefix one principal used says nothing about co-usage, which is what the
+	// embedding is for (the principal's own history is kept exactly by models/ipanomaly), and
+	// most prefixes are such: the threshold keeps the model a few MB where one vector per
+	// address made it grow with every address.
+	MinPrefixPrincipals int
 	// RandomNegatives is the number of negatives per pair made of the principal and a uniformly
 	// random address of the same family (default 2). They teach that an unfamiliar part of the
 	// Internet is anomalous.
@@ -50,13 +55,6 @@ type Config struct {
 	// MaxNovelty caps the measured rate at which principals use new prefixes, which sets how
 	// often a positive pair is shown with its finest levels masked as unseen (default 0.5).
 	MaxNovelty float64
-	// MinPrincipalEvents is the number of training events under which a principal's score
-	// carries principal_few_events (default 10).
-	MinPrincipalEvents int
-	// CalibrationSample is the number of training pairs scored to calibrate (default 100000).
-	CalibrationSample int
-	// Calibration configures the 0–100 calibration (default calibrate.DefaultOptions()).
-	Calibration calibrate.Options
 	// Seed makes training deterministic (default 1).
 	Seed uint64
 	// Workers is the number of goroutines that compute gradients (0: GOMAXPROCS). The result
@@ -67,20 +65,18 @@ type Config struct {
 // DefaultConfig returns the documented defaults.
 func DefaultConfig() Config {
 	return Config{
-		VectorDim:          64,
-		NumEntityVectors:   20000,
-		MaxPrefixRows:      1 << 17,
-		RandomNegatives:    2,
-		ShuffledNegatives:  3,
-		PopulationRate:     0.25,
-		Epochs:             5,
-		BatchSize:          1000,
-		LearningRate:       0.01,
-		MaxNovelty:         0.5,
-		MinPrincipalEvents: 10,
-		CalibrationSample:  100000,
-		Calibration:        calibrate.DefaultOptions(),
-		Seed:               1,
+		VectorDim:           16,
+		NumEntityVectors:    20000,
+		MaxPrefixRows:       1 << 17,
+		MinPrefixPrincipals: 2,
+		RandomNegatives:     2,
+		ShuffledNegatives:   3,
+		PopulationRate:      0.25,
+		Epochs:              5,
+		BatchSize:           1000,
+		LearningRate:        0.01,
+		MaxNovelty:          0.5,
+		Seed:                1,
 	}
 }
 
@@ -92,7 +88,6 @@ const (
 	maxNegatives      = 100
 	maxEpochs         = 10000
 	maxBatchSize      = 1 << 20
-	maxCalibrationSet = 1 << 24
 )
 
 // Validate reports the first invalid hyperparameter.
@@ -121,15 +116,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("ipinsights: population rate %v outside (0, 1]", c.PopulationRate)
 	case !(c.MaxNovelty >= 0 && c.MaxNovelty <= 1):
 		return fmt.Errorf("ipinsights: max novelty %v outside [0, 1]", c.MaxNovelty)
-	case c.MinPrincipalEvents < 0 || c.MinPrincipalEvents > 1<<30:
-		return fmt.Errorf("ipinsights: min principal events %d out of range", c.MinPrincipalEvents)
-	case c.CalibrationSample < calibrate.MinSamples || c.CalibrationSample > maxCalibrationSet:
-		return fmt.Errorf("ipinsights: calibration sample %d outside [%d, %d]", c.CalibrationSample, calibrate.MinSamples, maxCalibrationSet)
+	case c.MinPrefixPrincipals < 1 || c.MinPrefixPrincipals > 1<<16:
+		return fmt.Errorf("ipinsights: min prefix principals %d outside [1, 65536]", c.MinPrefixPrincipals)
 	case c.Workers < 0:
 		return fmt.Errorf("ipinsights: negative worker count %d", c.Workers)
-	}
-	if err := c.Calibration.Validate(); err != nil {
-		return fmt.Errorf("ipinsights: %w", err)
 	}
 	return nil
 }

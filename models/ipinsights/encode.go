@@ -1,21 +1,21 @@
 package ipinsights
 
 import (
-	"errors"
 	"fmt"
 	"math"
 
-	"github.com/siemscore/siemscore/models/calibrate"
 	"github.com/siemscore/siemscore/models/wire"
 )
 
-// formatV1 is the version of the encoding below (documented in models/bundle/FORMAT.md).
-const formatV1 = 1
+// formatV2 is the version of the encoding below (documented in models/bundle/FORMAT.md as part
+// of the IP-anomaly section). Version 1 was the stand-alone model of siemscore's first IP
+// score, with per-address vectors, sets and calibration; it is not read.
+const formatV2 = 2
 
 // AppendBinary appends the model's encoding to b. Decoding and re-encoding reproduces the
 // bytes exactly.
 func (m *Model) AppendBinary(b []byte) ([]byte, error) {
-	b = wire.AppendU16(b, formatV1)
+	b = wire.AppendU16(b, formatV2)
 	b = appendConfig(b, m.cfg)
 	for _, f := range []*family{&familyV4, &familyV6} {
 		b = wire.AppendU8(b, uint8(len(f.levels)))
@@ -27,52 +27,33 @@ func (m *Model) AppendBinary(b []byte) ([]byte, error) {
 	b = appendKeys(b, m.entities.keys)
 	b = wire.AppendU32(b, uint32(m.entities.rows))
 	b = wire.AppendF32s(b, m.entities.vecs)
-	b = wire.AppendU32s(b, m.events)
-	b = appendSets(b, m.addrOff, m.addrKeys)
-	b = appendSets(b, m.netOff, m.netKeys)
 	b = wire.AppendF32s(b, m.population)
 	for i := range m.prefixes {
 		t := &m.prefixes[i]
 		b = appendKeys(b, t.keys)
 		b = wire.AppendU32(b, uint32(t.rows))
-		b = wire.AppendF32s(b, t.vecs)
-	}
-	for _, c := range []*calibrate.Calibrator{m.known, m.unknown} {
-		cb, err := c.AppendBinary(nil)
-		if err != nil {
-			return nil, fmt.Errorf("ipinsights: %w", err)
+		b = wire.AppendF32s(b, t.scale)
+		for _, q := range t.q {
+			b = append(b, byte(q))
 		}
-		b = wire.AppendBytes(b, cb)
 	}
 	return b, nil
 }
 
 func appendConfig(b []byte, c Config) []byte {
-	for _, v := range []int{c.VectorDim, c.NumEntityVectors, c.MaxPrefixRows, c.RandomNegatives,
-		c.ShuffledNegatives, c.Epochs, c.BatchSize} {
+	for _, v := range []int{c.VectorDim, c.NumEntityVectors, c.MaxPrefixRows, c.MinPrefixPrincipals,
+		c.RandomNegatives, c.ShuffledNegatives, c.Epochs, c.BatchSize} {
 		b = wire.AppendU32(b, uint32(v))
 	}
 	b = wire.AppendF64(b, c.LearningRate)
 	b = wire.AppendF64(b, c.WeightDecay)
 	b = wire.AppendF64(b, c.PopulationRate)
 	b = wire.AppendF64(b, c.MaxNovelty)
-	b = wire.AppendU32(b, uint32(c.MinPrincipalEvents))
-	b = wire.AppendU32(b, uint32(c.CalibrationSample))
-	b = wire.AppendU64(b, c.Seed)
-	b = wire.AppendU32(b, uint32(c.Calibration.Knots))
-	b = wire.AppendF64(b, c.Calibration.TailFraction)
-	b = wire.AppendU32(b, uint32(c.Calibration.MinTail))
-	b = wire.AppendF64(b, c.Calibration.FloorDecades)
-	return wire.AppendF64(b, c.Calibration.CapDecades)
+	return wire.AppendU64(b, c.Seed)
 }
 
 func appendKeys(b []byte, keys []uint64) []byte {
 	return wire.AppendU64s(wire.AppendU32(b, uint32(len(keys))), keys)
-}
-
-func appendSets(b []byte, off []uint32, keys []uint64) []byte {
-	b = wire.AppendU32(b, uint32(len(keys)))
-	return wire.AppendU64s(wire.AppendU32s(b, off), keys)
 }
 
 // Decode parses and validates what AppendBinary wrote (all of p). Every size is checked
@@ -80,17 +61,26 @@ func appendSets(b []byte, off []uint32, keys []uint64) []byte {
 // strictly increasing (binary search depends on it) and every dimension must agree, so a
 // decoded model can be scored without further checks.
 func Decode(p []byte) (*Model, error) {
-	m, err := decode(p)
+	r := wire.NewReader(p)
+	m, err := Read(r)
+	if err == nil {
+		err = r.Done()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("ipinsights: decode: %w", err)
 	}
 	return m, nil
 }
 
-func decode(p []byte) (*Model, error) {
-	r := wire.NewReader(p)
-	if v := r.U16("format"); r.Err() == nil && v != formatV1 {
-		return nil, fmt.Errorf("unknown format version %d", v)
+// Read reads one model from r, for a container that holds it among other fields.
+func Read(r *wire.Reader) (*Model, error) {
+	switch v := r.U16("format"); {
+	case r.Err() != nil:
+		return nil, r.Err()
+	case v == 1:
+		return nil, fmt.Errorf("embedding format 1 is siemscore's first IP model, no longer read: retrain the bundle")
+	case v != formatV2:
+		return nil, fmt.Errorf("unknown embedding format version %d", v)
 	}
 	m := &Model{cfg: readConfig(r)}
 	if r.Err() != nil {
@@ -123,9 +113,6 @@ func decode(p []byte) (*Model, error) {
 		return nil, fmt.Errorf("entity rows %d for %d principals (limit %d)", m.entities.rows, np, m.cfg.NumEntityVectors)
 	}
 	m.entities.vecs = readVecs(r, "entity vectors", m.entities.rows, dim)
-	m.events = r.U32s("principal events", np)
-	m.addrOff, m.addrKeys = readSets(r, "principal addresses", np)
-	m.netOff, m.netKeys = readSets(r, "principal networks", np)
 	m.population = r.F32s("population vector", dim)
 	for i := range m.prefixes {
 		name := tableName(i)
@@ -135,50 +122,39 @@ func decode(p []byte) (*Model, error) {
 		if r.Err() == nil && (t.rows > min(len(t.keys), m.cfg.MaxPrefixRows) || (len(t.keys) > 0) != (t.rows > 0)) {
 			return nil, fmt.Errorf("table %s: %d rows for %d keys (limit %d)", name, t.rows, len(t.keys), m.cfg.MaxPrefixRows)
 		}
-		t.vecs = readVecs(r, name+" vectors", t.rows+1, dim)
-	}
-	var err error
-	for _, c := range []struct {
-		name string
-		dst  **calibrate.Calibrator
-	}{{"known calibration", &m.known}, {"unknown calibration", &m.unknown}} {
-		b := r.Bytes(c.name, math.MaxInt32)
-		if r.Err() != nil {
-			break
+		t.scale = readVecs(r, name+" scales", t.rows+1, 1)
+		for _, s := range t.scale {
+			if s < 0 {
+				return nil, fmt.Errorf("table %s: negative scale", name)
+			}
 		}
-		if *c.dst, err = calibrate.Decode(b); err != nil {
-			return nil, fmt.Errorf("%s: %w", c.name, err)
+		if r.Err() == nil && (t.rows+1)*dim > r.Remaining() {
+			r.Fail(name+" vectors", fmt.Errorf("%w: %d×%d bytes, have %d", wire.ErrTruncated, t.rows+1, dim, r.Remaining()))
+		}
+		if raw := r.Raw(name+" vectors", (t.rows+1)*dim); raw != nil {
+			t.q = make([]int8, len(raw))
+			for j, v := range raw {
+				t.q[j] = int8(v)
+			}
 		}
 	}
-	if err := r.Done(); err != nil {
-		return nil, err
-	}
-	for i, e := range m.events {
-		if e == 0 {
-			return nil, fmt.Errorf("principal %d has no training events", i)
-		}
+	if r.Err() != nil {
+		return nil, r.Err()
 	}
 	return m, nil
 }
 
 func readConfig(r *wire.Reader) Config {
 	var c Config
-	for _, dst := range []*int{&c.VectorDim, &c.NumEntityVectors, &c.MaxPrefixRows, &c.RandomNegatives,
-		&c.ShuffledNegatives, &c.Epochs, &c.BatchSize} {
+	for _, dst := range []*int{&c.VectorDim, &c.NumEntityVectors, &c.MaxPrefixRows, &c.MinPrefixPrincipals,
+		&c.RandomNegatives, &c.ShuffledNegatives, &c.Epochs, &c.BatchSize} {
 		*dst = int(int32(r.U32("hyperparameters")))
 	}
 	c.LearningRate = r.F64("learning rate")
 	c.WeightDecay = r.F64("weight decay")
 	c.PopulationRate = r.F64("population rate")
 	c.MaxNovelty = r.F64("max novelty")
-	c.MinPrincipalEvents = int(int32(r.U32("min principal events")))
-	c.CalibrationSample = int(int32(r.U32("calibration sample")))
 	c.Seed = r.U64("seed")
-	c.Calibration.Knots = int(int32(r.U32("calibration knots")))
-	c.Calibration.TailFraction = r.F64("calibration tail fraction")
-	c.Calibration.MinTail = int(int32(r.U32("calibration min tail")))
-	c.Calibration.FloorDecades = r.F64("calibration floor")
-	c.Calibration.CapDecades = r.F64("calibration cap")
 	return c
 }
 
@@ -201,41 +177,4 @@ func readVecs(r *wire.Reader, field string, rows, dim int) []float32 {
 		return nil
 	}
 	return r.F32s(field, rows*dim)
-}
-
-// readSets reads per-principal key sets: offsets (n+1, from 0, non-decreasing, ending at the
-// key count) and keys strictly increasing within each principal.
-func readSets(r *wire.Reader, field string, n int) ([]uint32, []uint64) {
-	total := int(r.U32(field + " count"))
-	off := r.U32s(field+" offsets", n+1)
-	if r.Err() != nil {
-		return nil, nil
-	}
-	if total > r.Remaining()/8 {
-		r.Fail(field, fmt.Errorf("%w: %d keys, have %d bytes", wire.ErrTruncated, total, r.Remaining()))
-		return nil, nil
-	}
-	if off[0] != 0 || int(off[n]) != total {
-		r.Fail(field, errors.New("offsets do not span the keys"))
-		return nil, nil
-	}
-	for i := range n {
-		if off[i+1] < off[i] {
-			r.Failf(field, "offsets decrease at principal %d", i)
-			return nil, nil
-		}
-	}
-	keys := r.U64s(field+" keys", total)
-	if r.Err() != nil {
-		return nil, nil
-	}
-	for i := range n {
-		for j := off[i] + 1; j < off[i+1]; j++ {
-			if keys[j] <= keys[j-1] {
-				r.Failf(field, "keys of principal %d not strictly increasing", i)
-				return nil, nil
-			}
-		}
-	}
-	return off, keys
 }

@@ -14,6 +14,9 @@ import (
 	"github.com/siemscore/siemscore/models/synth/ipnet"
 )
 
+// entityOf is the principal an event is learned by: its principalId without the session.
+func entityOf(e *ipnet.Event) string { return e.Identity.PrincipalID }
+
 func smallOrg(t testing.TB) *ipnet.Dataset {
 	t.Helper()
 	cfg := ipnet.DefaultOrgConfig()
@@ -92,81 +95,47 @@ func handmade(t testing.TB, cfg Config) *Model {
 	return m
 }
 
+// smallConfig gives every prefix its vector (MinPrefixPrincipals 1): the hand-made world has
+// too few principals to share any.
 func smallConfig() Config {
 	cfg := DefaultConfig()
-	cfg.VectorDim, cfg.BatchSize = 8, 32
+	cfg.VectorDim, cfg.BatchSize, cfg.MinPrefixPrincipals = 8, 32, 1
 	return cfg
 }
 
-func TestReasons(t *testing.T) {
+func affinity(m *Model, principal, ip string) float64 {
+	return m.Affinity(m.EntityPos(Key(principal)), netip.MustParseAddr(ip))
+}
+
+// The embedding's point: an address never seen before but inside a principal's own network is
+// familiar, one in a colleague's network of the same block less so, and a foreign one is not.
+func TestNewAddressInKnownNetworkIsFamiliar(t *testing.T) {
 	m := handmade(t, smallConfig())
-	cases := []struct {
-		principal, ip string
-		want          Reasons
-	}{
-		{"A", "10.1.1.3", 0},
-		{"A", "::ffff:10.1.1.3", 0}, // IPv4-mapped is the same address
-		{"A", "10.1.1.200", ReasonIPNewForPrincipal},
-		{"A", "10.1.2.3", ReasonIPNewForPrincipal | ReasonNetworkNewForPrincipal},
-		{"A", "10.1.9.9", ReasonIPNewForPrincipal | ReasonNetworkNewForPrincipal | ReasonNetworkNeverSeen},
-		{"A", "77.1.1.1", ReasonIPNewForPrincipal | ReasonNetworkNewForPrincipal | ReasonNetworkNeverSeen | ReasonBlockNeverSeen},
-		{"C", "2001:db8:1:2::5", 0},
-		{"C", "2001:db8:1:2::77", ReasonIPNewForPrincipal},
-		{"C", "2001:db8:1:3::5", ReasonIPNewForPrincipal | ReasonNetworkNewForPrincipal | ReasonNetworkNeverSeen},
-		{"C", "2a02::1", ReasonIPNewForPrincipal | ReasonNetworkNewForPrincipal | ReasonNetworkNeverSeen | ReasonBlockNeverSeen},
-		{"D", "10.1.1.1", ReasonPrincipalFewEvents},
-		{"E", "10.1.1.1", ReasonPrincipalUnknown},
-		{"E", "8.8.8.8", ReasonPrincipalUnknown | ReasonNetworkNeverSeen | ReasonBlockNeverSeen},
+	known, newInNet, colleague, foreign := affinity(m, "A", "10.1.1.5"), affinity(m, "A", "10.1.1.250"), affinity(m, "A", "10.1.2.7"), affinity(m, "A", "203.0.113.9")
+	t.Logf("known %.2f, new in network %.2f, colleague's network %.2f, foreign %.2f", known, newInNet, colleague, foreign)
+	if !(newInNet > colleague && colleague > foreign) || known < colleague {
+		t.Error("affinity must fall: own network > colleague's network > foreign")
 	}
-	for _, tc := range cases {
-		r, ok := m.Score(tc.principal, netip.MustParseAddr(tc.ip))
-		if !ok || r.Reasons != tc.want {
-			t.Errorf("%s@%s: reasons %v, want %v", tc.principal, tc.ip, r.Reasons.Strings(), tc.want.Strings())
-		}
-		if math.IsNaN(r.Raw) || r.ScoreNorm < 0 || r.ScoreNorm > 100 {
-			t.Errorf("%s@%s: raw %v score %v", tc.principal, tc.ip, r.Raw, r.ScoreNorm)
-		}
-	}
-	if _, ok := m.Score("A", netip.Addr{}); ok {
-		t.Error("an invalid address must not be scored")
-	}
-	// More principals than entity rows: rows are shared and the score says so.
-	cfg := smallConfig()
-	cfg.NumEntityVectors = 2
-	shared := handmade(t, cfg)
-	n := 0
-	for _, p := range []string{"A", "B", "C", "D"} {
-		if r, _ := shared.Score(p, netip.MustParseAddr("10.1.1.1")); r.Reasons.Has(ReasonEntityVectorShared) {
-			n++
-		}
-	}
-	if n != 4 {
-		t.Errorf("4 principals on 2 rows: %d report entity_vector_shared", n)
-	}
-	if got := strings.Join(ReasonNames(), ","); got != "principal_unknown,ip_new_for_principal,network_new_for_principal,network_never_seen,block_never_seen,principal_few_events,entity_vector_shared" {
-		t.Errorf("reason names changed: %s", got)
+	if affinity(m, "A", "::ffff:10.1.1.3") != affinity(m, "A", "10.1.1.3") {
+		t.Error("an IPv4-mapped address must score as the address")
 	}
 }
 
-// The model's point: an address never seen before but inside a principal's own network is
-// familiar, one in a colleague's network of the same block less so, and a foreign one is
-// anomalous.
-func TestNewAddressInKnownNetworkIsFamiliar(t *testing.T) {
-	m := handmade(t, smallConfig())
-	score := func(p, ip string) Result {
-		r, _ := m.Score(p, netip.MustParseAddr(ip))
-		return r
+// Prefixes fewer than MinPrefixPrincipals principals used get no vector: with the default of
+// 2, only the /16 and coarser prefixes A and B share are kept, and C's networks are unseen.
+func TestOnlySharedPrefixesGetVectors(t *testing.T) {
+	cfg := smallConfig()
+	cfg.MinPrefixPrincipals = 2
+	m := handmade(t, cfg)
+	kept := map[string]int{}
+	for ti := range numTables {
+		kept[tableName(ti)] = len(m.prefixes[ti].keys)
 	}
-	known, newInNet, colleague, foreign := score("A", "10.1.1.5"), score("A", "10.1.1.250"), score("A", "10.1.2.7"), score("A", "203.0.113.9")
-	t.Logf("known %.2f/%.1f, new in network %.2f/%.1f, colleague's network %.2f/%.1f, foreign %.2f/%.1f",
-		known.Raw, known.ScoreNorm, newInNet.Raw, newInNet.ScoreNorm, colleague.Raw, colleague.ScoreNorm, foreign.Raw, foreign.ScoreNorm)
-	if !(known.Raw < newInNet.Raw && newInNet.Raw < colleague.Raw && colleague.Raw < foreign.Raw) {
-		t.Error("raw anomaly must grow: known < new address in own network < colleague's network < foreign")
-	}
-	// (With 243 training pairs the calibration cannot resolve beyond a few decades, so the
-	// foreign address is "only" major here; see the acceptance tests for realistic volumes.)
-	if newInNet.ScoreNorm >= 25 || foreign.ScoreNorm < 50 {
-		t.Errorf("a new address in the principal's own network must not alert (%.1f); a foreign one must (%.1f)", newInNet.ScoreNorm, foreign.ScoreNorm)
+	want := map[string]int{"v4/8": 1, "v4/12": 1, "v4/16": 1, "v4/20": 1, "v4/24": 1, "v6/16": 0, "v6/32": 0, "v6/48": 0, "v6/64": 0}
+	for name, n := range want {
+		if kept[name] != n {
+			t.Errorf("%s: %d prefixes kept, want %d (%v)", name, kept[name], n, kept)
+		}
 	}
 }
 
@@ -175,17 +144,24 @@ func TestNewAddressInKnownNetworkIsFamiliar(t *testing.T) {
 // nobody uses, and the principal's name does not matter.
 func TestUnknownPrincipalUsesThePopulation(t *testing.T) {
 	m := handmade(t, smallConfig())
-	org1, _ := m.Score("stranger", netip.MustParseAddr("10.1.1.77"))
-	org2, _ := m.Score("another-stranger", netip.MustParseAddr("10.1.1.77"))
-	never, _ := m.Score("stranger", netip.MustParseAddr("198.51.100.3"))
-	if org1 != org2 {
-		t.Errorf("unknown principals must all be scored alike: %+v vs %+v", org1, org2)
+	org, never := affinity(m, "stranger", "10.1.1.77"), affinity(m, "stranger", "198.51.100.3")
+	if org <= never {
+		t.Errorf("unknown principal: organisation network %.3f, never-seen network %.3f", org, never)
 	}
-	if !(org1.Raw < never.Raw && org1.ScoreNorm < never.ScoreNorm) || never.ScoreNorm < 75 {
-		t.Errorf("unknown principal: organisation network %+v, never-seen network %+v", org1, never)
+	if m.EntityPos(Key("stranger")) != -1 || m.EntityPos(Key("A")) < 0 || m.Principals() != 4 {
+		t.Error("EntityPos/Principals")
 	}
-	if m.Known("stranger") || !m.Known("A") || m.Principals() != 4 {
-		t.Error("Known/Principals")
+	cfg := smallConfig()
+	cfg.NumEntityVectors = 2
+	shared := handmade(t, cfg)
+	n := 0
+	for _, p := range []string{"A", "B", "C", "D"} {
+		if shared.Shared(shared.EntityPos(Key(p))) {
+			n++
+		}
+	}
+	if n != 4 || m.Shared(m.EntityPos(Key("A"))) {
+		t.Errorf("4 principals on 2 rows: %d report a shared vector", n)
 	}
 }
 
@@ -204,10 +180,8 @@ func TestEncodeDecode(t *testing.T) {
 	}
 	for _, ip := range []string{"10.1.1.1", "10.1.9.9", "2001:db8:1:2::9", "8.8.8.8"} {
 		for _, p := range []string{"A", "C", "zz"} {
-			a, _ := m.Score(p, netip.MustParseAddr(ip))
-			c, _ := d.Score(p, netip.MustParseAddr(ip))
-			if a != c {
-				t.Errorf("%s@%s: decoded %+v, trained %+v", p, ip, c, a)
+			if a, c := affinity(m, p, ip), affinity(d, p, ip); a != c {
+				t.Errorf("%s@%s: decoded %v, trained %v", p, ip, c, a)
 			}
 		}
 	}
@@ -221,7 +195,7 @@ func TestEncodeDecode(t *testing.T) {
 	}
 	// Corruptions that a checksum cannot catch (a bundle re-signed by a buggy trainer) are
 	// caught by validation, naming the field.
-	biasAt := 2 + 7*4 + 4*8 + 2*4 + 8 + 4 + 8 + 4 + 8 + 8 + (1 + 6) + (1 + 5)
+	biasAt := 2 + 8*4 + 4*8 + 8 + (1 + 5) + (1 + 4)
 	principals := biasAt + 4
 	firstKey := principals + 4
 	cases := []struct {
@@ -234,7 +208,8 @@ func TestEncodeDecode(t *testing.T) {
 		{"huge principal count", principals, []byte{0xff, 0xff, 0xff, 0x7f}, "principals"},
 		{"keys out of order", firstKey, []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, "principal keys: not strictly increasing"},
 		{"zero dimension", 2, []byte{0, 0, 0, 0}, "vector dim 0"},
-		{"format", 0, []byte{7, 0}, "unknown format version 7"},
+		{"format", 0, []byte{7, 0}, "unknown embedding format version 7"},
+		{"first format", 0, []byte{1, 0}, "no longer read"},
 	}
 	for _, tc := range cases {
 		bad := bytes.Clone(b)
@@ -245,18 +220,19 @@ func TestEncodeDecode(t *testing.T) {
 	}
 }
 
-func TestScoreIsAllocationFreeAndConcurrent(t *testing.T) {
+func TestAffinityIsAllocationFreeAndConcurrent(t *testing.T) {
 	m := handmade(t, smallConfig())
 	ip := netip.MustParseAddr("2001:db8:1:2::77")
-	if a := testing.AllocsPerRun(200, func() { m.Score("C", ip) }); a != 0 {
-		t.Errorf("Score allocates %v times", a)
+	pos := m.EntityPos(Key("C"))
+	if a := testing.AllocsPerRun(200, func() { m.Affinity(pos, ip) }); a != 0 {
+		t.Errorf("Affinity allocates %v times", a)
 	}
-	want, _ := m.Score("C", ip)
+	want := m.Affinity(pos, ip)
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
 			for range 1000 {
-				if got, _ := m.Score("C", ip); got != want {
+				if got := m.Affinity(pos, ip); got != want {
 					t.Error("concurrent scores differ")
 					return
 				}
@@ -327,9 +303,8 @@ func TestConfigValidate(t *testing.T) {
 		"decay":        func(c *Config) { c.WeightDecay = -1 },
 		"population":   func(c *Config) { c.PopulationRate = 0 },
 		"novelty":      func(c *Config) { c.MaxNovelty = 2 },
-		"calibration":  func(c *Config) { c.CalibrationSample = 5 },
+		"sharing":      func(c *Config) { c.MinPrefixPrincipals = 0 },
 		"workers":      func(c *Config) { c.Workers = -1 },
-		"calibrate":    func(c *Config) { c.Calibration.Knots = 1 },
 	} {
 		c := DefaultConfig()
 		mod(&c)
@@ -356,8 +331,9 @@ func FuzzDecodeModel(f *testing.F) {
 			t.Fatalf("re-encoding differs (%v)", err)
 		}
 		for _, ip := range []string{"10.1.1.1", "77.7.7.7", "2001:db8:1:2::5", "2a02::1"} {
-			d.Score("A", netip.MustParseAddr(ip))
-			d.Score("nobody", netip.MustParseAddr(ip))
+			for pos := -1; pos < d.Principals(); pos++ {
+				d.Affinity(pos, netip.MustParseAddr(ip))
+			}
 		}
 	})
 }

@@ -5,8 +5,6 @@ import (
 	"slices"
 
 	gblas "gonum.org/v1/gonum/blas/gonum"
-
-	"github.com/siemscore/siemscore/models/calibrate"
 )
 
 // blas is gonum's pure-Go BLAS (assembly kernels on amd64); a concrete value, so calls are
@@ -19,12 +17,16 @@ var blas gblas.Implementation
 type table struct {
 	keys []uint64
 	rows int
-	// vecs holds rows vectors; a prefix table has one more, its "unseen" vector, used for
-	// every prefix training never saw (row index rows).
+	// vecs holds the entity table's rows vectors (float32: a few per principal).
 	vecs []float32
+	// q and scale hold a prefix table's rows+1 vectors quantised to int8, row r being
+	// q[r·dim:(r+1)·dim]·scale[r]; the extra row is the level's "unseen" vector, used for every
+	// prefix training never saw (or saw used by fewer than Config.MinPrefixPrincipals).
+	q     []int8
+	scale []float32
 }
 
-// lookup returns the row of key and whether training saw it (the unseen row if not).
+// lookup returns the row of key and whether training kept it (the unseen row if not).
 func (t *table) lookup(key uint64) (row int, ok bool) {
 	pos, ok := slices.BinarySearch(t.keys, key)
 	if !ok {
@@ -35,10 +37,21 @@ func (t *table) lookup(key uint64) (row int, ok bool) {
 
 func (t *table) vec(row, dim int) []float32 { return t.vecs[row*dim : (row+1)*dim : (row+1)*dim] }
 
+// dot returns u·(row r of a quantised table).
+func (t *table) dot(u []float32, r, dim int) float64 {
+	q := t.q[r*dim : (r+1)*dim : (r+1)*dim]
+	var s float32
+	for i, x := range q {
+		s += u[i] * float32(x)
+	}
+	return float64(s * t.scale[r])
+}
+
 // lookupLevels fills rows with the row of every level of p and returns how many levels,
-// from the coarsest, training saw. Once a level is unseen every finer one is too (a prefix
-// nobody used contains no address anybody used), so the remaining levels get their unseen
-// row without a search.
+// from the coarsest, training kept. Once a level is unseen every finer one is too (a prefix
+// nobody used contains no address anybody used, and a prefix used by fewer principals than
+// the threshold contains none used by more), so the remaining levels get their unseen row
+// without a search.
 func (m *Model) lookupLevels(p *prefixes, rows *[maxLevels]int32) (seen int) {
 	seen = p.n
 	for l := range p.n {
@@ -56,40 +69,20 @@ func (m *Model) lookupLevels(p *prefixes, rows *[maxLevels]int32) (seen int) {
 	return seen
 }
 
-// Model is a trained IP-anomaly model. It is immutable: scoring only reads it and is safe for
-// any number of goroutines; Score does not allocate.
+// Model is a trained embedding. It is immutable: scoring only reads it and is safe for any
+// number of goroutines; nothing allocates.
 type Model struct {
 	cfg  Config
 	dim  int
 	bias float32
 
-	// entities holds the principals seen in training (keys: principalKey) and their vectors.
+	// entities holds the principals seen in training (keys: Key) and their vectors.
 	entities table
-	// Per principal, parallel to entities.keys: training events, and the sorted keys of the
-	// addresses and networks it used (CSR: principal i owns addrKeys[addrOff[i]:addrOff[i+1]]).
-	events   []uint32
-	addrOff  []uint32
-	addrKeys []uint64
-	netOff   []uint32
-	netKeys  []uint64
-
 	prefixes [numTables]table
 	// population is the vector of the organisation seen as one principal, trained on every
 	// principal's addresses: unknown principals are scored against it, so what is familiar to
-	// the organisation as a whole is less anomalous than what nobody uses.
+	// the organisation as a whole is more familiar than what nobody uses.
 	population []float32
-
-	known, unknown *calibrate.Calibrator
-}
-
-// Result is the score of one (principal, address) pair.
-type Result struct {
-	// Raw is the raw anomaly: −(u·v + b), the negated SageMaker "dot_product", so that like
-	// every siemscore score higher means more anomalous.
-	Raw float64
-	// ScoreNorm is Raw calibrated to 0–100 (see models/calibrate).
-	ScoreNorm float64
-	Reasons   Reasons
 }
 
 // Config returns the hyperparameters the model was trained with.
@@ -98,56 +91,37 @@ func (m *Model) Config() Config { return m.cfg }
 // Principals returns the number of principals seen in training.
 func (m *Model) Principals() int { return len(m.entities.keys) }
 
-// Known reports whether principal was seen in training.
-func (m *Model) Known(principal string) bool {
-	_, ok := slices.BinarySearch(m.entities.keys, principalKey(principal))
-	return ok
+// EntityPos returns the position of the principal with key k (see Key) among the trained
+// principals, in increasing key order, or -1 when training did not see it.
+func (m *Model) EntityPos(k uint64) int {
+	pos, ok := slices.BinarySearch(m.entities.keys, k)
+	if !ok {
+		return -1
+	}
+	return pos
 }
 
-// Score scores principal (the entity, e.g. a principalId up to its first ':') at ip. ok is
-// false only when ip is not a valid address.
-func (m *Model) Score(principal string, ip netip.Addr) (res Result, ok bool) {
-	if !ip.IsValid() {
-		return Result{}, false
-	}
+// Shared reports whether the principal at pos shares its vector with another (more
+// principals were trained than Config.NumEntityVectors).
+func (m *Model) Shared(pos int) bool {
+	return pos >= 0 && pos%m.entities.rows+m.entities.rows < len(m.entities.keys)
+}
+
+// Affinity returns the logit u·v + b of the principal at pos (from EntityPos; -1 scores the
+// population vector, what the organisation as a whole uses) at ip: higher is more familiar,
+// the SageMaker IP Insights "dot_product". ip must be valid.
+func (m *Model) Affinity(pos int, ip netip.Addr) float64 {
 	var p prefixes
 	prefixKeysOf(normalize(ip), &p)
-	pos, known := slices.BinarySearch(m.entities.keys, principalKey(principal))
 	u := m.population
-	if known {
+	if pos >= 0 {
 		u = m.entities.vec(pos%m.entities.rows, m.dim)
-	} else {
-		res.Reasons |= ReasonPrincipalUnknown
 	}
 	var rows [maxLevels]int32
-	seen := m.lookupLevels(&p, &rows)
-	if seen <= p.fam.network {
-		res.Reasons |= ReasonNetworkNeverSeen
-	}
-	if seen <= p.fam.block {
-		res.Reasons |= ReasonBlockNeverSeen
-	}
+	m.lookupLevels(&p, &rows)
 	logit := float64(m.bias)
 	for l := range p.n {
-		logit += float64(blas.Sdot(m.dim, u, 1, m.prefixes[p.first()+l].vec(int(rows[l]), m.dim), 1))
+		logit += m.prefixes[p.first()+l].dot(u, int(rows[l]), m.dim)
 	}
-	res.Raw = -logit
-	cal := m.unknown
-	if known {
-		cal = m.known
-		if _, ok := slices.BinarySearch(m.addrKeys[m.addrOff[pos]:m.addrOff[pos+1]], p.addrKey()); !ok {
-			res.Reasons |= ReasonIPNewForPrincipal
-		}
-		if _, ok := slices.BinarySearch(m.netKeys[m.netOff[pos]:m.netOff[pos+1]], p.netKey()); !ok {
-			res.Reasons |= ReasonNetworkNewForPrincipal
-		}
-		if m.events[pos] < uint32(m.cfg.MinPrincipalEvents) {
-			res.Reasons |= ReasonPrincipalFewEvents
-		}
-		if pos%m.entities.rows+m.entities.rows < len(m.entities.keys) { // another key owns the same row
-			res.Reasons |= ReasonEntityVectorShared
-		}
-	}
-	res.ScoreNorm = cal.Score(res.Raw)
-	return res, true
+	return logit
 }

@@ -10,22 +10,20 @@ import (
 // family describes the prefix levels of an address family (see the package documentation for
 // why these levels).
 type family struct {
-	name    string
-	levels  []int // prefix lengths, coarsest first
-	first   int   // table index of the coarsest level
-	bytes   int   // address length
-	block   int   // level of the "block" (about an ISP allocation)
-	network int   // level of the "network" (a LAN)
+	name   string
+	levels []int // prefix lengths, coarsest first
+	first  int   // table index of the coarsest level
+	bytes  int   // address length
 }
 
 var (
-	familyV4 = family{name: "v4", levels: []int{8, 12, 16, 20, 24, 32}, first: 0, bytes: 4, block: 2, network: 4}
-	familyV6 = family{name: "v6", levels: []int{16, 32, 48, 64, 128}, first: 6, bytes: 16, block: 1, network: 3}
+	familyV4 = family{name: "v4", levels: []int{8, 12, 16, 20, 24}, first: 0, bytes: 4}
+	familyV6 = family{name: "v6", levels: []int{16, 32, 48, 64}, first: 5, bytes: 16}
 )
 
 const (
-	numTables = 11 // len(familyV4.levels) + len(familyV6.levels): one table per family and level
-	maxLevels = 6
+	numTables = 9 // len(familyV4.levels) + len(familyV6.levels): one table per family and level
+	maxLevels = 5
 )
 
 // tableName labels a table in errors and inspection output.
@@ -46,13 +44,6 @@ type prefixes struct {
 
 // first returns the table index of the coarsest level.
 func (p *prefixes) first() int { return p.fam.first }
-
-// addrKey is the key of the full address, which is also the key the per-principal address
-// sets hold.
-func (p *prefixes) addrKey() uint64 { return p.keys[p.n-1] }
-
-// netKey is the key of the address's network, the key the per-principal network sets hold.
-func (p *prefixes) netKey() uint64 { return p.keys[p.fam.network] }
 
 // normalize makes equal addresses equal: IPv4-mapped IPv6 becomes IPv4 and zones are dropped.
 func normalize(a netip.Addr) netip.Addr { return a.Unmap().WithZone("") }
@@ -107,5 +98,7 @@ func maskInto(dst, src []byte, bits int) {
 	}
 }
 
-// principalKey hashes a principal into the key space of the entity table.
-func principalKey(principal string) uint64 { return xxhash.Sum64String(principal) }
+// Key hashes a principal into the key space of the entity table (xxhash64, stable across
+// processes and machines). A model that keeps its own per-principal data sorted by Key finds
+// a principal's entity row at the same position (see Model.EntityPos).
+func Key(principal string) uint64 { return xxhash.Sum64String(principal) }

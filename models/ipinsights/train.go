@@ -11,8 +11,6 @@ import (
 	"slices"
 	"sync"
 	"time"
-
-	"github.com/siemscore/siemscore/models/calibrate"
 )
 
 // numChunks is the fixed number of slices a minibatch is cut into. Each chunk accumulates its
@@ -175,6 +173,9 @@ func (s *sparse) reset() {
 	s.rows, s.grad = s.rows[:0], s.grad[:0]
 }
 
+// MinPairs is the smallest dataset Train accepts.
+const MinPairs = 10
+
 // Train fits a model to ds. progress, if not nil, is called after every epoch. Training is
 // deterministic for cfg.Seed whatever cfg.Workers is: minibatches are cut into a fixed number
 // of chunks whose gradients are computed in parallel and summed in a fixed order, then every
@@ -183,8 +184,8 @@ func Train(ctx context.Context, ds *Dataset, cfg Config, progress func(Progress)
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if ds == nil || ds.Len() < calibrate.MinSamples {
-		return nil, fmt.Errorf("ipinsights: need at least %d training pairs", calibrate.MinSamples)
+	if ds == nil || ds.Len() < MinPairs {
+		return nil, fmt.Errorf("ipinsights: need at least %d training pairs", MinPairs)
 	}
 	t := &trainer{cfg: cfg, dim: cfg.VectorDim, workers: cfg.workers(), ds: ds}
 	t.decay = float32(1 - cfg.LearningRate*cfg.WeightDecay)
@@ -192,9 +193,7 @@ func Train(ctx context.Context, ds *Dataset, cfg Config, progress func(Progress)
 	if err := t.run(ctx, progress); err != nil {
 		return nil, err
 	}
-	if err := t.finish(); err != nil {
-		return nil, err
-	}
+	t.finish()
 	return t.m, nil
 }
 
@@ -209,7 +208,7 @@ func (t *trainer) build() {
 	// Entities: sorted distinct principal keys.
 	pkeys := make([]uint64, len(ds.principals))
 	for i, p := range ds.principals {
-		pkeys[i] = principalKey(p)
+		pkeys[i] = Key(p)
 	}
 	m.entities.keys = sortedDistinct(slices.Clone(pkeys))
 	m.entities.rows = min(len(m.entities.keys), t.cfg.NumEntityVectors)
@@ -219,18 +218,15 @@ func (t *trainer) build() {
 		t.entityPos[i] = int32(pos)
 	}
 
-	// Prefix tables: sorted distinct keys of every level of every address.
+	// Prefix tables: sorted distinct keys of the prefixes enough principals used.
 	akeys := make([]prefixes, len(ds.addrs))
-	var perTable [numTables][]uint64
 	for i, a := range ds.addrs {
 		prefixKeysOf(a, &akeys[i])
-		for l := range akeys[i].n {
-			perTable[akeys[i].first()+l] = append(perTable[akeys[i].first()+l], akeys[i].keys[l])
-		}
 	}
+	perTable := t.sharedPrefixes(akeys)
 	for ti := range numTables {
 		tb := &m.prefixes[ti]
-		tb.keys = sortedDistinct(perTable[ti])
+		tb.keys = perTable[ti]
 		tb.rows = min(len(tb.keys), t.cfg.MaxPrefixRows)
 	}
 	t.addrFirst = make([]uint8, len(ds.addrs))
@@ -279,6 +275,44 @@ func (t *trainer) build() {
 	}
 }
 
+// sharedPrefixes returns, per table, the sorted keys of the prefixes that at least
+// MinPrefixPrincipals distinct principals used.
+func (t *trainer) sharedPrefixes(akeys []prefixes) [numTables][]uint64 {
+	distinct := make([]uint64, len(t.ds.pairs))
+	for i, p := range t.ds.pairs {
+		distinct[i] = uint64(p.p)<<32 | uint64(p.a)
+	}
+	distinct = sortedDistinct(distinct)
+	type use struct {
+		key uint64
+		p   uint32
+	}
+	var out [numTables][]uint64
+	var uses []use
+	for ti := range numTables {
+		uses = uses[:0]
+		for _, d := range distinct {
+			k := &akeys[uint32(d)]
+			if l := ti - k.first(); l >= 0 && l < k.n {
+				uses = append(uses, use{k.keys[l], uint32(d >> 32)})
+			}
+		}
+		slices.SortFunc(uses, func(a, b use) int { return cmp.Or(cmp.Compare(a.key, b.key), cmp.Compare(a.p, b.p)) })
+		uses = slices.Compact(uses)
+		for i := 0; i < len(uses); {
+			j := i
+			for j < len(uses) && uses[j].key == uses[i].key {
+				j++
+			}
+			if j-i >= t.cfg.MinPrefixPrincipals {
+				out[ti] = append(out[ti], uses[i].key)
+			}
+			i = j
+		}
+	}
+	return out
+}
+
 // buildShortRows fills shortRows from the training addresses: a prefix's row follows from its
 // bits, and every prefix no training address has is unseen.
 func (t *trainer) buildShortRows() {
@@ -313,7 +347,7 @@ func (t *trainer) buildShortRows() {
 // principal's own rate: a principal with few events is assumed to behave like everyone else.
 const noveltyPrior = 10
 
-// buildSets fills the per-principal address and network sets and measures novelty: for each
+// buildSets measures novelty: for each
 // principal and table, the probability that its next event is in a prefix it has not used,
 // estimated Good–Turing style as the share of its events in prefixes it used exactly once, and
 // shrunk towards the average principal's rate. Training shows a principal's positives with
@@ -325,7 +359,6 @@ func (t *trainer) buildSets(akeys []prefixes) {
 	m, ds := t.m, t.ds
 	distinct := make([]uint64, len(ds.pairs))
 	var familyEvents [2]int
-	events := make([]uint32, len(m.entities.keys))
 	famEvents := make([][2]int, len(m.entities.keys))
 	for i, p := range ds.pairs {
 		distinct[i] = uint64(p.p)<<32 | uint64(p.a)
@@ -335,11 +368,7 @@ func (t *trainer) buildSets(akeys []prefixes) {
 		}
 		familyEvents[fam]++
 		famEvents[pos][fam]++
-		if events[pos] < math.MaxUint32 {
-			events[pos]++
-		}
 	}
-	m.events = events
 	slices.Sort(distinct)
 
 	// Per table: every (principal, prefix) with its number of events, sorted.
@@ -413,26 +442,6 @@ func (t *trainer) buildSets(akeys []prefixes) {
 			}
 		}
 	}
-	csr := func(tables ...int) ([]uint32, []uint64) {
-		var all []pk
-		for _, ti := range tables {
-			all = append(all, byTable[ti]...)
-		}
-		slices.SortFunc(all, cmpPK)
-		all = slices.Compact(all)
-		off := make([]uint32, len(m.entities.keys)+1)
-		keys := make([]uint64, len(all))
-		for i, e := range all {
-			off[e.pos+1]++
-			keys[i] = e.key
-		}
-		for i := 1; i < len(off); i++ {
-			off[i] += off[i-1]
-		}
-		return off, keys
-	}
-	m.addrOff, m.addrKeys = csr(familyV4.first+len(familyV4.levels)-1, familyV6.first+len(familyV6.levels)-1)
-	m.netOff, m.netKeys = csr(familyV4.first+familyV4.network, familyV6.first+familyV6.network)
 }
 
 // sortedDistinct sorts s in place and removes duplicates.
@@ -855,55 +864,37 @@ func adamStep(vec, m, v, g []float32, lr, decay float32) {
 	}
 }
 
-// maskedRaw is the raw anomaly of entity vector e at address a with the finest levels masked
-// as unseen at the given novelty rates, as during training.
-func (t *trainer) maskedRaw(r *rand.Rand, e []float32, a uint32, novelty []float64) float64 {
-	m, dim := t.m, t.dim
-	first, n := int(t.addrFirst[a]), int(t.addrN[a])
-	shown := shownLevels(r.Float64(), novelty, first, n)
-	z := float64(m.bias)
-	for l := range n {
-		row := m.prefixes[first+l].rows
-		if l < shown {
-			row = int(t.addrRows[int(a)*maxLevels+l])
-		}
-		z += float64(blas.Sdot(dim, e, 1, m.prefixes[first+l].vec(row, dim), 1))
-	}
-	return -z
-}
-
-// finish exports the vectors and fits the calibrators.
-func (t *trainer) finish() error {
+// finish exports the vectors, quantising the prefix tables to int8 with one scale per row
+// (the vector's largest magnitude over 127): a quarter of the memory of float32, at a
+// relative error of at most 1/254 per component.
+func (t *trainer) finish() {
 	m, dim := t.m, t.dim
 	for ti := range numTables {
-		m.prefixes[ti].vecs = t.params[ti].vecs
+		tb, vecs := &m.prefixes[ti], t.params[ti].vecs
+		rows := len(vecs) / dim
+		tb.q, tb.scale = make([]int8, len(vecs)), make([]float32, rows)
+		for r := range rows {
+			tb.scale[r] = quantize(tb.q[r*dim:(r+1)*dim], vecs[r*dim:(r+1)*dim])
+		}
 	}
 	ents := t.params[entityParam].vecs
 	m.entities.vecs = ents[: m.entities.rows*dim : m.entities.rows*dim]
 	m.population = ents[m.entities.rows*dim:]
+}
 
-	r := rand.New(rand.NewPCG(t.cfg.Seed, 0xca1b))
-
-	// Calibration: score a sample of training pairs, with the same novelty masking as
-	// training, so that the normal distribution includes principals' ordinary first uses of
-	// addresses and networks rather than only pairs the model has memorised.
-	n := min(t.cfg.CalibrationSample, len(t.ds.pairs))
-	known, pop := make([]float64, n), make([]float64, n)
-	for i := range n {
-		pr := t.ds.pairs[r.IntN(len(t.ds.pairs))]
-		if n == len(t.ds.pairs) {
-			pr = t.ds.pairs[i]
-		}
-		pos := int(t.entityPos[pr.p])
-		known[i] = t.maskedRaw(r, m.entities.vec(pos%m.entities.rows, dim), pr.a, t.novelty[pos*numTables:][:numTables])
-		pop[i] = t.maskedRaw(r, m.population, pr.a, t.globalNovelty[:])
+// quantize sets q to the int8 quantisation of v and returns its scale.
+func quantize(q []int8, v []float32) float32 {
+	var peak float32
+	for _, x := range v {
+		peak = max(peak, float32(math.Abs(float64(x))))
 	}
-	var err error
-	if m.known, err = calibrate.Fit(known, t.cfg.Calibration); err != nil {
-		return fmt.Errorf("ipinsights: calibrate known principals: %w", err)
+	if peak == 0 {
+		clear(q)
+		return 0
 	}
-	if m.unknown, err = calibrate.Fit(pop, t.cfg.Calibration); err != nil {
-		return fmt.Errorf("ipinsights: calibrate unknown principals: %w", err)
+	scale := peak / 127
+	for i, x := range v {
+		q[i] = int8(math.Round(float64(x / scale)))
 	}
-	return nil
+	return scale
 }

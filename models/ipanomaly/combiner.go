@@ -1,0 +1,170 @@
+package ipanomaly
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+
+	"gonum.org/v1/gonum/optimize"
+)
+
+// example is one training example of the combiner: the active bin of every group, the label
+// (1: anomalous) and the weight.
+type example struct {
+	idx [numGroups]int32
+	y   float32
+	w   float32
+}
+
+// combiner is the learned part: bias + Σ weight[active bin of each group] is the log-odds that
+// a pair is anomalous.
+type combiner struct {
+	bias float64
+	w    []float64 // numWeights
+}
+
+func (c *combiner) logit(idx *[numGroups]int32) float64 {
+	z := c.bias
+	for _, i := range idx {
+		z += c.w[i]
+	}
+	return z
+}
+
+// prior returns the weights a model with no data scores with: the baselines' ranking, the
+// more of the address the principal's own history shares the more familiar, its account's
+// and co-users' history counting half as much.
+func prior() []float64 {
+	w := make([]float64, numWeights)
+	lcpPrior := func(g int, scale float64) {
+		for b := range 33 { // IPv4
+			w[groupOff[g]+b] = scale * (1 - float64(b)/32)
+		}
+		for b := range 16 { // IPv6 up to the /64
+			w[groupOff[g]+33+b] = scale * (1 - float64(4*b)/64)
+		}
+		w[groupOff[g]+lcpBins] = scale / 2 // none
+	}
+	lcpPrior(gOwn, 2)
+	lcpPrior(gAcct, 1)
+	lcpPrior(gGroup, 1)
+	return w
+}
+
+// smoothPairs lists the pairs of neighbouring bins whose weights Smoothness ties together.
+var smoothPairs = func() [][2]int32 {
+	var out [][2]int32
+	chain := func(from, n int) {
+		for i := range n - 1 {
+			out = append(out, [2]int32{int32(from + i), int32(from + i + 1)})
+		}
+	}
+	for _, g := range []int{gOwn, gAcct, gGroup} {
+		chain(groupOff[g], 33)    // IPv4 LCP 0..32
+		chain(groupOff[g]+33, 18) // IPv6
+	}
+	for _, g := range []int{gNet, gBlock} {
+		chain(groupOff[g], countBins)
+		chain(groupOff[g]+countBins, countBins)
+	}
+	chain(groupOff[gAff], affBins)
+	chain(groupOff[gNov], novBins)
+	chain(groupOff[gEvents], eventBins)
+	for c := range coarseBins { // own×novelty: along novelty, and along the LCP within a family
+		chain(groupOff[gOwnNov]+c*novBins, novBins)
+		if c != 6 && c != 11 {
+			for n := range novBins {
+				out = append(out, [2]int32{int32(groupOff[gOwnNov] + c*novBins + n), int32(groupOff[gOwnNov] + (c+1)*novBins + n)})
+			}
+		}
+	}
+	return out
+}()
+
+// fitCombiner fits the weights by penalised maximum likelihood (L-BFGS, gonum/optimize): the
+// weighted logistic loss of the examples, plus Prior·Σ(w − prior)² and Smoothness·Σ over
+// neighbouring bins (w_a − w_b)², both in units of examples. With no examples it returns the
+// prior.
+func fitCombiner(ex []example, cfg *Config) (*combiner, error) {
+	w0 := prior()
+	var total float64
+	for i := range ex {
+		total += float64(ex[i].w)
+	}
+	if len(ex) == 0 || total == 0 {
+		return &combiner{w: w0}, nil
+	}
+	n := numWeights
+	priorK, smoothK := cfg.Prior/total, cfg.Smoothness/total
+	var (
+		lastX    []float64
+		lastF    float64
+		lastGrad = make([]float64, n+1)
+	)
+	eval := func(x []float64) {
+		if lastX != nil && slices.Equal(lastX, x) {
+			return
+		}
+		lastX = append(lastX[:0], x...)
+		clear(lastGrad)
+		w, bias := x[:n], x[n]
+		var f float64
+		for i := range ex {
+			e := &ex[i]
+			z := bias
+			for _, j := range e.idx {
+				z += w[j]
+			}
+			// softplus(z) − y·z, stably; its derivative is σ(z) − y.
+			ez := math.Exp(-math.Abs(z))
+			sp := max(z, 0) + math.Log1p(ez)
+			sig := 1 / (1 + ez)
+			if z < 0 {
+				sig = ez / (1 + ez)
+			}
+			ew := float64(e.w) / total
+			f += ew * (sp - float64(e.y)*z)
+			d := ew * (sig - float64(e.y))
+			lastGrad[n] += d
+			for _, j := range e.idx {
+				lastGrad[j] += d
+			}
+		}
+		for j := range n {
+			d := w[j] - w0[j]
+			f += priorK * d * d
+			lastGrad[j] += 2 * priorK * d
+		}
+		for _, p := range smoothPairs {
+			d := w[p[0]] - w[p[1]]
+			f += smoothK * d * d
+			lastGrad[p[0]] += 2 * smoothK * d
+			lastGrad[p[1]] -= 2 * smoothK * d
+		}
+		lastF = f
+	}
+	problem := optimize.Problem{
+		Func: func(x []float64) float64 { eval(x); return lastF },
+		Grad: func(grad, x []float64) { eval(x); copy(grad, lastGrad) },
+	}
+	x0 := append(slices.Clone(w0), 0)
+	res, err := optimize.Minimize(problem, x0, &optimize.Settings{
+		GradientThreshold: 1e-8,
+		MajorIterations:   1000,
+		Converger:         &optimize.FunctionConverge{Absolute: 1e-9, Iterations: 20},
+	}, &optimize.LBFGS{})
+	if err != nil && !errors.Is(err, optimize.ErrLinesearcherFailure) {
+		return nil, fmt.Errorf("ipanomaly: fitting the combiner: %w", err)
+	}
+	if res == nil {
+		return nil, errors.New("ipanomaly: fitting the combiner gave no result")
+	}
+	x := res.X
+	for _, v := range x {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, errors.New("ipanomaly: fitting the combiner diverged")
+		}
+	}
+	return &combiner{bias: x[n], w: slices.Clone(x[:n])}, nil
+}

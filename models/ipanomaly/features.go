@@ -1,0 +1,218 @@
+package ipanomaly
+
+import (
+	"math/bits"
+	"net/netip"
+	"slices"
+)
+
+// The combiner is an additive logistic model over binned signals: each signal's value falls in
+// one bin, each bin has a learned weight, and the raw score is the bias plus the weights of the
+// active bins (see the package documentation for why). These are the signals (groups) and
+// their bins.
+const (
+	gOwn    = iota // LCP with the principal's own history
+	gAcct          // LCP with its account's history
+	gGroup         // LCP with its co-users' history
+	gNet           // principals (other than it) that used the network
+	gBlock         // principals (other than it) that used the block
+	gAff           // embedding affinity
+	gNov           // how often the principal uses networks it never used before
+	gEvents        // the principal's training events
+	gOwnNov        // own LCP (coarse) × novelty: a traveller's far address means less
+	numGroups
+)
+
+var groupNames = [numGroups]string{"own", "account", "co-users", "network users", "block users", "affinity", "novelty", "events", "own×novelty"}
+
+// Bin counts per group.
+const (
+	lcpBins    = 33 + 18 // IPv4 LCP 0..32, IPv6 LCP in 18 bins (see lcpBin)
+	countBins  = 10      // per family (see countBin)
+	affBins    = 16
+	novBins    = 6
+	eventBins  = 12
+	coarseBins = 12 // own LCP coarse, both families (see coarseBin)
+)
+
+// groupSize is each group's number of weights; the last weight of own, account, co-users,
+// novelty, events and own×novelty is its "none" bin (principal unknown, no account, no
+// co-users).
+var groupSize = [numGroups]int{
+	gOwn: lcpBins + 1, gAcct: lcpBins + 1, gGroup: lcpBins + 1,
+	gNet: 2 * countBins, gBlock: 2 * countBins,
+	gAff: affBins, gNov: novBins + 1, gEvents: eventBins + 1, gOwnNov: coarseBins*novBins + 1,
+}
+
+// groupOff is the offset of each group's weights; numWeights their total.
+var groupOff, numWeights = func() (off [numGroups]int, n int) {
+	for g, s := range groupSize {
+		off[g] = n
+		n += s
+	}
+	return off, n
+}()
+
+// none returns the index of group g's "none" bin.
+func none(g int) int32 { return int32(groupOff[g] + groupSize[g] - 1) }
+
+// lcpBin bins an LCP: IPv4 bit by bit; IPv6 by 4 bits up to the /64, then "same /64" and
+// "same address". An LCP of -1 (no address of the family in the history) is LCP 0.
+func lcpBin(v6 bool, lcp int) int {
+	lcp = max(lcp, 0)
+	if !v6 {
+		return lcp
+	}
+	switch {
+	case lcp < 64:
+		return 33 + lcp/4
+	case lcp < 128:
+		return 33 + 16
+	}
+	return 33 + 17
+}
+
+// coarseBin bins an own LCP into 7 IPv4 and 5 IPv6 bins for the interaction with novelty.
+func coarseBin(v6 bool, lcp int) int {
+	lcp = max(lcp, 0)
+	if !v6 {
+		switch {
+		case lcp < 8:
+			return 0
+		case lcp < 16:
+			return 1
+		case lcp < 20:
+			return 2
+		case lcp < 24:
+			return 3
+		case lcp < 28:
+			return 4
+		case lcp < 32:
+			return 5
+		}
+		return 6
+	}
+	switch {
+	case lcp < 32:
+		return 7
+	case lcp < 48:
+		return 8
+	case lcp < 64:
+		return 9
+	case lcp < 128:
+		return 10
+	}
+	return 11
+}
+
+// countBin bins a number of principals roughly logarithmically.
+func countBin(v6 bool, n int) int {
+	b := 0
+	switch {
+	case n <= 3:
+		b = n
+	case n <= 5:
+		b = 4
+	case n <= 9:
+		b = 5
+	case n <= 17:
+		b = 6
+	case n <= 33:
+		b = 7
+	case n <= 65:
+		b = 8
+	default:
+		b = 9
+	}
+	if v6 {
+		b += countBins
+	}
+	return b
+}
+
+var novEdges = [novBins - 1]float32{0.05, 0.1, 0.2, 0.35, 0.5}
+
+func novBin(rate float32) int {
+	i, _ := slices.BinarySearch(novEdges[:], rate)
+	return i
+}
+
+func eventBin(events uint32) int { return min(eventBins-1, bits.Len32(events)-1) }
+
+// affBin bins an affinity by the quantile edges learned in training.
+func affBin(edges *[affBins - 1]float32, aff float64) int {
+	i, _ := slices.BinarySearch(edges[:], float32(aff))
+	return i
+}
+
+// signals are one pair's raw signals: what the bins are made of and what the reasons say.
+type signals struct {
+	v6    bool
+	pos   int // the principal's position in the history, -1 when unknown
+	acct  int // its account's, -1 when none
+	own   int // LCP with its own history (-1 none of the family)
+	acctL int // LCP with its account's history, meaningful when acct >= 0
+	grpL  int // LCP with its co-users' history, meaningful when grp >= 0
+	grp   int
+	net   int // principals other than it that used the network
+	block int // and the block
+	aff   float64
+}
+
+// signalsOf measures the signals of the principal at pos (or unknown, -1) with account acct
+// (or none, -1) at address k (ip is the same address, for the embedding).
+func (h *history) signalsOf(pos, acct int, k key, ip netip.Addr) signals {
+	s := signals{v6: k.v6, pos: pos, acct: acct, own: noLCP, grp: -1}
+	if pos >= 0 {
+		s.own = h.own.lcp(pos, k)
+		s.grp = int(h.group[pos])
+		if s.grp >= 0 {
+			s.grpL = h.grp.lcp(s.grp, k)
+		}
+	}
+	if acct >= 0 {
+		s.acctL = h.acc.lcp(acct, k)
+	}
+	s.net, s.block = h.nets.of(k)
+	netBits, blockBits := v4NetBits, v4BlockBits
+	if k.v6 {
+		netBits, blockBits = v6NetBits, v6BlockBits
+	}
+	if s.own >= netBits {
+		s.net--
+	}
+	if s.own >= blockBits {
+		s.block--
+	}
+	embPos := -1
+	if pos >= 0 {
+		embPos = int(h.embPos[pos])
+	}
+	s.aff = h.emb.Affinity(embPos, ip)
+	return s
+}
+
+// bins returns the active weight of every group.
+func (h *history) bins(s *signals, edges *[affBins - 1]float32) (idx [numGroups]int32) {
+	at := func(g, b int) int32 { return int32(groupOff[g] + b) }
+	idx[gOwn], idx[gNov], idx[gEvents], idx[gOwnNov] = none(gOwn), none(gNov), none(gEvents), none(gOwnNov)
+	if s.pos >= 0 {
+		nb := novBin(h.novelty[s.pos])
+		idx[gOwn] = at(gOwn, lcpBin(s.v6, s.own))
+		idx[gNov] = at(gNov, nb)
+		idx[gEvents] = at(gEvents, eventBin(h.events[s.pos]))
+		idx[gOwnNov] = at(gOwnNov, coarseBin(s.v6, s.own)*novBins+nb)
+	}
+	idx[gAcct] = none(gAcct)
+	if s.acct >= 0 {
+		idx[gAcct] = at(gAcct, lcpBin(s.v6, s.acctL))
+	}
+	idx[gGroup] = none(gGroup)
+	if s.grp >= 0 {
+		idx[gGroup] = at(gGroup, lcpBin(s.v6, s.grpL))
+	}
+	idx[gNet] = at(gNet, countBin(s.v6, s.net))
+	idx[gBlock] = at(gBlock, countBin(s.v6, s.block))
+	idx[gAff] = at(gAff, affBin(edges, s.aff))
+	return idx
+}

@@ -1,0 +1,196 @@
+package ipanomaly
+
+import (
+	"cmp"
+	"slices"
+
+	"github.com/cespare/xxhash/v2"
+
+	"github.com/siemscore/siemscore/models/ipinsights"
+)
+
+// history is what the model remembers of a set of observations; the scorer measures a pair's
+// signals against it. Training builds one from the earlier part of the data (to learn how the
+// signals of later first uses differ from those of foreign addresses) and one from all of it
+// (the model's).
+type history struct {
+	// Per principal, in increasing ipinsights.Key order: training events, novelty rate,
+	// account (-1: none), co-user group (-1: none) and the embedding's row (-1: the embedding
+	// did not see it).
+	keys    []uint64
+	events  []uint32
+	novelty []float32
+	account []int32
+	group   []int32
+	embPos  []int32
+	own     sets // per principal
+	accKeys []uint64
+	acc     sets // per account (xxhash of the account ID, in increasing order)
+	groups  int
+	grp     sets // per co-user group
+	nets    counts
+	emb     *ipinsights.Model
+}
+
+// principal returns the position of the principal with key k, -1 when unknown.
+func (h *history) principal(k uint64) int {
+	if i, ok := slices.BinarySearch(h.keys, k); ok {
+		return i
+	}
+	return -1
+}
+
+// accountOf returns the position of an account, -1 when unknown.
+func (h *history) accountOf(account string) int {
+	if account == "" {
+		return -1
+	}
+	if i, ok := slices.BinarySearch(h.accKeys, xxhash.Sum64String(account)); ok {
+		return i
+	}
+	return -1
+}
+
+// noveltyPrior is the weight, in events, of the average principal's novelty rate in a
+// principal's own: one with few events is assumed to behave like everyone else.
+const noveltyPrior = 10
+
+// buildHistory builds the history of the observations ds.pairs[i] for i in idx. The co-user
+// groups are those of like when given (the principals like does not know have none), else
+// found in idx.
+func buildHistory(ds *Dataset, idx []int32, emb *ipinsights.Model, like *history, cfg *Config) *history {
+	h := &history{emb: emb}
+	// Principals of the subset, by key.
+	pkey := make([]uint64, len(ds.principals))
+	for i, p := range ds.principals {
+		pkey[i] = ipinsights.Key(p)
+	}
+	used := make([]bool, len(ds.principals))
+	for _, i := range idx {
+		used[ds.pairs[i].p] = true
+	}
+	for i, u := range used {
+		if u {
+			h.keys = append(h.keys, pkey[i])
+		}
+	}
+	slices.Sort(h.keys)
+	h.keys = slices.Compact(h.keys)
+	np := len(h.keys)
+	posOf := make([]int32, len(ds.principals))
+	for i, u := range used {
+		if u {
+			p, _ := slices.BinarySearch(h.keys, pkey[i])
+			posOf[i] = int32(p)
+		}
+	}
+
+	// Accounts of those principals.
+	h.account = make([]int32, np)
+	for i := range h.account {
+		h.account[i] = -1
+	}
+	for i, u := range used {
+		if u && ds.accounts[i] != "" {
+			h.accKeys = append(h.accKeys, xxhash.Sum64String(ds.accounts[i]))
+		}
+	}
+	slices.Sort(h.accKeys)
+	h.accKeys = slices.Compact(h.accKeys)
+	for i, u := range used {
+		if u && ds.accounts[i] != "" {
+			a, _ := slices.BinarySearch(h.accKeys, xxhash.Sum64String(ds.accounts[i]))
+			h.account[posOf[i]] = int32(a)
+		}
+	}
+
+	// Events, and the principal's use of each network, for novelty.
+	h.events = make([]uint32, np)
+	type use struct {
+		pos int32
+		net uint64
+	}
+	uses := make([]use, len(idx))
+	akeys := make([]key, len(ds.addrs))
+	for i, a := range ds.addrs {
+		akeys[i] = keyOf(a)
+	}
+	for j, i := range idx {
+		pr := ds.pairs[i]
+		pos := posOf[pr.p]
+		h.events[pos]++
+		uses[j] = use{pos, netKey(akeys[pr.a])}
+	}
+	slices.SortFunc(uses, func(a, b use) int { return cmp.Or(cmp.Compare(a.pos, b.pos), cmp.Compare(a.net, b.net)) })
+	singles := make([]int, np)
+	var totalSingles int
+	for i := 0; i < len(uses); {
+		j := i
+		for j < len(uses) && uses[j] == uses[i] {
+			j++
+		}
+		if j-i == 1 {
+			singles[uses[i].pos]++
+			totalSingles++
+		}
+		i = j
+	}
+	prior := float64(totalSingles) / float64(max(1, len(idx)))
+	h.novelty = make([]float32, np)
+	for p := range np {
+		h.novelty[p] = float32((float64(singles[p]) + noveltyPrior*prior) / (float64(h.events[p]) + noveltyPrior))
+	}
+
+	// Distinct (principal, address) observations: the exact histories, the network counts and
+	// the co-user groups.
+	obs := make([]owned, 0, len(idx))
+	for _, i := range idx {
+		pr := ds.pairs[i]
+		obs = append(obs, owned{posOf[pr.p], akeys[pr.a]})
+	}
+	obs = distinctOwned(obs)
+	h.own = buildSets(np, obs)
+	h.nets = buildCounts(slices.Clone(obs))
+	if like == nil {
+		h.group, h.groups = coUserGroups(np, obs, cfg.MaxCliqueUsers, cfg.Seed)
+	} else {
+		h.group, h.groups = make([]int32, np), like.groups
+		for p, k := range h.keys {
+			h.group[p] = -1
+			if q := like.principal(k); q >= 0 {
+				h.group[p] = like.group[q]
+			}
+		}
+	}
+	regroup := func(of []int32, n int) sets {
+		var o []owned
+		for _, x := range obs {
+			if g := of[x.owner]; g >= 0 {
+				o = append(o, owned{g, x.k})
+			}
+		}
+		return buildSets(n, o)
+	}
+	h.acc = regroup(h.account, len(h.accKeys))
+	h.grp = regroup(h.group, h.groups)
+
+	h.embPos = make([]int32, np)
+	for p, k := range h.keys {
+		h.embPos[p] = int32(emb.EntityPos(k))
+	}
+	return h
+}
+
+// netKey is the key of an address's network (IPv4 /24, IPv6 /64) in one key space.
+func netKey(k key) uint64 {
+	if k.v6 {
+		return k.a6.hi
+	}
+	return 1<<63 | uint64(k.v4>>8)
+}
+
+// distinctOwned sorts obs as buildSets does and removes duplicates.
+func distinctOwned(obs []owned) []owned {
+	slices.SortFunc(obs, cmpOwned)
+	return slices.Compact(obs)
+}
