@@ -169,6 +169,20 @@ func Tutorial(cfg TutorialConfig) (*Dataset, []ASN, error) {
 		return nil, nil, err
 	}
 	table := SynthesizeASNTable(cfg.Seed, cfg.ASNs)
+	ds, err := TutorialOn(cfg, table)
+	return ds, table, err
+}
+
+// TutorialOn generates the tutorial's activity over a given ASN table, sorted by address (a
+// real IP-to-ASN table, as the tutorial used ip2asn); cfg.ASNs is ignored.
+func TutorialOn(cfg TutorialConfig, table []ASN) (*Dataset, error) {
+	cfg.ASNs = max(cfg.ASNs, len(table))
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.HomeWorkWindow >= len(table)/2 {
+		return nil, fmt.Errorf("ipnet: home-work window %d outside [1, %d)", cfg.HomeWorkWindow, len(table)/2)
+	}
 	n := len(table)
 	span := time.Duration(cfg.Days) * 24 * time.Hour
 	ds := &Dataset{Split: cfg.Start.Add(time.Duration(cfg.TrainDays) * 24 * time.Hour)}
@@ -227,7 +241,7 @@ func Tutorial(cfg TutorialConfig) (*Dataset, []ASN, error) {
 		}
 	}
 	if len(trained) == 0 {
-		return nil, nil, errors.New("ipnet: no user has training events; increase Users or TrainDays")
+		return nil, errors.New("ipnet: no user has training events; increase Users or TrainDays")
 	}
 	r := stream(cfg.Seed, streamAttack, 0)
 	testSpan := time.Duration(cfg.Days-cfg.TrainDays) * 24 * time.Hour
@@ -240,5 +254,5 @@ func Tutorial(cfg TutorialConfig) (*Dataset, []ASN, error) {
 		})
 	}
 	sortByTime(ds.Attacks)
-	return ds, table, nil
+	return ds, nil
 }
