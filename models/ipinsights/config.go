@@ -82,12 +82,12 @@ func DefaultConfig() Config {
 
 // Limits that keep a model's memory bounded and its encoding sane.
 const (
-	MaxVectorDim      = 1024
-	maxEntityVectors  = 1 << 24
-	maxPrefixRowsCap  = 1 << 24
-	maxNegatives      = 100
-	maxEpochs         = 10000
-	maxBatchSize      = 1 << 20
+	MaxVectorDim     = 1024
+	maxEntityVectors = 1 << 24
+	maxPrefixRowsCap = 1 << 24
+	maxNegatives     = 100
+	maxEpochs        = 10000
+	maxBatchSize     = 1 << 20
 )
 
 // Validate reports the first invalid hyperparameter.

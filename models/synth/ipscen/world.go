@@ -36,8 +36,8 @@ func roleOf(a *AS) role {
 // world draws places from a table.
 type world struct {
 	t       *Table
-	byRole  [4][]int32 // AS indices per role (roleAny: every AS with IPv4 space)
-	withV6  [4][]int32 // those with IPv6 space too
+	byRole  [4][]int32      // AS indices per role (roleAny: every AS with IPv4 space)
+	withV6  [4][]int32      // those with IPv6 space too
 	taken   map[uint32]bool // /24s handed to an organisation: never anyone else's
 	taken48 map[uint64]bool
 }
