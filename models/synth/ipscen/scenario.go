@@ -31,7 +31,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/siemscore/siemscore/synth/ipnet"
+	"github.com/siemscore/siemscore/models/synth/ipnet"
 )
 
 // Family is a kind of scenario.

@@ -15,7 +15,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/siemscore/siemscore/synth/ipnet"
+	"github.com/siemscore/siemscore/models/synth/ipnet"
 )
 
 // AS is one autonomous system of the table: its number, name and address ranges.
