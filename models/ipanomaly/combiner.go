@@ -34,16 +34,29 @@ func (c *combiner) logit(idx *[numGroups]int32) float64 {
 
 // prior returns the weights a model with no data scores with: the baselines' ranking, the
 // more of the address the principal's own history shares the more familiar, its account's
-// and co-users' history counting half as much.
+// and co-users' history counting half as much. IPv6 is read by its allocation levels: outside
+// every /32 the history knows is another ISP's network, more foreign than any IPv4 address,
+// whose blocks NAT, CGNAT and transfers scatter across the Internet.
 func prior() []float64 {
 	w := make([]float64, numWeights)
 	lcpPrior := func(g int, scale float64) {
 		for b := range 33 { // IPv4
-			w[groupOff[g]+b] = scale * (1 - float64(b)/32)
+			w[groupOff[g]+b] = scale * 1.5 * (1 - float64(b)/32)
 		}
-		for b := range 16 { // IPv6 up to the /64
-			w[groupOff[g]+33+b] = scale * (1 - float64(4*b)/64)
+		w[groupOff[g]+v4NoHistory] = scale * 1.5
+		for b := range 18 { // IPv6, 4 bits a bin up to the /64, then the /64 and the address
+			v := 0.0
+			switch lcp := 4 * b; {
+			case lcp < 32:
+				v = 2
+			case lcp < 48:
+				v = 1
+			case lcp < 64:
+				v = 0.5
+			}
+			w[groupOff[g]+v6Bin0+b] = scale * v
 		}
+		w[groupOff[g]+v6NoHistory] = scale * 2
 		w[groupOff[g]+lcpBins] = scale / 2 // none
 	}
 	lcpPrior(gOwn, 2)

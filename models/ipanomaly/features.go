@@ -27,7 +27,7 @@ var groupNames = [numGroups]string{"own", "account", "co-users", "network users"
 
 // Bin counts per group.
 const (
-	lcpBins    = 33 + 18 // IPv4 LCP 0..32, IPv6 LCP in 18 bins (see lcpBin)
+	lcpBins    = 34 + 19 // IPv4 LCP 0..32 and "no IPv4 history", IPv6 LCP in 18 bins and "no IPv6 history" (see lcpBin)
 	countBins  = 10      // per family (see countBin)
 	affBins    = 16
 	novBins    = 6
@@ -57,20 +57,31 @@ var groupOff, numWeights = func() (off [numGroups]int, n int) {
 func none(g int) int32 { return int32(groupOff[g] + groupSize[g] - 1) }
 
 // lcpBin bins an LCP: IPv4 bit by bit; IPv6 by 4 bits up to the /64, then "same /64" and
-// "same address". An LCP of -1 (no address of the family in the history) is LCP 0.
+// "same address"; an LCP of -1 (no address of the family in the history) has its own bin.
 func lcpBin(v6 bool, lcp int) int {
-	lcp = max(lcp, 0)
 	if !v6 {
+		if lcp < 0 {
+			return v4NoHistory
+		}
 		return lcp
 	}
 	switch {
+	case lcp < 0:
+		return v6NoHistory
 	case lcp < 64:
-		return 33 + lcp/4
+		return v6Bin0 + lcp/4
 	case lcp < 128:
-		return 33 + 16
+		return v6Bin0 + 16
 	}
-	return 33 + 17
+	return v6Bin0 + 17
 }
+
+// Positions in an LCP group: IPv4 LCP 0..32, then its "no history" bin, then IPv6.
+const (
+	v4NoHistory = 33
+	v6Bin0      = 34
+	v6NoHistory = v6Bin0 + 18
+)
 
 // coarseBin bins an own LCP into 7 IPv4 and 5 IPv6 bins for the interaction with novelty.
 func coarseBin(v6 bool, lcp int) int {

@@ -235,7 +235,18 @@ func (t *trainer) foreign(i int32, kind int, v6 bool) netip.Addr {
 	ds := t.ds
 	p := ds.pairs[i].p
 	acct, grp := ds.accounts[p], t.groupOf(p)
-	if kind == 2 && acct == "" {
+	if kind == foreignRandom && t.r.IntN(2) == 0 {
+		// Half the random addresses are in a region of the Internet someone uses (the /8 of an
+		// IPv4 address, the /16 of an IPv6 one: a registry's block), where attackers' networks
+		// are as likely as anywhere and the prefixes shared by chance are longer.
+		for range 32 {
+			a := ds.addrs[ds.pairs[t.r.IntN(len(ds.pairs))].a]
+			if a.Is6() == v6 {
+				return randomNear(t.r, a)
+			}
+		}
+	}
+	if kind == foreignAccount && acct == "" {
 		kind = 1 // no account to be foreign to: foreign to its co-users
 	}
 	for range 32 {
@@ -285,6 +296,24 @@ func randomAddr(r *rand.Rand, v6 bool) netip.Addr {
 			return a
 		}
 	}
+}
+
+// randomNear returns a random address that shares the first 8 (IPv4) or 16 (IPv6) bits with
+// a.
+func randomNear(r *rand.Rand, a netip.Addr) netip.Addr {
+	keep := 8
+	if a.Is6() {
+		keep = 16
+	}
+	b := a.AsSlice()
+	for i := keep; i < len(b)*8; i++ {
+		b[i/8] &^= 0x80 >> (i % 8)
+		if r.IntN(2) == 1 {
+			b[i/8] |= 0x80 >> (i % 8)
+		}
+	}
+	out, _ := netip.AddrFromSlice(b)
+	return out
 }
 
 // affinityEdges returns the inner edges of affBins equally populated bins of the examples'

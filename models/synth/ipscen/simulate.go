@@ -53,8 +53,12 @@ type profile struct {
 	// Beta-distributed shares of a person's events at home, through the VPN and on a mobile
 	// carrier (the mean of Beta(a, b) is a/(a+b)); the rest at the office.
 	home, vpn, mobile [2]float64
-	// travel is the chance a day starts a trip (of 1-5 days, from a hotel network).
+	// travel is the chance a day starts a trip (of 1-5 days, from a hotel network); only the
+	// Travel family travels, so that every other family shows its own behaviour.
 	travel float64
+	// carrierWide makes a carrier's CGNAT hand out addresses from all its space; otherwise
+	// from one regional pool (one range of the table).
+	carrierWide bool
 	// nat is the share of people's events through their company's cloud NAT addresses.
 	nat float64
 	// sharedClouds is the number of cloud providers all companies' NATs are in (0: each its
@@ -69,22 +73,22 @@ type profile struct {
 
 var profiles = map[Family]profile{
 	OrgARN: {naming: namedARN, orgs: 12, members: 22, service: 3, dual: 0.4, p6: 0.5,
-		home: [2]float64{2, 3}, vpn: [2]float64{1, 6}, mobile: [2]float64{1, 8}, travel: 0.01,
+		home: [2]float64{2, 3}, vpn: [2]float64{1, 6}, mobile: [2]float64{1, 12},
 		attacks: []attackKind{attackOtherOrg, attackOtherOrg, attackHosting, attackISP}, attack6: 0.2},
 	OrgOpaque: {naming: namedOpaque, orgs: 12, members: 22, service: 3, dual: 0.4, p6: 0.5,
-		home: [2]float64{2, 3}, vpn: [2]float64{1, 6}, mobile: [2]float64{1, 8}, travel: 0.01,
+		home: [2]float64{2, 3}, vpn: [2]float64{1, 6}, mobile: [2]float64{1, 12},
 		attacks: []attackKind{attackOtherOrg, attackOtherOrg, attackHosting, attackISP}, attack6: 0.2},
 	IPv6: {naming: namedARN, orgs: 8, members: 30, service: 2, dual: 1, p6: 0.8,
-		home: [2]float64{3, 3}, vpn: [2]float64{1, 10}, mobile: [2]float64{1, 6}, travel: 0.01, renumber: 0.01,
+		home: [2]float64{3, 3}, vpn: [2]float64{1, 10}, mobile: [2]float64{1, 6}, renumber: 0.01,
 		attacks: []attackKind{attackISP, attackHosting, attackCarrier, attackOtherOrg}, attack6: 0.85},
 	Mobile: {naming: namedOpaque, orgs: 8, members: 30, service: 2, dual: 0.3, p6: 0.5,
-		home: [2]float64{1, 6}, vpn: [2]float64{1, 20}, mobile: [2]float64{6, 3}, travel: 0.01,
+		home: [2]float64{1, 6}, vpn: [2]float64{1, 20}, mobile: [2]float64{6, 3}, carrierWide: true,
 		attacks: []attackKind{attackHosting, attackHosting, attackISP, attackCarrier}, attack6: 0.3},
 	CloudEgress: {naming: namedARN, orgs: 20, members: 12, service: 4, dual: 0.2, p6: 0.3,
-		home: [2]float64{1, 8}, vpn: [2]float64{1, 20}, mobile: [2]float64{1, 20}, travel: 0.005, nat: 0.7, sharedClouds: 2,
+		home: [2]float64{1, 8}, vpn: [2]float64{1, 20}, mobile: [2]float64{1, 20}, nat: 0.7, sharedClouds: 2,
 		attacks: []attackKind{attackOtherNAT, attackSameCloud, attackHosting, attackOtherNAT}, attack6: 0.1},
 	Services: {naming: namedID, orgs: 10, members: 8, service: 20, dual: 0.3, p6: 0.4,
-		home: [2]float64{2, 3}, vpn: [2]float64{1, 6}, mobile: [2]float64{1, 8}, travel: 0.01,
+		home: [2]float64{2, 3}, vpn: [2]float64{1, 6}, mobile: [2]float64{1, 12},
 		attacks: []attackKind{attackHosting, attackSameCloud, attackISP, attackHosting}, attack6: 0.1},
 	Travel: {naming: namedID, orgs: 8, members: 30, service: 1, dual: 0.3, p6: 0.4,
 		home: [2]float64{2, 4}, vpn: [2]float64{1, 8}, mobile: [2]float64{1, 5}, travel: 0.12,
@@ -108,6 +112,7 @@ type principal struct {
 	// People:
 	office               int
 	isp, carrier         *AS
+	pool                 Range4 // the regional carrier pool
 	lease                uint32
 	home6                uint64 // the home's /64, 0 when not dual-stacked
 	pHome, pVPN, pMobile float64
@@ -210,6 +215,7 @@ func newPerson(r *rand.Rand, w *world, pf *profile, oi int, org *organisation, m
 	p.office = r.IntN(len(org.offices))
 	p.isp = w.pick(r, roleISP, dual)
 	p.carrier = w.pick(r, roleCarrier, true)
+	p.pool = p.carrier.V4[r.IntN(len(p.carrier.V4))]
 	p.lease = p.isp.addr4(r)
 	if dual && len(p.isp.V6) > 0 {
 		p.home6 = p.isp.net64(r)
@@ -226,8 +232,8 @@ func (p *principal) days(r *rand.Rand, w *world, pf *profile, org *organisation)
 	session := p.user + "@corp.example"
 	for d := range days {
 		day := start.Add(time.Duration(d) * 24 * time.Hour)
-		if r.Float64() < 0.1 { // a new lease from the ISP now and then
-			p.lease = p.isp.addr4(r)
+		if r.Float64() < 0.1 { // a new lease now and then, from the same regional pool
+			p.lease = p.isp.sameRange(r, p.lease)
 		}
 		if p.home6 != 0 && r.Float64() < pf.renumber { // the ISP moves the home's prefix
 			p.home6 = p.isp.net64(r)
@@ -278,13 +284,16 @@ func (p *principal) days(r *rand.Rand, w *world, pf *profile, org *organisation)
 	return out
 }
 
-// mobileAddress is a carrier-grade NAT address anywhere in the carrier's space, or a new
-// IPv6 /64 of the carrier.
+// mobileAddress is a carrier-grade NAT address of the person's regional pool (anywhere in
+// the carrier's space when the profile says so), or a new IPv6 /64 of the carrier.
 func (p *principal) mobileAddress(r *rand.Rand, pf *profile) netip.Addr {
 	if len(p.carrier.V6) > 0 && r.Float64() < pf.p6 {
 		return v6(p.carrier.net64(r), r.Uint64())
 	}
-	return v4(p.carrier.addr4(r))
+	if pf.carrierWide {
+		return v4(p.carrier.addr4(r))
+	}
+	return v4(p.pool.First + uint32(r.Int64N(int64(p.pool.Last-p.pool.First)+1)))
 }
 
 func newService(r *rand.Rand, w *world, pf *profile, oi int, org *organisation, s int) *principal {

@@ -90,6 +90,17 @@ func (a *AS) addr4(r *rand.Rand) uint32 {
 	return a.V4[0].First
 }
 
+// sameRange returns a random address of the range of the AS that holds x (any of its
+// addresses when none does).
+func (a *AS) sameRange(r *rand.Rand, x uint32) uint32 {
+	for _, rg := range a.V4 {
+		if rg.First <= x && x <= rg.Last {
+			return rg.First + uint32(r.Int64N(int64(rg.Last-rg.First)+1))
+		}
+	}
+	return a.addr4(r)
+}
+
 // net64 returns a random /64 of the AS's IPv6 space.
 func (a *AS) net64(r *rand.Rand) uint64 {
 	rg := a.V6[r.IntN(len(a.V6))]
