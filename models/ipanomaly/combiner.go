@@ -81,6 +81,8 @@ var smoothPairs = func() [][2]int32 {
 		chain(groupOff[g], countBins)
 		chain(groupOff[g]+countBins, countBins)
 	}
+	chain(groupOff[gOwnDist], 33)
+	chain(groupOff[gOwnDist]+33, 17)
 	chain(groupOff[gAff], affBins)
 	chain(groupOff[gNov], novBins)
 	chain(groupOff[gEvents], eventBins)

@@ -11,19 +11,20 @@ import (
 // active bins (see the package documentation for why). These are the signals (groups) and
 // their bins.
 const (
-	gOwn    = iota // LCP with the principal's own history
-	gAcct          // LCP with its account's history
-	gGroup         // LCP with its co-users' history
-	gNet           // principals (other than it) that used the network
-	gBlock         // principals (other than it) that used the block
-	gAff           // embedding affinity
-	gNov           // how often the principal uses networks it never used before
-	gEvents        // the principal's training events
-	gOwnNov        // own LCP (coarse) × novelty: a traveller's far address means less
+	gOwn     = iota // LCP with the principal's own history
+	gAcct           // LCP with its account's history
+	gGroup          // LCP with its co-users' history
+	gNet            // principals (other than it) that used the network
+	gBlock          // principals (other than it) that used the block
+	gAff            // embedding affinity
+	gNov            // how often the principal uses networks it never used before
+	gEvents         // the principal's training events
+	gOwnNov         // own LCP (coarse) × novelty: a traveller's far address means less
+	gOwnDist        // distance to the nearest address of the principal's own history
 	numGroups
 )
 
-var groupNames = [numGroups]string{"own", "account", "co-users", "network users", "block users", "affinity", "novelty", "events", "own×novelty"}
+var groupNames = [numGroups]string{"own", "account", "co-users", "network users", "block users", "affinity", "novelty", "events", "own×novelty", "own distance"}
 
 // Bin counts per group.
 const (
@@ -32,7 +33,8 @@ const (
 	affBins    = 16
 	novBins    = 6
 	eventBins  = 12
-	coarseBins = 12 // own LCP coarse, both families (see coarseBin)
+	coarseBins = 12      // own LCP coarse, both families (see coarseBin)
+	distBins   = 33 + 17 // IPv4 distance 0..32 bits, IPv6 /64 distance 0..64 in 4-bit bins
 )
 
 // groupSize is each group's number of weights; the last weight of own, account, co-users,
@@ -42,6 +44,7 @@ var groupSize = [numGroups]int{
 	gOwn: lcpBins + 1, gAcct: lcpBins + 1, gGroup: lcpBins + 1,
 	gNet: 2 * countBins, gBlock: 2 * countBins,
 	gAff: affBins, gNov: novBins + 1, gEvents: eventBins + 1, gOwnNov: coarseBins*novBins + 1,
+	gOwnDist: distBins + 1,
 }
 
 // groupOff is the offset of each group's weights; numWeights their total.
@@ -148,6 +151,14 @@ func novBin(rate float32) int {
 	return i
 }
 
+// distBin bins a distance (see sets.near); -1 is the "none" bin's business.
+func distBin(v6 bool, d int) int {
+	if !v6 {
+		return d
+	}
+	return 33 + (d+3)/4
+}
+
 func eventBin(events uint32) int { return min(eventBins-1, bits.Len32(events)-1) }
 
 // affBin bins an affinity by the quantile edges learned in training.
@@ -162,6 +173,7 @@ type signals struct {
 	pos   int // the principal's position in the history, -1 when unknown
 	acct  int // its account's, -1 when none
 	own   int // LCP with its own history (-1 none of the family)
+	dist  int // distance to its nearest own address (see sets.near)
 	acctL int // LCP with its account's history, meaningful when acct >= 0
 	grpL  int // LCP with its co-users' history, meaningful when grp >= 0
 	grp   int
@@ -173,9 +185,9 @@ type signals struct {
 // signalsOf measures the signals of the principal at pos (or unknown, -1) with account acct
 // (or none, -1) at address k (ip is the same address, for the embedding).
 func (h *history) signalsOf(pos, acct int, k key, ip netip.Addr) signals {
-	s := signals{v6: k.v6, pos: pos, acct: acct, own: noLCP, grp: -1}
+	s := signals{v6: k.v6, pos: pos, acct: acct, own: noLCP, dist: noLCP, grp: -1}
 	if pos >= 0 {
-		s.own = h.own.lcp(pos, k)
+		s.own, s.dist = h.own.near(pos, k)
 		s.grp = int(h.group[pos])
 		if s.grp >= 0 {
 			s.grpL = h.grp.lcp(s.grp, k)
@@ -207,6 +219,10 @@ func (h *history) signalsOf(pos, acct int, k key, ip netip.Addr) signals {
 func (h *history) bins(s *signals, edges *[affBins - 1]float32) (idx [numGroups]int32) {
 	at := func(g, b int) int32 { return int32(groupOff[g] + b) }
 	idx[gOwn], idx[gNov], idx[gEvents], idx[gOwnNov] = none(gOwn), none(gNov), none(gEvents), none(gOwnNov)
+	idx[gOwnDist] = none(gOwnDist)
+	if s.dist >= 0 {
+		idx[gOwnDist] = at(gOwnDist, distBin(s.v6, s.dist))
+	}
 	if s.pos >= 0 {
 		nb := novBin(h.novelty[s.pos])
 		idx[gOwn] = at(gOwn, lcpBin(s.v6, s.own))

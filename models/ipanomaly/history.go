@@ -14,9 +14,9 @@ import (
 // signals of later first uses differ from those of foreign addresses) and one from all of it
 // (the model's).
 type history struct {
-	// Per principal, in increasing ipinsights.Key order: training events, novelty rate,
-	// account (-1: none), co-user group (-1: none) and the embedding's row (-1: the embedding
-	// did not see it).
+	// Per principal, in increasing ipinsights.Key order: training events, novelty rate (see
+	// goodTuring), account (-1: none), co-user group (-1: none) and the
+	// embedding's row (-1: the embedding did not see it).
 	keys    []uint64
 	events  []uint32
 	novelty []float32
@@ -104,42 +104,16 @@ func buildHistory(ds *Dataset, idx []int32, emb *ipinsights.Model, like *history
 		}
 	}
 
-	// Events, and the principal's use of each network, for novelty.
+	// Events, and how often the principal goes somewhere new.
 	h.events = make([]uint32, np)
-	type use struct {
-		pos int32
-		net uint64
-	}
-	uses := make([]use, len(idx))
 	akeys := make([]key, len(ds.addrs))
 	for i, a := range ds.addrs {
 		akeys[i] = keyOf(a)
 	}
-	for j, i := range idx {
-		pr := ds.pairs[i]
-		pos := posOf[pr.p]
-		h.events[pos]++
-		uses[j] = use{pos, netKey(akeys[pr.a])}
+	for _, i := range idx {
+		h.events[posOf[ds.pairs[i].p]]++
 	}
-	slices.SortFunc(uses, func(a, b use) int { return cmp.Or(cmp.Compare(a.pos, b.pos), cmp.Compare(a.net, b.net)) })
-	singles := make([]int, np)
-	var totalSingles int
-	for i := 0; i < len(uses); {
-		j := i
-		for j < len(uses) && uses[j] == uses[i] {
-			j++
-		}
-		if j-i == 1 {
-			singles[uses[i].pos]++
-			totalSingles++
-		}
-		i = j
-	}
-	prior := float64(totalSingles) / float64(max(1, len(idx)))
-	h.novelty = make([]float32, np)
-	for p := range np {
-		h.novelty[p] = float32((float64(singles[p]) + noveltyPrior*prior) / (float64(h.events[p]) + noveltyPrior))
-	}
+	h.novelty = goodTuring(ds, idx, posOf, h.events, func(a uint32) uint64 { return netKey(akeys[a]) })
 
 	// Distinct (principal, address) observations: the exact histories, the network counts and
 	// the co-user groups.
@@ -179,6 +153,41 @@ func buildHistory(ds *Dataset, idx []int32, emb *ipinsights.Model, like *history
 		h.embPos[p] = int32(emb.EntityPos(k))
 	}
 	return h
+}
+
+// goodTuring returns, per principal, the chance that its next event is in a place (the key
+// of an address) it has not been before, estimated Good–Turing style as the share of its
+// events in places it went to exactly once, shrunk towards the average principal's.
+func goodTuring(ds *Dataset, idx, posOf []int32, events []uint32, place func(a uint32) uint64) []float32 {
+	type use struct {
+		pos   int32
+		place uint64
+	}
+	uses := make([]use, len(idx))
+	for j, i := range idx {
+		pr := ds.pairs[i]
+		uses[j] = use{posOf[pr.p], place(pr.a)}
+	}
+	slices.SortFunc(uses, func(a, b use) int { return cmp.Or(cmp.Compare(a.pos, b.pos), cmp.Compare(a.place, b.place)) })
+	singles := make([]int, len(events))
+	var total int
+	for i := 0; i < len(uses); {
+		j := i
+		for j < len(uses) && uses[j] == uses[i] {
+			j++
+		}
+		if j-i == 1 {
+			singles[uses[i].pos]++
+			total++
+		}
+		i = j
+	}
+	prior := float64(total) / float64(max(1, len(idx)))
+	rate := make([]float32, len(events))
+	for p, n := range events {
+		rate[p] = float32((float64(singles[p]) + noveltyPrior*prior) / (float64(n) + noveltyPrior))
+	}
+	return rate
 }
 
 // netKey is the key of an address's network (IPv4 /24, IPv6 /64) in one key space.

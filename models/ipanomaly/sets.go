@@ -55,34 +55,49 @@ type sets struct {
 	v6    []addr6
 }
 
-// noLCP is the LCP reported for an owner with no address of the family.
+// noLCP is the LCP (and distance) reported for an owner with no address of the family.
 const noLCP = -1
 
 // lcp returns the longest prefix k shares with any address of owner i (-1 when the owner has
-// none of k's family). In sorted order the longest common prefix with a set is reached at one
-// of the two neighbours of the insertion point.
+// none of k's family).
 func (s *sets) lcp(i int, k key) int {
-	best := noLCP
+	l, _ := s.near(i, k)
+	return l
+}
+
+// near returns the longest prefix k shares with any address of owner i and the distance to
+// the nearest one, as the bit length of the difference (IPv4: of the addresses, 0..32; IPv6:
+// of their /64 networks, 0..64); both -1 when the owner has no address of k's family. In
+// sorted order the longest common prefix and the nearest address are both at one of the two
+// neighbours of the insertion point.
+func (s *sets) near(i int, k key) (lcp, dist int) {
+	lcp, dist = noLCP, noLCP
 	if !k.v6 {
 		v := s.v4[s.v4Off[i]:s.v4Off[i+1]]
 		j, _ := slices.BinarySearch(v, k.v4)
 		if j > 0 {
-			best = lcp4(v[j-1], k.v4)
+			lcp, dist = lcp4(v[j-1], k.v4), bits.Len32(k.v4-v[j-1])
 		}
 		if j < len(v) {
-			best = max(best, lcp4(v[j], k.v4))
+			lcp = max(lcp, lcp4(v[j], k.v4))
+			if d := bits.Len32(v[j] - k.v4); dist < 0 || d < dist {
+				dist = d
+			}
 		}
-		return best
+		return lcp, dist
 	}
 	v := s.v6[s.v6Off[i]:s.v6Off[i+1]]
 	j, _ := slices.BinarySearchFunc(v, k.a6, cmp6)
 	if j > 0 {
-		best = lcp6(v[j-1], k.a6)
+		lcp, dist = lcp6(v[j-1], k.a6), bits.Len64(k.a6.hi-v[j-1].hi)
 	}
 	if j < len(v) {
-		best = max(best, lcp6(v[j], k.a6))
+		lcp = max(lcp, lcp6(v[j], k.a6))
+		if d := bits.Len64(v[j].hi - k.a6.hi); dist < 0 || d < dist {
+			dist = d
+		}
 	}
-	return best
+	return lcp, dist
 }
 
 // owned is one (owner, address) observation.
