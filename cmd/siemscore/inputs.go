@@ -13,8 +13,8 @@ import (
 	"os"
 	"strings"
 
-	"github.com/siemscore/siemscore/models/score"
 	"github.com/siemscore/siemscore/processors/ecs"
+	"github.com/siemscore/siemscore/processors/identity"
 	"github.com/siemscore/siemscore/processors/input"
 )
 
@@ -85,10 +85,11 @@ func (s *source) items() (*input.Reader, error) { return input.NewReader(s.r, s.
 // tuple is one row of a principal,ip CSV file.
 type tuple struct {
 	Principal string
-	// Entity is what the IP model scores: the principal up to its first ':', the rule
-	// models/score.IPPairOf applies to CloudTrail's principalId, so a model trained on tuples
-	// and one trained on CloudTrail agree.
-	Entity string
+	// Entity is what the IP model learns and scores: the principal under the identity rule
+	// (processors/identity: an assumed-role ARN or a role's principalId is the role, other
+	// ARNs and names as they are, the account from an ARN), the rule models/score.IPPairOf
+	// applies to CloudTrail, so a model trained on tuples and one trained on CloudTrail agree.
+	Entity identity.Principal
 	IP     netip.Addr
 }
 
@@ -137,7 +138,7 @@ func (t *tupleReader) next() (tp tuple, err error, ok bool) {
 		case principal == "":
 			return tuple{}, fmt.Errorf("%s:%d: empty principal", t.name, line), true
 		}
-		return tuple{Principal: principal, Entity: score.EntityOf(principal), IP: ip.WithZone("")}, nil, true
+		return tuple{Principal: principal, Entity: identity.Parse(principal), IP: ip.WithZone("")}, nil, true
 	}
 }
 

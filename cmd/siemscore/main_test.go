@@ -211,7 +211,7 @@ func TestTrainEveryFormat(t *testing.T) {
 	if !b.IP().Known(f.org.Train[0].Identity.PrincipalID) || !b.IP().Known(f.tut.Train[0].Identity.PrincipalID) {
 		t.Error("the IP model does not know a CloudTrail principal or a CSV principal")
 	}
-	if n := b.IP().Config().Epochs; n != 2 {
+	if n := b.IP().Config().Embedding.Epochs; n != 2 {
 		t.Errorf("trained %d epochs, --ip-epochs said 2", n)
 	}
 	if k := b.Kerberos().K(); k != 4 {

@@ -14,7 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/siemscore/siemscore/models/bundle"
-	"github.com/siemscore/siemscore/models/ipinsights"
+	"github.com/siemscore/siemscore/models/ipanomaly"
 	"github.com/siemscore/siemscore/models/score"
 	"github.com/siemscore/siemscore/plugin/companion/shared"
 	"github.com/siemscore/siemscore/processors"
@@ -272,7 +272,7 @@ func (s *scoring) tuples(src *source) error {
 	return nil
 }
 
-func tupleRow(tp tuple, res ipinsights.Result) []string {
+func tupleRow(tp tuple, res ipanomaly.Result) []string {
 	return []string{tp.Principal, tp.IP.String(), strconv.FormatFloat(res.ScoreNorm, 'f', 2, 64), strconv.FormatFloat(res.Raw, 'g', 6, 64)}
 }
 

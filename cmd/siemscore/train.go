@@ -39,9 +39,17 @@ func (a *app) trainCmd() *cobra.Command {
 		Long: `train reads training files, trains every model the data allows and writes a model bundle for
 the plugin (model_bundle) and for 'siemscore score':
 
-  - the IP model from CloudTrail records (userIdentity.principalId up to ':' with
-    sourceIPAddress) or from the SageMaker IP Insights workshop's headerless principal,ip CSV;
+  - the IP model from CloudTrail records (userIdentity.principalId, its account, and
+    sourceIPAddress) or from the SageMaker IP Insights workshop's headerless principal,ip CSV,
+    whose principals may be ARNs, principal IDs or names;
   - the periodicity model from CloudTrail records (user ARN, eventName, day);
+
+Principals go through one identity rule: an assumed role's sessions (the ARN
+arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION, the principal ID AROA...:SESSION) are
+the role, any other ARN or name is kept whole, and an ARN's account is the principal's
+account. train prints how many principals and accounts it found, and warns when one
+principal holds most of the pairs (a sign that the input names them in a way the rule
+reads as one).
   - the Kerberos host model from Zeek kerberos.log (JSON lines or TSV).
 
 Files may be JSON lines, JSON documents (a CloudTrail S3 log file {"Records": [...]} or an
@@ -57,7 +65,8 @@ variable SIEMSCORE_BUNDLE_KEY; the key is never printed. Progress goes to stderr
 		Args: usageArgs(trainArgs(fromES)),
 		RunE: func(cmd *cobra.Command, files []string) error {
 			if fromES.Enabled {
-				cfg.Models, cfg.IP.Seed, cfg.Kerberos.Seed = models, seed, seed
+				cfg.Models, cfg.IP.Seed, cfg.IP.Embedding.Seed, cfg.Kerberos.Seed = models, seed, seed, seed
+				fromES.read.APISessionKeys = cfg.Periodicity.SessionKeys
 				return a.trainFromES(cmd, fromES, cfg, output, keyFile, quiet)
 			}
 			if output == "" {
@@ -81,7 +90,7 @@ variable SIEMSCORE_BUNDLE_KEY; the key is never printed. Progress goes to stderr
 				return usagef(cmd, "--record-type: %v", err)
 			}
 			cfg.Models, cfg.APIWindow = models, w
-			cfg.IP.Seed, cfg.Kerberos.Seed = seed, seed
+			cfg.IP.Seed, cfg.IP.Embedding.Seed, cfg.Kerberos.Seed = seed, seed, seed
 			logw := a.stderr
 			if quiet {
 				logw = io.Discard
@@ -99,14 +108,15 @@ variable SIEMSCORE_BUNDLE_KEY; the key is never printed. Progress goes to stderr
 	f.StringVar(&keyFile, "key-file", "", "file holding the HMAC key to sign the bundle with (default: $SIEMSCORE_BUNDLE_KEY, unsigned if unset)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress on stderr")
 
-	f.IntVar(&cfg.IP.VectorDim, "ip-vector-dim", cfg.IP.VectorDim, "IP model: embedding dimension")
-	f.IntVar(&cfg.IP.NumEntityVectors, "ip-entity-vectors", cfg.IP.NumEntityVectors, "IP model: rows of the principal table (more principals share rows)")
-	f.IntVar(&cfg.IP.Epochs, "ip-epochs", cfg.IP.Epochs, "IP model: epochs over the training pairs")
-	f.IntVar(&cfg.IP.BatchSize, "ip-batch-size", cfg.IP.BatchSize, "IP model: pairs per minibatch")
-	f.Float64Var(&cfg.IP.LearningRate, "ip-learning-rate", cfg.IP.LearningRate, "IP model: Adam learning rate")
-	f.IntVar(&cfg.IP.RandomNegatives, "ip-random-negatives", cfg.IP.RandomNegatives, "IP model: negatives per pair with a random address")
-	f.IntVar(&cfg.IP.ShuffledNegatives, "ip-shuffled-negatives", cfg.IP.ShuffledNegatives, "IP model: negatives per pair with another pair's address")
-	f.IntVar(&cfg.IP.Workers, "ip-workers", cfg.IP.Workers, "IP model: goroutines computing gradients (0: one per CPU; the result does not depend on it)")
+	f.Float64Var(&cfg.IP.HoldoutFraction, "ip-holdout", cfg.IP.HoldoutFraction, "IP model: share of the pairs, the latest, whose first uses teach the combiner what normal novelty looks like")
+	f.IntVar(&cfg.IP.Embedding.VectorDim, "ip-vector-dim", cfg.IP.Embedding.VectorDim, "IP model: embedding dimension")
+	f.IntVar(&cfg.IP.Embedding.NumEntityVectors, "ip-entity-vectors", cfg.IP.Embedding.NumEntityVectors, "IP model: rows of the embedding's principal table (more principals share rows)")
+	f.IntVar(&cfg.IP.Embedding.Epochs, "ip-epochs", cfg.IP.Embedding.Epochs, "IP model: embedding epochs over the training pairs")
+	f.IntVar(&cfg.IP.Embedding.BatchSize, "ip-batch-size", cfg.IP.Embedding.BatchSize, "IP model: embedding pairs per minibatch")
+	f.Float64Var(&cfg.IP.Embedding.LearningRate, "ip-learning-rate", cfg.IP.Embedding.LearningRate, "IP model: embedding Adam learning rate")
+	f.IntVar(&cfg.IP.Embedding.RandomNegatives, "ip-random-negatives", cfg.IP.Embedding.RandomNegatives, "IP model: embedding negatives per pair with a random address")
+	f.IntVar(&cfg.IP.Embedding.ShuffledNegatives, "ip-shuffled-negatives", cfg.IP.Embedding.ShuffledNegatives, "IP model: embedding negatives per pair with another pair's address")
+	f.IntVar(&cfg.IP.Embedding.Workers, "ip-workers", cfg.IP.Embedding.Workers, "IP model: goroutines computing embedding gradients (0: one per CPU; the result does not depend on it)")
 
 	f.DurationVar(&cfg.Kerberos.Window, "krb-window", cfg.Kerberos.Window, "Kerberos model: length of the host windows; the Scorer keeps 1h windows and does not use a model trained on others")
 	f.IntVar(&cfg.Kerberos.K, "krb-k", cfg.Kerberos.K, "Kerberos model: number of clusters (0: chosen by silhouette between --krb-k-min and --krb-k-max)")
@@ -116,6 +126,7 @@ variable SIEMSCORE_BUNDLE_KEY; the key is never printed. Progress goes to stderr
 
 	f.Float64Var(&cfg.Periodicity.Threshold, "api-threshold", cfg.Periodicity.Threshold, "API model: |autocorrelation| over lags 1-7 from which a pair is periodic")
 	f.IntVar(&cfg.Periodicity.MinHistoryDays, "api-min-history-days", cfg.Periodicity.MinHistoryDays, "API model: days of history a pair needs to be judged")
+	f.BoolVar(&cfg.Periodicity.SessionKeys, "api-session-keys", cfg.Periodicity.SessionKeys, "API model: key assumed roles by session (the ARN as recorded) instead of by role; automated roles whose session changes every run then never build a history")
 	f.StringVar(&apiFrom, "api-from", "", "API model: first day of the training window, YYYY-MM-DD (default: the first call's day)")
 	f.StringVar(&apiTo, "api-to", "", "API model: last day of the training window, YYYY-MM-DD (default: the day before the last call's, which is usually incomplete)")
 
@@ -128,6 +139,7 @@ variable SIEMSCORE_BUNDLE_KEY; the key is never printed. Progress goes to stderr
 func (a *app) train(cmd *cobra.Command, files []string, output string, key []byte, proc *processors.Processor, cfg train.Config, logw io.Writer) error {
 	start := time.Now()
 	col := train.NewCollector()
+	col.SessionKeys(cfg.Periodicity.SessionKeys)
 	bad := &badLines{w: logw}
 	for _, name := range files {
 		if err := readTraining(a, name, proc, col, bad, logw); err != nil {
@@ -193,7 +205,7 @@ func readTraining(a *app, name string, proc *processors.Processor, col *train.Co
 		fmt.Fprintf(logw, "reading %s (principal,ip CSV)\n", src.name)
 		tr := src.tuples()
 		for tp := range tr.readable(bad) {
-			if err := col.AddPair(tp.Entity, tp.IP); err != nil {
+			if err := col.AddPair(tp.Entity, tp.IP, time.Time{}); err != nil {
 				bad.add(fmt.Errorf("%s: %w", src.name, err))
 				continue
 			}

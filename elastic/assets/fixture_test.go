@@ -19,7 +19,7 @@ import (
 	"github.com/siemscore/siemscore/elastic/estest"
 	"github.com/siemscore/siemscore/elastic/target"
 	"github.com/siemscore/siemscore/models/bundle"
-	"github.com/siemscore/siemscore/models/ipinsights"
+	"github.com/siemscore/siemscore/models/ipanomaly"
 	"github.com/siemscore/siemscore/models/periodicity"
 	"github.com/siemscore/siemscore/models/score"
 	"github.com/siemscore/siemscore/models/synth/apicalls"
@@ -27,6 +27,7 @@ import (
 	synthkrb "github.com/siemscore/siemscore/models/synth/kerberos"
 	"github.com/siemscore/siemscore/processors"
 	"github.com/siemscore/siemscore/processors/ecs"
+	"github.com/siemscore/siemscore/processors/identity"
 )
 
 // Labels of the fixture's documents: what each scenario planted, and the normal traffic around
@@ -151,15 +152,13 @@ var fixtureEpoch = time.Date(2025, 3, 18, 0, 0, 0, 0, time.UTC)
 // loads it into a scorer; the CloudTrail and GuardDuty scenarios use that organisation's test days.
 func (f *fixture) trainIPModel(t *testing.T, org *ipnet.Dataset) *score.Scorer {
 	t.Helper()
-	ds := ipinsights.NewDataset()
+	ds := ipanomaly.NewDataset()
 	for _, e := range org.Train {
-		if err := ds.Add(e.Identity.PrincipalID, e.IP); err != nil {
+		if err := ds.Add(identity.Record(e.Principal(), "", e.Identity.AccountID), e.IP, e.Time); err != nil {
 			t.Fatal(err)
 		}
 	}
-	mc := ipinsights.DefaultConfig()
-	mc.VectorDim = 16
-	m, err := ipinsights.Train(context.Background(), ds, mc, nil)
+	m, err := ipanomaly.Train(context.Background(), ds, ipanomaly.DefaultConfig(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,14 +1,17 @@
 package reader
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/elastic/go-elasticsearch/v8/esapi"
 
 	"github.com/siemscore/siemscore/models/periodicity"
 	"github.com/siemscore/siemscore/processors/cloudtrail"
+	"github.com/siemscore/siemscore/processors/identity"
 )
 
 // APIOptions configure ReadAPICounts.
@@ -22,6 +25,9 @@ type APIOptions struct {
 	MaxPairs int
 	Seed     uint64
 	PageSize int // buckets per request
+	// SessionKeys keeps assumed roles' sessions apart (periodicity.Config.SessionKeys); by
+	// default they count as their role, as score.APICallOf counts them.
+	SessionKeys bool
 	// Progress, if set, counts the documents the buckets stand for.
 	Progress *Progress
 }
@@ -38,9 +44,13 @@ type APICounts struct {
 // composite aggregations (UTC day × principal × API), which is how the periodicity model wants
 // its training data (periodicity.DailyCount), at the cost of one bucket per pair and active day.
 //
-// The principal is the user identity's ARN, or the principal ID when a record has no ARN
-// (score.APICallOf). A terms source cannot fall back from one field to another without a script,
-// so the two cases are two aggregations: documents with an ARN by ARN, the others by user.id.
+// The principal is the user identity's ARN, or the principal ID when a record has no ARN, under
+// the identity rule (score.APICallOf). A terms source cannot fall back from one field to another
+// without a script, so the two cases are two aggregations: documents with an ARN by ARN, the
+// others by user.id. Nor can it apply the identity rule: the buckets come by session and are
+// merged here into their role. That needs no memory beyond one role: the sessions of a role sort
+// together (they share the prefix up to the session name, arn:…:assumed-role/ROLE/ or AROA…:),
+// and the composite aggregation returns its buckets in key order.
 func ReadAPICounts(ctx context.Context, es esapi.Transport, o APIOptions) (APICounts, error) {
 	if err := o.Window.validate(); err != nil {
 		return APICounts{}, err
@@ -60,14 +70,25 @@ func ReadAPICounts(ctx context.Context, es esapi.Transport, o APIOptions) (APICo
 			"filter":   append(base[:len(base):len(base)], exists("user.id")),
 			"must_not": []any{exists("aws.cloudtrail.user_identity.arn")}}}},
 	} {
-		// A pair's days arrive together (principal and API are the leading sources), so each
-		// pair is offered to the sample once, whole.
-		var cur []periodicity.DailyCount
+		// A principal's buckets arrive together (principal is the leading source), so each of
+		// its pairs is offered to the sample once, whole.
+		var cur string
+		days := map[string]map[periodicity.Day]int64{} // the current principal's, by API
 		offer := func() {
-			if len(cur) > 0 {
-				sample.Offer(sample.Priority(cur[0].Principal+"\x00"+cur[0].API), cur)
-				cur = nil
+			apis := make([]string, 0, len(days))
+			for api := range days {
+				apis = append(apis, api)
 			}
+			slices.Sort(apis)
+			for _, api := range apis {
+				var pair []periodicity.DailyCount
+				for d, n := range days[api] {
+					pair = append(pair, periodicity.DailyCount{Day: d, Principal: cur, API: api, Count: n})
+				}
+				slices.SortFunc(pair, func(a, b periodicity.DailyCount) int { return cmp.Compare(a.Day, b.Day) })
+				sample.Offer(sample.Priority(cur+"\x00"+api), pair)
+			}
+			clear(days)
 		}
 		comp := Composite{
 			Index: o.Index, Query: pass.query, PageSize: o.PageSize,
@@ -85,10 +106,17 @@ func ReadAPICounts(ctx context.Context, es esapi.Transport, o APIOptions) (APICo
 				if err != nil {
 					return err
 				}
-				if len(cur) > 0 && (cur[0].Principal != dc.Principal || cur[0].API != dc.API) {
-					offer()
+				if !o.SessionKeys {
+					dc.Principal = identity.Parse(dc.Principal).ID
 				}
-				cur = append(cur, dc)
+				if dc.Principal != cur {
+					offer()
+					cur = dc.Principal
+				}
+				if days[dc.API] == nil {
+					days[dc.API] = map[periodicity.Day]int64{}
+				}
+				days[dc.API][dc.Day] += dc.Count
 				docs += b.DocCount
 			}
 			o.Progress.Add(int(docs))

@@ -67,13 +67,13 @@ type IPPairs struct {
 	Docs, Skipped int64
 }
 
-// ReadIPPairs reads the (entity, address) pair of every CloudTrail document in the window with a
-// scan, and keeps a uniform sample of at most MaxPairs of them.
+// ReadIPPairs reads the (principal, address) pair of every CloudTrail document in the window,
+// with its time, with a scan, and keeps a uniform sample of at most MaxPairs of them.
 //
-// This is a scan and not an aggregation: the entity is the principal ID up to its first ':'
-// (score.IPPairOf, so that training sees exactly what scoring asks about), which a terms
-// aggregation cannot compute without a script, and the IP model trains on events, not on
-// distinct pairs. The sample is keyed by document _id, so it does not depend on the slices'
+// This is a scan and not an aggregation: the principal is the identity rule's reading of the
+// principal ID, ARN and account (score.IPPairOf, so that training sees exactly what scoring
+// asks about), which a terms aggregation cannot compute without a script, and the IP model
+// trains on events in time order, not on distinct pairs. The sample is keyed by document _id, so it does not depend on the slices'
 // interleaving.
 func ReadIPPairs(ctx context.Context, es esapi.Transport, o IPOptions) (IPPairs, error) {
 	if err := o.Window.validate(); err != nil {
@@ -102,7 +102,8 @@ func ReadIPPairs(ctx context.Context, es esapi.Transport, o IPOptions) (IPPairs,
 		Query: map[string]any{"bool": map[string]any{"filter": []any{
 			o.Window.rangeQuery(), datasetQuery(cloudtrail.Dataset), exists("user.id"), exists("source.ip"),
 		}}},
-		Fields: []Field{{Name: "user.id"}, {Name: "source.ip"}, {Name: "source.address"}},
+		Fields: []Field{{Name: "user.id"}, {Name: "aws.cloudtrail.user_identity.arn"}, {Name: "cloud.account.id"},
+			{Name: "source.ip"}, {Name: "source.address"}, {Name: "@timestamp", Format: "strict_date_optional_time_nanos"}},
 		Slices: o.Slices, PageSize: o.PageSize,
 	}
 	err := scan.Run(ctx, es, func(_ int, hits []Hit) error {
@@ -113,7 +114,7 @@ func ReadIPPairs(ctx context.Context, es esapi.Transport, o IPOptions) (IPPairs,
 				bad++
 				continue
 			}
-			pair.Entity = intern(pair.Entity)
+			pair.Principal.ID, pair.Principal.Account = intern(pair.Principal.ID), intern(pair.Principal.Account)
 			sample.Offer(sample.Priority(hits[i].ID), pair)
 		}
 		mu.Lock()
@@ -136,8 +137,13 @@ func ipPairOf(h *Hit) (score.IPPair, bool) {
 	}
 	doc := ecs.Document{
 		User:   &ecs.User{ID: h.First("user.id")},
+		AWS:    &ecs.AWS{CloudTrail: &ecs.CloudTrail{UserIdentity: ecs.UserIdentity{ARN: h.First("aws.cloudtrail.user_identity.arn")}}},
+		Cloud:  &ecs.Cloud{Account: ecs.CloudAccount{ID: h.First("cloud.account.id")}},
 		Source: &ecs.Endpoint{Address: h.First("source.address"), IP: ip},
 	}
+	// The event time orders the pairs for the IP model's time split; without one the pair
+	// still counts.
+	doc.Timestamp, _ = time.Parse(time.RFC3339Nano, h.First("@timestamp"))
 	pair, reason := score.IPPairOf(ecs.KindCloudTrail, &doc)
 	return pair, reason == ""
 }

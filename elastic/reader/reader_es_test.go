@@ -152,7 +152,7 @@ func TestReadAPICounts(t *testing.T) {
 	w := reader.Window{Start: first.Add(24 * time.Hour), End: first.Add(15 * 24 * time.Hour)}
 	want := map[dayKey]int64{}
 	for i := range recs {
-		call, reason := score.APICallOf(recs[i].Doc)
+		call, reason := score.APICallOf(recs[i].Doc, false)
 		if recs[i].Kind != ecs.KindCloudTrail || reason != "" || call.Time.Before(w.Start) || !call.Time.Before(w.End) {
 			continue
 		}

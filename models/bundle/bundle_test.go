@@ -14,27 +14,28 @@ import (
 	"testing"
 	"time"
 
-	"github.com/siemscore/siemscore/models/ipinsights"
+	"github.com/siemscore/siemscore/models/ipanomaly"
 	"github.com/siemscore/siemscore/models/wire"
+	"github.com/siemscore/siemscore/processors/identity"
 )
 
 // smallModel trains a tiny IP model (a few hundred pairs, 4 dimensions) once per test binary.
-var smallModel = sync.OnceValues(func() (*ipinsights.Model, error) {
+var smallModel = sync.OnceValues(func() (*ipanomaly.Model, error) {
 	r := rand.New(rand.NewPCG(1, 1))
-	ds := ipinsights.NewDataset()
+	ds := ipanomaly.NewDataset()
 	for i := range 400 {
 		p := "AIDA" + string(rune('A'+i%7))
 		ip := netip.AddrFrom4([4]byte{10 + byte(i%7), byte(r.IntN(4)), byte(r.IntN(256)), byte(r.IntN(256))})
 		if i%5 == 0 {
 			ip = netip.MustParseAddr("2001:db8::1").Next()
 		}
-		if err := ds.Add(p, ip); err != nil {
+		if err := ds.Add(identity.Principal{ID: p}, ip, time.Time{}); err != nil {
 			return nil, err
 		}
 	}
-	cfg := ipinsights.DefaultConfig()
-	cfg.VectorDim, cfg.Epochs, cfg.BatchSize, cfg.CalibrationSample = 4, 2, 64, 200
-	return ipinsights.Train(context.Background(), ds, cfg, nil)
+	cfg := ipanomaly.DefaultConfig()
+	cfg.Embedding.VectorDim, cfg.Embedding.Epochs, cfg.Embedding.BatchSize, cfg.CalibrationSample = 4, 2, 64, 200
+	return ipanomaly.Train(context.Background(), ds, cfg, nil)
 })
 
 func testHeader() Header {
@@ -90,8 +91,8 @@ func TestRoundTripIsBitIdentical(t *testing.T) {
 		// The decoded model scores exactly like the trained one.
 		for _, ip := range []string{"10.0.1.2", "11.2.3.4", "200.1.2.3", "2001:db8::2", "2a00::1"} {
 			for _, p := range []string{"AIDAA", "AIDAC", "nobody"} {
-				want, _ := b.IP().Score(p, netip.MustParseAddr(ip))
-				got, _ := d.IP().Score(p, netip.MustParseAddr(ip))
+				want, _ := b.IP().Score(identity.Principal{ID: p}, netip.MustParseAddr(ip))
+				got, _ := d.IP().Score(identity.Principal{ID: p}, netip.MustParseAddr(ip))
 				if got != want {
 					t.Fatalf("%s@%s: decoded model scores %+v, trained %+v", p, ip, got, want)
 				}
@@ -154,8 +155,10 @@ func resum(data []byte) []byte {
 func TestSectionValidation(t *testing.T) {
 	data := encode(t, testBundle(t), nil)
 	payload := 16 + headerLenV1 + 4 + 4 + 8 // start of the IP section's payload
-	// The IP payload starts with its format (2 bytes) and VectorDim (4 bytes); the model's own
-	// validation (non-finite values, key order, offsets) is tested in models/ipinsights.
+	// The IP payload starts with its format (2 bytes), its hyperparameters (86 bytes) and the
+	// embedding's length (4 bytes), format (2 bytes) and VectorDim; the model's own validation
+	// (non-finite values, key order, offsets) is tested in models/ipanomaly and ipinsights.
+	dim := payload + 2 + 84 + 4 + 2
 	cases := []struct {
 		name string
 		data []byte
@@ -163,7 +166,7 @@ func TestSectionValidation(t *testing.T) {
 	}{
 		{"tag", resum(patch(data, 16+headerLenV1+4, ' ')), "invalid tag"},
 		{"section format", resum(patch(data, payload, 9)), "unknown format version 9"},
-		{"dimension", resum(patch(data, payload+2, 0, 0, 0, 0)), "vector dim 0"},
+		{"dimension", resum(patch(data, dim, 0, 0, 0, 0)), "vector dim 0"},
 		{"window", resum(patch(data, 8+2+2+4+8+2+8+8, 0, 0, 0, 0, 0, 0, 0, 0)), "before it starts"},
 		{"version sequence", resum(patch(data, 8+2+2+4+8, 0x10, 0x27)), "sequence 10000"},
 	}
@@ -173,7 +176,7 @@ func TestSectionValidation(t *testing.T) {
 			t.Errorf("%s: err = %v, want it to mention %q", tc.name, err, tc.want)
 		}
 	}
-	if !strings.Contains(errString(Decode(resum(patch(data, payload+2, 0, 0, 0, 0)), DecodeOptions{})), `section "IPIN"`) {
+	if !strings.Contains(errString(Decode(resum(patch(data, dim, 0, 0, 0, 0)), DecodeOptions{})), `section "IPIN"`) {
 		t.Error("section errors must name the section")
 	}
 }
@@ -244,6 +247,26 @@ func TestUnknownSectionsAreCarried(t *testing.T) {
 	if e, err := New(testHeader(), IPPart(nil)); err != nil || e.IP() != nil {
 		t.Errorf("a bundle without an IP section: %v", err)
 	}
+}
+
+// A bundle of siemscore's first IP model (an IPIN section in format 1) is refused, saying to
+// retrain, not read as something else.
+func TestFirstIPModelFormatRefused(t *testing.T) {
+	old := rawPart{1, 0, 64, 0, 0, 0} // format 1, then the old hyperparameters
+	data := encode(t, mustNew(t, Part{tag: TagIP, value: old}), nil)
+	_, err := Decode(data, DecodeOptions{})
+	if !errors.Is(err, ipanomaly.ErrFormatV1) || !strings.Contains(err.Error(), "retrain") {
+		t.Errorf("old IP model: err = %v", err)
+	}
+}
+
+func mustNew(t *testing.T, parts ...Part) *Bundle {
+	t.Helper()
+	b, err := New(testHeader(), parts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 func TestVersions(t *testing.T) {
@@ -334,13 +357,13 @@ func TestHeaderValidation(t *testing.T) {
 func TestDeterministicBundleBytes(t *testing.T) {
 	build := func() []byte {
 		r := rand.New(rand.NewPCG(3, 3))
-		ds := ipinsights.NewDataset()
+		ds := ipanomaly.NewDataset()
 		for i := range 3000 {
-			ds.Add("AIDA"+string(rune('A'+i%23)), netip.AddrFrom4([4]byte{byte(20 + i%23), byte(r.IntN(8)), byte(r.IntN(256)), byte(r.IntN(256))}))
+			ds.Add(identity.Principal{ID: "AIDA" + string(rune('A'+i%23))}, netip.AddrFrom4([4]byte{byte(20 + i%23), byte(r.IntN(8)), byte(r.IntN(256)), byte(r.IntN(256))}), time.Time{})
 		}
-		cfg := ipinsights.DefaultConfig()
-		cfg.VectorDim, cfg.Epochs, cfg.Workers = 16, 2, 2
-		m, err := ipinsights.Train(context.Background(), ds, cfg, nil)
+		cfg := ipanomaly.DefaultConfig()
+		cfg.Embedding.VectorDim, cfg.Embedding.Epochs, cfg.Embedding.Workers = 16, 2, 2
+		m, err := ipanomaly.Train(context.Background(), ds, cfg, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

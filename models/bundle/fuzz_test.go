@@ -9,28 +9,30 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
-	"github.com/siemscore/siemscore/models/ipinsights"
+	"github.com/siemscore/siemscore/models/ipanomaly"
+	"github.com/siemscore/siemscore/processors/identity"
 )
 
 var fuzzKey = []byte("fuzz-key")
 
 // tinyBundle is small enough for a committed corpus: three principals, 2 dimensions.
 func tinyBundle(t testing.TB) *Bundle {
-	ds := ipinsights.NewDataset()
+	ds := ipanomaly.NewDataset()
 	for i := range 30 {
 		ip := netip.AddrFrom4([4]byte{192, 0, 2, byte(i % 5)})
 		if i%4 == 0 {
 			ip = netip.MustParseAddr("2001:db8::7")
 		}
-		if err := ds.Add(fmt.Sprintf("AIDA%d", i%3), ip); err != nil {
+		if err := ds.Add(identity.Principal{ID: fmt.Sprintf("AIDA%d", i%3)}, ip, time.Time{}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	cfg := ipinsights.DefaultConfig()
-	cfg.VectorDim, cfg.Epochs, cfg.BatchSize, cfg.CalibrationSample = 2, 1, 16, 30
+	cfg := ipanomaly.DefaultConfig()
+	cfg.Embedding.VectorDim, cfg.Embedding.Epochs, cfg.Embedding.BatchSize, cfg.CalibrationSample = 2, 1, 16, 30
 	cfg.Calibration.Knots = 4
-	m, err := ipinsights.Train(context.Background(), ds, cfg, nil)
+	m, err := ipanomaly.Train(context.Background(), ds, cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,8 +78,8 @@ func FuzzDecodeBundle(f *testing.F) {
 		}
 		if m := b.IP(); m != nil {
 			for _, ip := range []string{"192.0.2.1", "198.51.100.7", "2001:db8::7", "2001:db8:1::1"} {
-				m.Score("AIDA1", netip.MustParseAddr(ip))
-				m.Score("unknown", netip.MustParseAddr(ip))
+				m.Score(identity.Principal{ID: "AIDA1"}, netip.MustParseAddr(ip))
+				m.Score(identity.Principal{ID: "unknown", Account: "123456789012"}, netip.MustParseAddr(ip))
 			}
 		}
 	})

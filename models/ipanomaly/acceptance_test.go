@@ -3,9 +3,6 @@ package ipanomaly
 import (
 	"context"
 	"fmt"
-	"math/bits"
-	"net/netip"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -23,11 +20,11 @@ import (
 // address by a principal seen in training (each new (principal, address) pair once, so that a
 // busy service's one new address does not count as a hundred false positives), anomalous =
 // the planted attacks.
-// Three baselines computed here, independently of the model's code, set the bar: the
-// longest prefix the address shares with the principal's own history, with its account's
-// (one bit worse), and with the history of the principals sharing a /16 (IPv6: /32) with it
-// (one bit worse). The model's AUC and TPR at 1% FPR must reach the best of them in every
-// row.
+// Three baselines computed here with eval.PrefixBaselines, which shares no code with the model,
+// set the bar: the longest prefix the address shares with the principal's own history, with
+// its account's (one bit worse), and with the history of the principals sharing a /16 (IPv6:
+// /32) with it (one bit worse). The model's AUC and TPR at 1% FPR must reach the best of them
+// in every row.
 
 var acceptanceSeeds = []uint64{1, 2, 3}
 
@@ -41,15 +38,14 @@ type result struct {
 	train    time.Duration
 }
 
-var scorerNames = [4]string{"model", "own LCP", "account LCP-1", "/16 co-users LCP-1"}
+var scorerNames = [4]string{"model", eval.BaselineNames[0], eval.BaselineNames[1], eval.BaselineNames[2]}
 
 func TestScenarioFamilies(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the scenario families take a few minutes")
 	}
 	tables := []*ipscen.Table{ipscen.SyntheticTable(7, 20000)}
-	if os.Getenv("ONLY_SYNTH") != "" {
-	} else if dir, err := ipscen.FindTable(); err != nil {
+	if dir, err := ipscen.FindTable(); err != nil {
 		t.Logf("real ASN table variant skipped: %v", err)
 	} else if real, err := ipscen.LoadTable(dir); err != nil {
 		t.Fatalf("real ASN table at %s: %v", dir, err)
@@ -123,13 +119,17 @@ func evaluateScenario(t *testing.T, sc *ipscen.Scenario) result {
 	start := time.Now()
 	cfg := DefaultConfig()
 	cfg.Seed, cfg.Embedding.Seed = sc.Seed, sc.Seed
-	tweak(&cfg)
 	m, err := Train(context.Background(), ds, cfg, nil)
 	if err != nil {
 		t.Fatalf("%s seed %d: %v", sc.Family, sc.Seed, err)
 	}
 	res := result{family: sc.Family, seed: sc.Seed, table: sc.Table, train: time.Since(start)}
-	b := newBaselines(sc.Train)
+	b := eval.NewPrefixBaselines()
+	for _, e := range sc.Train {
+		p := identity.Parse(e.Principal)
+		b.Add(p.ID, p.Account, e.IP)
+	}
+	b.Done()
 	var normal, attack [4][]float64
 	score := func(e *ipscen.Event, into *[4][]float64) {
 		p := identity.Parse(e.Principal)
@@ -138,14 +138,15 @@ func evaluateScenario(t *testing.T, sc *ipscen.Scenario) result {
 			t.Fatalf("%v not scored", e.IP)
 		}
 		into[0] = append(into[0], r.Raw)
-		own, acct, co := b.score(p, e.IP)
-		into[1], into[2], into[3] = append(into[1], own), append(into[2], acct), append(into[3], co)
+		for i, v := range b.Scores(p.ID, e.IP) {
+			into[1+i] = append(into[1+i], v)
+		}
 	}
 	firsts := map[string]bool{}
 	for i := range sc.Test {
 		e := &sc.Test[i]
 		p := identity.Parse(e.Principal)
-		if k := p.ID + " " + e.IP.String(); b.known(p.ID) && !b.seen(p.ID, e.IP) && !firsts[k] {
+		if k := p.ID + " " + e.IP.String(); b.Known(p.ID) && !b.Seen(p.ID, e.IP) && !firsts[k] {
 			firsts[k] = true
 			score(e, &normal)
 		}
@@ -159,110 +160,4 @@ func evaluateScenario(t *testing.T, sc *ipscen.Scenario) result {
 		res.tpr[i] = eval.NewRates(normal[i], attack[i]).AtFPR(0.01).TPR
 	}
 	return res
-}
-
-// baselines holds the training history the three baselines read, kept as plain sorted
-// 16-byte addresses per principal: nothing of the model's code.
-type baselines struct {
-	own      map[string][]netip.Addr
-	account  map[string]string
-	members  map[string][]string // account → principals
-	blockers map[string][]string // /16 (IPv6 /32) → principals that used it
-	blocks   map[string][]string // principal → its /16s and /32s
-}
-
-func newBaselines(train []ipscen.Event) *baselines {
-	b := &baselines{own: map[string][]netip.Addr{}, account: map[string]string{}, members: map[string][]string{},
-		blockers: map[string][]string{}, blocks: map[string][]string{}}
-	for _, e := range train {
-		p := identity.Parse(e.Principal)
-		b.own[p.ID] = append(b.own[p.ID], e.IP.Unmap())
-		if p.Account != "" {
-			b.account[p.ID] = p.Account
-		}
-	}
-	for id, addrs := range b.own {
-		slices.SortFunc(addrs, netip.Addr.Compare)
-		addrs = slices.Compact(addrs)
-		b.own[id] = addrs
-		if a, ok := b.account[id]; ok {
-			b.members[a] = append(b.members[a], id)
-		}
-		var blocks []string
-		for _, a := range addrs {
-			blocks = append(blocks, blockOf(a))
-		}
-		slices.Sort(blocks)
-		blocks = slices.Compact(blocks)
-		b.blocks[id] = blocks
-		for _, bl := range blocks {
-			b.blockers[bl] = append(b.blockers[bl], id)
-		}
-	}
-	return b
-}
-
-func blockOf(a netip.Addr) string {
-	if a.Is4() {
-		return netip.PrefixFrom(a, 16).Masked().String()
-	}
-	return netip.PrefixFrom(a, 32).Masked().String()
-}
-
-func (b *baselines) known(id string) bool { return len(b.own[id]) > 0 }
-
-func (b *baselines) seen(id string, a netip.Addr) bool {
-	_, ok := slices.BinarySearchFunc(b.own[id], a.Unmap(), netip.Addr.Compare)
-	return ok
-}
-
-// score returns the three baselines' anomaly scores: the host boundary (32 bits for IPv4, 64
-// for IPv6) minus the longest common prefix with the history, higher = more anomalous.
-func (b *baselines) score(p identity.Principal, a netip.Addr) (own, account, coUsers float64) {
-	a = a.Unmap()
-	bound := 32
-	if a.Is6() {
-		bound = 64
-	}
-	anomaly := func(lcp int) float64 { return float64(bound - min(max(lcp, 0), bound)) }
-	ownL := lcpWith(b.own[p.ID], a)
-	acctL := ownL
-	if acct, ok := b.account[p.ID]; ok {
-		for _, q := range b.members[acct] {
-			acctL = max(acctL, lcpWith(b.own[q], a))
-		}
-	}
-	coL := ownL
-	seen := map[string]bool{}
-	for _, bl := range b.blocks[p.ID] {
-		for _, q := range b.blockers[bl] {
-			if !seen[q] {
-				seen[q] = true
-				coL = max(coL, lcpWith(b.own[q], a))
-			}
-		}
-	}
-	return anomaly(ownL), anomaly(acctL - 1), anomaly(coL - 1)
-}
-
-// lcpWith returns the longest common prefix of a with any address of the sorted set (0 when
-// it has none of a's family): reached at a neighbour of a's insertion point.
-func lcpWith(set []netip.Addr, a netip.Addr) int {
-	i, _ := slices.BinarySearchFunc(set, a, netip.Addr.Compare)
-	best := 0
-	for _, j := range []int{i - 1, i} {
-		if j >= 0 && j < len(set) && set[j].Is4() == a.Is4() {
-			x, y := set[j].AsSlice(), a.AsSlice()
-			n := 0
-			for k := range x {
-				if x[k] != y[k] {
-					n += bits.LeadingZeros8(x[k] ^ y[k])
-					break
-				}
-				n += 8
-			}
-			best = max(best, n)
-		}
-	}
-	return best
 }

@@ -78,12 +78,14 @@ var smoothPairs = func() [][2]int32 {
 		chain(groupOff[g]+33, 18) // IPv6
 	}
 	for _, g := range []int{gNet, gBlock} {
-		chain(groupOff[g], countBins)
-		chain(groupOff[g]+countBins, countBins)
+		for set := range 4 {
+			chain(groupOff[g]+set*countBins, countBins)
+		}
 	}
 	chain(groupOff[gOwnDist], 33)
 	chain(groupOff[gOwnDist]+33, 17)
 	chain(groupOff[gAff], affBins)
+	chain(groupOff[gAff]+affBins, affBins)
 	chain(groupOff[gNov], novBins)
 	chain(groupOff[gEvents], eventBins)
 	for c := range coarseBins { // own×novelty: along novelty, and along the LCP within a family

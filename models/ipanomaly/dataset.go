@@ -88,6 +88,12 @@ func (d *Dataset) Add(p identity.Principal, ip netip.Addr, t time.Time) error {
 	return nil
 }
 
+// Pair returns observation i (0 <= i < Len): its principal and address.
+func (d *Dataset) Pair(i int) (identity.Principal, netip.Addr) {
+	p := d.pairs[i]
+	return identity.Principal{ID: d.principals[p.p], Account: d.accounts[p.p]}, d.addrs[p.a]
+}
+
 // Len returns the number of observations.
 func (d *Dataset) Len() int { return len(d.pairs) }
 

@@ -39,11 +39,13 @@ const (
 
 // groupSize is each group's number of weights; the last weight of own, account, co-users,
 // novelty, events and own×novelty is its "none" bin (principal unknown, no account, no
-// co-users).
+// co-users). The commonness and affinity groups have a second set of bins for unknown
+// principals: without their own history those signals weigh differently, and their affinity
+// is the population vector's, on another scale.
 var groupSize = [numGroups]int{
 	gOwn: lcpBins + 1, gAcct: lcpBins + 1, gGroup: lcpBins + 1,
-	gNet: 2 * countBins, gBlock: 2 * countBins,
-	gAff: affBins, gNov: novBins + 1, gEvents: eventBins + 1, gOwnNov: coarseBins*novBins + 1,
+	gNet: 4 * countBins, gBlock: 4 * countBins,
+	gAff: 2 * affBins, gNov: novBins + 1, gEvents: eventBins + 1, gOwnNov: coarseBins*novBins + 1,
 	gOwnDist: distBins + 1,
 }
 
@@ -216,7 +218,7 @@ func (h *history) signalsOf(pos, acct int, k key, ip netip.Addr) signals {
 }
 
 // bins returns the active weight of every group.
-func (h *history) bins(s *signals, edges *[affBins - 1]float32) (idx [numGroups]int32) {
+func (h *history) bins(s *signals, edges *[2][affBins - 1]float32) (idx [numGroups]int32) {
 	at := func(g, b int) int32 { return int32(groupOff[g] + b) }
 	idx[gOwn], idx[gNov], idx[gEvents], idx[gOwnNov] = none(gOwn), none(gNov), none(gEvents), none(gOwnNov)
 	idx[gOwnDist] = none(gOwnDist)
@@ -238,8 +240,12 @@ func (h *history) bins(s *signals, edges *[affBins - 1]float32) (idx [numGroups]
 	if s.grp >= 0 {
 		idx[gGroup] = at(gGroup, lcpBin(s.v6, s.grpL))
 	}
-	idx[gNet] = at(gNet, countBin(s.v6, s.net))
-	idx[gBlock] = at(gBlock, countBin(s.v6, s.block))
-	idx[gAff] = at(gAff, affBin(edges, s.aff))
+	var unknown int
+	if s.pos < 0 {
+		unknown = 1
+	}
+	idx[gNet] = at(gNet, unknown*2*countBins+countBin(s.v6, s.net))
+	idx[gBlock] = at(gBlock, unknown*2*countBins+countBin(s.v6, s.block))
+	idx[gAff] = at(gAff, unknown*affBins+affBin(&edges[unknown], s.aff))
 	return idx
 }

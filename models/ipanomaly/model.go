@@ -11,10 +11,12 @@ import (
 // Model is a trained IP-anomaly model. It is immutable: scoring only reads it and is safe for
 // any number of goroutines; Score does not allocate.
 type Model struct {
-	cfg      Config
-	h        *history
-	c        *combiner
-	affEdges [affBins - 1]float32
+	cfg Config
+	h   *history
+	c   *combiner
+	// affEdges are the inner edges of the affinity bins, of known principals and of unknown
+	// ones (scored with the population vector).
+	affEdges [2][affBins - 1]float32
 	// refRarity and refAffinity are the mean contributions of the commonness groups and of the
 	// affinity group over the normal examples: a contribution above them by more than
 	// reasonMargin says that signal spoke (network_rare, affinity_low).

@@ -123,12 +123,15 @@ type trainer struct {
 	positives int
 }
 
-// draft is an example before binning (the affinity bins depend on all examples).
+// draft is an example before binning (the affinity bins depend on all examples): the signals
+// of observation src's principal at ip.
 type draft struct {
 	s      signals
 	y      float32
 	w      float32
 	normal bool
+	src    int32
+	ip     netip.Addr
 }
 
 // signals measures observation i's principal at ip against the history.
@@ -174,7 +177,8 @@ func (t *trainer) drafts(early, late []int32) []draft {
 	negatives := len(normals) * t.cfg.NegativesPerPositive
 	out := make([]draft, 0, len(normals)+negatives)
 	for _, i := range normals {
-		out = append(out, draft{s: t.signals(i, ds.addrs[ds.pairs[i].a]), w: 1, normal: true})
+		ip := ds.addrs[ds.pairs[i].a]
+		out = append(out, draft{s: t.signals(i, ip), w: 1, normal: true, src: i, ip: ip})
 	}
 	// One observation per principal stands for it (the earliest; its family is the one the
 	// principal's foreign address is drawn in, so both families keep their share).
@@ -199,10 +203,28 @@ func (t *trainer) drafts(early, late []int32) []draft {
 		ev := byPrincipal[principals[t.r.IntN(len(principals))]]
 		src := ev[t.r.IntN(len(ev))]
 		ip := t.foreign(src, foreignKinds[j%len(foreignKinds)], ds.addrs[ds.pairs[src].a].Is6())
-		out = append(out, draft{s: t.signals(src, ip), y: 1, w: wNeg})
+		out = append(out, draft{s: t.signals(src, ip), y: 1, w: wNeg, src: src, ip: ip})
+	}
+	// Principals the model will meet for the first time are scored by what it knows of their
+	// account and of the addresses, so examples are shown as if their principal were unknown
+	// too: a newcomer's normal addresses are those anybody uses (held-out events as they come,
+	// not first uses), its anomalous ones every unknownEvery-th foreign address drawn above.
+	unknown := func(d draft) draft {
+		d.s = t.h.signalsOf(-1, t.h.accountOf(ds.accounts[ds.pairs[d.src].p]), keyOf(d.ip), d.ip)
+		return d
+	}
+	for _, i := range t.sample(late, len(normals)/unknownEvery) {
+		ip := ds.addrs[ds.pairs[i].a]
+		out = append(out, unknown(draft{w: 1, normal: true, src: i, ip: ip}))
+	}
+	for j := len(normals); j < len(normals)+negatives; j += unknownEvery {
+		out = append(out, unknown(out[j]))
 	}
 	return out
 }
+
+// unknownEvery spaces the examples shown again with their principal unknown.
+const unknownEvery = 4
 
 // sample returns at most n of v, a uniform sample in v's order.
 func (t *trainer) sample(v []int32, n int) []int32 {
@@ -317,18 +339,24 @@ func randomNear(r *rand.Rand, a netip.Addr) netip.Addr {
 }
 
 // affinityEdges returns the inner edges of affBins equally populated bins of the examples'
-// affinities.
-func affinityEdges(d []draft) (edges [affBins - 1]float32) {
-	if len(d) == 0 {
-		return edges
-	}
-	v := make([]float64, len(d))
+// affinities, for known principals and for unknown ones.
+func affinityEdges(d []draft) (edges [2][affBins - 1]float32) {
+	var v [2][]float64
 	for i := range d {
-		v[i] = d[i].s.aff
+		u := 0
+		if d[i].s.pos < 0 {
+			u = 1
+		}
+		v[u] = append(v[u], d[i].s.aff)
 	}
-	slices.Sort(v)
-	for b := range edges {
-		edges[b] = float32(v[(b+1)*len(v)/affBins])
+	for u := range v {
+		if len(v[u]) == 0 {
+			continue
+		}
+		slices.Sort(v[u])
+		for b := range edges[u] {
+			edges[u][b] = float32(v[u][(b+1)*len(v[u])/affBins])
+		}
 	}
 	return edges
 }

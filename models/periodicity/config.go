@@ -43,6 +43,12 @@ type Config struct {
 	Z50 float64
 	// HighZ is the volume z from which a call is reported as high volume.
 	HighZ float64
+	// SessionKeys keys pairs by the principal as the record names it, an assumed role's
+	// session included, instead of by the role (processors/identity, the default). Automated
+	// roles get a new session name every run (Lambda, ECS tasks, EC2 instance profiles): by
+	// session they never build the history the model judges; set it only to watch sessions
+	// that are long-lived and meaningful on their own.
+	SessionKeys bool
 }
 
 // DefaultConfig returns the parameters the acceptance tests were run with.

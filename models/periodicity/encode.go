@@ -12,7 +12,9 @@ import (
 
 // The binary form, written with models/wire (little-endian):
 //
-//	format u8 = 1
+//	format u8: 2 when the principals are keyed by role (Config.SessionKeys false, the default:
+//	  processors/identity), 1 when by session, as every model was before the identity rule;
+//	  the layout is the same
 //	config: Threshold f64, MinHistoryDays u32, MinActiveDays u32, SteadyMinActive f64,
 //	        SteadyMaxCV f64, MinWeekdaySamples u32, MinScale f64, HumanWeight f64, Z50 f64, HighZ f64
 //	window: First u32, Last u32 (days since 1970-01-01)
@@ -24,7 +26,8 @@ import (
 // The same model always encodes to the same bytes (pairs are sorted), and every byte string
 // Decode accepts re-encodes to itself.
 const (
-	formatV1 = 1
+	formatSessionKeys = 1
+	formatRoleKeys    = 2
 	// minPairBytes is the smallest encoded pair; it bounds what a corrupt pair count can make
 	// Decode allocate.
 	minPairBytes = 4 + 1 + 4 + 1 + 4 + 4 + 8 + 1 + 8 + 1 + 8 + 7*(4+8+8)
@@ -45,7 +48,11 @@ func (m *Model) AppendBinary(b []byte) ([]byte, error) {
 		return nil, err
 	}
 	c := m.cfg
-	b = wire.AppendU8(b, formatV1)
+	format := uint8(formatRoleKeys)
+	if c.SessionKeys {
+		format = formatSessionKeys
+	}
+	b = wire.AppendU8(b, format)
 	b = wire.AppendF64(b, c.Threshold)
 	b = wire.AppendU32(b, uint32(c.MinHistoryDays))
 	b = wire.AppendU32(b, uint32(c.MinActiveDays))
@@ -97,10 +104,14 @@ func (p *PairStats) flags() uint8 {
 // input is an error, never a panic.
 func Decode(data []byte) (*Model, error) {
 	r := wire.NewReader(data)
-	if v := r.U8("format"); r.Err() == nil && v != formatV1 {
+	var c Config
+	switch v := r.U8("format"); {
+	case r.Err() != nil:
+	case v == formatSessionKeys:
+		c.SessionKeys = true
+	case v != formatRoleKeys:
 		return nil, fmt.Errorf("%w: unknown format %d", ErrModel, v)
 	}
-	var c Config
 	c.Threshold = r.F64("threshold")
 	c.MinHistoryDays = int(r.U32("min history days"))
 	c.MinActiveDays = int(r.U32("min active days"))

@@ -6,6 +6,7 @@ import (
 	"github.com/siemscore/siemscore/models/bundle"
 	"github.com/siemscore/siemscore/models/periodicity"
 	"github.com/siemscore/siemscore/processors/ecs"
+	"github.com/siemscore/siemscore/processors/identity"
 )
 
 // Reasons of siemscore.api.reasons besides the shared principal_missing and
@@ -22,16 +23,21 @@ var (
 )
 
 // APICallOf maps a CloudTrail document to the call the periodicity model counts: the principal
-// is aws.cloudtrail.user_identity.arn (user.id, the principalId, when the ARN is absent), the API
-// event.action (eventName), the time @timestamp. reason is non-empty when a name is missing.
-// Training from records and scoring both use it, so the model is asked about exactly the pairs
-// it was trained on.
-func APICallOf(doc *ecs.Document) (call periodicity.Call, reason string) {
+// is aws.cloudtrail.user_identity.arn (user.id, the principalId, when the ARN is absent) under
+// the identity rule, so that an assumed role's sessions count as the role
+// (arn:aws:iam::ACCOUNT:role/NAME), or as the record names it when sessions is set
+// (periodicity.Config.SessionKeys); the API is event.action (eventName), the time @timestamp.
+// reason is non-empty when a name is missing. Training from records and scoring both use it,
+// so the model is asked about exactly the pairs it was trained on.
+func APICallOf(doc *ecs.Document, sessions bool) (call periodicity.Call, reason string) {
 	if doc.AWS != nil && doc.AWS.CloudTrail != nil {
 		call.Principal = doc.AWS.CloudTrail.UserIdentity.ARN
 	}
 	if call.Principal == "" && doc.User != nil {
 		call.Principal = doc.User.ID
+	}
+	if !sessions {
+		call.Principal = identity.Parse(call.Principal).ID
 	}
 	call.API, call.Time = doc.Event.Action, doc.Timestamp
 	switch {
@@ -55,7 +61,8 @@ type apiPart struct {
 func (p apiPart) score(b *bundle.Bundle, rec *ecs.Record, r *risk) {
 	out := &rec.Doc.SiemScore.API
 	*out = ecs.APIScore{Status: ecs.PartUnscored}
-	call, reason := APICallOf(rec.Doc)
+	m := b.Periodicity()
+	call, reason := APICallOf(rec.Doc, m != nil && m.Config().SessionKeys)
 	if reason != "" {
 		out.Reasons = reasonList(reason)
 		return
@@ -68,7 +75,6 @@ func (p apiPart) score(b *bundle.Bundle, rec *ecs.Record, r *risk) {
 	if !obs.Late {
 		out.DayCount = ecs.Int(obs.Count)
 	}
-	m := b.Periodicity()
 	if m == nil {
 		out.Reasons = reasonModelSectionAbsent
 		return

@@ -45,7 +45,7 @@ var apiOnce = sync.OnceValues(func() (*apiFixture, error) {
 	f.split = slices.IndexFunc(d.Events, func(e apicalls.Event) bool { return !e.Time.Before(cut) })
 	var calls []periodicity.Call
 	for _, rec := range f.records[:f.split] {
-		if call, reason := APICallOf(rec.Doc); reason == "" {
+		if call, reason := APICallOf(rec.Doc, false); reason == "" {
 			calls = append(calls, call)
 		}
 	}
@@ -79,7 +79,7 @@ func apiBundle(t testing.TB, m *periodicity.Model, seq uint16) *bundle.Bundle {
 func TestAPICallsFromProcessedRecords(t *testing.T) {
 	f := apiFixtureOf(t)
 	for i, rec := range f.records {
-		call, reason := APICallOf(rec.Doc)
+		call, reason := APICallOf(rec.Doc, false)
 		if rec.Kind != ecs.KindCloudTrail || reason != "" || call != f.data.Events[i].Call {
 			t.Fatalf("record %d (%v): call %+v (%q), generated %+v", i, rec.Kind, call, reason, f.data.Events[i].Call)
 		}
@@ -121,7 +121,7 @@ func TestAPIRecordsEndToEnd(t *testing.T) {
 		}
 		rec := clone(test[i])
 		s.Score(rec)
-		call, _ := APICallOf(rec.Doc)
+		call, _ := APICallOf(rec.Doc, false)
 		day, _ := periodicity.DayOf(call.Time)
 		key := pairDay{periodicity.Pair{Principal: call.Principal, API: call.API}, day}
 		counts[key]++
@@ -202,17 +202,26 @@ func TestAPICallOf(t *testing.T) {
 	at := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 	withARN := &ecs.Document{Timestamp: at, Event: ecs.Event{Action: "ListUsers"}, User: &ecs.User{ID: "AIDAEXAMPLE"},
 		AWS: &ecs.AWS{CloudTrail: &ecs.CloudTrail{UserIdentity: ecs.UserIdentity{ARN: "arn:aws:iam::1:user/alice"}}}}
-	if call, reason := APICallOf(withARN); reason != "" || call != (periodicity.Call{Time: at, Principal: "arn:aws:iam::1:user/alice", API: "ListUsers"}) {
+	if call, reason := APICallOf(withARN, false); reason != "" || call != (periodicity.Call{Time: at, Principal: "arn:aws:iam::1:user/alice", API: "ListUsers"}) {
 		t.Errorf("ARN: %+v %q", call, reason)
 	}
+	// An assumed role's sessions count as the role, unless sessions are asked for.
+	session := &ecs.Document{Timestamp: at, Event: ecs.Event{Action: "ListUsers"}, User: &ecs.User{ID: "AROAEXAMPLE:i-0abc"},
+		AWS: &ecs.AWS{CloudTrail: &ecs.CloudTrail{UserIdentity: ecs.UserIdentity{ARN: "arn:aws:sts::123456789012:assumed-role/Nightly/i-0abc"}}}}
+	if call, _ := APICallOf(session, false); call.Principal != "arn:aws:iam::123456789012:role/Nightly" {
+		t.Errorf("assumed role by role: %q", call.Principal)
+	}
+	if call, _ := APICallOf(session, true); call.Principal != "arn:aws:sts::123456789012:assumed-role/Nightly/i-0abc" {
+		t.Errorf("assumed role by session: %q", call.Principal)
+	}
 	noARN := &ecs.Document{Timestamp: at, Event: ecs.Event{Action: "ListUsers"}, User: &ecs.User{ID: "AIDAEXAMPLE"}}
-	if call, reason := APICallOf(noARN); reason != "" || call.Principal != "AIDAEXAMPLE" {
+	if call, reason := APICallOf(noARN, false); reason != "" || call.Principal != "AIDAEXAMPLE" {
 		t.Errorf("user.id fallback: %+v %q", call, reason)
 	}
-	if _, reason := APICallOf(&ecs.Document{Event: ecs.Event{Action: "ListUsers"}}); reason != ReasonPrincipalMissing {
+	if _, reason := APICallOf(&ecs.Document{Event: ecs.Event{Action: "ListUsers"}}, false); reason != ReasonPrincipalMissing {
 		t.Errorf("no principal: %q", reason)
 	}
-	if _, reason := APICallOf(&ecs.Document{User: &ecs.User{ID: "AIDAEXAMPLE"}}); reason != ReasonActionMissing {
+	if _, reason := APICallOf(&ecs.Document{User: &ecs.User{ID: "AIDAEXAMPLE"}}, false); reason != ReasonActionMissing {
 		t.Errorf("no action: %q", reason)
 	}
 }

@@ -4,14 +4,15 @@ import (
 	"context"
 	"testing"
 
-	"github.com/siemscore/siemscore/models/ipinsights"
+	"github.com/siemscore/siemscore/models/ipanomaly"
 	"github.com/siemscore/siemscore/models/synth/ipnet"
 	"github.com/siemscore/siemscore/processors/ecs"
+	"github.com/siemscore/siemscore/processors/identity"
 )
 
 // BenchmarkScoreCloudTrail scores parsed CloudTrail records (user.id and source.* as the
-// processor fills them) through the Scorer, whose bundle holds a 64-dimensional IP model
-// trained on the organisation scenario (and no periodicity section, so the API part only
+// processor fills them) through the Scorer, whose bundle holds the IP model trained on the
+// organisation scenario (and no periodicity section, so the API part only
 // reports it missing); it cycles through 4096 test-window records so the model's tables are not
 // all in cache.
 func BenchmarkScoreCloudTrail(b *testing.B) {
@@ -19,13 +20,12 @@ func BenchmarkScoreCloudTrail(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ds := ipinsights.NewDataset()
+	ds := ipanomaly.NewDataset()
 	for i := range data.Train {
-		ds.Add(data.Train[i].Identity.PrincipalID, data.Train[i].IP)
+		e := &data.Train[i]
+		ds.Add(identity.Principal{ID: e.Identity.PrincipalID, Account: e.Identity.AccountID}, e.IP, e.Time)
 	}
-	cfg := ipinsights.DefaultConfig()
-	cfg.VectorDim = 64
-	m, err := ipinsights.Train(context.Background(), ds, cfg, nil)
+	m, err := ipanomaly.Train(context.Background(), ds, ipanomaly.DefaultConfig(), nil)
 	if err != nil {
 		b.Fatal(err)
 	}

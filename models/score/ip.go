@@ -52,7 +52,7 @@ func scoreIP(b *bundle.Bundle, rec *ecs.Record) (norm float64, ok bool) {
 	out := &rec.Doc.SiemScore.IP
 	*out = ecs.IPScore{Status: ecs.PartUnscored}
 	pair, reason := IPPairOf(rec.Kind, rec.Doc)
-	out.Entity = pair.Entity
+	out.Entity = pair.Principal.ID
 	m := b.IP()
 	switch {
 	case m == nil:
@@ -62,7 +62,7 @@ func scoreIP(b *bundle.Bundle, rec *ecs.Record) (norm float64, ok bool) {
 		out.Reasons = reasonList(reason)
 		return 0, false
 	}
-	res, _ := m.Score(pair.Entity, pair.IP)
+	res, _ := m.Score(pair.Principal, pair.IP)
 	out.Status = ecs.PartScored
 	out.Score = ecs.Float(res.Raw)
 	out.ScoreNorm = ecs.Float(res.ScoreNorm)

@@ -3,12 +3,14 @@ package score
 import (
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/siemscore/siemscore/processors/ecs"
+	"github.com/siemscore/siemscore/processors/identity"
 )
 
 // Reasons a record's IP part is not scored, in siemscore.ip.reasons (the model's own reasons,
-// for scored records, are listed by ipinsights.ReasonNames).
+// for scored records, are listed by ipanomaly.ReasonNames).
 const (
 	ReasonPrincipalMissing   = "principal_missing"     // no principal to score the address against
 	ReasonSourceMissing      = "source_missing"        // no source address at all
@@ -18,59 +20,61 @@ const (
 	ReasonModelSectionAbsent = "model_section_missing" // the loaded bundle has no model for this part
 )
 
-// IPPair is what the IP model scores: an entity (a principal ID up to its first ':', so an
-// assumed role's sessions all count as the role) and an address.
+// IPPair is what the IP model scores: a principal (processors/identity: an assumed role's
+// sessions all count as the role, and the account is known when the record names it) and an
+// address, at the record's time.
 type IPPair struct {
-	Entity string
-	IP     netip.Addr
+	Principal identity.Principal
+	IP        netip.Addr
+	Time      time.Time
 }
 
-// IPPairOf extracts the (entity, address) pair of a document, or the reason there is none.
+// IPPairOf extracts the (principal, address) pair of a document, or the reason there is none.
 // Training from records and scoring both use it, so the model is trained on exactly what it
 // is asked about:
 //
-//   - CloudTrail: user.id (userIdentity.principalId) and source.ip (sourceIPAddress);
-//   - GuardDuty: aws.guardduty.resource.access_key_details.principal_id and source.ip (the
-//     finding's remote IP);
+//   - CloudTrail: user.id (userIdentity.principalId; its ARN when it has none), the account
+//     of aws.cloudtrail.user_identity.arn or cloud.account.id, and source.ip (sourceIPAddress);
+//   - GuardDuty: aws.guardduty.resource.access_key_details.principal_id, the finding's
+//     account and source.ip (the finding's remote IP);
 //
-// the entity is the principal up to its first ':'. Calls made by AWS services on the
-// principal's behalf (source *.amazonaws.com) and non-IP sources are skipped with a reason.
-// It does not allocate.
+// the principal by identity.Record. Calls made by AWS services on the principal's behalf
+// (source *.amazonaws.com) and non-IP sources are skipped with a reason. It does not allocate.
 func IPPairOf(kind ecs.Kind, doc *ecs.Document) (IPPair, string) {
-	var principal string
+	var principalID, arn, account string
 	switch kind {
 	case ecs.KindCloudTrail:
 		if doc.User != nil {
-			principal = doc.User.ID
+			principalID = doc.User.ID
+		}
+		if doc.AWS != nil && doc.AWS.CloudTrail != nil {
+			arn = doc.AWS.CloudTrail.UserIdentity.ARN
+		}
+		if doc.Cloud != nil {
+			account = doc.Cloud.Account.ID
 		}
 	case ecs.KindGuardDuty:
 		if doc.AWS != nil && doc.AWS.GuardDuty != nil {
-			principal = doc.AWS.GuardDuty.Resource.AccessKeyDetails.PrincipalID
+			principalID = doc.AWS.GuardDuty.Resource.AccessKeyDetails.PrincipalID
+			account = doc.AWS.GuardDuty.AccountID
 		}
 	default:
 		return IPPair{}, ReasonNotApplicable
 	}
-	entity := EntityOf(principal)
-	if entity == "" {
+	p := identity.Record(principalID, arn, account)
+	if p.ID == "" {
 		return IPPair{}, ReasonPrincipalMissing
 	}
 	src := doc.Source
 	switch {
 	case src == nil || (src.Address == "" && !src.IP.IsValid()):
-		return IPPair{Entity: entity}, ReasonSourceMissing
+		return IPPair{Principal: p}, ReasonSourceMissing
 	case isAWSService(src.Address):
-		return IPPair{Entity: entity}, ReasonSourceAWSService
+		return IPPair{Principal: p}, ReasonSourceAWSService
 	case !src.IP.IsValid():
-		return IPPair{Entity: entity}, ReasonSourceNotIP
+		return IPPair{Principal: p}, ReasonSourceNotIP
 	}
-	return IPPair{Entity: entity, IP: src.IP}, ""
-}
-
-// EntityOf is the IP model's entity of a principal: the principal up to its first ':', so that
-// every session of an assumed role (principalId "AROA…:session") is the one role it belongs to.
-func EntityOf(principal string) string {
-	entity, _, _ := strings.Cut(principal, ":")
-	return entity
+	return IPPair{Principal: p, IP: src.IP, Time: doc.Timestamp}, ""
 }
 
 const awsServiceSuffix = ".amazonaws.com"

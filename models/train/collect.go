@@ -8,24 +8,27 @@ import (
 	"slices"
 	"time"
 
-	"github.com/siemscore/siemscore/models/ipinsights"
+	"github.com/siemscore/siemscore/models/ipanomaly"
 	"github.com/siemscore/siemscore/models/kerberos"
 	"github.com/siemscore/siemscore/models/periodicity"
 	"github.com/siemscore/siemscore/models/score"
 	"github.com/siemscore/siemscore/processors/ecs"
+	"github.com/siemscore/siemscore/processors/identity"
 )
 
 // Collector accumulates training data. Not safe for concurrent use.
 type Collector struct {
-	ip    *ipinsights.Dataset
+	ip    *ipanomaly.Dataset
 	krb   []kerberos.Request
 	calls *periodicity.Counts
 	// krbSum and callSum fingerprint the Kerberos requests and API calls in arrival order, as
-	// ipinsights.Dataset does for the pairs: the bundle header's fingerprint combines them.
+	// ipanomaly.Dataset does for the pairs: the bundle header's fingerprint combines them.
 	krbSum, callSum hash.Hash
 
 	first, last time.Time // event times of everything collected that has one
 	stats       Stats
+	// sessionKeys keys API calls by session (see SessionKeys).
+	sessionKeys bool
 }
 
 // Stats counts what a Collector was given and what it kept.
@@ -43,13 +46,18 @@ type Stats struct {
 // NewCollector returns an empty Collector.
 func NewCollector() *Collector {
 	return &Collector{
-		ip:      ipinsights.NewDataset(),
+		ip:      ipanomaly.NewDataset(),
 		calls:   periodicity.NewCounts(),
 		krbSum:  sha256.New(),
 		callSum: sha256.New(),
 		stats:   Stats{Kinds: map[ecs.Kind]int{}, Unused: map[string]int{}},
 	}
 }
+
+// SessionKeys keys the API calls Add collects by the principal as the record names it, an
+// assumed role's session included, instead of by the role: the periodicity model's
+// Config.SessionKeys, which must agree. Call it before Add.
+func (c *Collector) SessionKeys(on bool) { c.sessionKeys = on }
 
 // Stats returns the counts so far. The maps are shared: do not modify them.
 func (c *Collector) Stats() Stats { return c.stats }
@@ -71,10 +79,15 @@ func (c *Collector) Add(rec *ecs.Record) {
 	case ecs.KindCloudTrail:
 		if pair, reason := score.IPPairOf(rec.Kind, rec.Doc); reason != "" {
 			c.stats.Unused["ip: "+reason]++
-		} else if err := c.AddPair(pair.Entity, pair.IP); err != nil {
-			c.stats.Unused["ip: invalid"]++
+		} else {
+			if !timed {
+				pair.Time = time.Time{}
+			}
+			if err := c.AddPair(pair.Principal, pair.IP, pair.Time); err != nil {
+				c.stats.Unused["ip: invalid"]++
+			}
 		}
-		switch call, reason := score.APICallOf(rec.Doc); {
+		switch call, reason := score.APICallOf(rec.Doc, c.sessionKeys); {
 		case reason != "":
 			c.stats.Unused["api: "+reason]++
 		case !timed:
@@ -104,10 +117,10 @@ func (c *Collector) Add(rec *ecs.Record) {
 // reasonNoTime counts records whose event time is missing or unreadable.
 const reasonNoTime = "no_event_time"
 
-// AddPair adds one observation of entity (a principal ID up to its first ':', see
-// score.IPPairOf) at ip for the IP model.
-func (c *Collector) AddPair(entity string, ip netip.Addr) error {
-	if err := c.ip.Add(entity, ip); err != nil {
+// AddPair adds one observation of principal p (see score.IPPairOf) at ip at time t (zero when
+// unknown: the order of AddPair is then the order of time) for the IP model.
+func (c *Collector) AddPair(p identity.Principal, ip netip.Addr, t time.Time) error {
+	if err := c.ip.Add(p, ip, t); err != nil {
 		return err
 	}
 	c.stats.IPPairs++

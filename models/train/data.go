@@ -3,7 +3,7 @@ package train
 import (
 	"time"
 
-	"github.com/siemscore/siemscore/models/ipinsights"
+	"github.com/siemscore/siemscore/models/ipanomaly"
 	"github.com/siemscore/siemscore/models/kerberos"
 	"github.com/siemscore/siemscore/models/periodicity"
 )
@@ -11,7 +11,7 @@ import (
 // Data is what the models learn from, whichever source gathered it. A model whose part is
 // empty is not trained.
 type Data struct {
-	IP *ipinsights.Dataset
+	IP *ipanomaly.Dataset
 	// KerberosRequests are raw requests (from records): the model computes the host windows
 	// and calibrates on the partial windows streaming sees. KerberosWindows are precomputed
 	// host windows (from Elasticsearch aggregations), used when there are no requests.

@@ -10,7 +10,7 @@ import (
 	"github.com/siemscore/siemscore/elastic/esclient"
 	"github.com/siemscore/siemscore/elastic/reader"
 	"github.com/siemscore/siemscore/elastic/target"
-	"github.com/siemscore/siemscore/models/ipinsights"
+	"github.com/siemscore/siemscore/models/ipanomaly"
 	"github.com/siemscore/siemscore/models/kerberos"
 	"github.com/siemscore/siemscore/models/periodicity"
 )
@@ -36,6 +36,9 @@ type ESConfig struct {
 	Seed uint64
 	// ProgressEvery spaces the reading progress lines in the log.
 	ProgressEvery time.Duration
+	// APISessionKeys reads API calls keyed by session instead of by role; it must agree with
+	// the periodicity model's Config.SessionKeys.
+	APISessionKeys bool
 }
 
 // DefaultESConfig returns the defaults: the plugin's default data streams, the last 12 weeks,
@@ -138,9 +141,9 @@ func (r *esRead) ip(ctx context.Context, w reader.Window) error {
 	}
 	r.st.IPDocs, r.st.IPPairs = got.Docs, int64(len(got.Pairs))
 	r.log.Info("read CloudTrail (principal, IP) pairs", "documents", got.Docs, "without_pair", got.Skipped, "sampled", len(got.Pairs))
-	r.d.IP = ipinsights.NewDataset()
+	r.d.IP = ipanomaly.NewDataset()
 	for _, p := range got.Pairs {
-		if err := r.d.IP.Add(p.Entity, p.IP); err != nil {
+		if err := r.d.IP.Add(p.Principal, p.IP, p.Time); err != nil {
 			return fmt.Errorf("train: IP pairs: %w", err)
 		}
 	}
@@ -173,6 +176,7 @@ func (r *esRead) api(ctx context.Context, w reader.Window) error {
 	got, err := reader.ReadAPICounts(ctx, r.es, reader.APIOptions{
 		Index: r.cfg.CloudTrailIndex, Window: rw, MaxPairs: r.cfg.MaxAPIPairs, Seed: r.cfg.Seed,
 		PageSize: min(r.cfg.PageSize, 10000), Progress: r.progress("cloudtrail daily api counts"),
+		SessionKeys: r.cfg.APISessionKeys,
 	})
 	if err != nil {
 		return err

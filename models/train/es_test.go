@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/siemscore/siemscore/processors/identity"
 	"net/netip"
 	"slices"
 	"testing"
@@ -63,7 +64,7 @@ func scoreIP(t *testing.T, b *bundle.Bundle, entity string, ip netip.Addr) float
 	if m == nil {
 		t.Fatal("the bundle has no IP model")
 	}
-	res, ok := m.Score(entity, ip)
+	res, ok := m.Score(identity.Parse(entity), ip)
 	if !ok {
 		t.Fatalf("cannot score %s at %s", entity, ip)
 	}

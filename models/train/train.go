@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/siemscore/siemscore/models/bundle"
-	"github.com/siemscore/siemscore/models/ipinsights"
+	"github.com/siemscore/siemscore/models/ipanomaly"
 	"github.com/siemscore/siemscore/models/kerberos"
 	"github.com/siemscore/siemscore/models/kmeans"
 	"github.com/siemscore/siemscore/models/periodicity"
@@ -40,7 +40,7 @@ type Config struct {
 	// a model whose training fails is left out with the reason in Result.Skipped; a model named
 	// here must train, or Train fails.
 	Models      []string
-	IP          ipinsights.Config
+	IP          ipanomaly.Config
 	Kerberos    kerberos.TrainConfig
 	Periodicity periodicity.Config
 	// APIWindow is the days the periodicity model learns from. The zero Window means the
@@ -62,7 +62,7 @@ type Config struct {
 // DefaultConfig returns every model's documented defaults.
 func DefaultConfig() Config {
 	return Config{
-		IP:          ipinsights.DefaultConfig(),
+		IP:          ipanomaly.DefaultConfig(),
 		Kerberos:    kerberos.TrainConfig{Window: kerberos.DefaultWindow, KMin: kerberos.DefaultKMin, KMax: kerberos.DefaultKMax, NInit: kmeans.DefaultNInit, Seed: 1},
 		Periodicity: periodicity.DefaultConfig(),
 	}
@@ -92,7 +92,7 @@ func (c Config) Validate() error {
 type Result struct {
 	// Bundle holds the models under the first version after Config.Previous.
 	Bundle      *bundle.Bundle
-	IP          *ipinsights.Model
+	IP          *ipanomaly.Model
 	Kerberos    *kerberos.Model
 	Periodicity *periodicity.Model
 	// Skipped says, per model left out, why; Kept lists the models carried over from
@@ -240,12 +240,13 @@ func (t *run) ip(ctx context.Context) (bundle.Part, error) {
 	if n := ds.Len(); n < MinIPPairs {
 		return bundle.Part{}, fmt.Errorf("%d pairs are too few (at least %d)", n, MinIPPairs)
 	}
-	t.log.Info(fmt.Sprintf("ip: %d pairs, %d principals, %d addresses; %d epochs of %d-dimensional vectors",
-		ds.Len(), ds.Principals(), ds.Addresses(), t.cfg.IP.Epochs, t.cfg.IP.VectorDim))
+	t.log.Info(fmt.Sprintf("ip: %d pairs of %d principals (%d accounts), %d addresses", ds.Len(), ds.Principals(), ds.Accounts(), ds.Addresses()))
+	if top, n := ds.Top(); 2*n > ds.Len() {
+		t.log.Warn(fmt.Sprintf("ip: one principal holds %d of the %d pairs (%.0f%%): %q. If these are many principals, the input names them in a way the identity rule reads as one; see processors/identity",
+			n, ds.Len(), 100*float64(n)/float64(ds.Len()), top))
+	}
 	start := time.Now()
-	m, err := ipinsights.Train(ctx, ds, t.cfg.IP, func(p ipinsights.Progress) {
-		t.log.Info(fmt.Sprintf("ip: epoch %d/%d loss %.4f, %.0f pairs/s (%s)", p.Epoch, p.Epochs, p.Loss, p.PairsPerSec, p.Elapsed.Round(time.Millisecond)))
-	})
+	m, err := ipanomaly.Train(ctx, ds, t.cfg.IP, func(s string) { t.log.Info(s) })
 	if err != nil {
 		return bundle.Part{}, err
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/siemscore/siemscore/models/train"
 	"github.com/siemscore/siemscore/processors"
 	"github.com/siemscore/siemscore/processors/ecs"
+	"github.com/siemscore/siemscore/processors/identity"
 	"github.com/siemscore/siemscore/processors/input"
 )
 
@@ -56,7 +57,7 @@ func process(t *testing.T, text []byte, add func(*ecs.Record)) {
 // fastConfig trains quickly: the tests check the plumbing, the models' own tests their quality.
 func fastConfig() train.Config {
 	cfg := train.DefaultConfig()
-	cfg.IP.Epochs, cfg.IP.VectorDim = 1, 8
+	cfg.IP.Embedding.Epochs, cfg.IP.Embedding.VectorDim = 1, 8
 	cfg.Kerberos.K = 3
 	cfg.Now = func() time.Time { return time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC) }
 	return cfg
@@ -67,8 +68,8 @@ const noTimeCall = `{"eventVersion":"1.09","eventSource":"sts.amazonaws.com","ev
 const awsServiceCall = `{"eventVersion":"1.09","eventTime":"2025-03-05T10:00:00Z","eventSource":"ec2.amazonaws.com","eventName":"DescribeInstances","awsRegion":"us-east-1","sourceIPAddress":"autoscaling.amazonaws.com","userIdentity":{"type":"AssumedRole","principalId":"AROAEXAMPLEEXAMPLE01:session","arn":"arn:aws:sts::123456789012:assumed-role/r/session","accountId":"123456789012"}}`
 
 // Records are turned into training data with the scorer's extraction rules: the IP dataset
-// collected from parsed CloudTrail is, pair for pair, the (principalId up to ':', address) of
-// every event, an AWS service calling on a principal's behalf is not an address, and a call
+// collected from parsed CloudTrail is, pair for pair, the (principal under the identity rule
+// with its account, address, time) of every event, an AWS service calling on a principal's behalf is not an address, and a call
 // without an event time is on no day.
 func TestCollectorUsesTheScorersRules(t *testing.T) {
 	ds := smallOrg(t)
@@ -100,12 +101,12 @@ func TestCollectorUsesTheScorersRules(t *testing.T) {
 
 	direct := train.NewCollector()
 	for _, e := range ds.Train {
-		entity, _, _ := strings.Cut(e.Principal(), ":")
-		if err := direct.AddPair(entity, e.IP); err != nil {
+		p := identity.Principal{ID: identity.Parse(e.Principal()).ID, Account: e.Identity.AccountID}
+		if err := direct.AddPair(p, e.IP, e.Time); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := direct.AddPair("AIDAEXAMPLEEXAMPLE02", netip.MustParseAddr("198.51.100.7")); err != nil {
+	if err := direct.AddPair(identity.Parse("AIDAEXAMPLEEXAMPLE02"), netip.MustParseAddr("198.51.100.7"), time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	cfg := fastConfig()
@@ -145,7 +146,7 @@ func pairs(t *testing.T, n int) *train.Collector {
 	t.Helper()
 	c := train.NewCollector()
 	for i := range n {
-		if err := c.AddPair("AIDAEXAMPLE"+string(rune('A'+i%5)), netip.AddrFrom4([4]byte{198, 51, 100, byte(i)})); err != nil {
+		if err := c.AddPair(identity.Parse("AIDAEXAMPLE"+string(rune('A'+i%5))), netip.AddrFrom4([4]byte{198, 51, 100, byte(i)}), time.Time{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -224,7 +225,7 @@ func TestFingerprintIsTheData(t *testing.T) {
 	if fp(same) != fp(pairs(t, 150)) {
 		t.Error("the same data gave different fingerprints")
 	}
-	if err := other.AddPair("AIDAEXAMPLEZ", netip.MustParseAddr("2001:db8::1")); err != nil {
+	if err := other.AddPair(identity.Parse("AIDAEXAMPLEZ"), netip.MustParseAddr("2001:db8::1"), time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	if fp(same) == fp(other) {

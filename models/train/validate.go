@@ -9,7 +9,7 @@ import (
 	"slices"
 
 	"github.com/siemscore/siemscore/models/bundle"
-	"github.com/siemscore/siemscore/models/ipinsights"
+	"github.com/siemscore/siemscore/models/ipanomaly"
 	"github.com/siemscore/siemscore/models/kerberos"
 )
 
@@ -53,20 +53,20 @@ func spread(l, n int) []int {
 // validateIP scores training pairs and, for the same principals, random addresses: every score
 // must be a number in 0–100, the training pairs' median must be low, and the random addresses
 // must score above the training pairs on average (the model tells familiar from unfamiliar).
-func validateIP(m *ipinsights.Model, ds *ipinsights.Dataset, seed uint64) error {
+func validateIP(m *ipanomaly.Model, ds *ipanomaly.Dataset, seed uint64) error {
 	r := rand.New(rand.NewPCG(seed, 0x1b))
 	var known, random []float64
 	for _, i := range spread(ds.Len(), probes) {
 		entity, ip := ds.Pair(i)
 		res, ok := m.Score(entity, ip)
 		if !ok || !sane(res.ScoreNorm) || math.IsNaN(res.Raw) {
-			return fmt.Errorf("%w: IP model scores %s at %s as %v (raw %v)", ErrInvalid, entity, ip, res.ScoreNorm, res.Raw)
+			return fmt.Errorf("%w: IP model scores %s at %s as %v (raw %v)", ErrInvalid, entity.ID, ip, res.ScoreNorm, res.Raw)
 		}
 		known = append(known, res.ScoreNorm)
 		addr := netip.AddrFrom4([4]byte{byte(1 + r.IntN(222)), byte(r.IntN(256)), byte(r.IntN(256)), byte(1 + r.IntN(254))})
 		res, ok = m.Score(entity, addr)
 		if !ok || !sane(res.ScoreNorm) {
-			return fmt.Errorf("%w: IP model scores %s at %s as %v", ErrInvalid, entity, addr, res.ScoreNorm)
+			return fmt.Errorf("%w: IP model scores %s at %s as %v", ErrInvalid, entity.ID, addr, res.ScoreNorm)
 		}
 		random = append(random, res.ScoreNorm)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/siemscore/siemscore/processors/identity"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -106,7 +107,7 @@ func newWorkload() (*workload, error) {
 	col := train.NewCollector()
 	cfg := train.DefaultConfig()
 	cfg.Models = train.ModelNames()
-	cfg.IP.Epochs = 1 // fewer epochs train a worse model, not a cheaper one to score
+	cfg.IP.Embedding.Epochs = 1 // fewer epochs train a worse model, not a cheaper one to score
 	cfg.Now = func() time.Time { return time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC) }
 
 	// IP: an organisation's people and services over four weeks, three for training.
@@ -118,7 +119,7 @@ func newWorkload() (*workload, error) {
 	}
 	for i := range org.Train {
 		e := &org.Train[i]
-		if err := col.AddPair(e.Identity.PrincipalID, e.IP); err != nil {
+		if err := col.AddPair(identity.Record(e.Principal(), "", e.Identity.AccountID), e.IP, e.Time); err != nil {
 			return nil, err
 		}
 	}

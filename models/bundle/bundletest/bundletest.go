@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/siemscore/siemscore/models/bundle"
-	"github.com/siemscore/siemscore/models/ipinsights"
+	"github.com/siemscore/siemscore/models/ipanomaly"
 	"github.com/siemscore/siemscore/models/synth/ipnet"
 	synthkrb "github.com/siemscore/siemscore/models/synth/kerberos"
 	"github.com/siemscore/siemscore/models/train"
@@ -44,7 +44,7 @@ func Full(tb testing.TB) *bundle.Bundle {
 }
 
 // Model returns Full's IP model, trained on a small synthetic organisation.
-func Model(tb testing.TB) *ipinsights.Model {
+func Model(tb testing.TB) *ipanomaly.Model {
 	tb.Helper()
 	return Full(tb).IP()
 }
@@ -74,7 +74,7 @@ func build() (*bundle.Bundle, error) {
 		}
 	}
 	cfg := train.DefaultConfig()
-	cfg.IP.Epochs, cfg.IP.VectorDim = 1, 8
+	cfg.IP.Embedding.Epochs, cfg.IP.Embedding.VectorDim = 1, 8
 	cfg.Kerberos.K = 3
 	cfg.Now = func() time.Time { return time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC) }
 	res, err := train.Train(context.Background(), col.Data(), cfg)
@@ -144,11 +144,12 @@ func Encode(t testing.TB, b *bundle.Bundle) []byte {
 // FORMAT.md): magic, format, flags, header length, header, section count.
 const containerHeader = 8 + 2 + 2 + 4 + 66 + 4
 
-// ipBias is the offset of the bias in the IPIN payload (FORMAT.md): format, hyperparameters,
-// calibration options, the two prefix-level lists.
-const ipBias = 2 + 7*4 + 4*8 + 2*4 + 8 + 4 + 8 + 4 + 8 + 8 + (1 + 6) + (1 + 5)
+// ipBias is the offset of the embedding's bias in the IPIN payload (FORMAT.md): the section's
+// format and hyperparameters, the embedding's length, then in the embedding its format,
+// hyperparameters and the two prefix-level lists.
+const ipBias = (2 + 8 + 5*4 + 2*8 + 8 + 4 + 8 + 4 + 8 + 8) + 4 + (2 + 8*4 + 4*8 + 8 + (1 + 5) + (1 + 4))
 
-// WithNaN returns an unsigned bundle's bytes with the IP model's bias set to NaN and the
+// WithNaN returns an unsigned bundle's bytes with the IP embedding's bias set to NaN and the
 // checksum recomputed, so that only validation can tell.
 func WithNaN(t testing.TB, data []byte) []byte {
 	t.Helper()

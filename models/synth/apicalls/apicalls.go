@@ -56,8 +56,16 @@ func DefaultConfig(seed uint64) Config {
 
 // Principal is one generated identity.
 type Principal struct {
-	ARN       string
+	// ARN is the identity's userIdentity.arn; a role that renews its session every run
+	// (Renews) has a new one every day, of which ARN is the first.
+	ARN string
+	// Key is what its calls are counted by: the identity rule's principal
+	// (processors/identity), the role for assumed roles.
+	Key       string
 	AccountID string
+	// Renews is set for roles that get a new session name every run (EC2 instance profiles,
+	// ECS tasks): by session they would never build a history.
+	Renews bool
 	// Automated is the ground truth: true for cron-like roles.
 	Automated bool
 	// Schedule describes the rhythm, for test failure messages.
@@ -138,7 +146,7 @@ func (ds *Dataset) emit(p int, api string, t time.Time) {
 	if t.Before(ds.Config.Start) || !t.Before(end) {
 		return
 	}
-	ds.Events = append(ds.Events, Event{Call: periodicity.Call{Time: t, Principal: ds.Principals[p].ARN, API: api}, Principal: p})
+	ds.Events = append(ds.Events, Event{Call: periodicity.Call{Time: t, Principal: ds.Principals[p].Key, API: api}, Principal: p})
 }
 
 func (ds *Dataset) sort() {
@@ -194,7 +202,7 @@ func (ds *Dataset) Calls() []periodicity.Call {
 // Automated reports the ground truth for a pair: whether its principal is a cron-like role.
 func (ds *Dataset) Automated(p periodicity.Pair) bool {
 	for i := range ds.Principals {
-		if ds.Principals[i].ARN == p.Principal {
+		if ds.Principals[i].Key == p.Principal {
 			return ds.Principals[i].Automated
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/siemscore/siemscore/models/periodicity"
+	"github.com/siemscore/siemscore/processors/identity"
 )
 
 func generate(t *testing.T, cfg Config) *Dataset {
@@ -145,7 +146,7 @@ func TestCloudTrailRecord(t *testing.T) {
 			t.Fatalf("record %d: %v\n%s", i, err, b)
 		}
 		e := ds.Events[i]
-		if !rec.EventTime.Equal(e.Time) || rec.EventName != e.API || rec.UserIdentity.ARN != e.Call.Principal ||
+		if !rec.EventTime.Equal(e.Time) || rec.EventName != e.API || identity.Parse(rec.UserIdentity.ARN).ID != e.Call.Principal ||
 			!strings.HasSuffix(rec.EventSource, ".amazonaws.com") || len(rec.EventID) != 36 ||
 			!strings.Contains(rec.UserIdentity.ARN, rec.UserIdentity.AccountID) {
 			t.Errorf("record %d does not carry event %+v:\n%s", i, e, b)
@@ -156,6 +157,48 @@ func TestCloudTrailRecord(t *testing.T) {
 	}
 	if _, err := ds.CloudTrailRecord(len(ds.Events)); err == nil {
 		t.Error("out-of-range event accepted")
+	}
+}
+
+// A role that renews its session every run shows a new session name on every day's records,
+// all of them the role under the identity rule.
+func TestRenewingRolesChangeSessionDaily(t *testing.T) {
+	ds := generate(t, small(1))
+	sessions, days := map[int]map[string]bool{}, map[int]map[periodicity.Day]bool{}
+	for i, e := range ds.Events {
+		if !ds.Principals[e.Principal].Renews {
+			continue
+		}
+		b, err := ds.CloudTrailRecord(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rec struct {
+			UserIdentity struct {
+				ARN         string `json:"arn"`
+				PrincipalID string `json:"principalId"`
+			} `json:"userIdentity"`
+		}
+		if err := json.Unmarshal(b, &rec); err != nil {
+			t.Fatal(err)
+		}
+		if identity.Parse(rec.UserIdentity.ARN).ID != e.Call.Principal || identity.SessionOf(rec.UserIdentity.PrincipalID) != identity.SessionOf(rec.UserIdentity.ARN) {
+			t.Fatalf("event %d of %s: record identity %+v", i, e.Call.Principal, rec.UserIdentity)
+		}
+		if sessions[e.Principal] == nil {
+			sessions[e.Principal], days[e.Principal] = map[string]bool{}, map[periodicity.Day]bool{}
+		}
+		sessions[e.Principal][rec.UserIdentity.ARN] = true
+		d, _ := periodicity.DayOf(e.Time)
+		days[e.Principal][d] = true
+	}
+	if len(sessions) == 0 {
+		t.Fatal("no role renews its session")
+	}
+	for p, s := range sessions {
+		if len(s) != len(days[p]) {
+			t.Errorf("%s: %d sessions on %d days with calls", ds.Principals[p].Key, len(s), len(days[p]))
+		}
 	}
 }
 

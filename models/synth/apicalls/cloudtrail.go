@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cespare/xxhash/v2"
+
 	"github.com/siemscore/siemscore/models/synth/internal/cloudtrail"
 )
 
@@ -73,10 +75,18 @@ var humanAPIs = []string{
 func (ds *Dataset) record(i int) cloudtrail.Record {
 	e := ds.Events[i]
 	p := &ds.Principals[e.Principal]
+	arn, principalID := p.ARN, p.principalID
+	if p.Renews && !e.Time.Before(ds.Config.Start.AddDate(0, 0, 1)) {
+		// The day's run has its own session: i-<hex> from the role's first session and the day.
+		base, _, _ := strings.Cut(principalID, ":")
+		session := fmt.Sprintf("i-%017x", xxhash.Sum64String(fmt.Sprint(p.ARN, e.Time.Sub(ds.Config.Start)/(24*time.Hour)))>>4)
+		arn = arn[:strings.LastIndexByte(arn, '/')+1] + session
+		principalID = base + ":" + session
+	}
 	id := cloudtrail.Identity{
 		Type:        p.identityType,
-		PrincipalID: p.principalID,
-		ARN:         p.ARN,
+		PrincipalID: principalID,
+		ARN:         arn,
 		AccountID:   p.AccountID,
 		AccessKeyID: p.accessKeyID,
 		UserName:    p.userName,

@@ -36,11 +36,14 @@ func (ds *Dataset) addCron(i int) {
 	account := accountID(r)
 	role := fmt.Sprintf("%s-%d", roleNames[i%len(roleNames)], i)
 	session := fmt.Sprintf("i-%017x", r.Uint64()>>4)
+	renews := true // an instance or task: a new session name every run
 	if r.IntN(2) == 0 {
-		session = role // a Lambda function's session is named after the function
+		session, renews = role, false // a Lambda function's session is named after the function
 	}
 	p := Principal{
 		ARN:          fmt.Sprintf("arn:aws:sts::%s:assumed-role/%s/%s", account, role, session),
+		Key:          fmt.Sprintf("arn:aws:iam::%s:role/%s", account, role),
+		Renews:       renews,
 		AccountID:    account,
 		Automated:    true,
 		identityType: "AssumedRole",

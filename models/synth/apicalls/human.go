@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"gonum.org/v1/gonum/stat/distuv"
+
+	"github.com/siemscore/siemscore/processors/identity"
 )
 
 var humanNames = []string{
@@ -40,6 +42,7 @@ func (ds *Dataset) addHuman(i int) {
 		p.principalID, p.accessKeyID = "AROA"+upperID(r, 17)+":"+name+"@example.com", "ASIA"+upperID(r, 16)
 		p.issuerARN = fmt.Sprintf("arn:aws:iam::%s:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin", account)
 	}
+	p.Key = identity.Parse(p.ARN).ID
 	nAPIs := 4 + r.IntN(9)
 	weights := make([]float64, nAPIs)
 	total := 0.0

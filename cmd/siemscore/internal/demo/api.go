@@ -141,7 +141,7 @@ func (s *apiScenario) evaluate(ctx context.Context, r *run, res *train.Result) (
 	}
 	err := r.stream(ctx, "cloudtrail (API)", write, func(_ int, rec *ecs.Record) {
 		a := &rec.Doc.SiemScore.API
-		call, reason := score.APICallOf(rec.Doc)
+		call, reason := score.APICallOf(rec.Doc, res.Periodicity.Config().SessionKeys)
 		if reason != "" || !a.VolumeZ.Set {
 			return
 		}
