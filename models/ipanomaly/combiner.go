@@ -1,10 +1,12 @@
 package ipanomaly
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 
 	"gonum.org/v1/gonum/optimize"
 )
@@ -102,9 +104,12 @@ var smoothPairs = func() [][2]int32 {
 // fitCombiner fits the weights by penalised maximum likelihood (L-BFGS, gonum/optimize): the
 // weighted logistic loss of the examples, plus Prior·Σ(w − prior)² and Smoothness·Σ over
 // neighbouring bins (w_a − w_b)², both in units of examples. With no examples it returns the
-// prior.
+// prior. Examples with the same bins and label are merged first (many are: the bins are
+// coarse), and the loss is summed over a fixed number of chunks in parallel, then in chunk
+// order, so the result does not depend on the number of cores.
 func fitCombiner(ex []example, cfg *Config) (*combiner, error) {
 	w0 := prior()
+	ex = mergeExamples(ex)
 	var total float64
 	for i := range ex {
 		total += float64(ex[i].w)
@@ -118,34 +123,56 @@ func fitCombiner(ex []example, cfg *Config) (*combiner, error) {
 		lastX    []float64
 		lastF    float64
 		lastGrad = make([]float64, n+1)
+		parts    [fitChunks]struct {
+			f    float64
+			grad []float64
+		}
 	)
+	for c := range parts {
+		parts[c].grad = make([]float64, n+1)
+	}
 	eval := func(x []float64) {
 		if lastX != nil && slices.Equal(lastX, x) {
 			return
 		}
 		lastX = append(lastX[:0], x...)
-		clear(lastGrad)
 		w, bias := x[:n], x[n]
+		var wg sync.WaitGroup
+		for c := range parts {
+			wg.Go(func() {
+				part := &parts[c]
+				part.f = 0
+				clear(part.grad)
+				for i := c * len(ex) / fitChunks; i < (c+1)*len(ex)/fitChunks; i++ {
+					e := &ex[i]
+					z := bias
+					for _, j := range e.idx {
+						z += w[j]
+					}
+					// softplus(z) − y·z, stably; its derivative is σ(z) − y.
+					ez := math.Exp(-math.Abs(z))
+					sp := max(z, 0) + math.Log1p(ez)
+					sig := 1 / (1 + ez)
+					if z < 0 {
+						sig = ez / (1 + ez)
+					}
+					ew := float64(e.w) / total
+					part.f += ew * (sp - float64(e.y)*z)
+					d := ew * (sig - float64(e.y))
+					part.grad[n] += d
+					for _, j := range e.idx {
+						part.grad[j] += d
+					}
+				}
+			})
+		}
+		wg.Wait()
 		var f float64
-		for i := range ex {
-			e := &ex[i]
-			z := bias
-			for _, j := range e.idx {
-				z += w[j]
-			}
-			// softplus(z) − y·z, stably; its derivative is σ(z) − y.
-			ez := math.Exp(-math.Abs(z))
-			sp := max(z, 0) + math.Log1p(ez)
-			sig := 1 / (1 + ez)
-			if z < 0 {
-				sig = ez / (1 + ez)
-			}
-			ew := float64(e.w) / total
-			f += ew * (sp - float64(e.y)*z)
-			d := ew * (sig - float64(e.y))
-			lastGrad[n] += d
-			for _, j := range e.idx {
-				lastGrad[j] += d
+		clear(lastGrad)
+		for c := range parts {
+			f += parts[c].f
+			for j, g := range parts[c].grad {
+				lastGrad[j] += g
 			}
 		}
 		for j := range n {
@@ -167,9 +194,9 @@ func fitCombiner(ex []example, cfg *Config) (*combiner, error) {
 	}
 	x0 := append(slices.Clone(w0), 0)
 	res, err := optimize.Minimize(problem, x0, &optimize.Settings{
-		GradientThreshold: 1e-8,
-		MajorIterations:   1000,
-		Converger:         &optimize.FunctionConverge{Absolute: 1e-9, Iterations: 20},
+		GradientThreshold: 1e-7,
+		MajorIterations:   400,
+		Converger:         &optimize.FunctionConverge{Absolute: 1e-7, Iterations: 10},
 	}, &optimize.LBFGS{})
 	if err != nil && !errors.Is(err, optimize.ErrLinesearcherFailure) {
 		return nil, fmt.Errorf("ipanomaly: fitting the combiner: %w", err)
@@ -184,4 +211,28 @@ func fitCombiner(ex []example, cfg *Config) (*combiner, error) {
 		}
 	}
 	return &combiner{bias: x[n], w: slices.Clone(x[:n])}, nil
+}
+
+// fitChunks is the fixed number of slices the loss is summed over.
+const fitChunks = 8
+
+// mergeExamples sorts the examples and merges those with the same bins and label, summing
+// their weights.
+func mergeExamples(ex []example) []example {
+	ex = slices.Clone(ex)
+	slices.SortFunc(ex, func(a, b example) int {
+		if c := cmp.Compare(a.y, b.y); c != 0 {
+			return c
+		}
+		return slices.Compare(a.idx[:], b.idx[:])
+	})
+	out := ex[:0]
+	for _, e := range ex {
+		if k := len(out) - 1; k >= 0 && out[k].y == e.y && out[k].idx == e.idx {
+			out[k].w += e.w
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
 }

@@ -1,13 +1,13 @@
-// Package ipinsights is siemscore's IP-anomaly model: in the spirit of Amazon SageMaker IP
-// Insights, it learns vectors for principals and for IP addresses from (principal, address)
-// pairs of normal activity, so that a pair whose vectors point apart is anomalous — but it is
-// trained in Go (gonum BLAS), runs inside the plugin, handles IPv4 and IPv6, and knows when a
-// never-seen address sits inside a familiar network.
+// Package ipinsights is the embedding behind the affinity signal of siemscore's IP-anomaly
+// model (models/ipanomaly): in the spirit of Amazon SageMaker IP Insights, it learns vectors
+// for principals and for IP networks from (principal, address) pairs of normal activity, so
+// that a pair whose vectors point apart is unfamiliar — trained in Go (gonum BLAS), for IPv4
+// and IPv6, and knowing when a never-seen address sits inside a network others use.
 //
 // # Model
 //
-// Score(principal, ip) = u·v + b, where u is the principal's vector, b a global bias and v the
-// address's vector. Raw anomaly is −(u·v + b) (the negated SageMaker "dot_product").
+// Affinity(principal, ip) = u·v + b, where u is the principal's vector, b a global bias and v
+// the address's vector: the SageMaker "dot_product", higher meaning more familiar.
 //
 // Principals are hashed with xxhash64 (stable across processes and machines). The trained
 // principals' keys are kept sorted; the principal at rank i owns entity row i mod
@@ -19,26 +19,24 @@
 //
 // An address's vector is the sum of one vector per prefix level:
 //
-//	IPv4: /8 /12 /16 /20 /24 /32
-//	IPv6: /16 /32 /48 /64 /128
+//	IPv4: /8 /12 /16 /20 /24
+//	IPv6: /16 /32 /48 /64
 //
 // Each prefix is hashed (xxhash64 of the table index and the masked address bytes) into its own
-// table. Only prefixes seen in training own rows (ranked like the principals, capped at
-// MaxPrefixRows); every prefix training never saw shares its level's learned "unseen" vector.
-// So a new address inside a known /24 gets the trained /8…/24 vectors plus the /32 "unseen"
-// vector, and scores as familiar as that network is to the principal, while an address in a
-// block nobody used is mostly "unseen" vectors, which training pushes away from every
-// principal. A hashed row of some other prefix is never used for an unseen one (no collision
+// table. Only prefixes that at least MinPrefixPrincipals (2) principals used own rows (ranked
+// like the principals, capped at MaxPrefixRows); every other prefix shares its level's learned
+// "unseen" vector. No address has a vector of its own: a principal's exact history is
+// models/ipanomaly's, and a vector per address made the model grow with every address (124 MB
+// for the tutorial's 437k pairs). So an address inside a /24 colleagues use gets the trained
+// /8…/24 vectors, and an address in a block nobody used is mostly "unseen" vectors, which
+// training pushes away from every principal. A hashed row of some other prefix is never used for an unseen one (no collision
 // noise), and once a level is unseen every finer one is too, so lookups stop there.
 //
 // Why these levels: IPv4 allocations and assignments happen at all lengths between /8 and /24
 // (RIR blocks, ISP allocations, business /20s, LAN /24s), so /12 and /20 give the encoder the
-// in-between resolution that tells "next door in the same ISP" from "same /8"; /32 lets an
-// exact NAT or cloud egress address carry its own affinity, which matters in shared cloud
-// ranges. For IPv6, /32 is a typical ISP (LIR) allocation, /48 a site, /64 a LAN (the SLAAC
-// boundary) and /128 the address; privacy addresses change daily, so the /64 carries a host's
-// network identity. The "network" of the reason codes is the LAN (/24, /64) and the "block"
-// the allocation (/16, /32).
+// in-between resolution that tells "next door in the same ISP" from "same /8". For IPv6, /32
+// is a typical ISP (LIR) allocation, /48 a site, /64 a LAN (the SLAAC boundary); privacy
+// addresses change daily, so the /64 carries a host's network identity.
 //
 // # Training
 //
@@ -62,30 +60,18 @@
 // chunk order and applied in parallel by row ownership (synchronous data parallelism; no
 // Hogwild). Every example draws its randomness from (seed, epoch, position).
 //
-// # Calibration and reasons
-//
-// Raw anomalies are calibrated to 0–100 with models/calibrate on a sample of training pairs
-// scored with the same novelty masking, so "normal" includes principals' ordinary first uses
-// of addresses, not only memorised pairs. The calibration is pooled over principals: a score
-// of s is reached by a predictable share of normal events (with the default calibration, 75+
-// by about 3 in a million), which is what makes an alert threshold meaningful; the price is
-// that the same raw anomaly means the same score for a principal that never moves and for one
-// that is everywhere (the reasons tell them apart).
-//
-// Reasons (see Reasons) come from exact per-principal sets of address and network keys (sorted
-// uint64 hashes, binary search) and from the per-level seen sets.
-//
 // # Unknown principals
 //
 // A principal not seen in training has no row; hashing it to some row would score it as
-// someone else. It is scored against the population vector instead, with its own calibration,
-// and carries principal_unknown: an address the organisation uses is not anomalous, one nobody
-// uses is, and a network common in the organisation ranks between them.
+// someone else. It is scored against the population vector instead (Affinity with position
+// -1): an address the organisation uses is familiar, one nobody uses is not, and a network
+// common in the organisation ranks between them.
 //
 // # Performance
 //
-// Scoring a pair is a few xxhash and binary searches plus one float32 dot product per level;
-// it does not allocate and the Model is read-only, so any number of goroutines may score
-// concurrently. Memory is 4·VectorDim bytes per entity row and per prefix row, plus 8 bytes per
-// distinct (principal, address) and (principal, network) pair.
+// Scoring a pair is a few xxhash and binary searches plus one dot product per level; it does
+// not allocate and the Model is read-only, so any number of goroutines may score
+// concurrently. Memory is 4·VectorDim bytes per entity row and VectorDim + 4 per prefix row
+// (int8 vectors with a float32 scale: a quarter of float32's, at a relative error of at most
+// 1/254 per component), plus 8 bytes per kept prefix key.
 package ipinsights

@@ -2,8 +2,14 @@
 // pair runs like a machine (the SEC351 notebook's autocorrelation test) and whether today's
 // volume is out of line with the pair's usual volume for that day of the week.
 //
-// Training (Counts, Train) takes calls or precomputed daily counts per (principal ARN,
-// eventName) pair and UTC day. For each pair the daily counts from its first call to the end of
+// Training (Counts, Train) takes calls or precomputed daily counts per (principal, eventName)
+// pair and UTC day. The principal is the identity rule's (processors/identity): an IAM user's
+// or other identity's ARN as it is, an assumed role's ARN without its session, as the role's
+// arn:aws:iam::ACCOUNT:role/NAME, because automated roles (EC2 instance profiles, ECS tasks,
+// many Lambda setups) get a new session name every run and would never build a history by
+// session. Config.SessionKeys keys by session instead (models trained before the rule did, and
+// their encoding, format 1, says so); models/score.APICallOf applies whichever the model was
+// trained with. For each pair the daily counts from its first call to the end of
 // the training window, missing days filled with zero, are autocorrelated at lags 1..7 exactly
 // as pandas' Series.autocorr does (Autocorr). The largest |autocorrelation| is the pair's
 // periodicity and its lag the best lag; the pair is periodic when that reaches the threshold

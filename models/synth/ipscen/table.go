@@ -66,6 +66,9 @@ const TableDirEnv = "SIEMSCORE_ASN_DIR"
 // FindTable returns the directory of the installed real table, or why there is none.
 func FindTable() (string, error) {
 	if dir := os.Getenv(TableDirEnv); dir != "" {
+		if _, err := os.Stat(filepath.Join(dir, "asn-ipv4.csv")); err != nil {
+			return "", fmt.Errorf("%s=%s: %w", TableDirEnv, dir, err)
+		}
 		return dir, nil
 	}
 	wd, err := os.Getwd()
