@@ -6,6 +6,7 @@ import (
 
 	"github.com/cespare/xxhash/v2"
 
+	"github.com/siemscore/siemscore/models/internal/hashsearch"
 	"github.com/siemscore/siemscore/models/ipinsights"
 )
 
@@ -34,7 +35,7 @@ type history struct {
 
 // principal returns the position of the principal with key k, -1 when unknown.
 func (h *history) principal(k uint64) int {
-	if i, ok := slices.BinarySearch(h.keys, k); ok {
+	if i, ok := hashsearch.Find(h.keys, k); ok {
 		return i
 	}
 	return -1
@@ -45,7 +46,7 @@ func (h *history) accountOf(account string) int {
 	if account == "" {
 		return -1
 	}
-	if i, ok := slices.BinarySearch(h.accKeys, xxhash.Sum64String(account)); ok {
+	if i, ok := hashsearch.Find(h.accKeys, xxhash.Sum64String(account)); ok {
 		return i
 	}
 	return -1

@@ -2,9 +2,10 @@ package ipinsights
 
 import (
 	"net/netip"
-	"slices"
 
 	gblas "gonum.org/v1/gonum/blas/gonum"
+
+	"github.com/siemscore/siemscore/models/internal/hashsearch"
 )
 
 // blas is gonum's pure-Go BLAS (assembly kernels on amd64); a concrete value, so calls are
@@ -28,7 +29,7 @@ type table struct {
 
 // lookup returns the row of key and whether training kept it (the unseen row if not).
 func (t *table) lookup(key uint64) (row int, ok bool) {
-	pos, ok := slices.BinarySearch(t.keys, key)
+	pos, ok := hashsearch.Find(t.keys, key)
 	if !ok {
 		return t.rows, false
 	}
@@ -94,7 +95,7 @@ func (m *Model) Principals() int { return len(m.entities.keys) }
 // EntityPos returns the position of the principal with key k (see Key) among the trained
 // principals, in increasing key order, or -1 when training did not see it.
 func (m *Model) EntityPos(k uint64) int {
-	pos, ok := slices.BinarySearch(m.entities.keys, k)
+	pos, ok := hashsearch.Find(m.entities.keys, k)
 	if !ok {
 		return -1
 	}
