@@ -143,7 +143,7 @@ func decode(p []byte) (*Model, error) {
 	h := &history{emb: emb}
 	m.h = h
 	np := r.Count("principals", 8+4+4+12, math.MaxInt32)
-	h.keys = readKeys(r, "principal keys", np)
+	h.keys = r.IncreasingU64s("principal keys", np)
 	h.events = r.U32s("principal events", np)
 	h.novelty = r.F32s("principal novelty", np)
 	h.account = readI32s(r, "principal accounts", np)
@@ -151,7 +151,7 @@ func decode(p []byte) (*Model, error) {
 	h.embPos = readI32s(r, "principal embedding rows", np)
 	h.own = readSets(r, "principal addresses", np)
 	na := r.Count("accounts", 8, math.MaxInt32)
-	h.accKeys = readKeys(r, "account keys", na)
+	h.accKeys = r.IncreasingU64s("account keys", na)
 	h.acc = readSets(r, "account addresses", na)
 	h.groups = r.Count("co-user groups", 8, math.MaxInt32)
 	h.grp = readSets(r, "co-user group addresses", h.groups)
@@ -227,18 +227,6 @@ func readConfig(r *wire.Reader) Config {
 	c.Calibration.FloorDecades = r.F64("calibration floor")
 	c.Calibration.CapDecades = r.F64("calibration cap")
 	return c
-}
-
-// readKeys reads n keys and checks they are strictly increasing.
-func readKeys(r *wire.Reader, field string, n int) []uint64 {
-	keys := r.U64s(field, n)
-	for i := 1; i < len(keys); i++ {
-		if keys[i] <= keys[i-1] {
-			r.Failf(field, "not strictly increasing at %d", i)
-			return nil
-		}
-	}
-	return keys
 }
 
 func readI32s(r *wire.Reader, field string, n int) []int32 {

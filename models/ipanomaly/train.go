@@ -302,19 +302,12 @@ func (t *trainer) groupOf(p uint32) int32 {
 
 // randomAddr draws a uniformly random public IPv4 address or a random address in 2000::/3.
 func randomAddr(r *rand.Rand, v6 bool) netip.Addr {
-	if v6 {
-		var b [16]byte
-		hi, lo := r.Uint64(), r.Uint64()
-		for i := range 8 {
-			b[i], b[8+i] = byte(hi>>(56-8*i)), byte(lo>>(56-8*i))
-		}
-		b[0] = 0x20 | b[0]&0x1f
-		return netip.AddrFrom16(b)
-	}
 	for {
-		x := r.Uint32()
-		a := netip.AddrFrom4([4]byte{byte(x >> 24), byte(x >> 16), byte(x >> 8), byte(x)})
-		if a.IsGlobalUnicast() && !a.IsPrivate() && x>>24 < 224 && x>>22 != 100<<2|1 {
+		a := ipinsights.RandomAddr(r, v6)
+		if v6 {
+			return a
+		}
+		if b := a.As4(); a.IsGlobalUnicast() && !a.IsPrivate() && b[0] < 224 && !(b[0] == 100 && b[1]&0xc0 == 64) {
 			return a
 		}
 	}

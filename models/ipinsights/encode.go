@@ -107,7 +107,7 @@ func Read(r *wire.Reader) (*Model, error) {
 		m.bias = b[0]
 	}
 	np := r.Count("principals", 8, math.MaxInt32)
-	m.entities.keys = readKeys(r, "principal keys", np)
+	m.entities.keys = r.IncreasingU64s("principal keys", np)
 	m.entities.rows = int(r.U32("entity rows"))
 	if r.Err() == nil && (np == 0 || m.entities.rows < 1 || m.entities.rows > min(np, m.cfg.NumEntityVectors)) {
 		return nil, fmt.Errorf("entity rows %d for %d principals (limit %d)", m.entities.rows, np, m.cfg.NumEntityVectors)
@@ -117,7 +117,7 @@ func Read(r *wire.Reader) (*Model, error) {
 	for i := range m.prefixes {
 		name := tableName(i)
 		t := &m.prefixes[i]
-		t.keys = readKeys(r, name+" keys", r.Count(name+" keys", 8, math.MaxInt32))
+		t.keys = r.IncreasingU64s(name+" keys", r.Count(name+" keys", 8, math.MaxInt32))
 		t.rows = int(r.U32(name + " rows"))
 		if r.Err() == nil && (t.rows > min(len(t.keys), m.cfg.MaxPrefixRows) || (len(t.keys) > 0) != (t.rows > 0)) {
 			return nil, fmt.Errorf("table %s: %d rows for %d keys (limit %d)", name, t.rows, len(t.keys), m.cfg.MaxPrefixRows)
@@ -156,18 +156,6 @@ func readConfig(r *wire.Reader) Config {
 	c.MaxNovelty = r.F64("max novelty")
 	c.Seed = r.U64("seed")
 	return c
-}
-
-// readKeys reads n keys and checks they are strictly increasing.
-func readKeys(r *wire.Reader, field string, n int) []uint64 {
-	keys := r.U64s(field, n)
-	for i := 1; i < len(keys); i++ {
-		if keys[i] <= keys[i-1] {
-			r.Failf(field, "not strictly increasing at %d", i)
-			return nil
-		}
-	}
-	return keys
 }
 
 // readVecs reads rows vectors of dim float32s, checking the size before allocating.

@@ -381,8 +381,8 @@ func TestRandomNegativeRowsMatchTheModel(t *testing.T) {
 		}
 	}
 	for range 10000 {
-		check(randomAddr(r, false))
-		check(randomAddr(r, true))
+		check(RandomAddr(r, false))
+		check(RandomAddr(r, true))
 	}
 	if deep == 0 {
 		t.Fatal("no IPv6 training address compared")

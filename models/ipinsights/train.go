@@ -657,7 +657,7 @@ func (t *trainer) randomNegatives(c *chunk, e int32, ug *unseenGrad, first int) 
 		f = &familyV6
 	}
 	for range t.cfg.RandomNegatives {
-		a := randomAddr(c.rng, f == &familyV6).As16()
+		a := RandomAddr(c.rng, f == &familyV6).As16()
 		seen := t.randomRows(c, f, a[16-f.bytes:])
 		t.example(c, e, ug, first, seen, len(f.levels), 0)
 	}
@@ -685,9 +685,9 @@ func (t *trainer) randomRows(c *chunk, f *family, b []byte) (seen int) {
 	return len(f.levels)
 }
 
-// randomAddr draws a uniformly random IPv4 address or a uniformly random global unicast IPv6
+// RandomAddr draws a uniformly random IPv4 address or a uniformly random global unicast IPv6
 // address (2000::/3: a random 128-bit value would say nothing about the space in use).
-func randomAddr(r *rand.Rand, v6 bool) netip.Addr {
+func RandomAddr(r *rand.Rand, v6 bool) netip.Addr {
 	if !v6 {
 		x := r.Uint32()
 		return netip.AddrFrom4([4]byte{byte(x >> 24), byte(x >> 16), byte(x >> 8), byte(x)})

@@ -250,6 +250,19 @@ func (r *Reader) U32s(field string, n int) []uint32 {
 	return out
 }
 
+// IncreasingU64s reads n uint64s that must be strictly increasing (keys a binary search relies
+// on).
+func (r *Reader) IncreasingU64s(field string, n int) []uint64 {
+	keys := r.U64s(field, n)
+	for i := 1; i < len(keys); i++ {
+		if keys[i] <= keys[i-1] {
+			r.Failf(field, "not strictly increasing at %d", i)
+			return nil
+		}
+	}
+	return keys
+}
+
 // Bytes reads what AppendBytes wrote (at most max bytes). The result aliases the input.
 func (r *Reader) Bytes(field string, max int) []byte {
 	n := r.Count(field, 1, max)

@@ -28,7 +28,7 @@ func (e *Event) record(seed uint64, i int) cloudtrail.Record {
 		Type:        id.Type,
 		PrincipalID: e.Principal(),
 		AccountID:   id.AccountID,
-		AccessKeyID: awsID(r, "ASIA"),
+		AccessKeyID: AWSID(r, "ASIA"),
 	}
 	if id.Type == "AssumedRole" {
 		ui.ARN = fmt.Sprintf("arn:aws:sts::%s:assumed-role/%s/%s", id.AccountID, id.Name, e.Session)
@@ -39,7 +39,7 @@ func (e *Event) record(seed uint64, i int) cloudtrail.Record {
 	} else {
 		ui.ARN = fmt.Sprintf("arn:aws:iam::%s:user/%s", id.AccountID, id.Name)
 		ui.UserName = id.Name
-		ui.AccessKeyID = awsID(r, "AKIA")
+		ui.AccessKeyID = AWSID(r, "AKIA")
 	}
 	return cloudtrail.APICall(cloudtrail.Call{
 		Version:  "1.09",

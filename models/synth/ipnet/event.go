@@ -108,8 +108,8 @@ func stream(seed uint64, purpose, index uint64) *rand.Rand {
 	return rand.New(rand.NewPCG(seed, purpose<<48^index))
 }
 
-// awsID renders an AWS unique ID (prefix + 17 characters of AWS's ID alphabet) from r.
-func awsID(r *rand.Rand, prefix string) string {
+// AWSID renders an AWS unique ID (prefix + 17 characters of AWS's ID alphabet) from r.
+func AWSID(r *rand.Rand, prefix string) string {
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 	b := []byte(prefix)
 	for range 17 {

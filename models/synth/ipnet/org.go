@@ -85,13 +85,13 @@ type network struct {
 // draw returns an address of the pool, IPv6 with probability p6 when the pool has a v6 prefix.
 func (n network) draw(r *rand.Rand, p6 float64) netip.Addr {
 	if n.v6.IsValid() && (!n.v4.IsValid() || r.Float64() < p6) {
-		return randomIn(r, n.v6)
+		return RandomIn(r, n.v6)
 	}
-	return randomIn(r, n.v4)
+	return RandomIn(r, n.v4)
 }
 
-// randomIn returns a uniformly random address inside p.
-func randomIn(r *rand.Rand, p netip.Prefix) netip.Addr {
+// RandomIn returns a uniformly random address inside p.
+func RandomIn(r *rand.Rand, p netip.Prefix) netip.Addr {
 	b := p.Addr().AsSlice()
 	for i := p.Bits(); i < len(b)*8; i++ {
 		if r.IntN(2) == 1 {
@@ -104,7 +104,7 @@ func randomIn(r *rand.Rand, p netip.Prefix) netip.Addr {
 
 // subPrefix returns a random sub-prefix of length bits inside p.
 func subPrefix(r *rand.Rand, p netip.Prefix, bits int) netip.Prefix {
-	return netip.PrefixFrom(randomIn(r, p), bits).Masked()
+	return netip.PrefixFrom(RandomIn(r, p), bits).Masked()
 }
 
 // allocator hands out distinct public /16 (v4) and /32 (v6) blocks.
@@ -211,7 +211,7 @@ func newWorld(cfg OrgConfig) *world {
 		}
 		cloud := clouds[r.IntN(len(clouds))]
 		for range 2 + r.IntN(4) {
-			org.cloudNAT = append(org.cloudNAT, randomIn(r, cloud.v4[r.IntN(len(cloud.v4))]))
+			org.cloudNAT = append(org.cloudNAT, RandomIn(r, cloud.v4[r.IntN(len(cloud.v4))]))
 		}
 		w.orgs = append(w.orgs, org)
 	}
@@ -273,7 +273,7 @@ func Org(cfg OrgConfig) (*Dataset, error) {
 		for s := range cfg.Services {
 			r := stream(cfg.Seed, streamPrincipal, idx)
 			idx++
-			id := &Identity{Type: "AssumedRole", AccountID: org.accountID, PrincipalID: awsID(r, "AROA"), Name: fmt.Sprintf("svc-%d-%d", o, s)}
+			id := &Identity{Type: "AssumedRole", AccountID: org.accountID, PrincipalID: AWSID(r, "AROA"), Name: fmt.Sprintf("svc-%d-%d", o, s)}
 			all = append(all, serviceActivity(r, cfg, id, org)...)
 			principals, orgOf = append(principals, id), append(orgOf, o)
 		}
@@ -323,9 +323,9 @@ func Org(cfg OrgConfig) (*Dataset, error) {
 
 func newPerson(r *rand.Rand, cfg OrgConfig, w *world, o, m int) *person {
 	org := w.orgs[o]
-	id := &Identity{Type: "IAMUser", AccountID: org.accountID, PrincipalID: awsID(r, "AIDA"), Name: fmt.Sprintf("user-%d-%d", o, m)}
+	id := &Identity{Type: "IAMUser", AccountID: org.accountID, PrincipalID: AWSID(r, "AIDA"), Name: fmt.Sprintf("user-%d-%d", o, m)}
 	if r.Float64() < 0.3 { // people who work through a personal role: principalId gets ":<name>"
-		id.Type, id.PrincipalID = "AssumedRole", awsID(r, "AROA")
+		id.Type, id.PrincipalID = "AssumedRole", AWSID(r, "AROA")
 	}
 	isp := w.residential[r.IntN(len(w.residential))]
 	p := &person{
@@ -341,7 +341,7 @@ func newPerson(r *rand.Rand, cfg OrgConfig, w *world, o, m int) *person {
 		eventsPerDay: distuv.LogNormal{Mu: math.Log(cfg.EventsPerDay), Sigma: 0.5, Src: r}.Rand(),
 	}
 	if r.Float64() < cfg.IPv6Rate {
-		p.homeV6 = netip.PrefixFrom(randomIn(r, subPrefix(r, isp.v6, 56)), 64).Masked()
+		p.homeV6 = netip.PrefixFrom(RandomIn(r, subPrefix(r, isp.v6, 56)), 64).Masked()
 	}
 	p.lease = p.newLease(r)
 	return p
@@ -370,11 +370,11 @@ func (p *person) activity(r *rand.Rand, cfg OrgConfig, w *world) []Event {
 		src := SourceWork
 		switch {
 		case travelling:
-			place, src = randomIn(r, p.tripNet), SourceTravel
+			place, src = RandomIn(r, p.tripNet), SourceTravel
 		case weekend || r.Float64() < p.pHome:
 			place, src = p.lease, SourceHome
 			if p.homeV6.IsValid() && r.Float64() < 0.6 {
-				place = randomIn(r, p.homeV6) // a new privacy address every day
+				place = RandomIn(r, p.homeV6) // a new privacy address every day
 			}
 		default:
 			office := p.office
@@ -409,15 +409,15 @@ func (p *person) activity(r *rand.Rand, cfg OrgConfig, w *world) []Event {
 // newLease draws a home address: residential ISPs assign leases from all their blocks, so a
 // household's next address is often in another /16 of the same ISP.
 func (p *person) newLease(r *rand.Rand) netip.Addr {
-	return randomIn(r, p.isp.v4[r.IntN(len(p.isp.v4))])
+	return RandomIn(r, p.isp.v4[r.IntN(len(p.isp.v4))])
 }
 
 // mobileAddress is a carrier-grade NAT address (v4) or a fresh /64 of the carrier (v6).
 func (p *person) mobileAddress(r *rand.Rand) netip.Addr {
 	if r.Float64() < 0.5 {
-		return randomIn(r, p.carrier.v6)
+		return RandomIn(r, p.carrier.v6)
 	}
-	return randomIn(r, p.carrier.v4[r.IntN(len(p.carrier.v4))])
+	return RandomIn(r, p.carrier.v4[r.IntN(len(p.carrier.v4))])
 }
 
 func serviceActivity(r *rand.Rand, cfg OrgConfig, id *Identity, org organisation) []Event {

@@ -190,7 +190,7 @@ func TutorialOn(cfg TutorialConfig, table []ASN) (*Dataset, error) {
 	users := make([]*Identity, cfg.Users)
 	for u := range cfg.Users {
 		r := stream(cfg.Seed, streamUser, uint64(u))
-		users[u] = &Identity{Type: "IAMUser", AccountID: "123456789012", PrincipalID: awsID(r, "AIDA"), Name: fmt.Sprintf("user_%d", u)}
+		users[u] = &Identity{Type: "IAMUser", AccountID: "123456789012", PrincipalID: AWSID(r, "AIDA"), Name: fmt.Sprintf("user_%d", u)}
 		home := r.IntN(n)
 		work := home
 		for work == home {

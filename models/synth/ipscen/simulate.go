@@ -10,6 +10,8 @@ import (
 
 	"github.com/cespare/xxhash/v2"
 	"gonum.org/v1/gonum/stat/distuv"
+
+	"github.com/siemscore/siemscore/models/synth/ipnet"
 )
 
 // Purposes of the independent random streams.
@@ -206,9 +208,9 @@ func simulate(f Family, seed uint64, t *Table, o Options) []Event {
 }
 
 func newPerson(r *rand.Rand, w *world, pf *profile, oi int, org *organisation, m int) *principal {
-	p := &principal{org: oi, user: fmt.Sprintf("user-%d-%d", oi, m), id: awsID(r, "AIDA")}
+	p := &principal{org: oi, user: fmt.Sprintf("user-%d-%d", oi, m), id: ipnet.AWSID(r, "AIDA")}
 	if r.Float64() < 0.3 { // people who work through a role (SSO): the session is their name
-		p.id = awsID(r, "AROA")
+		p.id = ipnet.AWSID(r, "AROA")
 		p.user = fmt.Sprintf("AWSReservedSSO_Dev_%d_%d", oi, m)
 	}
 	dual := r.Float64() < pf.dual
@@ -253,7 +255,7 @@ func (p *principal) days(r *rand.Rand, w *world, pf *profile, org *organisation)
 		src := "office"
 		switch {
 		case travelling:
-			place, src = randomIn(r, p.trip.p4), "travel"
+			place, src = ipnet.RandomIn(r, p.trip.p4), "travel"
 		case weekend || r.Float64() < p.pHome:
 			place, src = v4(p.lease), "home"
 			if p.home6 != 0 && r.Float64() < pf.p6 {
@@ -297,7 +299,7 @@ func (p *principal) mobileAddress(r *rand.Rand, pf *profile) netip.Addr {
 }
 
 func newService(r *rand.Rand, w *world, pf *profile, oi int, org *organisation, s int) *principal {
-	p := &principal{org: oi, user: fmt.Sprintf("svc-%d-%d", oi, s), service: true, id: awsID(r, "AROA")}
+	p := &principal{org: oi, user: fmt.Sprintf("svc-%d-%d", oi, s), service: true, id: ipnet.AWSID(r, "AROA")}
 	p.rate = distuv.LogNormal{Mu: math.Log(30), Sigma: 0.7, Src: r}.Rand()
 	switch u := r.Float64(); {
 	case u < 0.5: // the organisation's NAT gateways
@@ -321,7 +323,7 @@ func (p *principal) serviceDays(r *rand.Rand, pf *profile, org *organisation) []
 		if r.Float64() < 0.03 {
 			i := r.IntN(len(p.fixed))
 			if r.IntN(2) == 0 {
-				p.fixed[i] = randomIn(r, netip.PrefixFrom(p.fixed[i], 24).Masked())
+				p.fixed[i] = ipnet.RandomIn(r, netip.PrefixFrom(p.fixed[i], 24).Masked())
 			} else {
 				p.fixed[i] = v4(org.cloud.addr4(r))
 			}
@@ -385,14 +387,4 @@ func b2f(b bool) float64 {
 		return 1
 	}
 	return 0
-}
-
-// awsID renders an AWS unique ID (prefix + 17 characters of AWS's ID alphabet).
-func awsID(r *rand.Rand, prefix string) string {
-	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-	b := []byte(prefix)
-	for range 17 {
-		b = append(b, alphabet[r.IntN(len(alphabet))])
-	}
-	return string(b)
 }

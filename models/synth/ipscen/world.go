@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"regexp"
+
+	"github.com/siemscore/siemscore/models/synth/ipnet"
 )
 
 // role is what an AS is used for in the scenarios.
@@ -115,21 +117,9 @@ type network struct {
 // draw returns an address of the pool, IPv6 with probability p6 when the pool has some.
 func (n network) draw(r *rand.Rand, p6 float64) netip.Addr {
 	if n.p6.IsValid() && (!n.p4.IsValid() || r.Float64() < p6) {
-		return randomIn(r, n.p6)
+		return ipnet.RandomIn(r, n.p6)
 	}
-	return randomIn(r, n.p4)
-}
-
-// randomIn returns a uniformly random address inside p.
-func randomIn(r *rand.Rand, p netip.Prefix) netip.Addr {
-	b := p.Addr().AsSlice()
-	for i := p.Bits(); i < len(b)*8; i++ {
-		if r.IntN(2) == 1 {
-			b[i/8] |= 0x80 >> (i % 8)
-		}
-	}
-	a, _ := netip.AddrFromSlice(b)
-	return a
+	return ipnet.RandomIn(r, n.p4)
 }
 
 // orgNetwork carves a pool for an organisation out of an AS: an IPv4 prefix of v4Bits (24 to

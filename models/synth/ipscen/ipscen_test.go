@@ -1,0 +1,110 @@
+package ipscen
+
+import (
+	"reflect"
+	"slices"
+	"testing"
+)
+
+// Every family gives training events, later normal events and attacks, the same for the same
+// seed and others for another, attacks only on principals seen in training and only after the
+// training window.
+func TestFamilies(t *testing.T) {
+	tb := SyntheticTable(7, 5000)
+	for _, f := range Families() {
+		a, err := Generate(f, 1, tb, Options{Scale: 0.3, Attacks: 200})
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		b, _ := Generate(f, 1, tb, Options{Scale: 0.3, Attacks: 200})
+		c, _ := Generate(f, 2, tb, Options{Scale: 0.3, Attacks: 200})
+		if !reflect.DeepEqual(a, b) {
+			t.Errorf("%s: the same seed gave other data", f)
+		}
+		if reflect.DeepEqual(a.Train, c.Train) {
+			t.Errorf("%s: another seed gave the same data", f)
+		}
+		if len(a.Train) < 1000 || len(a.Test) == 0 || len(a.Attacks) != 200 {
+			t.Errorf("%s: %d training, %d test events, %d attacks", f, len(a.Train), len(a.Test), len(a.Attacks))
+		}
+		trained := map[string]bool{}
+		for _, e := range a.Train {
+			trained[e.Principal] = true
+			if e.Attack() || !e.IP.IsValid() || e.Principal == "" {
+				t.Fatalf("%s: training event %+v", f, e)
+			}
+		}
+		split := a.Train[len(a.Train)-1].Time
+		for _, e := range a.Attacks {
+			if !e.Attack() || e.Time.Before(split) {
+				t.Fatalf("%s: attack %+v", f, e)
+			}
+		}
+		if f == Tutorial || f == OrgOpaque || f == Mobile {
+			// Principals named without sessions: every attack's principal trained as named.
+			for _, e := range a.Attacks {
+				if !trained[e.Principal] {
+					t.Fatalf("%s: attack on %s, never seen in training", f, e.Principal)
+				}
+			}
+		}
+	}
+}
+
+// The IPv6 family uses IPv6 several times as much as the others.
+func TestIPv6Share(t *testing.T) {
+	tb := SyntheticTable(7, 5000)
+	share := func(f Family) float64 {
+		sc, err := Generate(f, 1, tb, Options{Scale: 0.3, Attacks: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, e := range sc.Train {
+			if e.IP.Is6() {
+				n++
+			}
+		}
+		return float64(n) / float64(len(sc.Train))
+	}
+	if v6, org := share(IPv6), share(OrgARN); v6 < 0.3 || v6 < 4*org {
+		t.Errorf("IPv6 share: ipv6 family %.2f, org family %.2f", v6, org)
+	}
+}
+
+// The real table, when installed, maps addresses as its publisher says: 1.0.0.0/24 is
+// Cloudflare's (AS13335), 8.8.8.0/24 Google's (AS15169).
+func TestRealTable(t *testing.T) {
+	dir, err := FindTable()
+	if err != nil {
+		t.Skipf("real ASN table not installed: %v", err)
+	}
+	tb, err := LoadTable(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	find := func(a uint32) uint32 {
+		i, _ := slices.BinarySearchFunc(tb.V4, a, func(r Ranged4, a uint32) int {
+			switch {
+			case r.Last < a:
+				return -1
+			case r.First > a:
+				return 1
+			}
+			return 0
+		})
+		if i < len(tb.V4) && tb.V4[i].First <= a && a <= tb.V4[i].Last {
+			return tb.ASes[tb.V4[i].AS].Number
+		}
+		return 0
+	}
+	if n := find(1 << 24); n != 13335 {
+		t.Errorf("1.0.0.0 is AS%d, want AS13335", n)
+	}
+	if n := find(8<<24 | 8<<16 | 8<<8 | 8); n != 15169 {
+		t.Errorf("8.8.8.8 is AS%d, want AS15169", n)
+	}
+	if len(tb.V4) < 300000 || len(tb.ASes) < 50000 {
+		t.Errorf("%d IPv4 ranges of %d ASes: not the full table", len(tb.V4), len(tb.ASes))
+	}
+}
