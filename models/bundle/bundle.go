@@ -23,7 +23,7 @@ type Header struct {
 	// WindowStart and WindowEnd bound the event times of the training data.
 	WindowStart, WindowEnd time.Time
 	// Fingerprint is the SHA-256 of the training data as the trainer defines it (for the IP
-	// model, ipinsights.Dataset.Fingerprint), so two bundles trained on the same data can be
+	// model, ipanomaly.Dataset.Fingerprint), so two bundles trained on the same data can be
 	// recognised.
 	Fingerprint [32]byte
 }
