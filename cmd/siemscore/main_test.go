@@ -223,7 +223,7 @@ func TestTrainEveryFormat(t *testing.T) {
 		"reading " + f.zeekTSV + " (Zeek TSV)",
 		"reading " + f.tuples + " (principal,ip CSV)",
 		"first row taken as a header",
-		"ip: epoch 1/2 loss", "pairs/s",
+		"ip: embedding epoch 1/2 loss", "pairs/s",
 		"kerberos: ", "api: ",
 		f.ctLines + ": " + strconv.Itoa(len(f.org.Train)/2) + " records, 1 bad lines",
 		f.tuples + ": " + strconv.Itoa(len(f.tut.Train)) + " records, 1 bad lines",
@@ -510,7 +510,7 @@ func TestDemo(t *testing.T) {
 			t.Errorf("summary lacks %q:\n%s", want, r.stdout)
 		}
 	}
-	if !strings.Contains(r.stderr, "ip: epoch 5/5") || !strings.Contains(r.stderr, "scored") {
+	if !strings.Contains(r.stderr, "ip: embedding epoch 5/5") || !strings.Contains(r.stderr, "scored") {
 		t.Errorf("progress:\n%s", r.stderr)
 	}
 	for _, name := range []string{"model.bundle", "report.html"} {

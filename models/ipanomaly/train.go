@@ -52,7 +52,9 @@ func Train(ctx context.Context, ds *Dataset, cfg Config, progress Progress) (*Mo
 			return nil, fmt.Errorf("ipanomaly: %w", err)
 		}
 	}
-	emb, err := ipinsights.Train(ctx, eds, cfg.Embedding, nil)
+	emb, err := ipinsights.Train(ctx, eds, cfg.Embedding, func(p ipinsights.Progress) {
+		progress(fmt.Sprintf("ip: embedding epoch %d/%d loss %.4f, %.0f pairs/s (%s)", p.Epoch, p.Epochs, p.Loss, p.PairsPerSec, p.Elapsed.Round(time.Millisecond)))
+	})
 	if err != nil {
 		return nil, fmt.Errorf("ipanomaly: embedding: %w", err)
 	}
