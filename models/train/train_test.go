@@ -102,11 +102,12 @@ func TestCollectorUsesTheScorersRules(t *testing.T) {
 	direct := train.NewCollector()
 	for _, e := range ds.Train {
 		p := identity.Principal{ID: identity.Parse(e.Principal()).ID, Account: e.Identity.AccountID}
-		if err := direct.AddPair(p, e.IP, e.Time); err != nil {
+		// CloudTrail's eventTime has second precision.
+		if err := direct.AddPair(p, e.IP, e.Time.Truncate(time.Second)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := direct.AddPair(identity.Parse("AIDAEXAMPLEEXAMPLE02"), netip.MustParseAddr("198.51.100.7"), time.Time{}); err != nil {
+	if err := direct.AddPair(identity.Principal{ID: "AIDAEXAMPLEEXAMPLE02", Account: "123456789012"}, netip.MustParseAddr("198.51.100.7"), time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	cfg := fastConfig()

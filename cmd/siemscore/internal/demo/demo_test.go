@@ -92,7 +92,7 @@ func TestRunMeetsAcceptance(t *testing.T) {
 			t.Errorf("summary lacks %q:\n%s", want, text.String())
 		}
 	}
-	if !strings.Contains(strings.Join(progress, "\n"), "ip: epoch 5/5") {
+	if !strings.Contains(strings.Join(progress, "\n"), "ip: embedding epoch 5/5") {
 		t.Errorf("progress lacks the IP epochs:\n%s", strings.Join(progress, "\n"))
 	}
 }
