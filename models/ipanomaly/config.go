@@ -36,7 +36,11 @@ type Config struct {
 	MinPrincipalEvents int
 	// CalibrationSample is the most held-out events scored to calibrate (default 200000).
 	CalibrationSample int
-	// Calibration configures the 0–100 calibration (default calibrate.DefaultOptions()).
+	// Calibration configures the 0–100 calibration (default calibrate.DefaultOptions() with a
+	// cap of 4 decades: 100 at a tail probability of 1e-4, 50 at about 3e-3). Its normal
+	// reference holds first uses of addresses at their natural rate, and the most foreign
+	// pairs are only a few decades rarer than those: with the usual 7 decades no attack would
+	// reach the major band the alert rules use.
 	Calibration calibrate.Options
 	// Seed makes training deterministic (default 1).
 	Seed uint64
@@ -54,9 +58,15 @@ func DefaultConfig() Config {
 		Prior:                0.3,
 		MinPrincipalEvents:   10,
 		CalibrationSample:    200000,
-		Calibration:          calibrate.DefaultOptions(),
+		Calibration:          ipCalibration(),
 		Seed:                 1,
 	}
+}
+
+func ipCalibration() calibrate.Options {
+	o := calibrate.DefaultOptions()
+	o.CapDecades = 4
+	return o
 }
 
 // Validate reports the first invalid hyperparameter.

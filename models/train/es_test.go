@@ -102,7 +102,9 @@ func TestRetrainingLearnsFromElasticsearch(t *testing.T) {
 	if was <= p99 || was < 20 {
 		t.Errorf("before the move the new network scored %.1f for the person: not anomalous (normal p99 %.1f)", was, p99)
 	}
-	if is > 5 {
+	// Normal: below the minor band, and a fraction of what it was. (A new address in a network
+	// the person used only lately is not the same as one it used for weeks: a few points.)
+	if is >= 25 || is > was/3 {
 		t.Errorf("after retraining the new network scores %.1f for the person (was %.1f): not normal", is, was)
 	}
 	if attack < 50 || attack <= p999 {

@@ -113,8 +113,10 @@ func TestLearnsFromElasticsearch(t *testing.T) {
 	if before.ipScore < 20 {
 		t.Errorf("with the old model the new network scored %.1f: not anomalous", before.ipScore)
 	}
-	if after.ipScore > 5 {
-		t.Errorf("after retraining from Elasticsearch the new network scores %.1f: not normal", after.ipScore)
+	// Normal: below the minor band and a fraction of what it was (models/train's
+	// TestRetrainingLearnsFromElasticsearch says why not 0).
+	if after.ipScore >= 25 || after.ipScore > before.ipScore/3 {
+		t.Errorf("after retraining from Elasticsearch the new network scores %.1f (was %.1f): not normal", after.ipScore, before.ipScore)
 	}
 	if attack.ipScore < 50 {
 		t.Errorf("after retraining the attack scores only %.1f", attack.ipScore)
