@@ -18,6 +18,10 @@ import (
 // 172.32.0.x and one IPv6 /64; over 300 time-ordered events each, so the model is split in time
 // and its combiner fitted.
 var handmade = sync.OnceValues(func() (*Model, error) {
+	return Train(context.Background(), handmadeData(), handmadeConfig(), nil)
+})
+
+func handmadeData() *Dataset {
 	ds := NewDataset()
 	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := range 300 {
@@ -27,10 +31,16 @@ var handmade = sync.OnceValues(func() (*Model, error) {
 		ds.Add(identity.Parse("arn:aws:iam::222222222222:user/C"), netip.AddrFrom4([4]byte{172, 32, 0, byte(1 + i%10)}), at)
 		ds.Add(identity.Parse("arn:aws:iam::222222222222:user/C"), netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 2, 0, 0, 0, 0, 0, 0, 0, byte(i)}), at)
 	}
+	return ds
+}
+
+// handmadeConfig gives every prefix its vector: the hand-made world has too few principals to
+// share any.
+func handmadeConfig() Config {
 	cfg := DefaultConfig()
 	cfg.Embedding.VectorDim, cfg.Embedding.Epochs, cfg.Embedding.MinPrefixPrincipals = 8, 2, 1
-	return Train(context.Background(), ds, cfg, nil)
-})
+	return cfg
+}
 
 func model(t testing.TB) *Model {
 	t.Helper()
@@ -170,18 +180,9 @@ func TestScoreIsAllocationFreeAndConcurrent(t *testing.T) {
 func TestTrainingIsDeterministic(t *testing.T) {
 	m := model(t)
 	want, _ := m.AppendBinary(nil)
-	ds := NewDataset()
-	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	for i := range 300 {
-		at := t0.Add(time.Duration(i) * time.Minute)
-		ds.Add(identity.Parse("arn:aws:iam::111111111111:user/A"), netip.AddrFrom4([4]byte{10, 1, 1, byte(1 + i%200)}), at)
-		ds.Add(identity.Parse("arn:aws:iam::111111111111:user/B"), netip.AddrFrom4([4]byte{10, 1, 2, byte(1 + i%200)}), at)
-		ds.Add(identity.Parse("arn:aws:iam::222222222222:user/C"), netip.AddrFrom4([4]byte{172, 32, 0, byte(1 + i%10)}), at)
-		ds.Add(identity.Parse("arn:aws:iam::222222222222:user/C"), netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 2, 0, 0, 0, 0, 0, 0, 0, byte(i)}), at)
-	}
-	cfg := DefaultConfig()
-	cfg.Embedding.VectorDim, cfg.Embedding.Epochs, cfg.Embedding.MinPrefixPrincipals, cfg.Embedding.Workers = 8, 2, 1, 1
-	again, err := Train(context.Background(), ds, cfg, nil)
+	cfg := handmadeConfig()
+	cfg.Embedding.Workers = 1
+	again, err := Train(context.Background(), handmadeData(), cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
