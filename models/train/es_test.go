@@ -4,11 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/siemscore/siemscore/processors/identity"
 	"net/netip"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/siemscore/siemscore/processors/identity"
 
 	"github.com/hashicorp/go-hclog"
 
