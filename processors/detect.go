@@ -4,13 +4,16 @@ import (
 	"strings"
 
 	"github.com/siemscore/siemscore/processors/ecs"
+	"github.com/siemscore/siemscore/processors/zeek"
 )
 
 // detect recognises a body's record type from a few key lookups, cheap enough to run on every
 // record:
 //
 //   - CloudTrail: eventName and eventSource, or one of them with eventVersion, eventTime or
-//     awsRegion (each also in the all-lowercase spelling some exports use);
+//     awsRegion (each also in the all-lowercase spelling some exports use); an Insights event
+//     (eventType AwsCloudTrailInsight, or insightDetails with eventVersion), which names its
+//     API only inside insightDetails;
 //   - GuardDuty: schemaVersion, type and severity together;
 //   - Zeek kerberos.log: uid and id.orig_h (or id_orig_h) with a field only kerberos.log has
 //     (request_type, client, cipher, till, forwardable, renewable, error_msg), or service
@@ -27,20 +30,38 @@ func detect(b map[string]any) ecs.Kind {
 			return ecs.KindCloudTrail
 		}
 	}
+	if stream(b, "eventType") == "AwsCloudTrailInsight" || has(b, "insightDetails", "") && has(b, "eventVersion", "eventversion") {
+		return ecs.KindCloudTrail
+	}
 	if has(b, "schemaVersion", "") && has(b, "type", "") && has(b, "severity", "") {
 		return ecs.KindGuardDuty
 	}
 	if has(b, "uid", "") && has(b, "id.orig_h", "id_orig_h") && kerberosOnly(b) {
 		return ecs.KindKerberos
 	}
-	if stream(b, "@stream") == "kerberos" || stream(b, "_path") == "kerberos" {
+	if k := streamKind(stream(b, "@stream")); k != ecs.KindGeneric {
+		return k
+	}
+	return streamKind(stream(b, "_path"))
+}
+
+// streamKind is the kind of the events of a Zeek log stream ("kerberos"), or generic.
+func streamKind(s string) ecs.Kind {
+	if s == "kerberos" {
 		return ecs.KindKerberos
 	}
 	return ecs.KindGeneric
 }
 
+// keyed reports whether b has the fields an event of kind k cannot do without (those its
+// parser's natural key and type check read), so that a stream hint never turns an unrelated
+// record into an empty event of that kind.
+func keyed(k ecs.Kind, b map[string]any) bool {
+	return k == ecs.KindKerberos && (has(b, "uid", "") || has(b, "id.orig_h", "id_orig_h"))
+}
+
 func kerberosOnly(b map[string]any) bool {
-	for _, k := range [...]string{"request_type", "client", "cipher", "till", "forwardable", "renewable", "error_msg"} {
+	for _, k := range zeek.KerberosOnlyFields {
 		if _, ok := b[k]; ok {
 			return true
 		}
@@ -83,4 +104,17 @@ func envelope(b map[string]any) (map[string]any, ecs.Kind, bool) {
 		return detail, ecs.KindCloudTrail, true
 	}
 	return detail, ecs.KindGeneric, true
+}
+
+// splunkRaw returns the event text of a Splunk search export line ({"preview": false,
+// "result": {"_raw": "...", "_time": ..., "host": ...}}), which is how Splunk's REST API and
+// `splunk search -output json` hand events over (Elastic's CloudTrail integration reads the
+// same shape). Splunk's own fields describe the index, not the event, and are dropped.
+func splunkRaw(b map[string]any) (string, bool) {
+	result, ok := b["result"].(map[string]any)
+	if !ok {
+		return "", false
+	}
+	raw, ok := result["_raw"].(string)
+	return raw, ok
 }

@@ -84,7 +84,16 @@ const maxUnwrap = 4
 // event has no valid time of its own.
 //
 // The returned documents may share maps with body; body must not be modified afterwards.
-func (p *Processor) Append(dst []ecs.Record, body map[string]any, fallback time.Time) (out []ecs.Record) {
+func (p *Processor) Append(dst []ecs.Record, body map[string]any, fallback time.Time) []ecs.Record {
+	return p.AppendStream(dst, body, "", fallback)
+}
+
+// AppendStream is Append for a body read from a log whose stream is known from outside the
+// body: Zeek's #path header, or the columns a file's header names (see input.Item.Stream). A
+// body that no rule recognises is taken for that stream's event when it has the stream's key
+// fields: rows of Zeek's kerberos.log that carry only the connection (uid, id.*) say nothing
+// else that would tell them from other Zeek logs. An unknown stream changes nothing.
+func (p *Processor) AppendStream(dst []ecs.Record, body map[string]any, stream string, fallback time.Time) (out []ecs.Record) {
 	n := len(dst)
 	defer func() {
 		if r := recover(); r != nil {
@@ -92,6 +101,9 @@ func (p *Processor) Append(dst []ecs.Record, body map[string]any, fallback time.
 		}
 	}()
 	fallback = fields.Encodable(fallback)
+	if k := streamKind(stream); !p.fixed && k != ecs.KindGeneric && detect(body) == ecs.KindGeneric && keyed(k, body) {
+		return p.appendEvent(dst, k, body, nil, source{}, fallback)
+	}
 	return p.appendBody(dst, body, nil, source{}, fallback, 0)
 }
 
@@ -140,6 +152,13 @@ func (p *Processor) appendBody(dst []ecs.Record, body, pass map[string]any, src 
 			}
 			// An EventBridge event of another kind is shipped whole, envelope included.
 		}
+		if raw, ok := splunkRaw(body); ok {
+			// Splunk's fields describe its index, not the event; they are dropped (event.original
+			// keeps _raw, the event as Splunk received it).
+			if out, done := p.appendText(dst, raw, "result._raw", pass, fallback, depth); done {
+				return out
+			}
+		}
 		for _, key := range p.keys {
 			if out, done := p.appendEmbedded(dst, body, key, pass, fallback, depth); done {
 				return out
@@ -155,31 +174,34 @@ func (p *Processor) appendBody(dst []ecs.Record, body, pass map[string]any, src 
 // appendEmbedded processes the event held under key, if there is one; done is false when key
 // holds nothing to unwrap.
 func (p *Processor) appendEmbedded(dst []ecs.Record, body map[string]any, key string, pass map[string]any, fallback time.Time, depth int) (out []ecs.Record, done bool) {
-	var text string
 	switch v := body[key].(type) {
 	case map[string]any:
 		return p.appendBody(dst, v, merge(pass, body, key), source{}, fallback, depth+1), true
 	case string:
-		text = v
+		return p.appendText(dst, v, key, merge(pass, body, key), fallback, depth)
 	case []byte:
-		text = string(v)
-	default:
-		return dst, false
+		return p.appendText(dst, string(v), key, merge(pass, body, key), fallback, depth)
 	}
+	return dst, false
+}
+
+// appendText processes the event held as JSON text under the record key named key; others are
+// the passthrough keys that go with it. done is false when the text is a plain line rather
+// than an event: the record is then a generic one.
+func (p *Processor) appendText(dst []ecs.Record, text, key string, others map[string]any, fallback time.Time, depth int) (out []ecs.Record, done bool) {
 	trimmed := strings.TrimSpace(text)
 	if trimmed == "" || trimmed[0] != '{' && trimmed[0] != '[' {
 		if p.fixed && p.kind != ecs.KindGeneric {
 			msg := fmt.Sprintf("%s is not a JSON event (it starts %q)", key, prefix(trimmed))
-			return append(dst, failure(ErrTypeEmbeddedInvalid, msg, text, merge(pass, body, key), fallback)), true
+			return append(dst, failure(ErrTypeEmbeddedInvalid, msg, text, others, fallback)), true
 		}
 		return dst, false // a plain text line: the record is a generic one
 	}
 	var v any
 	if err := json.Unmarshal([]byte(trimmed), &v); err != nil {
 		msg := fmt.Sprintf("%s is not valid JSON: %v", key, err)
-		return append(dst, failure(ErrTypeEmbeddedInvalid, msg, text, merge(pass, body, key), fallback)), true
+		return append(dst, failure(ErrTypeEmbeddedInvalid, msg, text, others, fallback)), true
 	}
-	others := merge(pass, body, key)
 	switch x := v.(type) {
 	case map[string]any:
 		return p.appendBody(dst, x, others, source{text: text}, fallback, depth+1), true

@@ -219,7 +219,7 @@ func (s *scoring) records(src *source) error {
 			s.bad.add(it.Err)
 			continue
 		}
-		recs = s.proc.Append(recs[:0], it.Body, time.Now())
+		recs = s.proc.AppendStream(recs[:0], it.Body, it.Stream, time.Now())
 		for i := range recs {
 			rec := &recs[i]
 			if err := failedRecord(rec); err != nil {

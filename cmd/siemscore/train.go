@@ -226,7 +226,7 @@ func readTraining(a *app, name string, proc *processors.Processor, col *train.Co
 				bad.add(it.Err)
 				continue
 			}
-			recs = proc.Append(recs[:0], it.Body, time.Now())
+			recs = proc.AppendStream(recs[:0], it.Body, it.Stream, time.Now())
 			for i := range recs {
 				if err := failedRecord(&recs[i]); err != nil {
 					bad.add(fmt.Errorf("%s:%d: %w", it.File, it.Line, err))

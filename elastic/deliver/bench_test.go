@@ -38,7 +38,7 @@ func benchDocs(n int) []*ecs.Document {
 				EventType:         "AwsApiCall",
 				EventVersion:      "1.08",
 				EventCategory:     "Management",
-				ManagementEvent:   ecs.Bool(true),
+				ManagementEvent:   "true",
 				ReadOnly:          ecs.Bool(true),
 				RequestParameters: `{"roleArn":"arn:aws:iam::123456789012:role/deploy","roleSessionName":"ci"}`,
 				Flattened: ecs.CloudTrailFlat{RequestParameters: map[string]any{

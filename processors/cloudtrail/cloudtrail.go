@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,6 +38,7 @@ type block struct {
 	doc   ecs.Document
 	src   ecs.Endpoint
 	user  ecs.User
+	group ecs.Group
 	ua    ecs.UserAgent
 	cloud ecs.Cloud
 	tls   ecs.TLS
@@ -81,6 +83,7 @@ const (
 	mUserAgent
 	mAWSRegion
 	mTLSDetails
+	mInsightDetails
 	numMembers
 )
 
@@ -94,7 +97,7 @@ var memberNames = [numMembers]string{
 	mReadOnly: "readOnly", mRequestParameters: "requestParameters", mResponseElements: "responseElements",
 	mAdditionalEventData: "additionalEventData", mServiceEventDetails: "serviceEventDetails", mResources: "resources",
 	mUserIdentity: "userIdentity", mSourceIPAddress: "sourceIPAddress", mUserAgent: "userAgent", mAWSRegion: "awsRegion",
-	mTLSDetails: "tlsDetails",
+	mTLSDetails: "tlsDetails", mInsightDetails: "insightDetails",
 }
 
 // Parse maps ev. fallback (the Fluent Bit timestamp) becomes @timestamp when eventTime is
@@ -109,7 +112,8 @@ func Parse(ev map[string]any, fallback time.Time) (*ecs.Document, error) {
 	}
 	name, nameOK := fields.String(v[mEventName])
 	provider, providerOK := fields.String(v[mEventSource])
-	if !nameOK && !providerOK {
+	insight, _ := v[mInsightDetails].(map[string]any)
+	if !nameOK && !providerOK && insight == nil {
 		return nil, ErrNotCloudTrail
 	}
 
@@ -149,13 +153,17 @@ func Parse(ev map[string]any, fallback time.Time) (*ecs.Document, error) {
 	ct.APIVersion = str(mAPIVersion)
 	ct.ErrorCode = str(mErrorCode)
 	ct.ErrorMessage = str(mErrorMessage)
-	ct.ManagementEvent = fields.OptBool(v[mManagementEvent])
+	ct.ManagementEvent = boolKeyword(fields.OptBool(v[mManagementEvent]))
 	ct.ReadOnly = fields.OptBool(v[mReadOnly])
 
 	ct.RequestParameters, ct.Flattened.RequestParameters = freeForm(v[mRequestParameters])
 	ct.ResponseElements, ct.Flattened.ResponseElements = freeForm(v[mResponseElements])
 	ct.AdditionalEventData, ct.Flattened.AdditionalEventData = freeForm(v[mAdditionalEventData])
 	ct.ServiceEventDetails, ct.Flattened.ServiceEventDetails = freeForm(v[mServiceEventDetails])
+	// An Insights event (eventType AwsCloudTrailInsight) names the API it is about only inside
+	// insightDetails; like Elastic's integration, it is kept there and not taken for the
+	// event's own action.
+	_, ct.Flattened.InsightDetails = freeForm(insight)
 	resourceList, _ := v[mResources].([]any)
 	ct.Resources = resources(resourceList)
 
@@ -171,6 +179,7 @@ func Parse(ev map[string]any, fallback time.Time) (*ecs.Document, error) {
 			related = fields.AppendUnique(related, s)
 		}
 	}
+	targets(b)
 	if len(related) > 0 {
 		b.rel.User = related
 	}
@@ -206,7 +215,7 @@ func identity(b *block, ui fields.Obj, related *[]string) string {
 
 	sc := ui.Obj("sessionContext")
 	attrs := sc.Obj("attributes")
-	id.SessionContext.MFAAuthenticated = attrs.OptBool("mfaAuthenticated")
+	id.SessionContext.MFAAuthenticated = boolKeyword(attrs.OptBool("mfaAuthenticated"))
 	id.SessionContext.CreationDate = attrs.OptTime("creationDate")
 	issuer := sc.Obj("sessionIssuer")
 	id.SessionContext.SessionIssuer = ecs.SessionIssuer{
@@ -218,16 +227,42 @@ func identity(b *block, ui fields.Obj, related *[]string) string {
 
 	name := ui.Str("userName")
 	*related = fields.AppendUnique(*related, name)
-	// As in Elastic's pipeline, an assumed role's user is the role that issued the session.
+	// As in Elastic's pipeline, an assumed role's user is the role that issued the session;
+	// related.user keeps only the names the event gives as user names.
 	if issuerName := issuer.Str("userName"); issuerName != "" {
 		name = issuerName
-		*related = fields.AppendUnique(*related, name)
 	}
 	b.user = ecs.User{Name: name, ID: ui.Str("principalId")}
 	if b.user != (ecs.User{}) {
 		b.doc.User = &b.user
 	}
 	return ui.Str("accountId")
+}
+
+// targets fills what an IAM call acts on, from the names Elastic's pipeline reads:
+// user.target.name (requestParameters.userName), user.target.id (responseElements.user.userId),
+// user.changes.name (requestParameters.newUserName), group.name and group.id.
+func targets(b *block) {
+	req, res := fields.O(b.ct.Flattened.RequestParameters), fields.O(b.ct.Flattened.ResponseElements)
+	resUser, resGroup := res.Obj("user"), res.Obj("group")
+	b.user.Target = ecs.UserRef{Name: req.Str("userName"), ID: resUser.Str("userId")}
+	b.user.Changes.Name = req.Str("newUserName")
+	if b.user != (ecs.User{}) {
+		b.doc.User = &b.user
+	}
+	b.group = ecs.Group{Name: req.Str("groupName"), ID: resGroup.Str("groupId")}
+	if b.group != (ecs.Group{}) {
+		b.doc.Group = &b.group
+	}
+}
+
+// boolKeyword renders a flag as the keyword Elastic's integration indexes ("true", "false"),
+// or "" when it is absent.
+func boolKeyword(b ecs.OptBool) string {
+	if !b.Set {
+		return ""
+	}
+	return strconv.FormatBool(b.V)
 }
 
 // mapSource fills source.address, and source.ip when the address is an IP.

@@ -71,7 +71,9 @@ func TestIAMUserEvent(t *testing.T) {
 	if d.Source.Address != "203.0.113.50" || d.Source.IP != netip.MustParseAddr("203.0.113.50") {
 		t.Errorf("source = %+v", d.Source)
 	}
-	if *d.User != (ecs.User{Name: "alice", ID: "AIDAEXAMPLE"}) {
+	// CreateUser names the new user in requestParameters.userName and its id in
+	// responseElements.user.userId: the integration's user.target.
+	if *d.User != (ecs.User{Name: "alice", ID: "AIDAEXAMPLE", Target: ecs.UserRef{Name: "mallory", ID: "AIDANEW"}}) {
 		t.Errorf("user = %+v", d.User)
 	}
 	if d.UserAgent.Original != "aws-cli/2.13.5" {
@@ -102,7 +104,7 @@ func TestIAMUserEvent(t *testing.T) {
 			t.Errorf("aws.cloudtrail.%s = %q, want %q", name, pair[0], pair[1])
 		}
 	}
-	if ct.ReadOnly != ecs.Bool(false) || ct.ManagementEvent != ecs.Bool(true) {
+	if ct.ReadOnly != ecs.Bool(false) || ct.ManagementEvent != "true" {
 		t.Errorf("read_only/management_event = %+v %+v", ct.ReadOnly, ct.ManagementEvent)
 	}
 	if ct.Flattened.RequestParameters["userName"] != "mallory" || ct.Flattened.ResponseElements["user"] == nil {
@@ -126,14 +128,16 @@ func TestAssumedRoleUserIsSessionIssuer(t *testing.T) {
 		t.Errorf("user = %+v", d.User)
 	}
 	sc := d.AWS.CloudTrail.UserIdentity.SessionContext
-	if sc.MFAAuthenticated != ecs.Bool(true) || !sc.CreationDate.Set || sc.CreationDate.V.Hour() != 23 {
+	if sc.MFAAuthenticated != "true" || !sc.CreationDate.Set || sc.CreationDate.V.Hour() != 23 {
 		t.Errorf("session_context = %+v", sc)
 	}
 	want := ecs.SessionIssuer{Type: "Role", PrincipalID: "AROAEXAMPLE", ARN: "arn:aws:iam::123456789012:role/DevAdmin", AccountID: "123456789012"}
 	if sc.SessionIssuer != want {
 		t.Errorf("session_issuer = %+v", sc.SessionIssuer)
 	}
-	if !reflect.DeepEqual(d.Related.User, []string{"DevAdmin"}) {
+	// Elastic's expected output for an assumed role's ConsoleLogin has no related.user: the
+	// issuer's name becomes user.name only.
+	if d.Related != nil && d.Related.User != nil {
 		t.Errorf("related.user = %v", d.Related.User)
 	}
 }
@@ -207,7 +211,7 @@ func TestLowercaseKeys(t *testing.T) {
 		t.Errorf("@timestamp = %v", d.Timestamp)
 	}
 	ct := d.AWS.CloudTrail
-	if ct.UserIdentity.ARN != "arn:aws:test_arn" || ct.ManagementEvent != ecs.Bool(false) || ct.APIVersion != "2012-08-10" || ct.EventCategory != "Data" {
+	if ct.UserIdentity.ARN != "arn:aws:test_arn" || ct.ManagementEvent != "false" || ct.APIVersion != "2012-08-10" || ct.EventCategory != "Data" {
 		t.Errorf("aws.cloudtrail = %+v", ct)
 	}
 	if d.Cloud.Account.ID != "123456789012" {
@@ -282,7 +286,7 @@ func TestWrongTypes(t *testing.T) {
 	if d.Event.Action != "X" || d.User != nil || d.UserAgent != nil || d.TLS != nil || d.AWS.CloudTrail.Resources != nil {
 		t.Errorf("wrong types must be ignored: %+v", d)
 	}
-	if d.AWS.CloudTrail.ReadOnly.Set || d.AWS.CloudTrail.ManagementEvent != ecs.Bool(true) {
+	if d.AWS.CloudTrail.ReadOnly.Set || d.AWS.CloudTrail.ManagementEvent != "true" {
 		t.Errorf("booleans: read_only %+v management_event %+v", d.AWS.CloudTrail.ReadOnly, d.AWS.CloudTrail.ManagementEvent)
 	}
 	if d.Source == nil || d.Source.Address != "5" || !slices.Contains(d.SiemScore.Issues, ecs.IssueSourceNotIP) {
@@ -303,5 +307,42 @@ func TestKey(t *testing.T) {
 	k := Key(event(t, `{"eventID":"e","eventTime":"2024-01-01T00:00:00Z","recipientAccountId":123456789012}`))
 	if k[0] != "e" || k[1] != "2024-01-01T00:00:00Z" || k[2] != "123456789012" {
 		t.Errorf("Key = %v", k)
+	}
+}
+
+func TestGroupAndRenameTargets(t *testing.T) {
+	// The integration's test case for AddUserToGroup: group.name admin, user.target.name Bob,
+	// related.user Alice and Bob.
+	d := parse(t, `{"eventVersion":"1.0","userIdentity":{"type":"IAMUser","principalId":"EX_PRINCIPAL_ID","arn":"arn:aws:iam::123456789012:user/Alice","accountId":"123456789012","accessKeyId":"EXAMPLE_KEY_ID","userName":"Alice"},
+	"eventTime":"2014-03-25T21:08:14Z","eventSource":"iam.amazonaws.com","eventName":"AddUserToGroup","awsRegion":"us-east-2","sourceIPAddress":"127.0.0.1","userAgent":"AWSConsole",
+	"requestParameters":{"userName":"Bob","groupName":"admin"},"responseElements":null}`)
+	if d.Group == nil || *d.Group != (ecs.Group{Name: "admin"}) || d.User.Target != (ecs.UserRef{Name: "Bob"}) {
+		t.Errorf("group %+v user %+v", d.Group, d.User)
+	}
+	if !reflect.DeepEqual(d.Related.User, []string{"Alice", "Bob"}) {
+		t.Errorf("related.user = %v", d.Related.User)
+	}
+	d = parse(t, `{"eventSource":"iam.amazonaws.com","eventName":"UpdateUser","eventTime":"2014-03-25T21:08:14Z",
+	"requestParameters":{"userName":"Bob","newUserName":"Robert"},"responseElements":{"group":{"groupId":"AGPA1"}}}`)
+	if d.User == nil || d.User.Changes.Name != "Robert" || d.User.Target.Name != "Bob" || d.User.Name != "" || d.Group.ID != "AGPA1" {
+		t.Errorf("user %+v group %+v", d.User, d.Group)
+	}
+}
+
+func TestInsightEvent(t *testing.T) {
+	// An Insights record names no eventName or eventSource of its own; AWS's documented example.
+	d := parse(t, `{"eventVersion":"1.07","eventTime":"2019-10-17T10:05:00Z","awsRegion":"us-east-1","eventID":"aab985f2-3a56-48cc-a8a5-e0af77606f5f",
+	"eventType":"AwsCloudTrailInsight","recipientAccountId":"123456789012","sharedEventID":"12edc982-3348-4794-83d3-a3db26525049",
+	"insightDetails":{"state":"Start","eventSource":"ssm.amazonaws.com","eventName":"UpdateInstanceAssociationStatus","insightType":"ApiCallRateInsight",
+	"insightContext":{"statistics":{"baseline":{"average":1.7561507937},"insight":{"average":50.1}}}},"eventCategory":"Insight"}`)
+	if !d.Timestamp.Equal(time.Date(2019, 10, 17, 10, 5, 0, 0, time.UTC)) || len(d.SiemScore.Issues) != 0 {
+		t.Errorf("@timestamp %v issues %v", d.Timestamp, d.SiemScore.Issues)
+	}
+	ct := d.AWS.CloudTrail
+	if ct.EventType != "AwsCloudTrailInsight" || ct.EventCategory != "Insight" || ct.Flattened.InsightDetails["insightType"] != "ApiCallRateInsight" {
+		t.Errorf("aws.cloudtrail = %+v", ct)
+	}
+	if d.Event.ID != "aab985f2-3a56-48cc-a8a5-e0af77606f5f" || d.Event.Action != "" || d.Cloud.Account.ID != "123456789012" {
+		t.Errorf("event %+v cloud %+v", d.Event, d.Cloud)
 	}
 }

@@ -9,14 +9,16 @@ type AWS struct {
 
 // CloudTrail is `aws.cloudtrail.*`.
 type CloudTrail struct {
-	UserIdentity        UserIdentity    `json:"user_identity,omitzero"`
-	ErrorCode           string          `json:"error_code,omitempty"`
-	ErrorMessage        string          `json:"error_message,omitempty"`
-	RequestID           string          `json:"request_id,omitempty"`
-	EventType           string          `json:"event_type,omitempty"`
-	EventVersion        string          `json:"event_version,omitempty"`
-	EventCategory       string          `json:"event_category,omitempty"`
-	ManagementEvent     OptBool         `json:"management_event,omitzero"`
+	UserIdentity  UserIdentity `json:"user_identity,omitzero"`
+	ErrorCode     string       `json:"error_code,omitempty"`
+	ErrorMessage  string       `json:"error_message,omitempty"`
+	RequestID     string       `json:"request_id,omitempty"`
+	EventType     string       `json:"event_type,omitempty"`
+	EventVersion  string       `json:"event_version,omitempty"`
+	EventCategory string       `json:"event_category,omitempty"`
+	// ManagementEvent and MFAAuthenticated are "true" or "false": keywords, as Elastic's
+	// integration maps them, so the two kinds of documents can share a data view.
+	ManagementEvent     string          `json:"management_event,omitempty"`
 	ReadOnly            OptBool         `json:"read_only,omitzero"`
 	RecipientAccountID  string          `json:"recipient_account_id,omitempty"`
 	SharedEventID       string          `json:"shared_event_id,omitempty"`
@@ -41,7 +43,7 @@ type UserIdentity struct {
 
 // SessionContext is `aws.cloudtrail.user_identity.session_context.*`.
 type SessionContext struct {
-	MFAAuthenticated OptBool       `json:"mfa_authenticated,omitzero"`
+	MFAAuthenticated string        `json:"mfa_authenticated,omitempty"`
 	CreationDate     OptTime       `json:"creation_date,omitzero"`
 	SessionIssuer    SessionIssuer `json:"session_issuer,omitzero"`
 }
@@ -61,6 +63,8 @@ type CloudTrailFlat struct {
 	ResponseElements    map[string]any `json:"response_elements,omitempty"`
 	AdditionalEventData map[string]any `json:"additional_eventdata,omitempty"`
 	ServiceEventDetails map[string]any `json:"service_event_details,omitempty"`
+	// InsightDetails is what a CloudTrail Insights event found (state, the API and its rates).
+	InsightDetails map[string]any `json:"insight_details,omitempty"`
 }
 
 // CloudResource is one entry of CloudTrail's `resources`.
@@ -95,31 +99,65 @@ type GuardDutySeverity struct {
 	Value string   `json:"value,omitempty"`
 }
 
+// The GuardDuty field names below are those of Elastic's GuardDuty integration
+// (aws.guardduty.resource.instance_details.instance.id, ...access_key_details.accesskey_id,
+// aws.guardduty.service.action.type, ...), so its dashboards find them.
+
 // GuardDutyResource is the affected resource of a finding.
 type GuardDutyResource struct {
 	Type             string           `json:"type,omitempty"`
 	AccessKeyDetails AccessKeyDetails `json:"access_key_details,omitzero"`
-	InstanceID       string           `json:"instance_id,omitempty"`
+	InstanceDetails  InstanceDetails  `json:"instance_details,omitzero"`
+}
+
+// InstanceDetails identifies the EC2 instance a finding is about.
+type InstanceDetails struct {
+	Instance Instance `json:"instance,omitzero"`
+}
+
+// Instance is an EC2 instance.
+type Instance struct {
+	ID string `json:"id,omitempty"`
 }
 
 // AccessKeyDetails identifies the AWS principal a finding is about.
 type AccessKeyDetails struct {
-	AccessKeyID string `json:"access_key_id,omitempty"`
-	PrincipalID string `json:"principal_id,omitempty"`
-	UserName    string `json:"user_name,omitempty"`
-	UserType    string `json:"user_type,omitempty"`
+	AccessKeyID string        `json:"accesskey_id,omitempty"`
+	PrincipalID string        `json:"principal_id,omitempty"`
+	User        AccessKeyUser `json:"user,omitzero"`
+}
+
+// AccessKeyUser is the principal's name and type (IAMUser, AssumedRole, Root, ...).
+type AccessKeyUser struct {
+	Name string `json:"name,omitempty"`
+	Type string `json:"type,omitempty"`
 }
 
 // GuardDutyService is the detection context of a finding.
 type GuardDutyService struct {
-	ActionType     string  `json:"action_type,omitempty"`
-	API            string  `json:"api,omitempty"`
-	ServiceName    string  `json:"service_name,omitempty"`
-	Count          OptInt  `json:"count,omitzero"`
-	EventFirstSeen OptTime `json:"event_first_seen,omitzero"`
-	EventLastSeen  OptTime `json:"event_last_seen,omitzero"`
-	Archived       OptBool `json:"archived,omitzero"`
-	DetectorID     string  `json:"detector_id,omitempty"`
-	FeatureName    string  `json:"feature_name,omitempty"`
-	ResourceRole   string  `json:"resource_role,omitempty"`
+	Action       GuardDutyAction `json:"action,omitzero"`
+	ServiceName  string          `json:"service_name,omitempty"`
+	Count        OptInt          `json:"count,omitzero"`
+	Event        GuardDutyEvent  `json:"event,omitzero"`
+	Archived     OptBool         `json:"archived,omitzero"`
+	DetectorID   string          `json:"detector_id,omitempty"`
+	FeatureName  string          `json:"feature_name,omitempty"`
+	ResourceRole string          `json:"resource_role,omitempty"`
+}
+
+// GuardDutyAction is what the finding saw happen: its type and, for API calls, the API.
+type GuardDutyAction struct {
+	Type             string           `json:"type,omitempty"`
+	AWSAPICallAction AWSAPICallAction `json:"aws_api_call_action,omitzero"`
+}
+
+// AWSAPICallAction is the API call an AWS_API_CALL finding is about.
+type AWSAPICallAction struct {
+	API string `json:"api,omitempty"`
+}
+
+// GuardDutyEvent is when the activity behind the finding was first and last seen.
+type GuardDutyEvent struct {
+	FirstSeen OptTime `json:"first_seen,omitzero"`
+	LastSeen  OptTime `json:"last_seen,omitzero"`
 }

@@ -27,6 +27,7 @@ type Document struct {
 	Source      *Endpoint  `json:"source,omitempty"`
 	Destination *Endpoint  `json:"destination,omitempty"`
 	User        *User      `json:"user,omitempty"`
+	Group       *Group     `json:"group,omitempty"`
 	UserAgent   *UserAgent `json:"user_agent,omitempty"`
 	Cloud       *Cloud     `json:"cloud,omitempty"`
 	Rule        *Rule      `json:"rule,omitempty"`
@@ -69,6 +70,7 @@ type Event struct {
 	Dataset       string   `json:"dataset,omitempty"`
 	Module        string   `json:"module,omitempty"`
 	Created       OptTime  `json:"created,omitzero"`
+	Ingested      OptTime  `json:"ingested,omitzero"`
 	Severity      OptInt   `json:"severity,omitzero"`
 	RiskScore     OptFloat `json:"risk_score,omitzero"`
 	RiskScoreNorm OptFloat `json:"risk_score_norm,omitzero"`
@@ -104,10 +106,14 @@ type ASOrg struct {
 	Name string `json:"name,omitempty"`
 }
 
-// Geo is the subset of ECS geo fields that GuardDuty reports.
+// Geo is the subset of ECS geo fields that GuardDuty reports and that Elastic's geoip
+// processor fills from a GeoLite2 City database.
 type Geo struct {
+	ContinentName  string    `json:"continent_name,omitempty"`
 	CountryName    string    `json:"country_name,omitempty"`
 	CountryISOCode string    `json:"country_iso_code,omitempty"`
+	RegionName     string    `json:"region_name,omitempty"`
+	RegionISOCode  string    `json:"region_iso_code,omitempty"`
 	CityName       string    `json:"city_name,omitempty"`
 	Location       *GeoPoint `json:"location,omitempty"`
 }
@@ -120,14 +126,50 @@ type GeoPoint struct {
 
 // User is the ECS `user` field set.
 type User struct {
-	Name   string `json:"name,omitempty"`
-	ID     string `json:"id,omitempty"`
-	Domain string `json:"domain,omitempty"`
+	Name    string      `json:"name,omitempty"`
+	ID      string      `json:"id,omitempty"`
+	Domain  string      `json:"domain,omitempty"`
+	Target  UserRef     `json:"target,omitzero"`
+	Changes UserChanges `json:"changes,omitzero"`
 }
 
-// UserAgent is the ECS `user_agent` field set.
+// UserRef names another user: `user.target`, the user an IAM call acts on.
+type UserRef struct {
+	Name string `json:"name,omitempty"`
+	ID   string `json:"id,omitempty"`
+}
+
+// UserChanges is `user.changes`: the user's values after the change (a renamed user).
+type UserChanges struct {
+	Name string `json:"name,omitempty"`
+}
+
+// Group is the ECS `group` field set: the IAM group an event acts on.
+type Group struct {
+	Name string `json:"name,omitempty"`
+	ID   string `json:"id,omitempty"`
+}
+
+// UserAgent is the ECS `user_agent` field set: the string as received and what parsing it
+// (uap-core's rules, as Elastic's user_agent processor) made of it.
 type UserAgent struct {
-	Original string `json:"original,omitempty"`
+	Original string          `json:"original,omitempty"`
+	Name     string          `json:"name,omitempty"`
+	Version  string          `json:"version,omitempty"`
+	OS       UserAgentOS     `json:"os,omitzero"`
+	Device   UserAgentDevice `json:"device,omitzero"`
+}
+
+// UserAgentOS is the operating system a user agent names.
+type UserAgentOS struct {
+	Name    string `json:"name,omitempty"`
+	Version string `json:"version,omitempty"`
+	Full    string `json:"full,omitempty"`
+}
+
+// UserAgentDevice is the device a user agent names ("Other" when it names none).
+type UserAgentDevice struct {
+	Name string `json:"name,omitempty"`
 }
 
 // Cloud is the ECS `cloud` field set.

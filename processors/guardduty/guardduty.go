@@ -136,15 +136,14 @@ func resource(b *block, r fields.Obj) {
 	res := &b.gd.Resource
 	res.Type = r.Str("resourceType")
 	inst := r.Obj("instanceDetails")
-	res.InstanceID = inst.Str("instanceId")
+	res.InstanceDetails.Instance.ID = inst.Str("instanceId")
 	ak := r.Obj("accessKeyDetails")
 	res.AccessKeyDetails = ecs.AccessKeyDetails{
 		AccessKeyID: ak.Str("accessKeyId"),
 		PrincipalID: ak.Str("principalId"),
-		UserName:    ak.Str("userName"),
-		UserType:    ak.Str("userType"),
+		User:        ecs.AccessKeyUser{Name: ak.Str("userName"), Type: ak.Str("userType")},
 	}
-	b.user = ecs.User{ID: res.AccessKeyDetails.PrincipalID, Name: res.AccessKeyDetails.UserName}
+	b.user = ecs.User{ID: res.AccessKeyDetails.PrincipalID, Name: res.AccessKeyDetails.User.Name}
 	if b.user != (ecs.User{}) {
 		b.doc.User = &b.user
 		users := fields.AppendUnique(b.users[:0], b.user.ID)
@@ -164,15 +163,15 @@ func service(b *block, s fields.Obj) {
 	if v, ok := s.Bool("archived"); ok {
 		svc.Archived = ecs.Bool(v)
 	}
-	svc.EventFirstSeen = s.OptTime("eventFirstSeen")
-	svc.EventLastSeen = s.OptTime("eventLastSeen")
+	svc.Event.FirstSeen = s.OptTime("eventFirstSeen")
+	svc.Event.LastSeen = s.OptTime("eventLastSeen")
 
 	action := s.Obj("action")
-	svc.ActionType = action.Str("actionType")
-	b.doc.Event.Action = svc.ActionType
+	svc.Action.Type = action.Str("actionType")
+	b.doc.Event.Action = svc.Action.Type
 
 	api := action.Obj("awsApiCallAction")
-	svc.API = api.Str("api")
+	svc.Action.AWSAPICallAction.API = api.Str("api")
 	b.doc.Event.Provider = api.Str("serviceName")
 
 	for _, k := range [...]string{"awsApiCallAction", "kubernetesApiCallAction", "rdsLoginAttemptAction"} {

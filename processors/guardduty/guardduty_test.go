@@ -77,10 +77,10 @@ func TestFindingFields(t *testing.T) {
 		t.Errorf("aws.guardduty = %+v", gd)
 	}
 	svc := gd.Service
-	if svc.Count != ecs.Int(3) || svc.Archived != ecs.Bool(false) || svc.API != "GetObject" || svc.ServiceName != "guardduty" || !svc.EventFirstSeen.Set || svc.FeatureName != "FlowLogs" || svc.DetectorID != "d" {
+	if svc.Count != ecs.Int(3) || svc.Archived != ecs.Bool(false) || svc.Action.AWSAPICallAction.API != "GetObject" || svc.ServiceName != "guardduty" || !svc.Event.FirstSeen.Set || svc.FeatureName != "FlowLogs" || svc.DetectorID != "d" {
 		t.Errorf("aws.guardduty.service = %+v", svc)
 	}
-	if gd.Resource.Type != "Instance" || gd.Resource.InstanceID != "i-1" {
+	if gd.Resource.Type != "Instance" || gd.Resource.InstanceDetails.Instance.ID != "i-1" {
 		t.Errorf("aws.guardduty.resource = %+v", gd.Resource)
 	}
 }
@@ -103,7 +103,7 @@ func TestAccessKeyUserAndIPv6(t *testing.T) {
 		t.Errorf("severity = %+v %+v", d.Event.Severity, d.AWS.GuardDuty.Severity)
 	}
 	ak := d.AWS.GuardDuty.Resource.AccessKeyDetails
-	if ak != (ecs.AccessKeyDetails{AccessKeyID: "ASIA1", PrincipalID: "AROA1:session", UserName: "ReadOnlyRole", UserType: "AssumedRole"}) {
+	if ak != (ecs.AccessKeyDetails{AccessKeyID: "ASIA1", PrincipalID: "AROA1:session", User: ecs.AccessKeyUser{Name: "ReadOnlyRole", Type: "AssumedRole"}}) {
 		t.Errorf("access_key_details = %+v", ak)
 	}
 }

@@ -50,9 +50,12 @@ func (f Format) String() string {
 // Item is one body read from a file, or the error that took its place.
 type Item struct {
 	Body map[string]any
-	File string
-	Line int // 1-based line on which the body starts
-	Err  error
+	// Stream names the log the body came from when the file says so for all its rows (a Zeek
+	// TSV header: see zeek.TSV.Stream); processors.AppendStream uses it.
+	Stream string
+	File   string
+	Line   int // 1-based line on which the body starts
+	Err    error
 }
 
 // Reader reads the bodies of one file.
@@ -255,7 +258,7 @@ func tsvReader(r *bufio.Reader, name string) func() (Item, bool) {
 			case err != nil:
 				return Item{File: name, Line: l.line, Err: fmt.Errorf("%s:%d: %w", name, l.line, err)}, true
 			case row != nil:
-				return Item{Body: row, File: name, Line: l.line}, true
+				return Item{Body: row, Stream: t.Stream(), File: name, Line: l.line}, true
 			}
 		}
 	}

@@ -189,3 +189,42 @@ func TestLongLines(t *testing.T) {
 		t.Errorf("format %v: %d items", format, len(got))
 	}
 }
+
+// TestZeekStream: every row of a kerberos.log names its log, from #path or, in a file without
+// one, from its Kerberos-only columns; a conn.log names conn.
+func TestZeekStream(t *testing.T) {
+	for file, want := range map[string][]string{
+		"testdata/kerberos-ids-only.log": {"kerberos", "kerberos", "kerberos", "kerberos"},
+		"testdata/kerberos-no-path.log":  {"kerberos"},
+	} {
+		r, err := Open(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for it := range r.All() {
+			if it.Err != nil {
+				t.Fatal(it.Err)
+			}
+			got = append(got, it.Stream)
+		}
+		r.Close()
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("%s: streams %v, want %v", file, got, want)
+		}
+	}
+	conn := "#separator \\x09\n#path\tconn\n#fields\tts\tuid\tid.orig_h\tservice\n1.5\tC1\t10.0.0.1\tdns\n"
+	r, err := NewReader(strings.NewReader(conn), "conn.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	it, _ := r.Next()
+	if it.Stream != "conn" {
+		t.Errorf("conn.log rows: stream %q", it.Stream)
+	}
+	headerless := "ts\tuid\tid.orig_h\tservice\n1.5\tC1\t10.0.0.1\tdns\n"
+	r, _ = NewReader(strings.NewReader(headerless), "x.log")
+	if it, _ := r.Next(); it.Stream != "" {
+		t.Errorf("columns shared with conn.log must not name a stream: %q", it.Stream)
+	}
+}

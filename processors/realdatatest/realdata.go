@@ -28,6 +28,9 @@ type Body struct {
 	File string
 	Line int
 	Map  map[string]any
+	// Stream is what the file says the record is (a Zeek TSV header's #path), for
+	// processors.AppendStream.
+	Stream string
 }
 
 // DataEnv names the data folder for checkouts that do not sit beside ../shared (a git
@@ -125,7 +128,7 @@ func read(path string) ([]Body, error) {
 		if it.Err != nil {
 			return nil, fmt.Errorf("realdata: %s:%d: %w", path, it.Line, it.Err)
 		}
-		out = append(out, Body{File: filepath.Base(path), Line: it.Line, Map: it.Body})
+		out = append(out, Body{File: filepath.Base(path), Line: it.Line, Map: it.Body, Stream: it.Stream})
 	}
 	return out, nil
 }

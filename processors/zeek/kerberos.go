@@ -22,6 +22,10 @@ const (
 	Module  = "zeek"
 )
 
+// KerberosOnlyFields are the kerberos.log fields no other Zeek log has (conn.log has service
+// too, naming the application protocol): a row or header with one of them is Kerberos.
+var KerberosOnlyFields = []string{"request_type", "client", "cipher", "till", "forwardable", "renewable", "error_msg"}
+
 // ErrNotKerberos is returned for a row with neither uid nor id.orig_h.
 var ErrNotKerberos = errors.New("zeek: kerberos row has neither uid nor id.orig_h")
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -37,11 +38,27 @@ func NewTSV() *TSV {
 
 func (t *TSV) reset() {
 	t.sep, t.setSep, t.empty, t.unset = "\t", ",", "(empty)", "-"
-	t.names, t.types = nil, nil
+	t.path, t.names, t.types = "", nil, nil
 }
 
 // Path returns the #path of the current header block ("kerberos"), or "".
 func (t *TSV) Path() string { return t.path }
+
+// Stream names the log the current rows belong to: the #path of the header block or, for a file
+// written without one (Zeek's test baselines, some exports), "kerberos" when its column names
+// include a field only kerberos.log has. Every row of the block belongs to that log, including
+// rows whose other fields are all unset.
+func (t *TSV) Stream() string {
+	if t.path != "" {
+		return t.path
+	}
+	for _, n := range t.names {
+		if slices.Contains(KerberosOnlyFields, n) {
+			return "kerberos"
+		}
+	}
+	return ""
+}
 
 // Row parses one line (without its newline). Header, comment and blank lines return nil, nil.
 // A row whose column count does not match the header returns an error wrapping

@@ -102,7 +102,7 @@ func collect(col *train.Collector, text *bytes.Buffer) error {
 		if it.Err != nil {
 			return it.Err
 		}
-		recs = proc.Append(recs[:0], it.Body, time.Unix(0, 0))
+		recs = proc.AppendStream(recs[:0], it.Body, it.Stream, time.Unix(0, 0))
 		for i := range recs {
 			col.Add(&recs[i])
 		}

@@ -191,7 +191,7 @@ func (r *run) stream(ctx context.Context, name string, write func(io.Writer) err
 		if it.Err != nil { // the generators write valid records: this is a bug, not bad input
 			return fmt.Errorf("demo: %s: %w", name, it.Err)
 		}
-		recs = r.proc.Append(recs[:0], it.Body, time.Now())
+		recs = r.proc.AppendStream(recs[:0], it.Body, it.Stream, time.Now())
 		for j := range recs {
 			r.scorer.Score(&recs[j])
 			visit(i, &recs[j])
