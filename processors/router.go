@@ -14,6 +14,7 @@ import (
 	"github.com/siemscore/siemscore/processors/ecs"
 	"github.com/siemscore/siemscore/processors/fields"
 	"github.com/siemscore/siemscore/processors/guardduty"
+	"github.com/siemscore/siemscore/processors/useragent"
 	"github.com/siemscore/siemscore/processors/zeek"
 )
 
@@ -33,6 +34,14 @@ type Options struct {
 	EventKeys []string
 	// PreserveOriginal keeps the event as received, as JSON text, in event.original.
 	PreserveOriginal bool
+	// Geo, when set, adds geo and AS fields to the source and destination of every parsed event
+	// (a *geoip.Enricher or *geoip.DB).
+	Geo Enricher
+}
+
+// Enricher adds fields derived from a document's own values.
+type Enricher interface {
+	Enrich(d *ecs.Document)
 }
 
 // Processor turns record bodies into Records. It is safe for concurrent use.
@@ -41,11 +50,12 @@ type Processor struct {
 	kind     ecs.Kind
 	keys     []string
 	preserve bool
+	geo      Enricher
 }
 
 // New validates opts and returns a Processor.
 func New(opts Options) (*Processor, error) {
-	p := &Processor{keys: opts.EventKeys, preserve: opts.PreserveOriginal}
+	p := &Processor{keys: opts.EventKeys, preserve: opts.PreserveOriginal, geo: opts.Geo}
 	if p.keys == nil {
 		p.keys = DefaultEventKeys
 	}
@@ -269,6 +279,12 @@ func (p *Processor) appendEvent(dst []ecs.Record, kind ecs.Kind, ev, pass map[st
 	doc.Passthrough = passthrough(pass)
 	if p.preserve {
 		doc.Event.Original = src.original(ev)
+	}
+	if doc.UserAgent != nil && !useragent.Fill(doc.UserAgent) {
+		fields.AddIssue(doc, useragent.IssueNotParsed)
+	}
+	if p.geo != nil {
+		p.geo.Enrich(doc)
 	}
 	return append(dst, ecs.Record{Kind: kind, ID: digest.ID(uint8(kind), key, ev), Doc: doc})
 }
