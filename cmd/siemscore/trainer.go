@@ -71,8 +71,8 @@ func newESTraining() *esTraining { return &esTraining{read: train.DefaultESConfi
 
 func (t *esTraining) register(f *pflag.FlagSet) {
 	t.conn.register(f)
-	f.StringVar(&t.read.CloudTrailIndex, "cloudtrail-index", t.read.CloudTrailIndex, "index pattern(s) of the CloudTrail documents to train on, comma-separated")
-	f.StringVar(&t.read.KerberosIndex, "kerberos-index", t.read.KerberosIndex, "index pattern(s) of the Zeek Kerberos documents to train on, comma-separated")
+	f.StringVar(&t.read.CloudTrailIndex, shared.FlagCloudTrailIndex, t.read.CloudTrailIndex, "index pattern(s) of the CloudTrail documents to train on, comma-separated")
+	f.StringVar(&t.read.KerberosIndex, shared.FlagKerberosIndex, t.read.KerberosIndex, "index pattern(s) of the Zeek Kerberos documents to train on, comma-separated")
 	f.DurationVar(&t.read.Window, "window", t.read.Window, "how far back the training data goes (the API model wants at least 12 weeks)")
 	f.StringVar(&t.modelsIndex, shared.FlagModelsIndex, modelstore.DefaultIndex, "Elasticsearch index the model bundles are published to")
 	f.IntVar(&t.read.MaxIPPairs, "max-ip-pairs", t.read.MaxIPPairs, "most CloudTrail events held for the IP model (a uniform sample above it)")

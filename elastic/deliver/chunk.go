@@ -137,6 +137,7 @@ func (c *chunk) encode() []int {
 	bodies := make([][]byte, len(c.recs))
 	failures := make([]*rejection, len(c.recs))
 	size := 0
+	ingested := ecs.Time(time.Now().UTC())
 	for i := range c.recs {
 		r := &c.recs[i]
 		rt := c.d.routeOf(r.Kind)
@@ -147,6 +148,9 @@ func (c *chunk) encode() []int {
 		if rt.dataStream != (ecs.DataStream{}) {
 			r.Doc.DataStream = rt.dataStream
 		}
+		// When the document reaches Elasticsearch, as Fleet's final pipeline sets it (Elastic's
+		// detection rules run on event.ingested, so late records are still seen).
+		r.Doc.Event.Ingested = ingested
 		body, err := r.Doc.MarshalJSON()
 		if err != nil {
 			failures[i] = &rejection{Type: "document_encoding_exception", Reason: err.Error()}

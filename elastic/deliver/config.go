@@ -3,6 +3,7 @@ package deliver
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/siemscore/siemscore/elastic/esclient"
@@ -19,6 +20,13 @@ type Config struct {
 	// DeadLetterIndex receives the records Elasticsearch rejected; empty means
 	// logs-siemscore.deadletter-<Namespace>.
 	DeadLetterIndex string
+	// Landing chooses the data streams (target.Landing): siemscore's own, or those of Elastic's
+	// integrations for the kinds they cover. Templates.Landing is set from it.
+	Landing target.Landing
+	// Pipeline names an ingest pipeline every record is sent through (dead letters are not,
+	// so that a failing pipeline cannot make them fail too). Empty: the data stream's default
+	// pipeline, except in the integration landing, where records skip it (see route).
+	Pipeline string
 
 	// MaxBatchBytes and MaxBatchDocs bound one bulk request; a bigger chunk is split. A single
 	// document larger than MaxBatchBytes still goes, alone.
@@ -46,6 +54,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Namespace:     target.DefaultNamespace,
+		Landing:       target.LandingSiemscore,
 		MaxBatchBytes: 5 << 20,
 		MaxBatchDocs:  2000,
 		RetryBudget:   30 * time.Second,
@@ -79,6 +88,12 @@ func (c Config) Validate() error {
 	}
 	if dl := c.deadLetterIndex(); dl == c.Index {
 		add("DeadLetterIndex", fmt.Errorf("%q must differ from the index records go to, or refused records would be refused again", dl))
+	}
+	if _, err := target.ParseLanding(string(c.Landing)); err != nil {
+		add("Landing", err)
+	}
+	if c.Pipeline != "" && (c.Pipeline == "_none" || strings.ContainsAny(c.Pipeline, " \t\r\n/\\*?\"<>|,#")) {
+		add("Pipeline", fmt.Errorf("%q is not an ingest pipeline name", c.Pipeline))
 	}
 	if c.MaxBatchBytes < minBatchBytes {
 		add("MaxBatchBytes", fmt.Errorf("must be at least %d, got %d", minBatchBytes, c.MaxBatchBytes))

@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/siemscore/siemscore/elastic/esclient"
+	"github.com/siemscore/siemscore/elastic/esreq"
 	"github.com/siemscore/siemscore/elastic/target"
 	"github.com/siemscore/siemscore/elastic/template"
 	"github.com/siemscore/siemscore/processors/ecs"
@@ -120,6 +121,7 @@ func New(es *esclient.Client, cfg Config, log hclog.Logger) (*Deliverer, error) 
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
+	cfg.Templates.Landing = cfg.Landing
 	d := &Deliverer{
 		client:   es,
 		es:       es,
@@ -129,37 +131,53 @@ func New(es *esclient.Client, cfg Config, log hclog.Logger) (*Deliverer, error) 
 		routes:   make(map[ecs.Kind]*route),
 	}
 	for _, k := range ecs.Kinds() {
+		pipeline := cfg.Pipeline
 		if cfg.Index != "" {
-			d.routes[k] = newRoute(cfg.Index, ecs.DataStream{})
-		} else {
-			d.routes[k] = newRoute(target.DataStream(k.String(), cfg.Namespace),
-				ecs.DataStream{Type: "logs", Dataset: target.DatasetPrefix + k.String(), Namespace: cfg.Namespace})
+			d.routes[k] = newRoute(cfg.Index, ecs.DataStream{}, pipeline)
+			continue
 		}
+		if _, theirs := target.IntegrationDatasets[k.String()]; theirs && cfg.Landing == target.LandingIntegration && pipeline == "" {
+			// The integration's default pipeline expects the raw event in `message` and would
+			// parse it again (or fail on its absence); records arrive mapped to ECS already.
+			// The final pipeline (Fleet's event.ingested and agent checks) still runs.
+			pipeline = "_none"
+		}
+		d.routes[k] = newRoute(cfg.Landing.DataStream(k.String(), cfg.Namespace),
+			ecs.DataStream{Type: "logs", Dataset: cfg.Landing.Dataset(k.String()), Namespace: cfg.Namespace}, pipeline)
 	}
 	if cfg.DeadLetterIndex != "" {
-		d.dead = newRoute(cfg.DeadLetterIndex, ecs.DataStream{})
+		d.dead = newRoute(cfg.DeadLetterIndex, ecs.DataStream{}, "")
 	} else {
 		d.dead = newRoute(target.DeadLetter(cfg.Namespace),
-			ecs.DataStream{Type: "logs", Dataset: target.DeadLetterDataset, Namespace: cfg.Namespace})
+			ecs.DataStream{Type: "logs", Dataset: target.DeadLetterDataset, Namespace: cfg.Namespace}, "")
 	}
 	d.stop, d.stopNow = context.WithCancel(context.Background())
-	d.installed.Store(!cfg.Templates.Enabled)
+	d.installed.Store(!cfg.Templates.Enabled && cfg.Pipeline == "")
 	// Elasticsearch may well be down while Fluent Bit starts; that must not stop the agent, so a
-	// failed installation is retried before the first delivery instead.
+	// failed preparation is retried before the first delivery instead. A pipeline that
+	// Elasticsearch says does not exist is a configuration error, though: every record would be
+	// refused.
 	ctx, cancel := context.WithTimeout(context.Background(), initTemplateTimeout)
 	defer cancel()
-	if err := d.installTemplates(ctx); err != nil {
-		log.Warn("index templates not installed yet; retrying before the first delivery", "error", err)
+	if err := d.prepare(ctx); err != nil {
+		if errors.Is(err, errNoPipeline) {
+			return nil, &esclient.FieldError{Component: "deliver", Field: "Pipeline", Err: err}
+		}
+		log.Warn("not prepared yet; retrying before the first delivery", "error", err)
 	}
 	return d, nil
 }
 
+// errNoPipeline marks an ingest pipeline Elasticsearch does not have.
+var errNoPipeline = errors.New("no such ingest pipeline")
+
 // initTemplateTimeout bounds the template installation New attempts.
 const initTemplateTimeout = 10 * time.Second
 
-// installTemplates installs the index templates once, before anything is written: a data stream
-// created before its template would get no mappings, and no lifecycle, for good.
-func (d *Deliverer) installTemplates(ctx context.Context) error {
+// prepare installs the index templates and checks the ingest pipeline once, before anything is
+// written: a data stream created before its template would get no mappings, and no lifecycle,
+// for good; and records sent through a missing pipeline are refused one by one.
+func (d *Deliverer) prepare(ctx context.Context) error {
 	if d.installed.Load() {
 		return nil
 	}
@@ -168,24 +186,42 @@ func (d *Deliverer) installTemplates(ctx context.Context) error {
 	if d.installed.Load() {
 		return nil
 	}
-	if _, err := template.Install(ctx, d.client, d.cfg.Templates, d.log.Named("template")); err != nil {
-		return fmt.Errorf("es_template_install: %w (turn es_template_install off if the templates are managed elsewhere)", err)
+	if d.cfg.Pipeline != "" {
+		err := esreq.Do(ctx, d.client, esapi.IngestGetPipelineRequest{PipelineID: d.cfg.Pipeline}, "ingest pipeline "+d.cfg.Pipeline, nil)
+		switch {
+		case esreq.NotFound(err):
+			return fmt.Errorf("es_pipeline: %w %q in Elasticsearch (create it first, or unset es_pipeline)", errNoPipeline, d.cfg.Pipeline)
+		case err != nil:
+			return fmt.Errorf("es_pipeline: %w", err)
+		}
+	}
+	if d.cfg.Templates.Enabled {
+		if _, err := template.Install(ctx, d.client, d.cfg.Templates, d.log.Named("template")); err != nil {
+			return fmt.Errorf("es_template_install: %w (turn es_template_install off if the templates are managed elsewhere)", err)
+		}
 	}
 	d.installed.Store(true)
 	return nil
 }
 
 // route is a write target: its name, the start of its bulk action line (the _id and closing
-// braces follow), and for siemscore's own data streams the data_stream fields documents carry.
+// braces follow), and for data streams named by siemscore the data_stream fields documents
+// carry.
 type route struct {
 	index      string
 	meta       []byte
 	dataStream ecs.DataStream
 }
 
-func newRoute(index string, ds ecs.DataStream) *route {
+// newRoute makes a route; a pipeline ("_none" to skip the default one) goes into its action line.
+func newRoute(index string, ds ecs.DataStream, pipeline string) *route {
 	q, _ := json.Marshal(index) // marshalling a Go string cannot fail
-	return &route{index: index, meta: append([]byte(`{"create":{"_index":`), q...), dataStream: ds}
+	meta := append([]byte(`{"create":{"_index":`), q...)
+	if pipeline != "" {
+		p, _ := json.Marshal(pipeline)
+		meta = append(append(meta, `,"pipeline":`...), p...)
+	}
+	return &route{index: index, meta: meta, dataStream: ds}
 }
 
 // routeOf returns the target of a kind; a kind this build does not know is shipped as generic.
@@ -216,7 +252,7 @@ func (d *Deliverer) Deliver(ctx context.Context, records []ecs.Record, bad ...Un
 	defer stopWatch()
 
 	var out Outcome
-	if err := d.installTemplates(ctx); err != nil {
+	if err := d.prepare(ctx); err != nil {
 		out = Outcome{Status: Retry, Records: len(records) + len(bad), Undecodable: len(bad), Err: d.redactor.Error(err)}
 	} else {
 		out = newChunk(d, records, bad).deliver(ctx)

@@ -216,3 +216,26 @@ func LoadCAFile(path string) (*x509.CertPool, error) {
 	}
 	return pool, nil
 }
+
+// CloudIDURL returns the Elasticsearch endpoint of an Elastic Cloud deployment ID
+// ("<name>:<base64 of host$es-id$kibana-id>", the host possibly with a port): https://es-id.host,
+// on port 443 unless the host names another.
+func CloudIDURL(id string) (string, error) {
+	_, enc, ok := strings.Cut(id, ":")
+	if !ok || enc == "" {
+		return "", errors.New(`expected "<name>:<base64 value>", as Elastic Cloud shows it`)
+	}
+	dec, err := base64.StdEncoding.DecodeString(enc)
+	if err != nil {
+		return "", errors.New("the part after ':' is not base64")
+	}
+	parts := strings.Split(string(dec), "$")
+	if len(parts) < 2 || parts[0] == "" || parts[1] == "" {
+		return "", errors.New(`the value does not decode to "host$elasticsearch-id$..."`)
+	}
+	u := "https://" + parts[1] + "." + parts[0]
+	if err := validateHost(u); err != nil {
+		return "", fmt.Errorf("decodes to %q: %w", u, err)
+	}
+	return u, nil
+}

@@ -29,6 +29,52 @@ func DataStream(kind, namespace string) string {
 	return "logs-" + DatasetPrefix + kind + "-" + namespace
 }
 
+// Landing says which data streams records go to.
+type Landing string
+
+// Landings.
+const (
+	// LandingSiemscore writes every kind to siemscore's own data streams,
+	// logs-siemscore.<kind>-<namespace>.
+	LandingSiemscore Landing = "siemscore"
+	// LandingIntegration writes CloudTrail, GuardDuty and Zeek Kerberos records to the data
+	// streams of Elastic's AWS and Zeek integrations (IntegrationDatasets), where Elastic's
+	// detection rules and dashboards look; other records keep siemscore's own.
+	LandingIntegration Landing = "integration"
+)
+
+// IntegrationDatasets maps the kinds Elastic's integrations cover to their datasets.
+var IntegrationDatasets = map[string]string{
+	"cloudtrail": "aws.cloudtrail",
+	"guardduty":  "aws.guardduty",
+	"kerberos":   "zeek.kerberos",
+}
+
+// ParseLanding parses a landing name.
+func ParseLanding(s string) (Landing, error) {
+	switch l := Landing(strings.ToLower(s)); l {
+	case LandingSiemscore, LandingIntegration:
+		return l, nil
+	}
+	return "", fmt.Errorf("%q: accepted: %s, %s", s, LandingSiemscore, LandingIntegration)
+}
+
+// Dataset returns the data stream dataset of records of the named kind.
+func (l Landing) Dataset(kind string) string {
+	if ds, ok := IntegrationDatasets[kind]; ok && l == LandingIntegration {
+		return ds
+	}
+	return DatasetPrefix + kind
+}
+
+// DataStream returns the data stream records of the named kind go to: logs-<dataset>-<namespace>.
+func (l Landing) DataStream(kind, namespace string) string {
+	return "logs-" + l.Dataset(kind) + "-" + namespace
+}
+
+// IntegrationPattern is the index pattern of an integration dataset's data streams.
+func IntegrationPattern(dataset string) string { return "logs-" + dataset + "-*" }
+
 // DeadLetter returns the dead-letter data stream of a namespace.
 func DeadLetter(namespace string) string {
 	return "logs-" + DeadLetterDataset + "-" + namespace

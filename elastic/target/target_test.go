@@ -28,3 +28,26 @@ func TestNames(t *testing.T) {
 		}
 	}
 }
+
+func TestLandings(t *testing.T) {
+	for _, tc := range []struct {
+		l          Landing
+		kind, want string
+	}{
+		{LandingSiemscore, "cloudtrail", "logs-siemscore.cloudtrail-prod"},
+		{LandingIntegration, "cloudtrail", "logs-aws.cloudtrail-prod"},
+		{LandingIntegration, "guardduty", "logs-aws.guardduty-prod"},
+		{LandingIntegration, "kerberos", "logs-zeek.kerberos-prod"},
+		{LandingIntegration, "generic", "logs-siemscore.generic-prod"},
+	} {
+		if got := tc.l.DataStream(tc.kind, "prod"); got != tc.want {
+			t.Errorf("%s %s: %s, want %s", tc.l, tc.kind, got, tc.want)
+		}
+	}
+	if l, err := ParseLanding("Integration"); l != LandingIntegration || err != nil {
+		t.Errorf("ParseLanding: %v %v", l, err)
+	}
+	if _, err := ParseLanding("fleet"); err == nil {
+		t.Error("an unknown landing was accepted")
+	}
+}

@@ -3,6 +3,8 @@ package template
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -46,7 +48,19 @@ type Config struct {
 	ILMPolicy string
 	// Replicas sets index.number_of_replicas; -1 keeps the cluster default.
 	Replicas int
+	// Landing LandingIntegration also prepares the data streams of Elastic's integrations that
+	// records go to (Integrations: logs-<dataset>-*): siemscore's score fields are added to each
+	// dataset's "logs-<dataset>@custom" component template, and where Elastic's index template
+	// for the dataset is not installed, a compatible one of siemscore's (IntegrationPriority,
+	// below Fleet's) maps the ECS fields as the integration does.
+	Landing      target.Landing
+	Integrations []string
 }
+
+// IntegrationPriority is the priority of siemscore's stand-in templates for integration
+// datasets: above Elastic's logs template (100), below Fleet's integration templates (200), so
+// installing the integration later takes over without a conflict.
+const IntegrationPriority = 199
 
 // DefaultConfig returns the defaults: installed, priority 250, siemscore's data stream
 // patterns, lifecycle detected, documents kept forever (as Elastic's own logs policy does).
@@ -60,6 +74,8 @@ func DefaultConfig() Config {
 		Lifecycle:          LifecycleAuto,
 		ILMPolicy:          "siemscore-logs",
 		Replicas:           -1,
+		Landing:            target.LandingSiemscore,
+		Integrations:       slices.Sorted(maps.Values(target.IntegrationDatasets)),
 	}
 }
 
@@ -95,6 +111,14 @@ func (c Config) Validate() error {
 	}
 	if c.ILMPolicy == "" || strings.ContainsAny(c.ILMPolicy, `/\*?"<>| ,#:`) {
 		errs = append(errs, fmt.Errorf("template: ILMPolicy: %q is not a valid policy name", c.ILMPolicy))
+	}
+	if _, err := target.ParseLanding(string(c.Landing)); err != nil {
+		errs = append(errs, fmt.Errorf("template: Landing: %w", err))
+	}
+	for _, ds := range c.Integrations {
+		if err := target.ValidateIndex("logs-" + ds + "-x"); err != nil || ds == "" || strings.ContainsAny(ds, "*-") {
+			errs = append(errs, fmt.Errorf("template: Integrations: %q is not a dataset name", ds))
+		}
 	}
 	if c.Replicas < -1 {
 		errs = append(errs, fmt.Errorf("template: Replicas: must be -1 (cluster default) or more, got %d", c.Replicas))

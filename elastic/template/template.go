@@ -28,6 +28,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/siemscore/siemscore/elastic/esclient"
+	"github.com/siemscore/siemscore/elastic/target"
 )
 
 var (
@@ -39,7 +40,9 @@ var (
 
 // SchemaVersion numbers the shape of what this package installs. Raise it with every change to
 // the mappings or settings, so an older plugin version never overwrites them.
-const SchemaVersion = 1
+// 2: field types of Elastic's integrations, event.ingested, user_agent.*, geo, user.target,
+// group, the GuardDuty integration's field names; the integration landing.
+const SchemaVersion = 2
 
 // managedBy marks, in _meta, what this package installed.
 const managedBy = "siemscore"
@@ -65,6 +68,9 @@ type Result struct {
 	// RolledOver lists the existing data streams rolled over to take up a template just
 	// written (see rollOver).
 	RolledOver []string
+	// Elastic lists Elastic's integration templates found installed (integration landing):
+	// they map those datasets, and no stand-in was written for them.
+	Elastic []string
 }
 
 // resource is one thing to install: an index template or an ILM policy.
@@ -110,6 +116,13 @@ func Install(ctx context.Context, es *esclient.Client, cfg Config, log hclog.Log
 		return res, err
 	}
 	var changed []string
+	if cfg.Landing == target.LandingIntegration {
+		more, err := integrations(ctx, es, cfg, lc, &res, &changed, log)
+		if err != nil {
+			return res, es.Redactor().Error(err)
+		}
+		resources = append(resources, more...)
+	}
 	for _, r := range resources {
 		state, err := ensure(ctx, es, r)
 		if err != nil {
@@ -162,29 +175,12 @@ func HasILM(ctx context.Context, es *esclient.Client) (bool, error) {
 // first so the templates never name a missing policy.
 func build(cfg Config, lc Lifecycle) ([]resource, error) {
 	var out []resource
-	settings := map[string]any{
-		// As Elastic's logs@settings: a malformed passthrough value is kept in _source but not
-		// indexed, instead of rejecting the whole document.
-		"index.mapping.ignore_malformed": true,
-		// Passthrough fields map dynamically; room for them above the ~250 typed fields.
-		"index.mapping.total_fields.limit": 2000,
+	settings, lifecycle, policy, err := common(cfg, lc)
+	if err != nil {
+		return nil, err
 	}
-	if cfg.Replicas >= 0 {
-		settings["index.number_of_replicas"] = cfg.Replicas
-	}
-	var lifecycle map[string]any
-	switch lc {
-	case LifecycleILM:
-		out = append(out, withMeta(resource{ilm: true, name: cfg.ILMPolicy, body: map[string]any{"policy": ilmPolicy(cfg)}}))
-		settings["index.lifecycle.name"] = cfg.ILMPolicy
-	case LifecycleDataStream:
-		lifecycle = map[string]any{}
-		if cfg.Retention > 0 {
-			lifecycle["data_retention"] = esDuration(cfg.Retention)
-		}
-	case LifecycleNone:
-	default:
-		return nil, fmt.Errorf("template: lifecycle %q cannot be installed", lc)
+	if policy != nil {
+		out = append(out, *policy)
 	}
 	for _, t := range []struct {
 		name     string
@@ -196,26 +192,66 @@ func build(cfg Config, lc Lifecycle) ([]resource, error) {
 		{cfg.LogsTemplate(), cfg.Patterns, cfg.Priority, logsMappings, "siemscore: ECS documents with ML scores"},
 		{cfg.DeadLetterTemplate(), cfg.DeadLetterPatterns, cfg.Priority + 1, deadLetterMappings, "siemscore: records Elasticsearch rejected"},
 	} {
-		var mappings map[string]any
-		if err := json.Unmarshal(t.mappings, &mappings); err != nil {
-			return nil, fmt.Errorf("template: %s: embedded mappings: %w", t.name, err)
+		r, err := indexTemplate(t.name, t.patterns, t.priority, t.mappings, settings, lifecycle, cfg.CustomComponent(), t.desc)
+		if err != nil {
+			return nil, err
 		}
-		tmpl := map[string]any{"settings": settings, "mappings": mappings}
-		if lifecycle != nil {
-			tmpl["lifecycle"] = lifecycle
-		}
-		out = append(out, withMeta(resource{name: t.name, patterns: t.patterns, body: map[string]any{
-			"index_patterns":                     t.patterns,
-			"priority":                           t.priority,
-			"data_stream":                        map[string]any{},
-			"composed_of":                        []string{cfg.CustomComponent()},
-			"ignore_missing_component_templates": []string{cfg.CustomComponent()},
-			"version":                            SchemaVersion,
-			"template":                           tmpl,
-			"_meta":                              map[string]any{"description": t.desc},
-		}}))
+		out = append(out, r)
 	}
 	return out, nil
+}
+
+// common returns the index settings and data stream lifecycle every template gets, and the ILM
+// policy to install first when lc is ILM.
+func common(cfg Config, lc Lifecycle) (settings, lifecycle map[string]any, policy *resource, err error) {
+	settings = map[string]any{
+		// As Elastic's logs@settings: a malformed passthrough value is kept in _source but not
+		// indexed, instead of rejecting the whole document.
+		"index.mapping.ignore_malformed": true,
+		// Passthrough fields map dynamically; room for them above the ~250 typed fields.
+		"index.mapping.total_fields.limit": 2000,
+	}
+	if cfg.Replicas >= 0 {
+		settings["index.number_of_replicas"] = cfg.Replicas
+	}
+	switch lc {
+	case LifecycleILM:
+		p := withMeta(resource{ilm: true, name: cfg.ILMPolicy, body: map[string]any{"policy": ilmPolicy(cfg)}})
+		policy = &p
+		settings["index.lifecycle.name"] = cfg.ILMPolicy
+	case LifecycleDataStream:
+		lifecycle = map[string]any{}
+		if cfg.Retention > 0 {
+			lifecycle["data_retention"] = esDuration(cfg.Retention)
+		}
+	case LifecycleNone:
+	default:
+		return nil, nil, nil, fmt.Errorf("template: lifecycle %q cannot be installed", lc)
+	}
+	return settings, lifecycle, policy, nil
+}
+
+// indexTemplate is a data stream index template with the given mappings, composing the
+// component template custom (optional) last.
+func indexTemplate(name string, patterns []string, priority int, mappingsJSON []byte, settings, lifecycle map[string]any, custom, desc string) (resource, error) {
+	var mappings map[string]any
+	if err := json.Unmarshal(mappingsJSON, &mappings); err != nil {
+		return resource{}, fmt.Errorf("template: %s: embedded mappings: %w", name, err)
+	}
+	tmpl := map[string]any{"settings": settings, "mappings": mappings}
+	if lifecycle != nil {
+		tmpl["lifecycle"] = lifecycle
+	}
+	return withMeta(resource{name: name, patterns: patterns, body: map[string]any{
+		"index_patterns":                     patterns,
+		"priority":                           priority,
+		"data_stream":                        map[string]any{},
+		"composed_of":                        []string{custom},
+		"ignore_missing_component_templates": []string{custom},
+		"version":                            SchemaVersion,
+		"template":                           tmpl,
+		"_meta":                              map[string]any{"description": desc},
+	}}), nil
 }
 
 func ilmPolicy(cfg Config) map[string]any {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/siemscore/siemscore/elastic/esclient"
 	"github.com/siemscore/siemscore/elastic/target"
 	"github.com/siemscore/siemscore/plugin/companion/shared"
 )
@@ -49,11 +50,17 @@ type Config struct {
 	Compress          bool
 	Timeout           time.Duration
 
+	// HostsSet says es_hosts (or cloud_id) was given rather than defaulted: Fluent Bit's Host
+	// and Port never reach the plugin, so a copied es section silently means the default.
+	HostsSet bool
+
 	// Where documents go.
-	Namespace       string // data stream namespace
-	Index           string // fixed index instead of the per-type data streams
-	DeadLetterIndex string // Load fills in the default
+	Namespace       string         // data stream namespace
+	Landing         target.Landing // siemscore's data streams or the integrations'
+	Index           string         // fixed index instead of the per-type data streams
+	DeadLetterIndex string         // Load fills in the default
 	InstallTemplate bool
+	Pipeline        string // ingest pipeline records go through
 
 	// Bulk delivery.
 	BulkMaxRecords int
@@ -64,6 +71,10 @@ type Config struct {
 	RecordType       string // "auto" or a processors kind name
 	EventKeys        []string
 	PreserveOriginal bool
+	GeoCityDB        string   // .mmdb for source/destination.geo.*
+	GeoASNDB         string   // .mmdb for source/destination.as.*
+	GeoASNRanges     []string // ip-location-db CSV files for .as.*, instead of GeoASNDB
+	GeoReload        time.Duration
 	ModelBundle      string // "" ships records unscored
 	ModelReload      time.Duration
 	BundleKey        []byte // HMAC key every bundle must be signed with; nil accepts unsigned ones
@@ -87,15 +98,18 @@ type Key struct {
 	Name        string
 	Default     string // as the user would write it; "" means unset
 	Description string
-	secret      bool                // the value is never echoed in an error
-	env         string              // environment variable read when the key is unset
-	redact      func(string) string // what of the value an error may echo; nil: all of it
-	set         func(c *Config, v string) error
+	// Aliases are other names the key is read under: the names of Fluent Bit's es output that
+	// reach a Go plugin, so an es section works under Name siemscore.
+	Aliases []string
+	secret  bool                // the value is never echoed in an error
+	env     string              // environment variable read when the key is unset
+	redact  func(string) string // what of the value an error may echo; nil: all of it
+	set     func(c *Config, v string) error
 }
 
 var keys = []Key{
 	{Name: "es_hosts", Default: "http://127.0.0.1:9200",
-		Description: "Elasticsearch node URLs, comma-separated (`http://` or `https://`, no credentials in the URL); requests go round-robin with failover.",
+		Description: "Elasticsearch node URLs, comma-separated (`http://` or `https://`, no credentials in the URL); requests go round-robin with failover. Fluent Bit's `Host` and `Port` are read by the core and never reach the plugin: write `es_hosts https://host:port` instead.",
 		redact:      redactHosts,
 		set: func(c *Config, v string) (err error) {
 			c.Hosts, err = splitList(v)
@@ -104,14 +118,20 @@ var keys = []Key{
 	{Name: "es_api_key", secret: true,
 		Description: "Elasticsearch API key, as `id:api_key` or the base64 `encoded` value the create-API-key call returns. Excludes `es_user`/`es_password`.",
 		set:         func(c *Config, v string) error { c.APIKey = v; return nil }},
-	{Name: "es_user",
-		Description: "User name for HTTP basic authentication.",
+	{Name: "es_user", Aliases: []string{"http_user"},
+		Description: "User name for HTTP basic authentication. The es output's `HTTP_User` is read as this key.",
 		set:         func(c *Config, v string) error { c.User = v; return nil }},
-	{Name: "es_password", secret: true,
-		Description: "Password for `es_user`. Use `${ENV_VAR}` rather than writing it into the file.",
+	{Name: "es_password", Aliases: []string{"http_passwd"}, secret: true,
+		Description: "Password for `es_user`. Use `${ENV_VAR}` rather than writing it into the file. The es output's `HTTP_Passwd` is read as this key.",
 		set:         func(c *Config, v string) error { c.Password = v; return nil }},
+	{Name: "cloud_id",
+		Description: "Elastic Cloud deployment ID (the es output's `Cloud_ID`): sets `es_hosts` to the deployment's Elasticsearch endpoint. Excludes `es_hosts`.",
+		set:         func(c *Config, v string) error { return c.setCloudID(v) }},
+	{Name: "cloud_auth", secret: true,
+		Description: "`user:password` for Elastic Cloud (the es output's `Cloud_Auth`): sets `es_user` and `es_password`; excludes them and `es_api_key`.",
+		set:         func(c *Config, v string) error { return c.setCloudAuth(v) }},
 	{Name: "es_ca_file",
-		Description: "PEM file of the certificate authorities to trust for `https://` hosts, instead of the system's. (Fluent Bit's `tls.ca_file` is read by the core and never reaches the plugin.)",
+		Description: "PEM file of the certificate authorities to trust for `https://` hosts, instead of the system's. TLS follows from `https://` in `es_hosts`: Fluent Bit's `tls`, `tls.verify` and `tls.ca_file` are read by the core, which refuses `tls On` for this plugin (\"does not support TLS\"); use this key and `es_tls_verify` instead.",
 		set:         func(c *Config, v string) error { c.CAFile = v; return nil }},
 	{Name: "es_tls_verify", Default: "on",
 		Description: "Verify the server certificate. `off` is for labs only.",
@@ -128,9 +148,18 @@ var keys = []Key{
 	{Name: "es_namespace", Default: "default",
 		Description: "Data stream namespace: records of type T go to `logs-siemscore.T-<namespace>` (T = cloudtrail, guardduty, kerberos, generic), refused ones to `logs-siemscore.deadletter-<namespace>`. With `es_index`, only the dead-letter data stream uses it.",
 		set:         func(c *Config, v string) error { c.Namespace = v; return nil }},
-	{Name: "es_index",
-		Description: "Write every record to this one index or data stream instead of the per-type data streams. The plugin's index templates cover `logs-siemscore.*-*`: pick a name of that form (e.g. `logs-siemscore.all-prod`) or install a template for the index yourself.",
+	{Name: "es_data_streams", Default: "siemscore",
+		Description: "`siemscore`: every record goes to siemscore's own data streams (`es_namespace`). `integration`: CloudTrail, GuardDuty and Zeek Kerberos records go to the data streams of Elastic's AWS and Zeek integrations, `logs-aws.cloudtrail-<namespace>`, `logs-aws.guardduty-<namespace>` and `logs-zeek.kerberos-<namespace>`, where Elastic's detection rules and dashboards look; the score fields are added to the integrations' `@custom` component templates. See \"Where records land\".",
+		set: func(c *Config, v string) (err error) {
+			c.Landing, err = target.ParseLanding(v)
+			return err
+		}},
+	{Name: "es_index", Aliases: []string{"index"},
+		Description: "Write every record to this one index or data stream instead of the per-type data streams. The plugin's index templates cover `logs-siemscore.*-*`: pick a name of that form (e.g. `logs-siemscore.all-prod`) or install a template for the index yourself. The es output's `Index` is read as this key.",
 		set:         func(c *Config, v string) error { c.Index = v; return nil }},
+	{Name: "es_pipeline", Aliases: []string{"pipeline"},
+		Description: "Ingest pipeline every record is sent through (e.g. processors of your own); it must exist when the plugin starts. Records that the pipeline fails go to the dead-letter data stream, which is written without it. The es output's `Pipeline` is read as this key.",
+		set:         func(c *Config, v string) error { c.Pipeline = v; return nil }},
 	{Name: "es_dead_letter_index",
 		Description: "Where records Elasticsearch refuses (mapping conflicts, other 4xx) and events that cannot be decoded go, with the reason. Default: `logs-siemscore.deadletter-<es_namespace>`.",
 		set:         func(c *Config, v string) error { c.DeadLetterIndex = v; return nil }},
@@ -158,6 +187,21 @@ var keys = []Key{
 	{Name: "preserve_original", Default: "off",
 		Description: "Keep the event as received, as JSON text, in `event.original`.",
 		set:         func(c *Config, v string) (err error) { c.PreserveOriginal, err = parseBool(v); return err }},
+	{Name: "geo_city_db",
+		Description: "MaxMind-format database (`.mmdb`, City or Country: GeoLite2-City, GeoIP2-City, DB-IP City Lite) that fills `source.geo.*` (and `destination.geo.*` of Zeek and GuardDuty records) from the IP, as Elastic's geoip processor does. A missing, corrupt or wrong-type file stops Fluent Bit from starting.",
+		set:         func(c *Config, v string) error { c.GeoCityDB = v; return nil }},
+	{Name: "geo_asn_db",
+		Description: "MaxMind-format ASN database (`.mmdb`: GeoLite2-ASN, GeoIP2-ISP, DB-IP ASN Lite) that fills `source.as.number` and `source.as.organization.name` (and `destination.as.*`). Excludes `geo_asn_csv`.",
+		set:         func(c *Config, v string) error { c.GeoASNDB = v; return nil }},
+	{Name: "geo_asn_csv",
+		Description: "IP-to-ASN ranges as CSV (`first,last,asn,organisation`), comma-separated files: the `asn-ipv4.csv` and `asn-ipv6.csv` of ip-location-db (npm `@ip-location-db/asn`, CC BY 4.0), instead of `geo_asn_db`.",
+		set: func(c *Config, v string) (err error) {
+			c.GeoASNRanges, err = splitList(v)
+			return err
+		}},
+	{Name: "geo_reload_interval", Default: "60s",
+		Description: "How often to check the geo and ASN files for a change; a changed set is loaded without a restart, a broken one is reported and the current one kept. `0` turns reloading off.",
+		set:         func(c *Config, v string) (err error) { c.GeoReload, err = parseDuration(v); return err }},
 	{Name: "model_bundle",
 		Description: "Path of the model bundle written by the trainer. Unset: records still ship, with `siemscore.model.status: untrained`. A bundle that cannot be read stops Fluent Bit from starting.",
 		set:         func(c *Config, v string) error { c.ModelBundle = v; return nil }},
@@ -220,13 +264,8 @@ func Keys() []Key { return slices.Clone(keys) }
 // them is a real key; a test checks that.
 var mistakes = map[string]string{
 	// Fluent Bit's es output.
-	"http_user":          "es_user",
-	"http_passwd":        "es_password",
 	"http_password":      "es_password",
 	"http_api_key":       "es_api_key",
-	"cloud_id":           "es_hosts (with the deployment's Elasticsearch endpoint URL)",
-	"cloud_auth":         "es_user and es_password, or es_api_key",
-	"index":              "es_index",
 	"index_name":         "es_index",
 	"logstash_format":    "es_namespace (records go to data streams logs-siemscore.<type>-<namespace>), or es_index",
 	"logstash_prefix":    "es_namespace or es_index",
@@ -237,7 +276,6 @@ var mistakes = map[string]string{
 	"generate_id":        "nothing: every record already gets a deterministic _id",
 	"write_operation":    "nothing: records are always written with op create",
 	"suppress_type_name": "nothing: Elasticsearch 8 has no mapping types",
-	"pipeline":           "nothing: the plugin maps records to ECS itself",
 	// Slips on this plugin's own names.
 	"es_host":                  "es_hosts",
 	"es_url":                   "es_hosts",
@@ -309,6 +347,23 @@ func Load(g Getter) (Config, error) {
 	}
 	for _, k := range keys {
 		v := strings.TrimSpace(g.Get(k.Name))
+		for _, a := range k.Aliases {
+			av := strings.TrimSpace(g.Get(a))
+			switch {
+			case av == "":
+			case v != "":
+				errs = append(errs, fmt.Errorf("%s: set either %s or %s (its name in Fluent Bit's es output), not both", k.Name, k.Name, a))
+			default:
+				v = av
+			}
+		}
+		if v != "" && (k.Name == "es_hosts" || k.Name == "cloud_id") {
+			if c.HostsSet {
+				errs = append(errs, errors.New("cloud_id: set either cloud_id or es_hosts, not both"))
+				continue
+			}
+			c.HostsSet = true
+		}
 		if v == "" && k.env != "" {
 			v = os.Getenv(k.env)
 		}
@@ -349,4 +404,27 @@ func configError(errs []error) error {
 		return nil
 	}
 	return fmt.Errorf("config: %w", errors.Join(errs...))
+}
+
+// setCloudID points es_hosts at an Elastic Cloud deployment.
+func (c *Config) setCloudID(v string) error {
+	u, err := esclient.CloudIDURL(v)
+	if err != nil {
+		return err
+	}
+	c.Hosts = []string{u}
+	return nil
+}
+
+// setCloudAuth sets the basic credentials from Elastic Cloud's user:password form.
+func (c *Config) setCloudAuth(v string) error {
+	if c.User != "" || c.Password != "" || c.APIKey != "" {
+		return errors.New("set either cloud_auth or es_user/es_password/es_api_key, not both")
+	}
+	user, password, ok := strings.Cut(v, ":")
+	if !ok || user == "" || password == "" {
+		return errors.New("expected user:password")
+	}
+	c.User, c.Password = user, password
+	return nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/siemscore/siemscore/elastic/target"
 	"github.com/siemscore/siemscore/plugin/companion/shared"
 )
 
@@ -38,6 +39,8 @@ func TestDefaults(t *testing.T) {
 		ModelRetrain:      24 * time.Hour,
 		EventKeys:         []string{"log", "message"},
 		LogLevel:          hclog.Info,
+		Landing:           target.LandingSiemscore,
+		GeoReload:         time.Minute,
 	}
 	if !equal(c, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", c, want)
@@ -125,6 +128,19 @@ func TestEveryKeyIsRead(t *testing.T) {
 		"models_index":           {Map{"models_index": "models-prod"}, func(c Config) bool { return c.ModelsIndex == "models-prod" }},
 		"model_retrain_interval": {Map{"model_retrain_interval": "6h"}, func(c Config) bool { return c.ModelRetrain == 6*time.Hour }},
 		"metrics_port":           {Map{"metrics_port": "2021"}, func(c Config) bool { return c.MetricsPort == 2021 }},
+		"es_data_streams":        {Map{"es_data_streams": "Integration"}, func(c Config) bool { return c.Landing == target.LandingIntegration }},
+		"es_pipeline":            {Map{"es_pipeline": "my-pipeline"}, func(c Config) bool { return c.Pipeline == "my-pipeline" }},
+		"geo_city_db":            {Map{"geo_city_db": bundle}, func(c Config) bool { return c.GeoCityDB == bundle }},
+		"geo_asn_db":             {Map{"geo_asn_db": bundle}, func(c Config) bool { return c.GeoASNDB == bundle }},
+		"geo_asn_csv": {Map{"geo_asn_csv": bundle + "," + ca}, func(c Config) bool {
+			return slices.Equal(c.GeoASNRanges, []string{bundle, ca})
+		}},
+		"geo_reload_interval": {Map{"geo_reload_interval": "5m"}, func(c Config) bool { return c.GeoReload == 5*time.Minute }},
+		// The example of Elastic's documentation: deployment "staging" in us-east-1.
+		"cloud_id": {Map{"cloud_id": "staging:dXMtZWFzdC0xLmF3cy5mb3VuZC5pbyRjZWM2ZjI2MWE3NGJmMjRjZTMzYmI4ODExYjg0Mjk0ZiRjNmMyY2E2ZDA0MjI0OWFmMGNjN2Q3YTllOTYyNTc0Mw=="}, func(c Config) bool {
+			return slices.Equal(c.Hosts, []string{"https://cec6f261a74bf24ce33bb8811b84294f.us-east-1.aws.found.io"}) && c.HostsSet
+		}},
+		"cloud_auth": {Map{"cloud_auth": "elastic:pass:word"}, func(c Config) bool { return c.User == "elastic" && c.Password == "pass:word" }},
 	}
 	for _, k := range Keys() {
 		tc, ok := cases[k.Name]
@@ -216,6 +232,20 @@ func TestBadValuesNameTheKeyAndTheAcceptedValues(t *testing.T) {
 		{Map{"models_index": "Models"}, "models_index", "lower case"},
 		{Map{"model_retrain_interval": "30s"}, "model_retrain_interval", "accepted: 0 (never) or at least 1m"},
 		{Map{"metrics_port": "70000"}, "metrics_port", "accepted: 0 (off) or a port"},
+		{Map{"es_data_streams": "fleet"}, "es_data_streams", "accepted: siemscore, integration"},
+		{Map{"es_data_streams": "integration", "es_index": "siem"}, "es_data_streams", "set one of them"},
+		{Map{"es_pipeline": "_none"}, "es_pipeline", "not an ingest pipeline name"},
+		{Map{"geo_city_db": filepath.Join(dir, "GeoLite2-City.mmdb")}, "geo_city_db", "no such file"},
+		{Map{"geo_asn_db": dir}, "geo_asn_db", "directory"},
+		{Map{"geo_asn_csv": notPEM + ",,"}, "geo_asn_csv", "empty"},
+		{Map{"geo_asn_db": notPEM, "geo_asn_csv": notPEM}, "geo_asn_db", "not both"},
+		{Map{"geo_reload_interval": "1ms"}, "geo_reload_interval", "accepted: 0 (off) or at least 1s"},
+		{Map{"cloud_id": "staging"}, "cloud_id", "<name>:<base64 value>"},
+		{Map{"cloud_id": "staging:bm90LWEtY2xvdWQtaWQ="}, "cloud_id", "host$elasticsearch-id"},
+		{Map{"cloud_id": "staging:dXMtZWFzdC0xLmF3cy5mb3VuZC5pbyRjZWM2", "es_hosts": "https://a:9200"}, "cloud_id", "not both"},
+		{Map{"cloud_auth": "elastic"}, "cloud_auth", "expected user:password"},
+		{Map{"cloud_auth": "elastic:x", "es_user": "u", "es_password": "p"}, "cloud_auth", "not both"},
+		{Map{"es_user": "u", "http_user": "v", "es_password": "p"}, "es_user", "not both"},
 	} {
 		_, err := Load(tc.props)
 		if err == nil {
@@ -230,11 +260,11 @@ func TestBadValuesNameTheKeyAndTheAcceptedValues(t *testing.T) {
 }
 
 func TestAllProblemsAreReportedAtOnce(t *testing.T) {
-	_, err := Load(Map{"es_timeout": "x", "record_type": "y", "http_user": "z"})
+	_, err := Load(Map{"es_timeout": "x", "record_type": "y", "logstash_format": "z"})
 	if err == nil {
 		t.Fatal("accepted")
 	}
-	for _, key := range []string{"es_timeout", "record_type", "http_user"} {
+	for _, key := range []string{"es_timeout", "record_type", "logstash_format"} {
 		if !strings.Contains(err.Error(), key+":") {
 			t.Errorf("error %q does not name %s", err, key)
 		}
@@ -335,6 +365,32 @@ func TestREADMEDocumentsEveryKey(t *testing.T) {
 	for name := range documented {
 		if !real[name] {
 			t.Errorf("README.md documents %s, which is not a key", name)
+		}
+	}
+}
+
+// TestESOutputKeys: the names of Fluent Bit's es output that reach a Go plugin are read as the
+// plugin's keys, so an es section copied under Name siemscore works (its Host and Port never
+// reach the plugin; es_hosts says where).
+func TestESOutputKeys(t *testing.T) {
+	c, err := Load(Map{"http_user": "fluent", "http_passwd": "secret", "index": "logs-siemscore.fluent-prod", "pipeline": "enrich",
+		"es_hosts": "http://es:9200"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.User != "fluent" || c.Password != "secret" || c.Index != "logs-siemscore.fluent-prod" || c.Pipeline != "enrich" || !c.HostsSet {
+		t.Errorf("es output names: %+v", c)
+	}
+	if c, _ := Load(Map{}); c.HostsSet {
+		t.Error("es_hosts defaulted, but HostsSet")
+	}
+	real := map[string]bool{}
+	for _, k := range Keys() {
+		for _, a := range k.Aliases {
+			if real[a] || mistakes[a] != "" {
+				t.Errorf("alias %s is also a key or a mistake", a)
+			}
+			real[a] = true
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/siemscore/siemscore/elastic/esclient"
 	"github.com/siemscore/siemscore/elastic/target"
 	"github.com/siemscore/siemscore/processors/ecs"
+	"github.com/siemscore/siemscore/processors/geoip"
 )
 
 // Bounds of the numeric settings. They keep a typo (an extra zero, a unit forgotten) from
@@ -53,6 +54,8 @@ var componentKeys = map[string]string{
 	"deliver.Namespace": "es_namespace", "deliver.Index": "es_index", "deliver.DeadLetterIndex": "es_dead_letter_index",
 	"deliver.MaxBatchBytes": "es_bulk_max_bytes", "deliver.MaxBatchDocs": "es_bulk_max_records",
 	"deliver.RetryBudget": "es_retry_budget", "deliver.Templates": "es_template_install",
+	"deliver.Landing": "es_data_streams", "deliver.Pipeline": "es_pipeline",
+	"geoip.CityDB": "geo_city_db", "geoip.ASNDB": "geo_asn_db", "geoip.ASNRanges": "geo_asn_csv",
 }
 
 // keyProblems turns a component's validation errors into problems of the plugin's keys. An error
@@ -62,8 +65,11 @@ func keyProblems(err error) []problem {
 	var walk func(error)
 	walk = func(err error) {
 		var fe *esclient.FieldError
+		var ge *geoip.FieldError
 		switch {
 		case err == nil:
+		case errors.As(err, &ge):
+			out = append(out, problem{componentKeys["geoip."+ge.Field], ge.Path + ": " + ge.Err.Error()})
 		case errors.As(err, &fe):
 			key, ok := componentKeys[fe.Component+"."+fe.Field]
 			if !ok {
@@ -113,7 +119,13 @@ func (c *Config) Deliver() deliver.Config {
 	d.MaxBatchDocs, d.MaxBatchBytes = c.BulkMaxRecords, int(c.BulkMaxBytes)
 	d.RetryBudget = c.RetryBudget
 	d.Templates.Enabled = c.InstallTemplate
+	d.Landing, d.Pipeline = c.Landing, c.Pipeline
 	return d
+}
+
+// Geo is the geo and ASN databases' configuration.
+func (c *Config) Geo() geoip.Config {
+	return geoip.Config{CityDB: c.GeoCityDB, ASNDB: c.GeoASNDB, ASNRanges: c.GeoASNRanges}
 }
 
 func (c *Config) problems() []problem {
@@ -167,6 +179,27 @@ func (c *Config) problems() []problem {
 			add("event_keys", "a key is empty")
 		}
 	}
+	if c.Landing == target.LandingIntegration && c.Index != "" {
+		add("es_data_streams", "integration sends each record type to its integration's data stream, es_index sends every record to one index: set one of them")
+	}
+	if c.GeoASNDB != "" && len(c.GeoASNRanges) > 0 {
+		add("geo_asn_db", "set either geo_asn_db (a .mmdb) or geo_asn_csv (CSV ranges), not both")
+	}
+	for key, paths := range map[string][]string{"geo_city_db": {c.GeoCityDB}, "geo_asn_db": {c.GeoASNDB}, "geo_asn_csv": c.GeoASNRanges} {
+		for _, p := range paths {
+			if p == "" {
+				continue
+			}
+			if st, err := os.Stat(p); err != nil {
+				add(key, "%v", err)
+			} else if st.IsDir() {
+				add(key, "%s is a directory; give the file", p)
+			}
+		}
+	}
+	if c.GeoReload < 0 || c.GeoReload > 0 && c.GeoReload < time.Second {
+		add("geo_reload_interval", "%s: accepted: 0 (off) or at least 1s", c.GeoReload)
+	}
 	if c.ModelBundle != "" {
 		if st, err := os.Stat(c.ModelBundle); err != nil {
 			add("model_bundle", "%v", err)
@@ -181,6 +214,27 @@ func (c *Config) problems() []problem {
 			add("companion_path", "%v", err)
 		case st.IsDir() || st.Mode().Perm()&0o111 == 0:
 			add("companion_path", "%s is not an executable file", c.CompanionPath)
+		}
+		if c.Landing == target.LandingIntegration && c.Index != "" {
+			add("es_data_streams", "integration sends each record type to its integration's data stream, es_index sends every record to one index: set one of them")
+		}
+		if c.GeoASNDB != "" && len(c.GeoASNRanges) > 0 {
+			add("geo_asn_db", "set either geo_asn_db (a .mmdb) or geo_asn_csv (CSV ranges), not both")
+		}
+		for key, paths := range map[string][]string{"geo_city_db": {c.GeoCityDB}, "geo_asn_db": {c.GeoASNDB}, "geo_asn_csv": c.GeoASNRanges} {
+			for _, p := range paths {
+				if p == "" {
+					continue
+				}
+				if st, err := os.Stat(p); err != nil {
+					add(key, "%v", err)
+				} else if st.IsDir() {
+					add(key, "%s is a directory; give the file", p)
+				}
+			}
+		}
+		if c.GeoReload < 0 || c.GeoReload > 0 && c.GeoReload < time.Second {
+			add("geo_reload_interval", "%s: accepted: 0 (off) or at least 1s", c.GeoReload)
 		}
 		if c.ModelBundle != "" {
 			add("companion_path", "set either companion_path (bundles from the companion trainer) or model_bundle (a bundle file), not both")

@@ -13,6 +13,7 @@ import (
 	"github.com/siemscore/siemscore/plugin/companion"
 	"github.com/siemscore/siemscore/plugin/companion/shared"
 	"github.com/siemscore/siemscore/plugin/config"
+	"github.com/siemscore/siemscore/processors/ecs"
 )
 
 // companionScorer scores with the bundles of the process's shared companion trainer; closing it
@@ -53,7 +54,10 @@ func openCompanion(cfg config.Config, es *esclient.Client, log hclog.Logger) (Sc
 // plugin and its companion must agree on (later flags win).
 func companionArgs(cfg config.Config) []string {
 	flag := func(name string) string { return "--" + name }
-	args := append([]string{shared.TrainerCommand}, cfg.CompanionArgs...)
+	args := []string{shared.TrainerCommand,
+		flag(shared.FlagCloudTrailIndex), cfg.Landing.DataStream(ecs.KindCloudTrail.String(), "*"),
+		flag(shared.FlagKerberosIndex), cfg.Landing.DataStream(ecs.KindKerberos.String(), "*")}
+	args = append(args, cfg.CompanionArgs...)
 	args = append(args, flag(shared.FlagModelsIndex), cfg.ModelsIndex, flag(shared.FlagRetrainEvery), cfg.ModelRetrain.String(),
 		flag(shared.FlagESTimeout), cfg.Timeout.String())
 	if cfg.ModelCacheDir != "" {

@@ -42,3 +42,21 @@ func TestCompanionGetsSecretsInItsEnvironmentOnly(t *testing.T) {
 		}
 	}
 }
+
+// The companion trains on the data streams records land in, unless companion_args say otherwise.
+func TestCompanionReadsWhereRecordsLand(t *testing.T) {
+	for landing, want := range map[string]string{
+		"siemscore":   "trainer --cloudtrail-index logs-siemscore.cloudtrail-* --kerberos-index logs-siemscore.kerberos-* ",
+		"integration": "trainer --cloudtrail-index logs-aws.cloudtrail-* --kerberos-index logs-zeek.kerberos-* ",
+	} {
+		cfg, err := config.Load(config.Map{"es_data_streams": landing, "companion_args": "--kerberos-index other-*"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		args := strings.Join(companionArgs(cfg), " ")
+		// The operator's flag comes later and wins.
+		if !strings.HasPrefix(args, want+"--kerberos-index other-*") {
+			t.Errorf("%s: %s", landing, args)
+		}
+	}
+}

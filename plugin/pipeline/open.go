@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -14,24 +15,47 @@ import (
 	"github.com/siemscore/siemscore/models/score"
 	"github.com/siemscore/siemscore/plugin/config"
 	"github.com/siemscore/siemscore/processors"
+	"github.com/siemscore/siemscore/processors/geoip"
 )
 
 // Open starts an instance from a validated configuration: the processors, the scorer with the
 // configured model bundle, the Elasticsearch client and the delivery engine. Any error names the
 // property it comes from.
 func Open(cfg config.Config, log hclog.Logger) (*Instance, error) {
-	proc, err := processors.New(processors.Options{
-		Type: cfg.RecordType, EventKeys: cfg.EventKeys, PreserveOriginal: cfg.PreserveOriginal,
-	})
+	if !cfg.HostsSet {
+		log.Warn("es_hosts is not set: writing to " + strings.Join(cfg.Hosts, ",") + ". Fluent Bit keeps Host, Port and tls* for its core " +
+			"and never passes them to a Go plugin: set es_hosts (https:// for TLS) and es_ca_file / es_tls_verify instead")
+	}
+	geo, err := openGeo(cfg, log.Named("geo"))
 	if err != nil {
+		return nil, err
+	}
+	var closers []io.Closer
+	if geo != nil {
+		closers = append(closers, geo)
+	}
+	closeAll := func() {
+		for _, c := range closers {
+			_ = c.Close()
+		}
+	}
+	popts := processors.Options{Type: cfg.RecordType, EventKeys: cfg.EventKeys, PreserveOriginal: cfg.PreserveOriginal}
+	if geo != nil {
+		popts.Geo = geo.Enricher
+	}
+	proc, err := processors.New(popts)
+	if err != nil {
+		closeAll()
 		return nil, fmt.Errorf("record_type/event_keys: %w", err)
 	}
 	client, err := esclient.New(cfg.ESClient(), log.Named("esclient"))
 	if err != nil {
+		closeAll()
 		return nil, config.KeyError(err)
 	}
 	scorer, err := openScorer(cfg, client, log.Named("model"))
 	if err != nil {
+		closeAll()
 		_ = client.Close(context.Background())
 		return nil, err
 	}
@@ -40,6 +64,7 @@ func Open(cfg config.Config, log hclog.Logger) (*Instance, error) {
 		if c, ok := scorer.(io.Closer); ok {
 			_ = c.Close() // stops a bundle watcher or releases the companion
 		}
+		closeAll()
 		_ = client.Close(context.Background())
 		return nil, config.KeyError(err)
 	}
@@ -49,9 +74,52 @@ func Open(cfg config.Config, log hclog.Logger) (*Instance, error) {
 		Sink:      esSink{d, client},
 		// The retry budget bounds re-sending refused items; one more request timeout lets the
 		// last request in flight finish rather than be cut off.
-		Budget: cfg.RetryBudget + cfg.Timeout,
-		Log:    log,
+		Budget:  cfg.RetryBudget + cfg.Timeout,
+		Log:     log,
+		Closers: closers,
 	})
+}
+
+// geoDBs are an instance's geo and ASN databases and the watcher that reloads them.
+type geoDBs struct {
+	*geoip.Enricher
+	watch *watcher
+}
+
+func (g *geoDBs) Close() error {
+	if g.watch != nil {
+		g.watch.Close()
+	}
+	return nil
+}
+
+// openGeo opens the configured geo and ASN databases (nil when there are none); an error names
+// the key of the file at fault.
+func openGeo(cfg config.Config, log hclog.Logger) (*geoDBs, error) {
+	gc := cfg.Geo()
+	if !gc.Enabled() {
+		return nil, nil
+	}
+	files := gc.Files()
+	seen := stamps(files)
+	db, err := geoip.Open(gc)
+	if err != nil {
+		return nil, config.KeyError(err)
+	}
+	log.Info("geo and ASN databases loaded", "source", db.Source)
+	g := &geoDBs{Enricher: geoip.NewEnricher(db)}
+	if cfg.GeoReload > 0 {
+		g.watch = watch(files, seen, cfg.GeoReload, func() {
+			db, err := geoip.Open(gc)
+			if err != nil {
+				log.Warn("geo and ASN databases not reloaded; going on with the current ones", "error", err)
+				return
+			}
+			g.Swap(db)
+			log.Info("geo and ASN databases reloaded", "source", db.Source)
+		})
+	}
+	return g, nil
 }
 
 func openScorer(cfg config.Config, es *esclient.Client, log hclog.Logger) (Scorer, error) {

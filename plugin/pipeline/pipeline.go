@@ -47,6 +47,8 @@ type Options struct {
 	// Budget bounds one flush's delivery, retries included; past it the flush returns Retry.
 	Budget time.Duration
 	Log    hclog.Logger
+	// Closers are closed with the Instance, after the sink (the geo databases' watcher).
+	Closers []io.Closer
 }
 
 // Instance runs flushes for one [OUTPUT] instance. Flush may be called concurrently.
@@ -195,7 +197,11 @@ func (in *Instance) Close() error {
 	if c, ok := in.opts.Scorer.(io.Closer); ok {
 		scorerErr = c.Close()
 	}
-	if err := errors.Join(in.opts.Sink.Close(ctx), scorerErr); err != nil {
+	errs := []error{in.opts.Sink.Close(ctx), scorerErr}
+	for _, c := range in.opts.Closers {
+		errs = append(errs, c.Close())
+	}
+	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("pipeline: close: %w", err)
 	}
 	return nil

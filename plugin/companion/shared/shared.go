@@ -61,6 +61,10 @@ const (
 	FlagCAFile          = "ca-file"
 	FlagInsecure        = "insecure"
 	FlagTLSSkipHostname = "tls-skip-hostname"
+	// FlagCloudTrailIndex and FlagKerberosIndex name the data streams to train on; the plugin
+	// passes them before companion_args (which may override them), matching es_data_streams.
+	FlagCloudTrailIndex = "cloudtrail-index"
+	FlagKerberosIndex   = "kerberos-index"
 )
 
 // PluginName is the name the Models implementation is dispensed under.
