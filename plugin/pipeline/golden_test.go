@@ -104,6 +104,9 @@ type goldenItem struct {
 // reproducible.
 var deadLetterTime = regexp.MustCompile(`^\{"@timestamp":"[^"]*"`)
 
+// ingestedTime is event.ingested, the time of delivery: not reproducible either.
+var ingestedTime = regexp.MustCompile(`"ingested":"[^"]*"`)
+
 // goldenRun flushes the chunks through an instance that delivers with elastic/deliver into a
 // bulk sink, and returns the items in the order they were sent.
 func goldenRun(t *testing.T, proc *processors.Processor, scorer Scorer, chunks [][]byte) []goldenItem {
@@ -119,6 +122,7 @@ func goldenRun(t *testing.T, proc *processors.Processor, scorer Scorer, chunks [
 		if strings.HasPrefix(d.Index, target.DeadLetter(target.DefaultNamespace)) {
 			doc = deadLetterTime.ReplaceAllString(doc, `{"@timestamp":"(when written)"`)
 		}
+		doc = ingestedTime.ReplaceAllString(doc, `"ingested":"(when delivered)"`)
 		items = append(items, goldenItem{index: d.Index, id: d.ID, doc: doc})
 	}})
 	if err != nil {
