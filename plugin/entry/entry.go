@@ -123,7 +123,10 @@ func describe(c config.Config) []any {
 	case c.User != "":
 		auth = "basic user=" + c.User
 	}
-	dest := target.DataStream("<type>", c.Namespace)
+	dest := c.Landing.DataStream("<type>", c.Namespace)
+	if c.Landing == target.LandingIntegration {
+		dest = "logs-{aws.cloudtrail,aws.guardduty,zeek.kerberos,siemscore.generic}-" + c.Namespace
+	}
 	if c.Index != "" {
 		dest = c.Index
 	}
@@ -137,6 +140,9 @@ func describe(c config.Config) []any {
 	signature := "optional"
 	if len(c.BundleKey) > 0 {
 		signature = "required"
+	}
+	if c.Pipeline != "" {
+		dest += " via ingest pipeline " + c.Pipeline
 	}
 	return []any{"es_hosts", strings.Join(c.Hosts, ","), "auth", auth, "target", dest,
 		"dead_letter", c.DeadLetterIndex, "record_type", c.RecordType, "model_bundle", model,

@@ -137,13 +137,13 @@ func TestInstancesSideBySide(t *testing.T) {
 
 func TestBadConfigFailsInitNamingTheKey(t *testing.T) {
 	h := newHarness()
-	_, rc := h.plugin.Init(config.Map{"es_timeout": "soon", "http_passwd": "hunter2", "plugin_alias": "ct"})
+	_, rc := h.plugin.Init(config.Map{"es_timeout": "soon", "http_password": "hunter2", "plugin_alias": "ct"})
 	if rc != FLBError {
 		t.Fatalf("Init = %d, want FLB_ERROR", rc)
 	}
 	log := h.stderr.String()
 	for _, want := range []string{
-		"[error] [output:siemscore:ct] config: http_passwd: not a siemscore key; use es_password",
+		"[error] [output:siemscore:ct] config: http_password: not a siemscore key; use es_password",
 		"[error] [output:siemscore:ct] es_timeout: invalid value \"soon\"",
 		"invalid configuration; Fluent Bit will not start",
 	} {
