@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"sync/atomic"
 
 	"github.com/siemscore/siemscore/processors/ecs"
 	"github.com/siemscore/siemscore/processors/identity"
@@ -28,8 +29,9 @@ type source struct {
 	closers []io.Closer
 }
 
-// openSource opens name ("-" is stdin) and recognises its content.
-func openSource(name string, stdin io.Reader) (*source, error) {
+// openSource opens name ("-" is stdin) and recognises its content. read, when not nil, counts
+// the bytes read from the file (before decompression), for progress reports.
+func openSource(name string, stdin io.Reader, read *atomic.Int64) (*source, error) {
 	s := &source{name: name}
 	var r io.Reader = stdin
 	if name == "-" {
@@ -41,6 +43,9 @@ func openSource(name string, stdin io.Reader) (*source, error) {
 		}
 		s.closers = append(s.closers, f)
 		r = f
+	}
+	if read != nil {
+		r = countingReader{r, read}
 	}
 	s.r = bufio.NewReaderSize(r, 64<<10)
 	if magic, _ := s.r.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
@@ -69,6 +74,18 @@ func isTuples(r *bufio.Reader) bool {
 	}
 	line, _, _ := bytes.Cut(head, []byte{'\n'})
 	return bytes.IndexByte(line, '\t') < 0 && bytes.IndexByte(line, ',') >= 0
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
 }
 
 func (s *source) Close() error {

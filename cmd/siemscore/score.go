@@ -9,9 +9,11 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/siemscore/siemscore/models/bundle"
 	"github.com/siemscore/siemscore/models/ipanomaly"
@@ -170,10 +172,20 @@ type scoring struct {
 	scored int  // tuples scored
 	header bool // the CSV header was written
 	start  time.Time
+	// read counts the input's bytes and done the records or tuples written, for the progress
+	// line; they are read by its goroutine.
+	read, done atomic.Int64
 }
+
+// redrawEvery is how often the progress line of score is redrawn.
+const redrawEvery = 500 * time.Millisecond
 
 func (s *scoring) run(cmd *cobra.Command, files []string) error {
 	s.kinds, s.start = map[ecs.Kind]int{}, time.Now()
+	if f, ok := s.logw.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		stop := s.progress(f)
+		defer stop()
+	}
 	for _, name := range files {
 		if err := s.file(name); err != nil {
 			return err
@@ -185,8 +197,58 @@ func (s *scoring) run(cmd *cobra.Command, files []string) error {
 	return nil
 }
 
+// progress redraws one status line on the terminal w until the returned function is called,
+// which clears it (the summary follows).
+func (s *scoring) progress(w io.Writer) (stop func()) {
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(redrawEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				fmt.Fprint(w, "\r\033[K")
+				return
+			case <-t.C:
+				fmt.Fprintf(w, "\r\033[K%s", s.rate())
+			}
+		}
+	}()
+	return func() {
+		close(quit)
+		<-done
+	}
+}
+
+// rate says how far the run is: items written, their rate, and the input read.
+func (s *scoring) rate() string {
+	elapsed := time.Since(s.start)
+	n := s.done.Load()
+	return fmt.Sprintf("%d %s, %.0f/s, %s read in %s", n, s.unit(), float64(n)/max(elapsed.Seconds(), 1e-3), humanBytes(s.read.Load()), elapsed.Round(time.Second))
+}
+
+func (s *scoring) unit() string {
+	if s.mode == "csv" {
+		return "tuples"
+	}
+	return "records"
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
 func (s *scoring) file(name string) error {
-	src, err := openSource(name, s.stdin)
+	src, err := openSource(name, s.stdin, &s.read)
 	if err != nil {
 		return err
 	}
@@ -239,6 +301,7 @@ func (s *scoring) records(src *source) error {
 				return fmt.Errorf("write: %w", err)
 			}
 			s.kinds[rec.Kind]++
+			s.done.Add(1)
 		}
 	}
 	return nil
@@ -265,6 +328,7 @@ func (s *scoring) tuples(src *source) error {
 			return err
 		}
 		s.scored++
+		s.done.Add(1)
 	}
 	if tr.Header {
 		fmt.Fprintf(s.logw, "%s: first row taken as a header\n", src.name)
@@ -288,11 +352,12 @@ func (s *scoring) writeCSV(w *csv.Writer, row []string) error {
 	return nil
 }
 
-// report prints what was scored.
+// report prints what was scored, and how fast.
 func (s *scoring) report() {
 	elapsed := time.Since(s.start).Round(time.Millisecond)
+	speed := fmt.Sprintf("%.0f %s/s, %s read", float64(s.done.Load())/max(elapsed.Seconds(), 1e-3), s.unit(), humanBytes(s.read.Load()))
 	if s.mode == "csv" {
-		fmt.Fprintf(s.logw, "scored %d tuples, %d bad lines, in %s\n", s.scored, s.bad.n, elapsed)
+		fmt.Fprintf(s.logw, "scored %d tuples, %d bad lines, in %s (%s)\n", s.scored, s.bad.n, elapsed, speed)
 		return
 	}
 	total := 0
@@ -303,5 +368,5 @@ func (s *scoring) report() {
 			parts = append(parts, fmt.Sprintf("%s %d", k, n))
 		}
 	}
-	fmt.Fprintf(s.logw, "wrote %d records %v, %d bad lines, in %s\n", total, parts, s.bad.n, elapsed)
+	fmt.Fprintf(s.logw, "wrote %d records %v, %d bad lines, in %s (%s)\n", total, parts, s.bad.n, elapsed, speed)
 }

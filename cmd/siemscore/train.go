@@ -194,7 +194,7 @@ func (a *app) train(cmd *cobra.Command, files []string, output string, key []byt
 
 // readTraining feeds one input to the collector.
 func readTraining(a *app, name string, proc *processors.Processor, col *train.Collector, bad *badLines, logw io.Writer) error {
-	src, err := openSource(name, a.stdin)
+	src, err := openSource(name, a.stdin, nil)
 	if err != nil {
 		return err
 	}
