@@ -117,8 +117,8 @@ func installElastics(c es, dataset, ns, final string) {
 	pkg := "sstest-" + ns + "-" + dataset + "@package"
 	c.do(http.MethodPut, "/_component_template/"+pkg, map[string]any{"template": map[string]any{
 		"settings": map[string]any{
-			"index.default_pipeline": "logs-" + dataset + "-0.0.0-absent",
-			"index.final_pipeline":   final,
+			"index.default_pipeline":   "logs-" + dataset + "-0.0.0-absent",
+			"index.final_pipeline":     final,
 			"index.number_of_replicas": 0,
 		},
 		"mappings": onThisServer(fixture.Mappings),
@@ -286,13 +286,13 @@ func TestIntegrationLanding(t *testing.T) {
 			"request_parameters": "{groupName=admin, userName=Bob}",
 			"user_identity": map[string]any{"access_key_id": "EXAMPLE_KEY_ID", "arn": "arn:aws:iam::123456789012:user/Alice",
 				"session_context": map[string]any{"creation_date": "2014-03-25T18:45:11.000Z", "mfa_authenticated": "false"}, "type": "IAMUser"}}},
-		"cloud":   map[string]any{"account": map[string]any{"id": "123456789012"}, "region": "us-east-2"},
-		"event":   map[string]any{"action": "AddUserToGroup", "category": []string{"iam"}, "created": "2021-11-11T01:02:03.123456789Z", "kind": "event", "outcome": "success", "provider": "iam.amazonaws.com", "type": []string{"group", "change"}, "dataset": "aws.cloudtrail", "module": "aws", "ingested": time.Now().UTC().Format(time.RFC3339)},
-		"group":   map[string]any{"name": "admin"},
-		"related": map[string]any{"user": []string{"Alice", "Bob"}, "entity": []string{"Alice", "Bob", "EX_PRINCIPAL_ID", "arn:aws:iam::123456789012:user/Alice"}},
-		"source":  map[string]any{"address": "127.0.0.1", "ip": "127.0.0.1"},
-		"user":    map[string]any{"id": "EX_PRINCIPAL_ID", "name": "Alice", "target": map[string]any{"name": "Bob"}},
-		"user_agent": map[string]any{"device": map[string]any{"name": "Other"}, "name": "Other", "original": "AWSConsole"},
+		"cloud":       map[string]any{"account": map[string]any{"id": "123456789012"}, "region": "us-east-2"},
+		"event":       map[string]any{"action": "AddUserToGroup", "category": []string{"iam"}, "created": "2021-11-11T01:02:03.123456789Z", "kind": "event", "outcome": "success", "provider": "iam.amazonaws.com", "type": []string{"group", "change"}, "dataset": "aws.cloudtrail", "module": "aws", "ingested": time.Now().UTC().Format(time.RFC3339)},
+		"group":       map[string]any{"name": "admin"},
+		"related":     map[string]any{"user": []string{"Alice", "Bob"}, "entity": []string{"Alice", "Bob", "EX_PRINCIPAL_ID", "arn:aws:iam::123456789012:user/Alice"}},
+		"source":      map[string]any{"address": "127.0.0.1", "ip": "127.0.0.1"},
+		"user":        map[string]any{"id": "EX_PRINCIPAL_ID", "name": "Alice", "target": map[string]any{"name": "Bob"}},
+		"user_agent":  map[string]any{"device": map[string]any{"name": "Other"}, "name": "Other", "original": "AWSConsole"},
 		"data_stream": map[string]any{"type": "logs", "dataset": "aws.cloudtrail", "namespace": withElastic},
 	}
 	var created struct {
