@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -27,6 +28,7 @@ import (
 	synthkrb "github.com/siemscore/siemscore/models/synth/kerberos"
 	"github.com/siemscore/siemscore/processors"
 	"github.com/siemscore/siemscore/processors/ecs"
+	"github.com/siemscore/siemscore/processors/geoip"
 	"github.com/siemscore/siemscore/processors/identity"
 )
 
@@ -114,10 +116,20 @@ func (f *fixture) add(t *testing.T, label string, rec ecs.Record) {
 	f.docs = append(f.docs, d)
 }
 
-// process runs JSON records through a processor of the given type.
+// process runs JSON records through a processor of the given type, with an ASN table that
+// names an owner for every address (as geo_asn_csv would), so the dashboard's network owner
+// column is filled.
 func process(t *testing.T, typ string, lines [][]byte) []ecs.Record {
 	t.Helper()
-	p, err := processors.New(processors.Options{Type: typ})
+	dir := t.TempDir()
+	v4, v6 := filepath.Join(dir, "asn-ipv4.csv"), filepath.Join(dir, "asn-ipv6.csv")
+	os.WriteFile(v4, []byte("0.0.0.0,127.255.255.255,64500,Example Networks Low\n128.0.0.0,255.255.255.255,64501,Example Networks High\n"), 0o644)
+	os.WriteFile(v6, []byte("::,ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff,64502,Example Networks Six\n"), 0o644)
+	db, err := geoip.Open(geoip.Config{ASNRanges: []string{v4, v6}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := processors.New(processors.Options{Type: typ, Geo: db})
 	if err != nil {
 		t.Fatal(err)
 	}

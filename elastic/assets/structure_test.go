@@ -63,16 +63,36 @@ func ndjsonLines(t *testing.T, b []byte) []json.RawMessage {
 // siemscoreKinds are the record kinds that have data streams the artifacts read.
 var siemscoreKinds = []ecs.Kind{ecs.KindCloudTrail, ecs.KindGuardDuty, ecs.KindKerberos}
 
-// checkIndexPattern fails unless pattern matches the data streams of the given kinds as the
-// plugin names them (elastic/target), in any namespace.
-func checkIndexPattern(t *testing.T, where, pattern string, kinds ...ecs.Kind) {
+// checkIndexPattern fails unless the patterns (each may be a comma-separated list) together
+// match the data streams of the given kinds as the plugin names them (elastic/target) in both
+// landings, siemscore's own and the integrations', in any namespace, and each pattern matches
+// one of them.
+func checkIndexPattern(t *testing.T, where string, patterns []string, kinds ...ecs.Kind) {
 	t.Helper()
-	for _, k := range kinds {
-		for _, ns := range []string{target.DefaultNamespace, "prod"} {
-			ds := target.DataStream(k.String(), ns)
-			if ok, err := path.Match(pattern, ds); err != nil || !ok {
-				t.Errorf("%s: index pattern %q does not match data stream %s (%v)", where, pattern, ds, err)
+	var list []string
+	for _, p := range patterns {
+		list = append(list, strings.Split(p, ",")...)
+	}
+	used := map[string]bool{}
+	for _, l := range []target.Landing{target.LandingSiemscore, target.LandingIntegration} {
+		for _, k := range kinds {
+			for _, ns := range []string{target.DefaultNamespace, "prod"} {
+				ds := l.DataStream(k.String(), ns)
+				matched := false
+				for _, p := range list {
+					if ok, err := path.Match(p, ds); err == nil && ok {
+						matched, used[p] = true, true
+					}
+				}
+				if !matched {
+					t.Errorf("%s: no index pattern of %q matches data stream %s", where, list, ds)
+				}
 			}
+		}
+	}
+	for _, p := range list {
+		if !used[p] {
+			t.Errorf("%s: index pattern %q matches none of the data streams", where, p)
 		}
 	}
 }
@@ -267,10 +287,14 @@ func TestDataView(t *testing.T) {
 		FieldAttrs           string `json:"fieldAttrs"`
 	}
 	json.Unmarshal(objs[0].Attributes, &attrs)
-	if attrs.Title != target.Pattern || attrs.TimeFieldName != "@timestamp" {
-		t.Errorf("data view %q on %q: want %q on @timestamp", attrs.Title, attrs.TimeFieldName, target.Pattern)
+	want := target.Pattern
+	for _, ds := range []string{"aws.cloudtrail", "aws.guardduty", "zeek.kerberos"} {
+		want += "," + target.IntegrationPattern(ds)
 	}
-	checkIndexPattern(t, "data view", attrs.Title, siemscoreKinds...)
+	if attrs.Title != want || attrs.TimeFieldName != "@timestamp" {
+		t.Errorf("data view %q on %q: want %q on @timestamp", attrs.Title, attrs.TimeFieldName, want)
+	}
+	checkIndexPattern(t, "data view", []string{attrs.Title}, siemscoreKinds...)
 	var uses []fieldUse
 	uses = append(uses, fieldUse{attrs.TimeFieldName, useDate, "data view time field"})
 	for _, s := range []string{attrs.FieldFormatMap, attrs.FieldAttrs} {
@@ -489,9 +513,11 @@ func TestAlertingRule(t *testing.T) {
 	uses := dslFields(q, "esQuery")
 	uses = append(uses, fieldUse{p["timeField"].(string), useDate, "timeField"})
 	checkFields(t, uses)
+	var indices []string
 	for _, idx := range p["index"].([]any) {
-		checkIndexPattern(t, "index", idx.(string), siemscoreKinds...)
+		indices = append(indices, idx.(string))
 	}
+	checkIndexPattern(t, "index", indices, siemscoreKinds...)
 	window := durationOf(t, strconv.Itoa(int(p["timeWindowSize"].(float64)))+p["timeWindowUnit"].(string))
 	if interval := durationOf(t, rule.Schedule.Interval); window < interval {
 		t.Errorf("time window %s shorter than the schedule %s leaves events unseen", window, interval)
@@ -585,8 +611,10 @@ func isECS(field string) bool { return !strings.HasPrefix(field, "siemscore.") }
 func kindsOfIndex(pattern string) []ecs.Kind {
 	var out []ecs.Kind
 	for _, k := range siemscoreKinds {
-		if ok, _ := path.Match(pattern, target.DataStream(k.String(), "x")); ok {
-			out = append(out, k)
+		for _, l := range []target.Landing{target.LandingSiemscore, target.LandingIntegration} {
+			if ok, _ := path.Match(pattern, l.DataStream(k.String(), "x")); ok && !slices.Contains(out, k) {
+				out = append(out, k)
+			}
 		}
 	}
 	return out
@@ -789,9 +817,7 @@ func TestWatch(t *testing.T) {
 	w := watch(t)
 	interval := durationOf(t, w.Trigger.Schedule.Interval)
 	req := w.Input.Search.Request
-	for _, idx := range req.Indices {
-		checkIndexPattern(t, "watch indices", idx, siemscoreKinds...)
-	}
+	checkIndexPattern(t, "watch indices", req.Indices, siemscoreKinds...)
 	if !req.RestTotalHitsAsInt {
 		t.Error("the compare condition reads hits.total as a number: set rest_total_hits_as_int")
 	}
@@ -889,7 +915,7 @@ func TestElastAlertRule(t *testing.T) {
 	if r.Type != "any" || r.Index == "" || len(r.Alert) == 0 || r.Name == "" || r.Description == "" {
 		t.Errorf("rule: %+v", r)
 	}
-	checkIndexPattern(t, "ElastAlert index", r.Index, siemscoreKinds...)
+	checkIndexPattern(t, "ElastAlert index", []string{r.Index}, siemscoreKinds...)
 	uses := []fieldUse{{r.TimestampField, useDate, "timestamp_field"}}
 	for _, f := range r.Filter {
 		uses = append(uses, dslFields(map[string]any{"filter": []any{toJSONMap(t, f)}}, "filter")...)
