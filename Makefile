@@ -98,11 +98,11 @@ parity: $(PARITY_VENV)/.installed
 	$(PARITY_VENV)/bin/python models/periodicity/testdata/parity/autocorr.py
 	$(GO) test -count=1 -run 'Parity|Scikit|Pandas|Current' ./models/kmeans ./models/periodicity
 
-# The real IP-to-ASN table the IP scenario tests build addresses from (npm @ip-location-db/asn,
-# CC BY 4.0) goes to .cache/npm, which git ignores; without npm the tests run their synthetic
-# variant only and say so.
+# The real IP-to-ASN ranges (npm @ip-location-db/asn, CC BY 4.0) that the geo/ASN enrichment's
+# and the IP scenarios' tests use go to .cache/npm, which git ignores; without npm those tests
+# skip or run their synthetic variant, and say so.
 asn-table:
-	@models/synth/ipscen/testdata/install-asn.sh
+	@testdata/install-asn.sh
 
 es-start:
 	@$(ES) start

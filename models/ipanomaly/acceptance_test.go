@@ -10,6 +10,7 @@ import (
 
 	"github.com/siemscore/siemscore/models/eval"
 	"github.com/siemscore/siemscore/models/synth/ipscen"
+	"github.com/siemscore/siemscore/processors/geoip/geoiptest"
 	"github.com/siemscore/siemscore/processors/identity"
 )
 
@@ -45,7 +46,7 @@ func TestScenarioFamilies(t *testing.T) {
 		t.Skip("the scenario families take a few minutes")
 	}
 	tables := []*ipscen.Table{ipscen.SyntheticTable(7, 20000)}
-	if dir, err := ipscen.FindTable(); err != nil {
+	if dir, err := geoiptest.FindASNDir(); err != nil {
 		t.Logf("real ASN table variant skipped: %v", err)
 	} else if real, err := ipscen.LoadTable(dir); err != nil {
 		t.Fatalf("real ASN table at %s: %v", dir, err)

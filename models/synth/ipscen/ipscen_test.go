@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+
+	"github.com/siemscore/siemscore/processors/geoip/geoiptest"
 )
 
 // Every family gives training events, later normal events and attacks, the same for the same
@@ -75,7 +77,7 @@ func TestIPv6Share(t *testing.T) {
 // The real table, when installed, maps addresses as its publisher says: 1.0.0.0/24 is
 // Cloudflare's (AS13335), 8.8.8.0/24 Google's (AS15169).
 func TestRealTable(t *testing.T) {
-	dir, err := FindTable()
+	dir, err := geoiptest.FindASNDir()
 	if err != nil {
 		t.Skipf("real ASN table not installed: %v", err)
 	}

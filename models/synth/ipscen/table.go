@@ -51,43 +51,10 @@ type Ranged4 struct {
 	AS int32
 }
 
-// Package is the npm package of the real table, with the version the tests pin so that a seed
-// always draws the same addresses: IP-to-ASN ranges from RouteViews and DB-IP, CC BY 4.0.
-const (
-	Package        = "@ip-location-db/asn"
-	PackageVersion = "2.3.2026061719"
-)
-
-// TableDirEnv names the environment variable that may point at the package's directory (the
-// one holding asn-ipv4.csv); by default it is looked for where testdata/install-asn.sh puts
-// it, .cache/npm/node_modules/@ip-location-db/asn under the module root.
-const TableDirEnv = "SIEMSCORE_ASN_DIR"
-
-// FindTable returns the directory of the installed real table, or why there is none.
-func FindTable() (string, error) {
-	if dir := os.Getenv(TableDirEnv); dir != "" {
-		if _, err := os.Stat(filepath.Join(dir, "asn-ipv4.csv")); err != nil {
-			return "", fmt.Errorf("%s=%s: %w", TableDirEnv, dir, err)
-		}
-		return dir, nil
-	}
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for dir := wd; ; dir = filepath.Dir(dir) {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			p := filepath.Join(dir, ".cache", "npm", "node_modules", filepath.FromSlash(Package))
-			if _, err := os.Stat(filepath.Join(p, "asn-ipv4.csv")); err != nil {
-				return "", fmt.Errorf("%s is not installed at %s (run models/synth/ipscen/testdata/install-asn.sh, or set %s)", Package, p, TableDirEnv)
-			}
-			return p, nil
-		}
-		if filepath.Dir(dir) == dir {
-			return "", errors.New("no go.mod above the working directory")
-		}
-	}
-}
+// The real table is the npm package @ip-location-db/asn (IP-to-ASN ranges from RouteViews and
+// DB-IP, CC BY 4.0), pinned by testdata/install-asn.sh so that a seed always draws the same
+// addresses; processors/geoip/geoiptest.FindASNDir finds it.
+const Package = "@ip-location-db/asn"
 
 // LoadTable reads asn-ipv4.csv and asn-ipv6.csv (first,last,asn,name) from dir.
 func LoadTable(dir string) (*Table, error) {
