@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/siemscore/siemscore/processors/geoip/geoiptest"
 	"github.com/siemscore/siemscore/processors/realdatatest"
 )
 
@@ -170,4 +171,33 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.Write(p)
+}
+
+// TestScoreWithGeo: score adds geo and AS fields from the databases it is given, and refuses a
+// database that is not one.
+func TestScoreWithGeo(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "ct.json")
+	ev := `{"eventVersion":"1.08","eventTime":"2024-05-06T07:08:09Z","eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","sourceIPAddress":"2a02:cf40::9","userIdentity":{"type":"Root","principalId":"1"}}` + "\n"
+	os.WriteFile(in, []byte(ev), 0o644)
+	city := geoiptest.WriteCity(t, dir)
+	ranges := geoiptest.WriteRanges(t, dir)
+	r := cli(t, "", nil, "score", "-q", "--geo-city-db", city, "--geo-asn-csv", strings.Join(ranges, ","), in).must(t, 0)
+	var d struct {
+		Source struct {
+			Geo struct {
+				CityName string `json:"city_name"`
+			} `json:"geo"`
+			AS struct {
+				Number int `json:"number"`
+			} `json:"as"`
+		} `json:"source"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &d); err != nil || d.Source.Geo.CityName != "Oslo" || d.Source.AS.Number != 29695 {
+		t.Errorf("%v: %s", err, r.stdout)
+	}
+	r = cli(t, "", nil, "score", "--geo-city-db", in, in)
+	if r.code == 0 || !strings.Contains(r.stderr, "not a MaxMind DB file") {
+		t.Errorf("a database that is not one: exit %d %s", r.code, r.stderr)
+	}
 }

@@ -21,12 +21,14 @@ import (
 	"github.com/siemscore/siemscore/plugin/companion/shared"
 	"github.com/siemscore/siemscore/processors"
 	"github.com/siemscore/siemscore/processors/ecs"
+	"github.com/siemscore/siemscore/processors/geoip"
 )
 
 func (a *app) scoreCmd() *cobra.Command {
 	var (
 		bundlePath, keyFile, recordType, output string
 		requireSig, preserve, quiet             bool
+		geo                                     geoip.Config
 	)
 	cmd := &cobra.Command{
 		Use:   "score [flags] [FILE...]",
@@ -63,7 +65,15 @@ $SIEMSCORE_BUNDLE_KEY.`,
 			if requireSig && len(key) == 0 {
 				return usagef(cmd, "--require-signature needs a key: --key-file or $%s", shared.EnvBundleKey)
 			}
-			proc, err := processors.New(processors.Options{Type: recordType, PreserveOriginal: preserve})
+			popts := processors.Options{Type: recordType, PreserveOriginal: preserve}
+			if geo.Enabled() {
+				db, err := geoip.Open(geo)
+				if err != nil {
+					return err
+				}
+				popts.Geo = db
+			}
+			proc, err := processors.New(popts)
 			if err != nil {
 				return usagef(cmd, "--record-type: %v", err)
 			}
@@ -115,6 +125,9 @@ $SIEMSCORE_BUNDLE_KEY.`,
 	f.BoolVar(&preserve, "preserve-original", false, "keep each event as received, as JSON text, in event.original")
 	f.StringVarP(&output, "output", "o", "-", "file to write to (- is stdout)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress or statistics on stderr")
+	f.StringVar(&geo.CityDB, "geo-city-db", "", "MaxMind-format City or Country .mmdb for source/destination.geo.* (the plugin's geo_city_db)")
+	f.StringVar(&geo.ASNDB, "geo-asn-db", "", "MaxMind-format ASN .mmdb for source/destination.as.* (geo_asn_db)")
+	f.StringSliceVar(&geo.ASNRanges, "geo-asn-csv", nil, "ip-location-db ASN CSV files for .as.*, instead of --geo-asn-db (geo_asn_csv)")
 	return cmd
 }
 
