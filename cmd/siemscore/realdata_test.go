@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/siemscore/siemscore/processors/ecs"
 	"github.com/siemscore/siemscore/processors/geoip/geoiptest"
 	"github.com/siemscore/siemscore/processors/realdatatest"
 )
@@ -184,16 +185,9 @@ func TestScoreWithGeo(t *testing.T) {
 	ranges := geoiptest.WriteRanges(t, dir)
 	r := cli(t, "", nil, "score", "-q", "--geo-city-db", city, "--geo-asn-csv", strings.Join(ranges, ","), in).must(t, 0)
 	var d struct {
-		Source struct {
-			Geo struct {
-				CityName string `json:"city_name"`
-			} `json:"geo"`
-			AS struct {
-				Number int `json:"number"`
-			} `json:"as"`
-		} `json:"source"`
+		Source ecs.Endpoint `json:"source"`
 	}
-	if err := json.Unmarshal([]byte(r.stdout), &d); err != nil || d.Source.Geo.CityName != "Oslo" || d.Source.AS.Number != 29695 {
+	if err := json.Unmarshal([]byte(r.stdout), &d); err != nil || d.Source.Geo == nil || d.Source.Geo.CityName != "Oslo" || d.Source.AS == nil || d.Source.AS.Number != 29695 {
 		t.Errorf("%v: %s", err, r.stdout)
 	}
 	r = cli(t, "", nil, "score", "--geo-city-db", in, in)

@@ -215,27 +215,6 @@ func (c *Config) problems() []problem {
 		case st.IsDir() || st.Mode().Perm()&0o111 == 0:
 			add("companion_path", "%s is not an executable file", c.CompanionPath)
 		}
-		if c.Landing == target.LandingIntegration && c.Index != "" {
-			add("es_data_streams", "integration sends each record type to its integration's data stream, es_index sends every record to one index: set one of them")
-		}
-		if c.GeoASNDB != "" && len(c.GeoASNRanges) > 0 {
-			add("geo_asn_db", "set either geo_asn_db (a .mmdb) or geo_asn_csv (CSV ranges), not both")
-		}
-		for key, paths := range map[string][]string{"geo_city_db": {c.GeoCityDB}, "geo_asn_db": {c.GeoASNDB}, "geo_asn_csv": c.GeoASNRanges} {
-			for _, p := range paths {
-				if p == "" {
-					continue
-				}
-				if st, err := os.Stat(p); err != nil {
-					add(key, "%v", err)
-				} else if st.IsDir() {
-					add(key, "%s is a directory; give the file", p)
-				}
-			}
-		}
-		if c.GeoReload < 0 || c.GeoReload > 0 && c.GeoReload < time.Second {
-			add("geo_reload_interval", "%s: accepted: 0 (off) or at least 1s", c.GeoReload)
-		}
 		if c.ModelBundle != "" {
 			add("companion_path", "set either companion_path (bundles from the companion trainer) or model_bundle (a bundle file), not both")
 		}

@@ -377,14 +377,7 @@ func TestIntegrationLanding(t *testing.T) {
 								Status string `json:"status"`
 							} `json:"ip"`
 						} `json:"siemscore"`
-						Source struct {
-							Geo struct {
-								CityName string `json:"city_name"`
-							} `json:"geo"`
-							AS struct {
-								Number int `json:"number"`
-							} `json:"as"`
-						} `json:"source"`
+						Source    ecs.Endpoint  `json:"source"`
 						UserAgent ecs.UserAgent `json:"user_agent"`
 					} `json:"_source"`
 				} `json:"hits"`
@@ -401,7 +394,7 @@ func TestIntegrationLanding(t *testing.T) {
 			if s.DataStream.Dataset != "aws.cloudtrail" || !strings.HasPrefix(h.Index, ".ds-logs-aws.cloudtrail-") {
 				t.Errorf("%s: %s landed in %s with data_stream %+v", r.name, s.Event.ID, h.Index, s.DataStream)
 			}
-			if s.Source.Geo.CityName != "Linköping" || s.Source.AS.Number != 29518 || s.UserAgent.Name != "Firefox" || s.UserAgent.OS.Name != "Windows" {
+			if s.Source.Geo == nil || s.Source.Geo.CityName != "Linköping" || s.Source.AS == nil || s.Source.AS.Number != 29518 || s.UserAgent.Name != "Firefox" || s.UserAgent.OS.Name != "Windows" {
 				t.Errorf("%s: %s: enrichment source %+v user_agent %+v", r.name, s.Event.ID, s.Source, s.UserAgent)
 			}
 		}
