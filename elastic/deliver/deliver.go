@@ -163,7 +163,7 @@ func New(es *esclient.Client, cfg Config, log hclog.Logger) (*Deliverer, error) 
 		if errors.Is(err, errNoPipeline) {
 			return nil, &esclient.FieldError{Component: "deliver", Field: "Pipeline", Err: err}
 		}
-		log.Warn("not prepared yet; retrying before the first delivery", "error", err)
+		log.Warn("index templates not installed yet; retrying before the first delivery", "error", err)
 	}
 	return d, nil
 }
