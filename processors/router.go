@@ -90,12 +90,14 @@ const maxUnwrap = 4
 // Append appends the Records body holds to dst: usually one, one per element of a CloudTrail
 // {"Records": [...]} document, and never none. A body that cannot be processed becomes a
 // document with event.kind "pipeline_error", error.type and error.message saying why, and the
-// input in event.original. fallback is the record's Fluent Bit time, used as @timestamp when the
-// event has no valid time of its own.
+// input in event.original. at is the record's Fluent Bit time: it is used as @timestamp when the
+// event has no valid time of its own, and it is part of the _id of records without a natural key
+// (see identity.go). Records of one Fluent Bit chunk are processed with AppendChunk instead, so
+// that identical events of the chunk are told apart.
 //
 // The returned documents may share maps with body; body must not be modified afterwards.
-func (p *Processor) Append(dst []ecs.Record, body map[string]any, fallback time.Time) []ecs.Record {
-	return p.AppendStream(dst, body, "", fallback)
+func (p *Processor) Append(dst []ecs.Record, body map[string]any, at time.Time) []ecs.Record {
+	return p.add(dst, body, "", at, nil)
 }
 
 // AppendStream is Append for a body read from a log whose stream is known from outside the
@@ -103,18 +105,30 @@ func (p *Processor) Append(dst []ecs.Record, body map[string]any, fallback time.
 // body that no rule recognises is taken for that stream's event when it has the stream's key
 // fields: rows of Zeek's kerberos.log that carry only the connection (uid, id.*) say nothing
 // else that would tell them from other Zeek logs. An unknown stream changes nothing.
-func (p *Processor) AppendStream(dst []ecs.Record, body map[string]any, stream string, fallback time.Time) (out []ecs.Record) {
+func (p *Processor) AppendStream(dst []ecs.Record, body map[string]any, stream string, at time.Time) []ecs.Record {
+	return p.add(dst, body, stream, at, nil)
+}
+
+// AppendChunk is Append for the events of one Fluent Bit chunk, in chunk order: c numbers the
+// events that would otherwise get the same _id (identical content, same Fluent Bit time), so
+// that each gets its own document and a re-send of the chunk maps each onto it again. A nil c
+// numbers nothing.
+func (p *Processor) AppendChunk(dst []ecs.Record, body map[string]any, at time.Time, c *Chunk) []ecs.Record {
+	return p.add(dst, body, "", at, c)
+}
+
+func (p *Processor) add(dst []ecs.Record, body map[string]any, stream string, at time.Time, c *Chunk) (out []ecs.Record) {
+	a := arrival{at: at, fallback: fields.Encodable(at), chunk: c}
 	n := len(dst)
 	defer func() {
 		if r := recover(); r != nil {
-			out = append(dst[:n], panicRecord(body, r, fallback))
+			out = append(dst[:n], panicRecord(body, r, a))
 		}
 	}()
-	fallback = fields.Encodable(fallback)
 	if k := streamKind(stream); !p.fixed && k != ecs.KindGeneric && detect(body) == ecs.KindGeneric && keyed(k, body) {
-		return p.appendEvent(dst, k, body, nil, source{}, fallback)
+		return p.appendEvent(dst, k, body, nil, source{}, a)
 	}
-	return p.appendBody(dst, body, nil, source{}, fallback, 0)
+	return p.appendBody(dst, body, nil, source{}, a, 0)
 }
 
 // source remembers what an event was unwrapped from, for event.original: the JSON text it was
@@ -136,17 +150,17 @@ func (s source) original(ev map[string]any) string {
 }
 
 // appendBody processes body, whose unwrapped envelopes contributed the passthrough keys pass.
-func (p *Processor) appendBody(dst []ecs.Record, body, pass map[string]any, src source, fallback time.Time, depth int) []ecs.Record {
+func (p *Processor) appendBody(dst []ecs.Record, body, pass map[string]any, src source, a arrival, depth int) []ecs.Record {
 	kind := detect(body)
 	if p.fixed && (kind == p.kind || p.kind == ecs.KindGeneric) {
-		return p.appendEvent(dst, p.kind, body, pass, src, fallback)
+		return p.appendEvent(dst, p.kind, body, pass, src, a)
 	}
 	if !p.fixed && kind != ecs.KindGeneric {
-		return p.appendEvent(dst, kind, body, pass, src, fallback)
+		return p.appendEvent(dst, kind, body, pass, src, a)
 	}
 	if depth < maxUnwrap {
 		if records, ok := body["Records"]; ok {
-			return p.appendRecords(dst, body, records, pass, fallback, depth)
+			return p.appendRecords(dst, body, records, pass, a, depth)
 		}
 		if detail, announced, ok := envelope(body); ok {
 			// The envelope's own fields (account, region, time, source) repeat the event's and
@@ -154,43 +168,43 @@ func (p *Processor) appendBody(dst []ecs.Record, body, pass map[string]any, src 
 			inner := detect(detail)
 			switch {
 			case p.fixed:
-				return p.appendBody(dst, detail, pass, source{envelope: body}, fallback, depth+1)
+				return p.appendBody(dst, detail, pass, source{envelope: body}, a, depth+1)
 			case inner != ecs.KindGeneric:
-				return p.appendEvent(dst, inner, detail, pass, source{envelope: body}, fallback)
+				return p.appendEvent(dst, inner, detail, pass, source{envelope: body}, a)
 			case announced != ecs.KindGeneric:
-				return p.appendEvent(dst, announced, detail, pass, source{envelope: body}, fallback)
+				return p.appendEvent(dst, announced, detail, pass, source{envelope: body}, a)
 			}
 			// An EventBridge event of another kind is shipped whole, envelope included.
 		}
 		if raw, ok := splunkRaw(body); ok {
 			// Splunk's fields describe its index, not the event; they are dropped (event.original
 			// keeps _raw, the event as Splunk received it).
-			if out, done := p.appendText(dst, raw, "result._raw", pass, fallback, depth); done {
+			if out, done := p.appendText(dst, raw, "result._raw", pass, a, depth); done {
 				return out
 			}
 		}
 		for _, key := range p.keys {
-			if out, done := p.appendEmbedded(dst, body, key, pass, fallback, depth); done {
+			if out, done := p.appendEmbedded(dst, body, key, pass, a, depth); done {
 				return out
 			}
 		}
 	}
 	if p.fixed {
-		return p.appendEvent(dst, p.kind, body, pass, src, fallback)
+		return p.appendEvent(dst, p.kind, body, pass, src, a)
 	}
-	return p.appendGeneric(dst, body, pass, src, fallback)
+	return p.appendGeneric(dst, body, pass, src, a)
 }
 
 // appendEmbedded processes the event held under key, if there is one; done is false when key
 // holds nothing to unwrap.
-func (p *Processor) appendEmbedded(dst []ecs.Record, body map[string]any, key string, pass map[string]any, fallback time.Time, depth int) (out []ecs.Record, done bool) {
+func (p *Processor) appendEmbedded(dst []ecs.Record, body map[string]any, key string, pass map[string]any, a arrival, depth int) (out []ecs.Record, done bool) {
 	switch v := body[key].(type) {
 	case map[string]any:
-		return p.appendBody(dst, v, merge(pass, body, key), source{}, fallback, depth+1), true
+		return p.appendBody(dst, v, merge(pass, body, key), source{}, a, depth+1), true
 	case string:
-		return p.appendText(dst, v, key, merge(pass, body, key), fallback, depth)
+		return p.appendText(dst, v, key, merge(pass, body, key), a, depth)
 	case []byte:
-		return p.appendText(dst, string(v), key, merge(pass, body, key), fallback, depth)
+		return p.appendText(dst, string(v), key, merge(pass, body, key), a, depth)
 	}
 	return dst, false
 }
@@ -198,63 +212,63 @@ func (p *Processor) appendEmbedded(dst []ecs.Record, body map[string]any, key st
 // appendText processes the event held as JSON text under the record key named key; others are
 // the passthrough keys that go with it. done is false when the text is a plain line rather
 // than an event: the record is then a generic one.
-func (p *Processor) appendText(dst []ecs.Record, text, key string, others map[string]any, fallback time.Time, depth int) (out []ecs.Record, done bool) {
+func (p *Processor) appendText(dst []ecs.Record, text, key string, others map[string]any, a arrival, depth int) (out []ecs.Record, done bool) {
 	trimmed := strings.TrimSpace(text)
 	if trimmed == "" || trimmed[0] != '{' && trimmed[0] != '[' {
 		if p.fixed && p.kind != ecs.KindGeneric {
 			msg := fmt.Sprintf("%s is not a JSON event (it starts %q)", key, prefix(trimmed))
-			return append(dst, failure(ErrTypeEmbeddedInvalid, msg, text, others, fallback)), true
+			return append(dst, failure(ErrTypeEmbeddedInvalid, msg, text, others, a)), true
 		}
 		return dst, false // a plain text line: the record is a generic one
 	}
 	var v any
 	if err := json.Unmarshal([]byte(trimmed), &v); err != nil {
 		msg := fmt.Sprintf("%s is not valid JSON: %v", key, err)
-		return append(dst, failure(ErrTypeEmbeddedInvalid, msg, text, others, fallback)), true
+		return append(dst, failure(ErrTypeEmbeddedInvalid, msg, text, others, a)), true
 	}
 	switch x := v.(type) {
 	case map[string]any:
-		return p.appendBody(dst, x, others, source{text: text}, fallback, depth+1), true
+		return p.appendBody(dst, x, others, source{text: text}, a, depth+1), true
 	case []any:
-		return p.appendList(dst, x, key, others, fallback, depth), true
+		return p.appendList(dst, x, key, others, a, depth), true
 	}
 	msg := fmt.Sprintf("%s holds a JSON %s, not an event", key, typeName(v))
-	return append(dst, failure(ErrTypeEmbeddedInvalid, msg, text, others, fallback)), true
+	return append(dst, failure(ErrTypeEmbeddedInvalid, msg, text, others, a)), true
 }
 
 // appendRecords processes a {"Records": [...]} document (a CloudTrail S3 log file).
-func (p *Processor) appendRecords(dst []ecs.Record, body map[string]any, records any, pass map[string]any, fallback time.Time, depth int) []ecs.Record {
+func (p *Processor) appendRecords(dst []ecs.Record, body map[string]any, records any, pass map[string]any, a arrival, depth int) []ecs.Record {
 	others := merge(pass, body, "Records")
 	list, ok := records.([]any)
 	if !ok {
 		msg := fmt.Sprintf("Records is %s, not an array", typeName(records))
-		return append(dst, failure(ErrTypeRecordsInvalid, msg, body, pass, fallback))
+		return append(dst, failure(ErrTypeRecordsInvalid, msg, body, pass, a))
 	}
 	if len(list) == 0 {
-		return p.appendGeneric(dst, body, pass, source{}, fallback)
+		return p.appendGeneric(dst, body, pass, source{}, a)
 	}
-	return p.appendList(dst, list, "Records", others, fallback, depth)
+	return p.appendList(dst, list, "Records", others, a, depth)
 }
 
 // appendList processes each element of an array of events.
-func (p *Processor) appendList(dst []ecs.Record, list []any, name string, pass map[string]any, fallback time.Time, depth int) []ecs.Record {
+func (p *Processor) appendList(dst []ecs.Record, list []any, name string, pass map[string]any, a arrival, depth int) []ecs.Record {
 	if len(list) == 0 {
-		return append(dst, failure(ErrTypeRecordsInvalid, "an empty array holds no event", list, pass, fallback))
+		return append(dst, failure(ErrTypeRecordsInvalid, "an empty array holds no event", list, pass, a))
 	}
 	for i, e := range list {
 		m, ok := e.(map[string]any)
 		if !ok {
 			msg := fmt.Sprintf("%s[%d] is %s, not an object", name, i, typeName(e))
-			dst = append(dst, failure(ErrTypeRecordsInvalid, msg, e, pass, fallback))
+			dst = append(dst, failure(ErrTypeRecordsInvalid, msg, e, pass, a))
 			continue
 		}
-		dst = p.appendBody(dst, m, pass, source{}, fallback, depth+1)
+		dst = p.appendBody(dst, m, pass, source{}, a, depth+1)
 	}
 	return dst
 }
 
 // appendEvent parses ev as kind.
-func (p *Processor) appendEvent(dst []ecs.Record, kind ecs.Kind, ev, pass map[string]any, src source, fallback time.Time) []ecs.Record {
+func (p *Processor) appendEvent(dst []ecs.Record, kind ecs.Kind, ev, pass map[string]any, src source, a arrival) []ecs.Record {
 	var (
 		doc *ecs.Document
 		key digest.Key
@@ -262,19 +276,19 @@ func (p *Processor) appendEvent(dst []ecs.Record, kind ecs.Kind, ev, pass map[st
 	)
 	switch kind {
 	case ecs.KindCloudTrail:
-		doc, err = cloudtrail.Parse(ev, fallback)
+		doc, err = cloudtrail.Parse(ev, a.fallback)
 		key = cloudtrail.Key(ev)
 	case ecs.KindGuardDuty:
-		doc, err = guardduty.Parse(ev, fallback)
+		doc, err = guardduty.Parse(ev, a.fallback)
 		key = guardduty.Key(ev)
 	case ecs.KindKerberos:
-		doc, err = zeek.Parse(ev, fallback)
+		doc, err = zeek.Parse(ev, a.fallback)
 		key = zeek.Key(ev)
 	default:
-		return p.appendGeneric(dst, ev, pass, src, fallback)
+		return p.appendGeneric(dst, ev, pass, src, a)
 	}
 	if err != nil {
-		return append(dst, failure(ErrTypeEventInvalid, err.Error(), ev, pass, fallback))
+		return append(dst, failure(ErrTypeEventInvalid, err.Error(), ev, pass, a))
 	}
 	doc.Passthrough = passthrough(pass)
 	if p.preserve {
@@ -286,15 +300,15 @@ func (p *Processor) appendEvent(dst []ecs.Record, kind ecs.Kind, ev, pass map[st
 	if p.geo != nil {
 		p.geo.Enrich(doc)
 	}
-	return append(dst, ecs.Record{Kind: kind, ID: digest.ID(uint8(kind), key, ev), Doc: doc})
+	return append(dst, ecs.Record{Kind: kind, ID: a.typedID(kind, key, ev, pass), Doc: doc})
 }
 
 // appendGeneric ships a record the processors do not know as it is: its keys become the
 // document's passthrough fields, except a parseable @timestamp and a string message, which
 // fill the typed fields of the same name (left in the passthrough they would collide with
 // them). siemscore.model.status is the scorer's to set.
-func (p *Processor) appendGeneric(dst []ecs.Record, body, pass map[string]any, src source, fallback time.Time) []ecs.Record {
-	doc := &ecs.Document{Timestamp: fallback, ECS: ecs.ECSInfo{Version: ecs.Version}}
+func (p *Processor) appendGeneric(dst []ecs.Record, body, pass map[string]any, src source, a arrival) []ecs.Record {
+	doc := &ecs.Document{Timestamp: a.fallback, ECS: ecs.ECSInfo{Version: ecs.Version}}
 	var lifted []string
 	if v, ok := body["@timestamp"]; ok {
 		t, st := fields.Time(v)
@@ -324,18 +338,14 @@ func (p *Processor) appendGeneric(dst []ecs.Record, body, pass map[string]any, s
 	if p.preserve {
 		doc.Event.Original = src.original(body)
 	}
-	var content any = body
-	if pass != nil {
-		content = []any{body, pass}
-	}
-	return append(dst, ecs.Record{Kind: ecs.KindGeneric, ID: digest.ID(uint8(ecs.KindGeneric), digest.Key{}, content), Doc: doc})
+	return append(dst, ecs.Record{Kind: ecs.KindGeneric, ID: a.arrivalID(ecs.KindGeneric, digest.Key{}, body, pass), Doc: doc})
 }
 
 // failure builds the pipeline_error record for input that could not be processed. The input is
 // kept in event.original whatever PreserveOriginal says: it is the only copy.
-func failure(errType, msg string, input any, pass map[string]any, fallback time.Time) ecs.Record {
+func failure(errType, msg string, input any, pass map[string]any, a arrival) ecs.Record {
 	doc := &ecs.Document{
-		Timestamp: fallback,
+		Timestamp: a.fallback,
 		ECS:       ecs.ECSInfo{Version: ecs.Version},
 		Event:     ecs.Event{Kind: "pipeline_error"},
 		Error:     &ecs.Error{Type: errType, Message: msg},
@@ -350,25 +360,24 @@ func failure(errType, msg string, input any, pass map[string]any, fallback time.
 		fields.AddIssue(doc, ecs.IssueEmbeddedEventInvalid)
 	}
 	doc.Passthrough = passthrough(pass)
-	id := digest.ID(uint8(ecs.KindGeneric), digest.Key{"pipeline_error", errType}, input)
-	return ecs.Record{Kind: ecs.KindGeneric, ID: id, Doc: doc}
+	return ecs.Record{Kind: ecs.KindGeneric, ID: a.arrivalID(ecs.KindGeneric, digest.Key{"pipeline_error", errType}, input, pass), Doc: doc}
 }
 
 // panicRecord is the last line of defence: processing panicked (a bug), and the record is still
 // shipped. Every step that touches body may panic again, so each is guarded.
-func panicRecord(body map[string]any, r any, fallback time.Time) ecs.Record {
+func panicRecord(body map[string]any, r any, a arrival) ecs.Record {
 	msg := fmt.Sprintf("processing panicked: %v", r)
 	doc := &ecs.Document{
-		Timestamp: fields.Encodable(fallback),
+		Timestamp: a.fallback,
 		ECS:       ecs.ECSInfo{Version: ecs.Version},
 		Event:     ecs.Event{Kind: "pipeline_error"},
 		Error:     &ecs.Error{Type: ErrTypePanic, Message: msg},
 	}
 	id := guard(func() string {
-		return digest.ID(uint8(ecs.KindGeneric), digest.Key{"pipeline_error", ErrTypePanic}, body)
+		return a.arrivalID(ecs.KindGeneric, digest.Key{"pipeline_error", ErrTypePanic}, body, nil)
 	})
 	if id == "" {
-		id = digest.ID(uint8(ecs.KindGeneric), digest.Key{"pipeline_error", ErrTypePanic, msg}, fallback.UnixNano())
+		id = a.arrivalID(ecs.KindGeneric, digest.Key{"pipeline_error", ErrTypePanic, msg}, nil, nil)
 	}
 	doc.Event.Original = guard(func() string { return encode(body) })
 	return ecs.Record{Kind: ecs.KindGeneric, ID: id, Doc: doc}

@@ -18,7 +18,6 @@ import (
 	"github.com/siemscore/siemscore/elastic/deliver"
 	"github.com/siemscore/siemscore/plugin/decode"
 	"github.com/siemscore/siemscore/processors"
-	"github.com/siemscore/siemscore/processors/digest"
 	"github.com/siemscore/siemscore/processors/ecs"
 )
 
@@ -122,17 +121,18 @@ type batch struct {
 // could not parse, see processors.Append).
 func (in *Instance) build(chunk []byte, tag func() string) batch {
 	var b batch
+	ids := processors.NewChunk()
 	d := decode.New(chunk)
 	for d.Next() {
 		ev := d.Event()
 		if ev.Err != nil {
-			b.bad = append(b.bad, undecodable(tag(), ev.Err, ev.Raw))
+			b.bad = append(b.bad, undecodable(ids, tag(), ev.Err, ev.Raw))
 			continue
 		}
-		b.recs = in.opts.Processor.Append(b.recs, ev.Body, ev.Time)
+		b.recs = in.opts.Processor.AppendChunk(b.recs, ev.Body, ev.Time, ids)
 	}
 	if err := d.Err(); err != nil {
-		b.bad = append(b.bad, undecodable(tag(), err, d.Tail()))
+		b.bad = append(b.bad, undecodable(ids, tag(), err, d.Tail()))
 	}
 	b.stats = d.Stats()
 	for i := range b.recs {
@@ -144,10 +144,10 @@ func (in *Instance) build(chunk []byte, tag func() string) batch {
 // undecodable is the dead letter of input that is not a log event. The same bytes with the same
 // reason (a chunk Fluent Bit sends again, or two instances sharing the dead-letter stream) make
 // one document.
-func undecodable(tag string, err error, raw []byte) deliver.Undecodable {
+func undecodable(ids *processors.Chunk, tag string, err error, raw []byte) deliver.Undecodable {
 	reason := err.Error()
 	return deliver.Undecodable{
-		ID:  digest.ID(uint8(ecs.KindGeneric), digest.Key{deliver.DecodeErrorType, reason}, raw),
+		ID:  ids.UndecodableID(deliver.DecodeErrorType, reason, raw),
 		Tag: tag, Reason: reason, Raw: raw,
 	}
 }
