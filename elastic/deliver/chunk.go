@@ -24,6 +24,7 @@ const (
 	created
 	duplicate
 	deadLettered
+	refused // replay only: refused again, left in the dead letter
 )
 
 // item is one action line plus document in the chunk's buffer: a record, the dead-letter
@@ -38,26 +39,42 @@ type item struct {
 	retry bool
 }
 
-// chunk is the state of one Deliver call.
+// chunk is the state of one Deliver or Redeliver call.
 type chunk struct {
-	d     *Deliverer
-	recs  []ecs.Record
-	bad   []Undecodable
-	state []recState // per entry: the records, then the undecodable inputs
-	buf   []byte
-	items []item
+	d       *Deliverer
+	tag     func() string
+	recs    []ecs.Record
+	bad     []Undecodable
+	resends []Resend   // Redeliver's entries instead of recs and bad
+	state   []recState // per entry: the records, then the undecodable inputs
+	buf     []byte
+	items   []item
 	// scratch gathers non-adjacent items into one request body on retry rounds.
 	scratch                 []byte
 	retried                 int
 	bytes                   int
 	encodeTime, requestTime time.Duration
-	// lastRetryable describes the latest 429/5xx item failure, for the RETRY error.
+	// lastRetryable describes the latest item failure that may succeed later, for the RETRY
+	// error; unavailable says whether it was a cluster-level refusal (reported once).
 	lastRetryable string
+	unavailable   bool
+	// toFile are the dead letters too large for the dead-letter data stream, and their entries,
+	// written to the dead-letter file once everything else is acknowledged.
+	toFile     [][]byte
+	toFileRecs []int
+	noFile     error // a record needed the file, and there is none
+	// written are the targets an item was written to, whose refusal conditions have cleared.
+	written map[string]bool
 }
 
-func newChunk(d *Deliverer, recs []ecs.Record, bad []Undecodable) *chunk {
+func newChunk(d *Deliverer, tag func() string, recs []ecs.Record, bad []Undecodable) *chunk {
 	n := len(recs) + len(bad)
-	return &chunk{d: d, recs: recs, bad: bad, state: make([]recState, n), items: make([]item, 0, n)}
+	return &chunk{d: d, tag: tag, recs: recs, bad: bad, state: make([]recState, n), items: make([]item, 0, n), written: map[string]bool{}}
+}
+
+func newReplay(d *Deliverer, resends []Resend) *chunk {
+	n := len(resends)
+	return &chunk{d: d, resends: resends, state: make([]recState, n), items: make([]item, 0, n), written: map[string]bool{}}
 }
 
 // errResponse marks a bulk response that cannot be trusted item by item.
@@ -82,8 +99,7 @@ func (c *chunk) deliver(ctx context.Context) Outcome {
 		delay := c.d.cfg.RetryBackoff.Delay(wait)
 		wait++
 		if time.Now().Add(delay).After(deadline) {
-			return c.outcome(fmt.Errorf("deliver: retry budget of %s spent with %d items still refused (last: %s)",
-				c.d.cfg.RetryBudget, len(next), c.lastRetryable))
+			return c.outcome(c.retryError("deliver: retry budget of %s spent with %d items still refused", c.d.cfg.RetryBudget, len(next)))
 		}
 		t := time.NewTimer(delay)
 		select {
@@ -93,7 +109,16 @@ func (c *chunk) deliver(ctx context.Context) Outcome {
 		case <-t.C:
 		}
 	}
-	return c.outcome(nil)
+	return c.outcome(c.writeFile())
+}
+
+// retryError says why items are still refused; a cluster-level cause is marked ErrUnavailable.
+func (c *chunk) retryError(format string, args ...any) error {
+	err := fmt.Errorf(format+" (last: %s)", append(args, c.lastRetryable)...)
+	if c.unavailable {
+		return unavailable(err)
+	}
+	return err
 }
 
 func (c *chunk) anyRetry(items []int) bool {
@@ -115,6 +140,18 @@ func (c *chunk) outcome(err error) Outcome {
 			out.Duplicates++
 		case deadLettered:
 			out.DeadLettered++
+		case refused:
+			out.Refused++
+		}
+	}
+	for _, e := range c.toFileRecs {
+		if c.state[e] == deadLettered {
+			out.ToFile++
+		}
+	}
+	if err == nil {
+		for t := range c.written {
+			c.d.conditions.clear(t)
 		}
 	}
 	if out.Unacknowledged() > 0 {
@@ -134,6 +171,9 @@ func (c *chunk) outcome(err error) Outcome {
 // The documents are marshalled first and the buffer allocated once at its final size: growing
 // it by append would allocate about four times the chunk over the doublings.
 func (c *chunk) encode() []int {
+	if c.resends != nil {
+		return c.encodeResends()
+	}
 	bodies := make([][]byte, len(c.recs))
 	failures := make([]*rejection, len(c.recs))
 	size := 0
@@ -172,6 +212,29 @@ func (c *chunk) encode() []int {
 	for j, u := range c.bad {
 		c.addUndecodable(len(c.recs)+j, u)
 	}
+	return c.all()
+}
+
+// encodeResends writes Redeliver's documents, as they were first sent, as create actions.
+func (c *chunk) encodeResends() []int {
+	size := 0
+	for _, r := range c.resends {
+		size += len(`{"create":{"_index":"","_id":""}}`) + len(r.Index) + len(r.ID) + len(r.Doc) + 2
+	}
+	c.buf = make([]byte, 0, size)
+	routes := map[[2]string]*route{}
+	for j, r := range c.resends {
+		rt, ok := routes[[2]string{r.Index, r.Pipeline}]
+		if !ok {
+			rt = newRoute(r.Index, ecs.DataStream{}, r.Pipeline)
+			routes[[2]string{r.Index, r.Pipeline}] = rt
+		}
+		c.addItem(j, rt, r.ID, r.Doc, false)
+	}
+	return c.all()
+}
+
+func (c *chunk) all() []int {
 	send := make([]int, len(c.items))
 	for i := range send {
 		send[i] = i
@@ -267,6 +330,7 @@ func (c *chunk) sendBatch(ctx context.Context, batch, next []int) ([]int, error)
 	case len(br.Items) != len(batch):
 		return nil, fmt.Errorf("%w: %d items for %d actions", errResponse, len(br.Items), len(batch))
 	}
+	c.d.accepted(len(body))
 	// The whole response is checked before any item is believed.
 	for k, i := range batch {
 		r := br.Items[k].Create
@@ -296,7 +360,9 @@ func (c *chunk) exchange(ctx context.Context, body []byte) (bulkResponse, error)
 		if cause := context.Cause(ctx); cause != nil {
 			return br, fmt.Errorf("deliver: bulk request: %w", cause)
 		}
-		return br, fmt.Errorf("deliver: bulk request: %w", err)
+		err = fmt.Errorf("deliver: bulk request: %w", c.d.redactor.Error(err))
+		c.d.conditions.raise("Elasticsearch", "unreachable: "+err.Error())
+		return br, unavailable(err)
 	}
 	defer func() {
 		// Reading to the end lets the connection be reused.
@@ -307,8 +373,14 @@ func (c *chunk) exchange(ctx context.Context, body []byte) (bulkResponse, error)
 	case res.StatusCode == http.StatusRequestEntityTooLarge:
 		return br, errTooLarge
 	case res.IsError():
-		return br, fmt.Errorf("deliver: bulk request: %s", esclient.Describe(res))
+		err := fmt.Errorf("deliver: bulk request: %s", esclient.Describe(res))
+		if res.StatusCode == http.StatusUnauthorized || res.StatusCode == http.StatusForbidden {
+			c.d.conditions.raise("Elasticsearch", err.Error())
+			return br, unavailable(err)
+		}
+		return br, err
 	}
+	c.written["Elasticsearch"] = true
 	if err := json.NewDecoder(res.Body).Decode(&br); err != nil {
 		return br, fmt.Errorf("%w: %w", errResponse, err)
 	}
@@ -316,65 +388,82 @@ func (c *chunk) exchange(ctx context.Context, body []byte) (bulkResponse, error)
 }
 
 // tooLarge handles a 413 (the request exceeds http.max_content_length or a proxy's limit): the
-// batch is sent again in halves, and a single document that alone is too large is rejected.
+// batch is sent again in halves. A single document refused alone is too large for the way to
+// Elasticsearch, and goes whole to the dead-letter file, unless that way has taken a request at
+// least as large before: then the 413 is not about size (a proxy refusing for another reason)
+// and the document is retried.
 func (c *chunk) tooLarge(ctx context.Context, batch, next []int) ([]int, error) {
-	if len(batch) == 1 {
-		return c.judge(batch[0], &itemResult{Status: http.StatusRequestEntityTooLarge, Error: &rejection{
-			Type: "request_entity_too_large", Reason: "the document alone exceeds the request size limit"}}, next)
+	if len(batch) > 1 {
+		half := len(batch) / 2
+		next, err := c.sendBatch(ctx, batch[:half], next)
+		if err != nil {
+			return nil, err
+		}
+		return c.sendBatch(ctx, batch[half:], next)
 	}
-	half := len(batch) / 2
-	next, err := c.sendBatch(ctx, batch[:half], next)
-	if err != nil {
-		return nil, err
+	i := batch[0]
+	it := &c.items[i]
+	size := it.end - it.start
+	if largest := c.d.largest.Load(); int64(size) <= largest {
+		it.retry = true
+		c.unavailable = true
+		c.lastRetryable = fmt.Sprintf("HTTP 413 for a request of %d bytes, after one of %d bytes went through", size, largest)
+		c.d.conditions.raise("Elasticsearch", "answers 413 (request entity too large) to requests smaller than some it accepted: a proxy's limit or its configuration")
+		return append(next, i), nil
 	}
-	return c.sendBatch(ctx, batch[half:], next)
+	rej := rejection{Type: "request_entity_too_large", Reason: fmt.Sprintf("the document (%d bytes with its action line) alone exceeds the request size limit of the way to Elasticsearch", size)}
+	c.fileDeadLetter(i, http.StatusRequestEntityTooLarge, rej)
+	return next, nil
 }
 
 // judge applies one item result and appends the item to next if it must be sent again.
 func (c *chunk) judge(i int, r *itemResult, next []int) ([]int, error) {
 	it := &c.items[i]
 	it.retry = false
-	switch s := r.Status; {
-	case s == http.StatusOK || s == http.StatusCreated:
+	switch classify(r.Status, r.Error) {
+	case vCreated:
 		c.settle(it, created)
-	case s == http.StatusConflict:
+	case vDuplicate:
 		c.settle(it, duplicate)
-	case retryable(s):
+	case vOverload:
 		it.retry = true
-		c.lastRetryable = fmt.Sprintf("HTTP %d %s", s, r.Error)
+		c.lastRetryable = fmt.Sprintf("HTTP %d %s", r.Status, r.Error)
 		return append(next, i), nil
-	case it.dead:
-		return nil, fmt.Errorf("deliver: dead-letter write rejected with HTTP %d %s", s, r.Error)
+	case vCluster:
+		it.retry = true
+		c.unavailable = true
+		c.lastRetryable = fmt.Sprintf("HTTP %d %s", r.Status, r.Error)
+		c.d.conditions.raise(it.index, c.lastRetryable)
+		return append(next, i), nil
 	default:
 		rej := r.Error
 		if rej == nil {
-			rej = &rejection{Type: "http_" + fmt.Sprint(s), Reason: http.StatusText(s)}
+			rej = &rejection{Type: "http_" + fmt.Sprint(r.Status), Reason: http.StatusText(r.Status)}
 		}
-		c.d.log.Debug("record rejected; dead-lettering it", "index", it.index, "id", it.id, "status", s, "error", rej.String())
-		c.addDeadLetter(it.rec, it.index, s, *rej)
-		return append(next, len(c.items)-1), nil
+		switch {
+		case c.resends != nil:
+			c.state[it.rec] = refused
+			c.lastRetryable = rej.String()
+		case it.dead:
+			// The dead-letter data stream refuses the dead letter itself (a mapping of the
+			// operator's own): the file keeps it.
+			c.fileDeadLetter(i, r.Status, *rej)
+		default:
+			c.d.log.Debug("record rejected; dead-lettering it", "index", it.index, "id", it.id, "status", r.Status, "error", rej.String())
+			c.addDeadLetter(it.rec, it.index, r.Status, *rej)
+			return append(next, len(c.items)-1), nil
+		}
 	}
 	return next, nil
 }
 
 // settle records an acknowledged item; a dead-letter entry acknowledges its record either way.
 func (c *chunk) settle(it *item, s recState) {
+	c.written[it.index] = true
 	if it.dead {
 		s = deadLettered
 	}
 	c.state[it.rec] = s
-}
-
-// retryable says whether an item status may succeed later without the record changing:
-// overload and server errors, and errors about the cluster rather than the record (missing
-// privileges, a missing index that auto-creation does not cover, a timeout). Status 0 means a
-// response item without a status.
-func retryable(status int) bool {
-	switch status {
-	case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusRequestTimeout, http.StatusTooManyRequests:
-		return true
-	}
-	return status >= 500 || status < 400
 }
 
 // body returns the request body for a batch: a slice of the chunk buffer when its items are

@@ -59,6 +59,8 @@ type Config struct {
 	Landing         target.Landing // siemscore's data streams or the integrations'
 	Index           string         // fixed index instead of the per-type data streams
 	DeadLetterIndex string         // Load fills in the default
+	DeadLetterPath  string         // "" keeps no local dead letters
+	DeadLetterMax   int64
 	InstallTemplate bool
 	Pipeline        string // ingest pipeline records go through
 
@@ -163,6 +165,12 @@ var keys = []Key{
 	{Name: "es_dead_letter_index",
 		Description: "Where records Elasticsearch refuses (mapping conflicts, other 4xx) and events that cannot be decoded go, with the reason. Default: `logs-siemscore.deadletter-<es_namespace>`.",
 		set:         func(c *Config, v string) error { c.DeadLetterIndex = v; return nil }},
+	{Name: "dead_letter_path",
+		Description: "Directory for the dead letters the dead-letter data stream cannot hold: a record too large for any request to Elasticsearch (HTTP 413 for it alone) is written there whole, with the reason, as NDJSON files (`siemscore-deadletter-*.ndjson`, rotated at 64 MiB) that `siemscore deadletter replay --file` re-delivers. Unset: such a record's chunk is retried until the limit is raised or the key is set; it is never shortened.",
+		set:         func(c *Config, v string) error { c.DeadLetterPath = v; return nil }},
+	{Name: "dead_letter_max_size", Default: "1G",
+		Description: "Cap of the dead-letter files in `dead_letter_path`, all writers together. When a write would pass it, the chunk is retried (and an error logged) until files are replayed and removed; nothing is dropped.",
+		set:         func(c *Config, v string) (err error) { c.DeadLetterMax, err = parseSize(v); return err }},
 	{Name: "es_template_install", Default: "on",
 		Description: "Install or update the plugin's index templates (mappings and lifecycle of `logs-siemscore.*-*`, the dead-letter data stream included) at start-up, or before the first delivery if Elasticsearch is not reachable then. Turn off when the templates are managed elsewhere or the user may not manage them.",
 		set:         func(c *Config, v string) (err error) { c.InstallTemplate, err = parseBool(v); return err }},
@@ -300,6 +308,9 @@ var mistakes = map[string]string{
 	"es_dead_letter":           "es_dead_letter_index",
 	"es_deadletter_index":      "es_dead_letter_index",
 	"es_dlq_index":             "es_dead_letter_index",
+	"dead_letter_dir":          "dead_letter_path",
+	"dead_letter_file":         "dead_letter_path",
+	"es_dead_letter_path":      "dead_letter_path",
 	"es_install_template":      "es_template_install",
 	"es_template_installation": "es_template_install",
 	"es_templates_install":     "es_template_install",

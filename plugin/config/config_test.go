@@ -29,6 +29,7 @@ func TestDefaults(t *testing.T) {
 		Timeout:           30 * time.Second,
 		Namespace:         "default",
 		DeadLetterIndex:   "logs-siemscore.deadletter-default",
+		DeadLetterMax:     1_000_000_000,
 		InstallTemplate:   true,
 		BulkMaxRecords:    2000,
 		BulkMaxBytes:      5_000_000,
@@ -108,6 +109,8 @@ func TestEveryKeyIsRead(t *testing.T) {
 			return c.Index == "siem" && c.DeadLetterIndex == "logs-siemscore.deadletter-default"
 		}},
 		"es_dead_letter_index":  {Map{"es_dead_letter_index": "dlq"}, func(c Config) bool { return c.DeadLetterIndex == "dlq" }},
+		"dead_letter_path":      {Map{"dead_letter_path": "/var/lib/siemscore/dlq"}, func(c Config) bool { return c.DeadLetterPath == "/var/lib/siemscore/dlq" }},
+		"dead_letter_max_size":  {Map{"dead_letter_max_size": "20MiB"}, func(c Config) bool { return c.DeadLetterMax == 20<<20 }},
 		"es_template_install":   {Map{"es_template_install": "off"}, func(c Config) bool { return !c.InstallTemplate }},
 		"es_bulk_max_records":   {Map{"es_bulk_max_records": "500"}, func(c Config) bool { return c.BulkMaxRecords == 500 }},
 		"es_bulk_max_bytes":     {Map{"es_bulk_max_bytes": "2MiB"}, func(c Config) bool { return c.BulkMaxBytes == 2<<20 }},

@@ -56,6 +56,7 @@ var componentKeys = map[string]string{
 	"deliver.RetryBudget": "es_retry_budget", "deliver.Templates": "es_template_install",
 	"deliver.Landing": "es_data_streams", "deliver.Pipeline": "es_pipeline",
 	"geoip.CityDB": "geo_city_db", "geoip.ASNDB": "geo_asn_db", "geoip.ASNRanges": "geo_asn_csv",
+	"deliver.DeadLetterPath": "dead_letter_path", "deliver.DeadLetterMaxBytes": "dead_letter_max_size",
 }
 
 // keyProblems turns a component's validation errors into problems of the plugin's keys. An error
@@ -116,6 +117,7 @@ func (c *Config) ESClient() esclient.Config {
 func (c *Config) Deliver() deliver.Config {
 	d := deliver.DefaultConfig()
 	d.Namespace, d.Index, d.DeadLetterIndex = c.Namespace, c.Index, c.DeadLetterIndex
+	d.DeadLetterPath, d.DeadLetterMaxBytes = c.DeadLetterPath, c.DeadLetterMax
 	d.MaxBatchDocs, d.MaxBatchBytes = c.BulkMaxRecords, int(c.BulkMaxBytes)
 	d.RetryBudget = c.RetryBudget
 	d.Templates.Enabled = c.InstallTemplate

@@ -91,7 +91,7 @@ func (in *Instance) Flush(chunk []byte, tag func() string) deliver.Status {
 	in.mu.RUnlock()
 	defer in.inflight.Done()
 
-	ctx, cancel := context.WithTimeout(context.Background(), in.opts.Budget)
+	ctx, cancel := context.WithTimeout(deliver.WithTag(context.Background(), tag), in.opts.Budget)
 	defer cancel()
 	t0 := time.Now()
 	b := in.build(chunk, tag)
@@ -159,7 +159,13 @@ func (in *Instance) deliver(ctx context.Context, b batch, tag func() string) del
 	in.counts.duplicates.Add(int64(out.Duplicates))
 	in.counts.deadLettered.Add(int64(out.DeadLettered))
 	if out.Status != deliver.OK {
-		log.Warn("delivery incomplete; the chunk will be retried", "tag", tag(), "records", len(b.recs), "undecodable", len(b.bad),
+		// A cluster-level cause (unreachable, refusing writes) is logged once by the sink when it
+		// starts and when it ends, not with every chunk it holds back.
+		level := hclog.Warn
+		if errors.Is(out.Err, deliver.ErrUnavailable) {
+			level = hclog.Debug
+		}
+		log.Log(level, "delivery incomplete; the chunk will be retried", "tag", tag(), "records", len(b.recs), "undecodable", len(b.bad),
 			"written", out.Created, "duplicates", out.Duplicates, "dead_lettered", out.DeadLettered, "error", out.Err)
 		return deliver.Retry
 	}
