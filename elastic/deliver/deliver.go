@@ -372,18 +372,18 @@ func (d *Deliverer) Close(ctx context.Context) error {
 	d.closed = true
 	d.mu.Unlock()
 
-	done := make(chan struct{})
-	go func() {
-		d.inflight.Wait()
-		close(done)
-	}()
+	// No goroutine of its own: the context's end cancels the calls in flight, which then
+	// return promptly, and the wait below ends.
+	var cut atomic.Bool
+	stop := context.AfterFunc(ctx, func() {
+		cut.Store(true)
+		d.stopNow()
+	})
+	d.inflight.Wait()
+	stop()
+	d.stopNow()
 	var err error
-	select {
-	case <-done:
-		d.stopNow()
-	case <-ctx.Done():
-		d.stopNow()
-		<-done
+	if cut.Load() {
 		err = fmt.Errorf("deliver: close: in-flight chunks cut short: %w", context.Cause(ctx))
 	}
 	if d.file != nil {

@@ -68,6 +68,7 @@ type Config struct {
 	BulkMaxRecords int
 	BulkMaxBytes   int64
 	RetryBudget    time.Duration
+	ShutdownGrace  time.Duration
 
 	// Records.
 	RecordType       string // "auto" or a processors kind name
@@ -183,6 +184,9 @@ var keys = []Key{
 	{Name: "es_retry_budget", Default: "30s",
 		Description: "How long one flush keeps retrying records Elasticsearch answered 429 or 5xx to, and requests that failed, before it returns RETRY to Fluent Bit (which then re-sends the whole chunk; already written records are recognised by their `_id`). `0` returns RETRY at once.",
 		set:         func(c *Config, v string) (err error) { c.RetryBudget, err = parseDuration(v); return err }},
+	{Name: "shutdown_grace", Default: "5s",
+		Description: "When Fluent Bit stops, how long deliveries in progress may go on before their requests are cancelled and they answer RETRY (the chunks stay in Fluent Bit's storage and are sent after the restart). Keeps a stop within Fluent Bit's `Grace` and Kubernetes' grace period whatever `es_retry_budget` and `es_timeout` say. `0` cancels at once.",
+		set:         func(c *Config, v string) (err error) { c.ShutdownGrace, err = parseDuration(v); return err }},
 	{Name: "record_type", Default: "auto",
 		Description: "`auto` recognises each record's type (CloudTrail, GuardDuty, Zeek Kerberos; anything else ships unscored as `generic`). `cloudtrail`, `guardduty`, `kerberos` or `generic` treat every record as that type.",
 		set:         func(c *Config, v string) error { c.RecordType = strings.ToLower(v); return nil }},
@@ -318,6 +322,8 @@ var mistakes = map[string]string{
 	"es_bulk_max_record":       "es_bulk_max_records",
 	"es_bulk_max_size":         "es_bulk_max_bytes",
 	"es_retry_timeout":         "es_retry_budget",
+	"grace":                    "shutdown_grace (Fluent Bit's Grace belongs in [SERVICE])",
+	"shutdown_timeout":         "shutdown_grace",
 	"record_types":             "record_type",
 	"type":                     "record_type",
 	"event_key":                "event_keys",

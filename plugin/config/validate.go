@@ -21,6 +21,7 @@ const (
 	minTimeout        = time.Second
 	maxTimeout        = 10 * time.Minute
 	maxRetryBudget    = 10 * time.Minute
+	maxShutdownGrace  = time.Minute
 	maxBulkRecords    = 100_000
 	minBulkBytes      = 1 << 10
 	maxBulkBytes      = 100 << 20
@@ -156,6 +157,9 @@ func (c *Config) problems() []problem {
 	}
 	if c.RetryBudget < 0 || c.RetryBudget > maxRetryBudget {
 		add("es_retry_budget", "%s is out of range; accepted: 0 to %s", c.RetryBudget, maxRetryBudget)
+	}
+	if c.ShutdownGrace < 0 || c.ShutdownGrace > maxShutdownGrace {
+		add("shutdown_grace", "%s is out of range; accepted: 0 to %s", c.ShutdownGrace, maxShutdownGrace)
 	}
 	// A key the plugin's own bounds already refused needs no second word from its component.
 	said := map[string]bool{}

@@ -31,6 +31,9 @@ const (
 // Instance is a running [OUTPUT] instance.
 type Instance interface {
 	Flush(chunk []byte, tag func() string) deliver.Status
+	// Stopping says that Fluent Bit is stopping: deliveries still running after the instance's
+	// shutdown grace are to be cancelled.
+	Stopping()
 	Close() error
 	Stats() pipeline.Stats
 }
@@ -53,6 +56,8 @@ type Plugin struct {
 	started   int // Init calls so far; names the default instance aliases
 	lastID    Handle
 	instances map[Handle]*running
+	signals   signals
+	watch     *stopWatch // while instances run
 }
 
 type running struct {
@@ -68,6 +73,7 @@ func New(open Opener, stderr io.Writer) *Plugin {
 		stderr:    stderr,
 		log:       flblog.New(stderr, flblog.Plugin, hclog.Info),
 		instances: map[Handle]*running{},
+		signals:   osSignals,
 	}
 }
 
@@ -109,6 +115,7 @@ func (p *Plugin) Init(get config.Getter) (h Handle, rc int) {
 	p.lastID++
 	h = p.lastID
 	p.instances[h] = &running{inst: inst, log: log, name: name}
+	p.watchStop()
 	p.mu.Unlock()
 	log.Info("started", describe(cfg)...)
 	return h, FLBOK
@@ -216,7 +223,12 @@ func (p *Plugin) Exit(ctx any) (rc int) {
 	p.mu.Lock()
 	r, ok := p.instances[h]
 	delete(p.instances, h)
+	var last *stopWatch
+	if len(p.instances) == 0 {
+		last, p.watch = p.watch, nil
+	}
 	p.mu.Unlock()
+	p.unwatchStop(last)
 	if !ok {
 		log.Debug("exit for an instance that is not running", "handle", h)
 		return FLBOK

@@ -75,6 +75,7 @@ func Open(cfg config.Config, log hclog.Logger) (*Instance, error) {
 		// The retry budget bounds re-sending refused items; one more request timeout lets the
 		// last request in flight finish rather than be cut off.
 		Budget:  cfg.RetryBudget + cfg.Timeout,
+		Grace:   cfg.ShutdownGrace,
 		Log:     log,
 		Closers: closers,
 	})
@@ -117,7 +118,7 @@ func openGeo(cfg config.Config, log hclog.Logger) (*geoDBs, error) {
 			}
 			g.Swap(db)
 			log.Info("geo and ASN databases reloaded", "source", db.Source)
-		})
+		}, "geo database watcher", log)
 	}
 	return g, nil
 }

@@ -45,7 +45,11 @@ type Options struct {
 	Sink      Sink
 	// Budget bounds one flush's delivery, retries included; past it the flush returns Retry.
 	Budget time.Duration
-	Log    hclog.Logger
+	// Grace is how long flushes in progress may go on once Fluent Bit stops (Stopping, Close)
+	// before their requests are cancelled and they return Retry; flushes that start after
+	// that get Grace as their budget. Zero cuts them at once.
+	Grace time.Duration
+	Log   hclog.Logger
 	// Closers are closed with the Instance, after the sink (the geo databases' watcher).
 	Closers []io.Closer
 }
@@ -58,6 +62,13 @@ type Instance struct {
 	closed   bool
 	inflight sync.WaitGroup
 	counts   counters
+
+	// cut is cancelled a grace period after Fluent Bit began to stop; it cancels the flushes
+	// that were running then.
+	cut      context.Context
+	cutNow   context.CancelFunc
+	stopping sync.Once
+	cutTimer *time.Timer
 }
 
 // New returns an Instance.
@@ -71,11 +82,15 @@ func New(opts Options) (*Instance, error) {
 		return nil, errors.New("pipeline: no sink")
 	case opts.Budget <= 0:
 		return nil, errors.New("pipeline: the flush budget must be positive")
+	case opts.Grace < 0:
+		return nil, errors.New("pipeline: the shutdown grace must not be negative")
 	}
 	if opts.Log == nil {
 		opts.Log = hclog.NewNullLogger()
 	}
-	return &Instance{opts: opts}, nil
+	in := &Instance{opts: opts}
+	in.cut, in.cutNow = context.WithCancel(context.Background())
+	return in, nil
 }
 
 // Flush processes one chunk. chunk must stay valid and unchanged until Flush returns; nothing
@@ -91,8 +106,15 @@ func (in *Instance) Flush(chunk []byte, tag func() string) deliver.Status {
 	in.mu.RUnlock()
 	defer in.inflight.Done()
 
-	ctx, cancel := context.WithTimeout(deliver.WithTag(context.Background(), tag), in.opts.Budget)
+	budget := in.opts.Budget
+	if in.cut.Err() != nil {
+		budget = min(budget, in.opts.Grace) // Fluent Bit is stopping and the grace is over
+	}
+	ctx, cancel := context.WithTimeout(deliver.WithTag(context.Background(), tag), budget)
 	defer cancel()
+	if in.cut.Err() == nil {
+		defer context.AfterFunc(in.cut, cancel)()
+	}
 	t0 := time.Now()
 	b := in.build(chunk, tag)
 	t1 := time.Now()
@@ -183,12 +205,25 @@ func (in *Instance) deliver(ctx context.Context, b batch, tag func() string) del
 	return deliver.OK
 }
 
-// sinkCloseTimeout bounds closing the sink's connections at shutdown.
-const sinkCloseTimeout = 10 * time.Second
+// sinkCloseTimeout bounds closing the sink's connections at shutdown, once no flush runs.
+const sinkCloseTimeout = 5 * time.Second
 
-// Close stops accepting flushes, waits for those in progress to finish (each is bounded by the
-// flush budget, so none is cut off half-way), then closes the sink. Later calls do nothing.
+// Stopping tells the instance that Fluent Bit is stopping: flushes still running Grace from now
+// are cancelled and return Retry (Fluent Bit keeps their chunks); later flushes get Grace as
+// their budget. Later calls do nothing.
+func (in *Instance) Stopping() {
+	in.stopping.Do(func() {
+		in.mu.Lock()
+		in.cutTimer = time.AfterFunc(in.opts.Grace, in.cutNow)
+		in.mu.Unlock()
+	})
+}
+
+// Close stops accepting flushes, gives those in progress Grace to finish, cancels the ones still
+// running then (they return Retry), waits for them to return, then closes the sink. It returns
+// within Grace plus the time a cancelled flush takes to unwind. Later calls do nothing.
 func (in *Instance) Close() error {
+	in.Stopping()
 	in.mu.Lock()
 	if in.closed {
 		in.mu.Unlock()
@@ -197,6 +232,10 @@ func (in *Instance) Close() error {
 	in.closed = true
 	in.mu.Unlock()
 	in.inflight.Wait()
+	in.mu.Lock()
+	in.cutTimer.Stop()
+	in.mu.Unlock()
+	in.cutNow()
 	ctx, cancel := context.WithTimeout(context.Background(), sinkCloseTimeout)
 	defer cancel()
 	var scorerErr error
