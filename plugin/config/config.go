@@ -362,6 +362,7 @@ func Load(g Getter) (Config, error) {
 			errs = append(errs, fmt.Errorf("%s: not a siemscore key; use %s", wrong, mistakes[wrong]))
 		}
 	}
+	errs = append(errs, slipErrors(g)...)
 	for _, k := range keys {
 		v := strings.TrimSpace(g.Get(k.Name))
 		for _, a := range k.Aliases {

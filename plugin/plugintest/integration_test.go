@@ -163,6 +163,8 @@ func TestBadConfigurationFailsInit(t *testing.T) {
 		// es output keys with no counterpart still stop Init.
 		{"es output key", map[string]string{"logstash_format": "on", "suppress_type_name": "on"}, []string{"logstash_format: not a siemscore key; use es_namespace", "suppress_type_name: not a siemscore key; use nothing"}},
 		{"plural slip", map[string]string{"es_host": "http://127.0.0.1:9200"}, []string{"es_host: not a siemscore key; use es_hosts"}},
+		// Found by probing every name one edit away through FLBPluginConfigKey, case-insensitively.
+		{"typo", map[string]string{"ES_HOTS": "http://es:9200", "dead-letter-path": "/tmp/x"}, []string{"es_hots: not a siemscore key; did you mean es_hosts?", "dead-letter-path: not a siemscore key; did you mean dead_letter_path?"}},
 		{"record type", map[string]string{"record_type": "vpcflow"}, []string{"record_type: \"vpcflow\": accepted: auto, generic, cloudtrail, guardduty, kerberos"}},
 		{"missing bundle", map[string]string{"model_bundle": "/nonexistent/model.bundle"}, []string{"model_bundle: stat /nonexistent/model.bundle: no such file or directory"}},
 		{"corrupt bundle", map[string]string{"model_bundle": corrupt}, []string{`start failed; Fluent Bit will not start error="model_bundle: ` + corrupt + `: bundle: not a siemscore bundle (bad magic)"`}},
