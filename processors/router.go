@@ -81,7 +81,15 @@ const (
 	ErrTypeRecordsInvalid  = "records_invalid"        // Records is not an array, or an element is not an object
 	ErrTypeEventInvalid    = "event_invalid"          // the event has none of its type's fields in a usable form
 	ErrTypePanic           = "panic"                  // a bug: processing panicked
+	ErrTypeInputInvalid    = "input_invalid"          // read from a file, but not a JSON event object (see Unreadable)
 )
+
+// Unreadable is the pipeline_error record of input read from a file that is not an event object
+// (a number, a string, an empty array, a line that is not JSON): text as read, and why, so that
+// it is written out with the reason like any input the processors cannot use, not dropped.
+func Unreadable(text, reason string, at time.Time) ecs.Record {
+	return failure(ErrTypeInputInvalid, reason, text, nil, arrival{at: at, fallback: fields.Encodable(at)})
+}
 
 // maxUnwrap bounds how many envelopes (event key, EventBridge, Records) are opened around one
 // event, so that a crafted record cannot make the router recurse without end.

@@ -172,7 +172,7 @@ func Parse(ev map[string]any, fallback time.Time) (*ecs.Document, error) {
 	related := b.users[:0]
 	userIdentity, _ := v[mUserIdentity].(map[string]any)
 	accountID := identity(b, fields.O(userIdentity), &related)
-	mapSource(b, str(mSourceIPAddress))
+	mapSource(b, v[mSourceIPAddress])
 
 	for _, k := range [...]string{"userName", "newUserName"} {
 		if s, ok := ct.Flattened.RequestParameters[k].(string); ok {
@@ -266,7 +266,19 @@ func boolKeyword(b ecs.OptBool) string {
 }
 
 // mapSource fills source.address, and source.ip when the address is an IP.
-func mapSource(b *block, addr string) {
+func mapSource(b *block, v any) {
+	if v == nil {
+		return
+	}
+	addr, ok := fields.String(v)
+	if !ok {
+		// An object or array where an address belongs: kept, as JSON text, and flagged.
+		text, _ := bodyjson.Append(nil, v)
+		b.src.Address = string(text)
+		b.doc.Source = &b.src
+		fields.AddIssue(&b.doc, ecs.IssueSourceNotString)
+		return
+	}
 	if addr == "" {
 		return
 	}
