@@ -610,7 +610,9 @@ func TestHelp(t *testing.T) {
 		args  []string
 		flags []string
 	}{
-		{[]string{"--help"}, []string{"train", "score", "demo", "assets", "version"}},
+		{[]string{"--help"}, []string{"train", "score", "demo", "assets", "deadletter", "version"}},
+		{[]string{"deadletter", "--help"}, []string{"replay"}},
+		{[]string{"deadletter", "replay", "--help"}, []string{"--file", "--namespace", "--index", "--es-url", "--batch", "no duplicate"}},
 		{[]string{"train", "--help"}, []string{"--output", "--models", "--seed", "--key-file", "--ip-epochs", "--ip-vector-dim", "--krb-k", "--api-threshold", "SIEMSCORE_BUNDLE_KEY"}},
 		{[]string{"score", "--help"}, []string{"--bundle", "--key-file", "--require-signature", "--output", "principal,ip,score_norm,score"}},
 		{[]string{"demo", "--help"}, []string{"--out", "--seed", "--scale", "out/demo"}},

@@ -62,7 +62,8 @@ type chunk struct {
 	// written to the dead-letter file once everything else is acknowledged.
 	toFile     [][]byte
 	toFileRecs []int
-	noFile     error // a record needed the file, and there is none
+	noFile     error  // a record needed the file, and there is none
+	refusal    string // Redeliver: why the last refused record was
 	// written are the targets an item was written to, whose refusal conditions have cleared.
 	written map[string]bool
 }
@@ -149,6 +150,7 @@ func (c *chunk) outcome(err error) Outcome {
 			out.ToFile++
 		}
 	}
+	out.Refusal = c.refusal
 	if err == nil {
 		for t := range c.written {
 			c.d.conditions.clear(t)
@@ -443,7 +445,7 @@ func (c *chunk) judge(i int, r *itemResult, next []int) ([]int, error) {
 		switch {
 		case c.resends != nil:
 			c.state[it.rec] = refused
-			c.lastRetryable = rej.String()
+			c.refusal = fmt.Sprintf("HTTP %d %s", r.Status, rej)
 		case it.dead:
 			// The dead-letter data stream refuses the dead letter itself (a mapping of the
 			// operator's own): the file keeps it.

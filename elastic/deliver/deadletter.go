@@ -45,7 +45,7 @@ func (c *chunk) fileDeadLetter(i, status int, rej rejection) {
 	it := c.items[i]
 	if c.resends != nil {
 		c.state[it.rec] = refused
-		c.lastRetryable = rej.String()
+		c.refusal = fmt.Sprintf("HTTP %d %s", status, rej.String())
 		return
 	}
 	if c.d.file == nil {

@@ -61,8 +61,10 @@ type Outcome struct {
 	// DeadLettered entries are now in the dead-letter data stream or, ToFile of them, in the
 	// dead-letter file: records Elasticsearch rejected, and undecodable input.
 	DeadLettered, ToFile int
-	// Refused records (Redeliver only) were refused again and stay in the dead letter.
+	// Refused records (Redeliver only) were refused again and stay in the dead letter;
+	// Refusal says why the last one was.
 	Refused int
+	Refusal string
 	// Retried counts item re-sends after per-item 429/5xx answers.
 	Retried int
 	// Err says why Status is Retry; credentials are redacted from it.

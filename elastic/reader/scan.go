@@ -138,10 +138,12 @@ func (s Scan) readSlice(ctx context.Context, es esapi.Transport, pitID, keepAliv
 			"size":             s.PageSize,
 			"query":            s.Query,
 			"_source":          s.Source,
-			"docvalue_fields":  s.Fields,
 			"pit":              map[string]string{"id": pitID, "keep_alive": keepAlive},
 			"sort":             []any{map[string]string{"_shard_doc": "asc"}},
 			"track_total_hits": false,
+		}
+		if len(s.Fields) > 0 {
+			req["docvalue_fields"] = s.Fields
 		}
 		if s.Slices > 1 {
 			req["slice"] = map[string]int{"id": slice, "max": s.Slices}
