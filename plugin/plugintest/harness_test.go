@@ -400,4 +400,3 @@ func checkExactlyOnce(t *testing.T, db es, ns string, want map[ecs.Kind]*expecta
 		}
 	}
 }
-
