@@ -317,12 +317,14 @@ const deliveryConfig = `[SERVICE]
     Retry_Limit          no_limits
     es_hosts             %s
     es_namespace         %s
-    es_retry_budget      2s
-    es_timeout           10s
     shutdown_grace       2s
     preserve_original    on
     dead_letter_path     {{dir}}/dlq
 %s`
+
+// quick are the retry settings of the matrix's runs: a flush gives up after seconds, so that a
+// run takes seconds.
+const quick = "    es_retry_budget      2s\n    es_timeout           10s\n"
 
 // start runs Fluent Bit against url (the proxy's or the server's) with extra output keys.
 func (r *run) start(url, extra string) {
@@ -356,13 +358,14 @@ func (r *run) docs() int {
 	return n
 }
 
-// waitDocs waits until the data streams hold at least n documents.
+// waitDocs waits until the data streams hold at least n documents. When they do not, the run
+// goes on: its tally says what is missing.
 func (r *run) waitDocs(n int, limit time.Duration) {
 	r.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	if err := r.fb.WaitFor(ctx, 250*time.Millisecond, func() (bool, error) { return r.docs() >= n, nil }); err != nil {
-		r.t.Fatal(err)
+		r.t.Errorf("%d documents expected by now: %v", n, err)
 	}
 }
 
@@ -593,7 +596,7 @@ func TestDeliveryFaultMatrixThroughFluentBit(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			r.start(url, strings.ReplaceAll(f.extra, "{{dir}}", r.dir))
+			r.start(url, quick+strings.ReplaceAll(f.extra, "{{dir}}", r.dir))
 			f.drive(r)
 			tl := r.settle(2 * time.Minute)
 			stopped := time.Now()
@@ -668,8 +671,8 @@ func TestStopWhileElasticsearchHangs(t *testing.T) {
 		}
 		return esfault.Fault{}
 	})
-	// The defaults of es_retry_budget and es_timeout, as most deployments run.
-	r.start(r.proxy.URL(), "    es_retry_budget      30s\n    es_timeout           30s\n")
+	// The defaults of es_retry_budget and es_timeout (30 s each), as most deployments run.
+	r.start(r.proxy.URL(), "")
 	r.feed.distinct(30, nil)
 	r.feed.identical(true)
 	select {
