@@ -1,11 +1,11 @@
-// Package digest computes the deterministic Elasticsearch _id of a record.
+// Package digest hashes what identifies a record into its deterministic Elasticsearch _id; what
+// goes in is decided by processors/identity.go.
 //
 // Real CloudTrail data shows that no field of an event is a reliable key on its own: test and
 // replayed events reuse eventIDs ("1", the same UUID across unrelated events), and the same event
 // can arrive twice (CloudTrail delivers at least once, Fluent Bit retries chunks). So the ID
-// hashes the record kind, the type's natural key and a canonical digest of the whole event:
-// identical events collapse into one document, and events that differ in any value never share
-// an ID.
+// hashes the record kind, the type's natural key and a canonical digest of the content it is
+// given: values that differ in anything never share an ID.
 //
 // The canonical form is independent of where the event came from: map keys are sorted, numbers
 // are normalised (msgpack int64 5, JSON 5.0 and uint64 5 hash the same; 5.5 stays a float), a
