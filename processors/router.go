@@ -100,7 +100,7 @@ const maxUnwrap = 4
 // document with event.kind "pipeline_error", error.type and error.message saying why, and the
 // input in event.original. at is the record's Fluent Bit time: it is used as @timestamp when the
 // event has no valid time of its own, and it is part of the _id of records without a natural key
-// (see identity.go). Records of one Fluent Bit chunk are processed with AppendChunk instead, so
+// (see recordid.go). Records of one Fluent Bit chunk are processed with AppendChunk instead, so
 // that identical events of the chunk are told apart.
 //
 // The returned documents may share maps with body; body must not be modified afterwards.

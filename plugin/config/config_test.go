@@ -399,6 +399,7 @@ func TestESOutputKeys(t *testing.T) {
 		}
 	}
 }
+
 // A key one slip away from a real one must stop Fluent Bit naming both, or its setting would be
 // silently ignored (Fluent Bit validates nothing for a Go plugin). The slips are made here, by
 // hand and by simple rules, not by the code under test.

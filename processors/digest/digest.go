@@ -1,5 +1,5 @@
 // Package digest hashes what identifies a record into its deterministic Elasticsearch _id; what
-// goes in is decided by processors/identity.go.
+// goes in is decided by processors/recordid.go.
 //
 // Real CloudTrail data shows that no field of an event is a reliable key on its own: test and
 // replayed events reuse eventIDs ("1", the same UUID across unrelated events), and the same event
