@@ -110,7 +110,7 @@ func TestReplayWritesEachRecordOnce(t *testing.T) {
 	ns := readertest.Namespace(t, url)
 	index := estest.CreateIndex(t, "siemscore-replay", `{"settings":{"number_of_replicas":0},"mappings":{"dynamic":"strict","properties":{
 		"@timestamp":{"type":"date"},"message":{"type":"text"},"ecs":{"properties":{"version":{"type":"keyword"}}},
-		"event":{"type":"object"},"source":{"properties":{"ip":{"type":"ip"}}},"siemscore":{"type":"object","enabled":false}}}}`)
+		"event":{"type":"object","dynamic":true},"source":{"properties":{"ip":{"type":"ip"}}},"siemscore":{"type":"object","enabled":false}}}}`)
 	es := client(t, url)
 	d := deliverer(t, es, func(c *deliver.Config) { c.Namespace, c.Index = ns, index })
 
