@@ -261,19 +261,11 @@ func (d *Deliverer) routeOf(k ecs.Kind) *route {
 // spent, or until ctx ends. Deliver owns the records' documents for the duration of the call:
 // it sets their data_stream fields to the data stream they are written to.
 func (d *Deliverer) Deliver(ctx context.Context, records []ecs.Record, bad ...Undecodable) Outcome {
-	d.mu.Lock()
-	if d.closed {
-		d.mu.Unlock()
+	ctx, end, ok := d.begin(ctx)
+	if !ok {
 		return Outcome{Status: Retry, Records: len(records) + len(bad), Undecodable: len(bad), Err: ErrClosed}
 	}
-	d.inflight.Add(1)
-	d.mu.Unlock()
-	defer d.inflight.Done()
-
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	stopWatch := context.AfterFunc(d.stop, func() { cancel(ErrClosed) })
-	defer stopWatch()
+	defer end()
 
 	var out Outcome
 	if err := d.prepare(ctx); err != nil {
@@ -298,19 +290,31 @@ type Resend struct {
 // that a record refused again is counted as Refused and left where it is rather than
 // dead-lettered a second time. A record already there counts as a duplicate.
 func (d *Deliverer) Redeliver(ctx context.Context, resends []Resend) Outcome {
+	ctx, end, ok := d.begin(ctx)
+	if !ok {
+		return Outcome{Status: Retry, Records: len(resends), Err: ErrClosed}
+	}
+	defer end()
+	return newReplay(d, resends).deliver(ctx)
+}
+
+// begin registers a call in flight, unless the Deliverer is closed (ok false); the context it
+// returns ends when Close cuts the calls in flight short. end must be called when the call is.
+func (d *Deliverer) begin(ctx context.Context) (_ context.Context, end func(), ok bool) {
 	d.mu.Lock()
 	if d.closed {
 		d.mu.Unlock()
-		return Outcome{Status: Retry, Records: len(resends), Err: ErrClosed}
+		return ctx, nil, false
 	}
 	d.inflight.Add(1)
 	d.mu.Unlock()
-	defer d.inflight.Done()
 	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
 	stopWatch := context.AfterFunc(d.stop, func() { cancel(ErrClosed) })
-	defer stopWatch()
-	return newReplay(d, resends).deliver(ctx)
+	return ctx, func() {
+		stopWatch()
+		cancel(nil)
+		d.inflight.Done()
+	}, true
 }
 
 type tagKey struct{}

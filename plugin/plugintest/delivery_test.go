@@ -158,7 +158,7 @@ func count(t *testing.T, db es, ns, dlq string, fd *feed) tally {
 	var tl tally
 	docs := map[string]int{}
 	versions := map[any]bool{}
-	db.scroll(target.DataStream("cloudtrail", ns)+","+target.DataStream("generic", ns), func(doc map[string]any) {
+	db.scroll(target.DataStream("cloudtrail", ns)+","+target.DataStream("generic", ns), nil, func(doc map[string]any) {
 		u := unitOf(doc)
 		if fd.want[u] == 0 {
 			tl.unexplained++
@@ -189,7 +189,7 @@ func count(t *testing.T, db es, ns, dlq string, fd *feed) tally {
 			tl.notWhole++
 		}
 	}
-	db.scroll(target.DeadLetter(ns), func(doc map[string]any) {
+	db.scroll(target.DeadLetter(ns), nil, func(doc map[string]any) {
 		o, _ := field(doc, "siemscore.deadletter.original").(string)
 		letter(o)
 	})
@@ -233,44 +233,6 @@ func count(t *testing.T, db es, ns, dlq string, fd *feed) tally {
 	}
 	slices.Sort(tl.dupUnits)
 	return tl
-}
-
-// scroll calls fn with the _source of every document of index (names or patterns).
-func (e es) scroll(index string, fn func(map[string]any)) {
-	e.t.Helper()
-	e.call("POST", "/"+index+"/_refresh?ignore_unavailable=true&allow_no_indices=true", "", nil)
-	var page struct {
-		ScrollID string `json:"_scroll_id"`
-		Hits     struct {
-			Hits []struct {
-				Source map[string]any `json:"_source"`
-			} `json:"hits"`
-		} `json:"hits"`
-	}
-	status := e.call("POST", "/"+index+"/_search?scroll=1m&size=2000&ignore_unavailable=true&allow_no_indices=true", `{"sort":["_doc"]}`, &page)
-	// A backing index created a moment ago (or recovering after a restart) answers 503 until
-	// its primary shard is active.
-	for tries := 0; status == http.StatusServiceUnavailable && tries < 60; tries++ {
-		time.Sleep(500 * time.Millisecond)
-		status = e.call("POST", "/"+index+"/_search?scroll=1m&size=2000&ignore_unavailable=true&allow_no_indices=true", `{"sort":["_doc"]}`, &page)
-	}
-	if status == http.StatusNotFound {
-		return
-	}
-	if status != http.StatusOK {
-		e.t.Fatalf("search %s: HTTP %d", index, status)
-	}
-	for len(page.Hits.Hits) > 0 {
-		for _, h := range page.Hits.Hits {
-			fn(h.Source)
-		}
-		id := page.ScrollID
-		page.Hits.Hits = nil
-		if s := e.call("POST", "/_search/scroll", fmt.Sprintf(`{"scroll":"1m","scroll_id":%q}`, id), &page); s != http.StatusOK {
-			e.t.Fatalf("scroll: HTTP %d", s)
-		}
-	}
-	e.call("DELETE", "/_search/scroll", fmt.Sprintf(`{"scroll_id":%q}`, page.ScrollID), nil)
 }
 
 // run is one row of the matrix: a Fluent Bit with the plugin, fed by the test.
@@ -354,7 +316,7 @@ func tailLines(s string, n int) string {
 // docs counts the run's documents in its CloudTrail and generic data streams.
 func (r *run) docs() int {
 	n := 0
-	r.db.scroll(target.DataStream("cloudtrail", r.ns)+","+target.DataStream("generic", r.ns), func(map[string]any) { n++ })
+	r.db.scroll(target.DataStream("cloudtrail", r.ns)+","+target.DataStream("generic", r.ns), []string{"@timestamp"}, func(map[string]any) { n++ })
 	return n
 }
 

@@ -221,23 +221,6 @@ func (e es) backing(ds string) []string {
 	return out
 }
 
-// doc returns the source of the document with _id id in index.
-func (e es) doc(index, id string) map[string]any {
-	e.t.Helper()
-	var res struct {
-		Hits struct {
-			Hits []struct {
-				Source map[string]any `json:"_source"`
-			} `json:"hits"`
-		} `json:"hits"`
-	}
-	q := fmt.Sprintf(`{"query":{"ids":{"values":[%q]}}}`, id)
-	if s := e.call("POST", "/"+index+"/_search", q, &res); s != http.StatusOK || len(res.Hits.Hits) != 1 {
-		e.t.Fatalf("document %s in %s: HTTP %d, %d hits", id, index, s, len(res.Hits.Hits))
-	}
-	return res.Hits.Hits[0].Source
-}
-
 // byMarker returns the one document of index whose field path holds value.
 func (e es) byMarker(index, path string, value any) map[string]any {
 	e.t.Helper()
@@ -324,11 +307,25 @@ func lookup(m map[string]any, key string) (any, bool) {
 }
 
 // markerCounts returns, for every document of index, the number of documents per value of the
-// dotted field path, and the number without it, after a refresh.
+// dotted field path, and the number without it.
 func (e es) markerCounts(index, path string) (map[string]int, int) {
 	e.t.Helper()
-	e.call("POST", "/"+index+"/_refresh?ignore_unavailable=true&allow_no_indices=true", "", nil)
 	out, without := map[string]int{}, 0
+	e.scroll(index, []string{path}, func(doc map[string]any) {
+		if v := field(doc, path); v != nil {
+			out[fmt.Sprint(v)]++
+		} else {
+			without++
+		}
+	})
+	return out, without
+}
+
+// scroll calls fn with the _source of every document of index (names or patterns), after a
+// refresh; fields, if any, are the only source fields returned.
+func (e es) scroll(index string, fields []string, fn func(map[string]any)) {
+	e.t.Helper()
+	e.call("POST", "/"+index+"/_refresh?ignore_unavailable=true&allow_no_indices=true", "", nil)
 	var page struct {
 		ScrollID string `json:"_scroll_id"`
 		Hits     struct {
@@ -337,22 +334,33 @@ func (e es) markerCounts(index, path string) (map[string]int, int) {
 			} `json:"hits"`
 		} `json:"hits"`
 	}
-	body := fmt.Sprintf(`{"_source":[%q],"sort":["_doc"]}`, path)
-	status := e.call("POST", "/"+index+"/_search?scroll=1m&size=5000&ignore_unavailable=true&allow_no_indices=true", body, &page)
+	query := map[string]any{"sort": []string{"_doc"}}
+	if len(fields) > 0 {
+		query["_source"] = fields
+	}
+	body, err := json.Marshal(query)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	search := func() int {
+		return e.call("POST", "/"+index+"/_search?scroll=1m&size=5000&ignore_unavailable=true&allow_no_indices=true", string(body), &page)
+	}
+	status := search()
+	// A backing index created a moment ago (or recovering after a restart) answers 503 until
+	// its primary shard is active.
+	for tries := 0; status == http.StatusServiceUnavailable && tries < 60; tries++ {
+		time.Sleep(500 * time.Millisecond)
+		status = search()
+	}
 	if status == http.StatusNotFound {
-		return out, 0
+		return
 	}
 	if status != http.StatusOK {
 		e.t.Fatalf("search %s: HTTP %d", index, status)
 	}
 	for len(page.Hits.Hits) > 0 {
 		for _, h := range page.Hits.Hits {
-			v := field(h.Source, path)
-			if v == nil {
-				without++
-				continue
-			}
-			out[fmt.Sprint(v)]++
+			fn(h.Source)
 		}
 		id := page.ScrollID
 		page.Hits.Hits = nil
@@ -361,7 +369,6 @@ func (e es) markerCounts(index, path string) (map[string]int, int) {
 		}
 	}
 	e.call("DELETE", "/_search/scroll", fmt.Sprintf(`{"scroll_id":%q}`, page.ScrollID), nil)
-	return out, without
 }
 
 // checkExactlyOnce checks that each kind's data stream holds exactly the documents the test's
