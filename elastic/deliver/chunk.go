@@ -1,12 +1,15 @@
 package deliver
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8/esapi"
@@ -14,6 +17,7 @@ import (
 
 	"github.com/siemscore/siemscore/elastic/esclient"
 	"github.com/siemscore/siemscore/processors/ecs"
+	"github.com/siemscore/siemscore/processors/jsonw"
 )
 
 // recState is where a record of the chunk stands.
@@ -38,7 +42,9 @@ type item struct {
 	retry bool
 }
 
-// chunk is the state of one Deliver call.
+// chunk is the state of one Deliver call. Chunks are pooled by their Deliverer: buf, state and
+// items keep their memory from one call to the next, so a flush's bulk bodies are written into
+// memory the flush before it used (see requestBody for why that is safe).
 type chunk struct {
 	d     *Deliverer
 	recs  []ecs.Record
@@ -56,8 +62,22 @@ type chunk struct {
 }
 
 func newChunk(d *Deliverer, recs []ecs.Record, bad []Undecodable) *chunk {
+	c, _ := d.pool.Get().(*chunk)
+	if c == nil {
+		c = new(chunk)
+	}
 	n := len(recs) + len(bad)
-	return &chunk{d: d, recs: recs, bad: bad, state: make([]recState, n), items: make([]item, 0, n)}
+	*c = chunk{d: d, recs: recs, bad: bad, state: slices.Grow(c.state[:0], n)[:n], buf: c.buf[:0], items: c.items[:0]}
+	clear(c.state)
+	return c
+}
+
+// release returns the chunk to its Deliverer's pool; nothing of it may be used afterwards.
+func (c *chunk) release() {
+	d := c.d
+	clear(c.items) // drop the strings the items hold
+	*c = chunk{state: c.state[:0], buf: c.buf[:0], items: c.items[:0]}
+	d.pool.Put(c)
 }
 
 // errResponse marks a bulk response that cannot be trusted item by item.
@@ -129,20 +149,14 @@ func (c *chunk) outcome(err error) Outcome {
 
 // encode writes every record as a create action into the chunk buffer, so that items
 // 0..len(recs)-1 are the records in order, then the dead-letter entries of the undecodable
-// input. A record that cannot be encoded becomes its dead-letter entry instead.
-//
-// The documents are marshalled first and the buffer allocated once at its final size: growing
-// it by append would allocate about four times the chunk over the doublings.
+// input. A record without a document becomes its dead-letter entry instead.
 func (c *chunk) encode() []int {
-	bodies := make([][]byte, len(c.recs))
-	failures := make([]*rejection, len(c.recs))
-	size := 0
 	ingested := ecs.Time(time.Now().UTC())
 	for i := range c.recs {
 		r := &c.recs[i]
 		rt := c.d.routeOf(r.Kind)
 		if r.Doc == nil {
-			failures[i] = &rejection{Type: "document_missing_exception", Reason: "the record has no document"}
+			c.addDeadLetter(i, rt.index, 0, rejection{Type: "document_missing_exception", Reason: "the record has no document"})
 			continue
 		}
 		if rt.dataStream != (ecs.DataStream{}) {
@@ -151,23 +165,10 @@ func (c *chunk) encode() []int {
 		// When the document reaches Elasticsearch, as Fleet's final pipeline sets it (Elastic's
 		// detection rules run on event.ingested, so late records are still seen).
 		r.Doc.Event.Ingested = ingested
-		body, err := r.Doc.MarshalJSON()
-		if err != nil {
-			failures[i] = &rejection{Type: "document_encoding_exception", Reason: err.Error()}
-			continue
-		}
-		bodies[i] = body
-		size += len(rt.meta) + len(`,"_id":""}}`) + len(r.ID) + len(body) + 2
-	}
-	c.buf = make([]byte, 0, size)
-	for i, r := range c.recs {
-		rt := c.d.routeOf(r.Kind)
-		if failures[i] != nil {
-			c.addDeadLetter(i, rt.index, 0, *failures[i])
-			continue
-		}
-		c.addItem(i, rt, r.ID, bodies[i], false)
-		bodies[i] = nil // the copy in buf is the one sent; let the marshalled one go
+		start := len(c.buf)
+		c.buf = c.appendAction(c.buf, rt, r.ID)
+		c.buf = append(ecs.AppendDocument(c.buf, r.Doc), '\n')
+		c.items = append(c.items, item{rec: i, start: start, end: len(c.buf), index: rt.index, id: r.ID})
 	}
 	for j, u := range c.bad {
 		c.addUndecodable(len(c.recs)+j, u)
@@ -179,15 +180,18 @@ func (c *chunk) encode() []int {
 	return send
 }
 
+// appendAction writes the action line of a create of id into rt.
+func (c *chunk) appendAction(b []byte, rt *route, id string) []byte {
+	b = append(b, rt.meta...)
+	if id != "" {
+		b = jsonw.String(append(b, `,"_id":`...), id)
+	}
+	return append(b, "}}\n"...)
+}
+
 func (c *chunk) addItem(rec int, rt *route, id string, body []byte, dead bool) {
 	start := len(c.buf)
-	c.buf = append(c.buf, rt.meta...)
-	if id != "" {
-		c.buf = append(c.buf, `,"_id":`...)
-		q, _ := json.Marshal(id) // marshalling a Go string cannot fail
-		c.buf = append(c.buf, q...)
-	}
-	c.buf = append(c.buf, "}}\n"...)
+	c.buf = c.appendAction(c.buf, rt, id)
 	c.buf = append(c.buf, body...)
 	c.buf = append(c.buf, '\n')
 	c.items = append(c.items, item{rec: rec, start: start, end: len(c.buf), index: rt.index, id: id, dead: dead})
@@ -288,16 +292,29 @@ func (c *chunk) sendBatch(ctx context.Context, batch, next []int) ([]int, error)
 // errTooLarge is a 413 answer to a whole request.
 var errTooLarge = errors.New("deliver: request too large")
 
+// bulkPath is the bulk endpoint with filterPath.
+var bulkPath = "/_bulk?filter_path=" + url.QueryEscape(strings.Join(filterPath, ","))
+
 // exchange sends one bulk body and reads the whole answer.
 func (c *chunk) exchange(ctx context.Context, body []byte) (bulkResponse, error) {
 	var br bulkResponse
-	res, err := esapi.BulkRequest{Body: bytes.NewReader(body), FilterPath: filterPath}.Do(ctx, c.d.es)
+	rb := &requestBody{data: body}
+	defer rb.release()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, bulkPath, rb.reader())
+	if err != nil {
+		return br, fmt.Errorf("deliver: bulk request: %w", err)
+	}
+	req.ContentLength = int64(len(body))
+	req.GetBody = func() (io.ReadCloser, error) { return rb.reader(), nil }
+	req.Header.Set("Content-Type", "application/json")
+	httpRes, err := c.d.es.Perform(req)
 	if err != nil {
 		if cause := context.Cause(ctx); cause != nil {
 			return br, fmt.Errorf("deliver: bulk request: %w", cause)
 		}
 		return br, fmt.Errorf("deliver: bulk request: %w", err)
 	}
+	res := &esapi.Response{StatusCode: httpRes.StatusCode, Header: httpRes.Header, Body: httpRes.Body}
 	defer func() {
 		// Reading to the end lets the connection be reused.
 		_, _ = io.Copy(io.Discard, res.Body)
@@ -376,6 +393,48 @@ func retryable(status int) bool {
 	}
 	return status >= 500 || status < 400
 }
+
+// requestBody hands the HTTP transport readers (the request's, and one per retry) over a
+// slice of the chunk's buffer. The transport may still be writing a body when the answer has
+// arrived (a server can answer before reading everything); once the exchange is over, release
+// cuts every reader off, so that no byte of the buffer is read after the chunk has gone back to
+// the pool and been reused for another request.
+type requestBody struct {
+	mu       sync.Mutex
+	data     []byte
+	released bool
+}
+
+var errBodyReleased = errors.New("deliver: request body read after its exchange ended")
+
+func (b *requestBody) reader() io.ReadCloser { return &bodyReader{b: b} }
+
+func (b *requestBody) release() {
+	b.mu.Lock()
+	b.released = true
+	b.mu.Unlock()
+}
+
+type bodyReader struct {
+	b   *requestBody
+	off int
+}
+
+func (r *bodyReader) Read(p []byte) (int, error) {
+	r.b.mu.Lock()
+	defer r.b.mu.Unlock()
+	switch {
+	case r.b.released:
+		return 0, errBodyReleased
+	case r.off >= len(r.b.data):
+		return 0, io.EOF
+	}
+	n := copy(p, r.b.data[r.off:])
+	r.off += n
+	return n, nil
+}
+
+func (r *bodyReader) Close() error { return nil }
 
 // body returns the request body for a batch: a slice of the chunk buffer when its items are
 // adjacent (the first round), else the items gathered into scratch.

@@ -98,6 +98,8 @@ type Deliverer struct {
 	// dead-letter target.
 	routes map[ecs.Kind]*route
 	dead   *route
+	// chunks are the per-call states, pooled so that their buffers are reused (see chunk).
+	pool sync.Pool
 
 	mu       sync.Mutex
 	closed   bool
@@ -255,7 +257,9 @@ func (d *Deliverer) Deliver(ctx context.Context, records []ecs.Record, bad ...Un
 	if err := d.prepare(ctx); err != nil {
 		out = Outcome{Status: Retry, Records: len(records) + len(bad), Undecodable: len(bad), Err: d.redactor.Error(err)}
 	} else {
-		out = newChunk(d, records, bad).deliver(ctx)
+		c := newChunk(d, records, bad)
+		out = c.deliver(ctx)
+		c.release()
 	}
 	d.account(out)
 	return out

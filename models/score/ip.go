@@ -9,10 +9,11 @@ import (
 // principal. Its score contributes to the record's risk.
 type ipPart struct{}
 
-func (ipPart) score(b *bundle.Bundle, rec *ecs.Record, r *risk) {
+func (ipPart) score(b *bundle.Bundle, rec *ecs.Record, r risk) risk {
 	if norm, ok := scoreIP(b, rec); ok {
 		r.contribute(norm)
 	}
+	return r
 }
 
 // reasonList returns the interned one-reason list of reason, so unscored records do not

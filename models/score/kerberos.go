@@ -85,36 +85,36 @@ type kerberosPart struct {
 	state *kerberos.State
 }
 
-func (p kerberosPart) score(b *bundle.Bundle, rec *ecs.Record, r *risk) {
+func (p kerberosPart) score(b *bundle.Bundle, rec *ecs.Record, r risk) risk {
 	out := &rec.Doc.SiemScore.Kerberos
 	*out = ecs.KerberosScore{Status: ecs.PartUnscored}
 	req, reason := KerberosRequestOf(rec.Doc)
 	if reason != "" {
 		out.Reasons = reasonList(reason)
-		return
+		return r
 	}
 	obs, err := p.state.Observe(&req)
 	if err != nil { // KerberosRequestOf only returns requests with a source
 		out.Reasons = reasonSourceMissing
-		return
+		return r
 	}
 	out.Features = ecsFeatures(&obs.Features)
 	m := b.Kerberos()
 	switch {
 	case m == nil:
 		out.Reasons = reasonModelSectionAbsent
-		return
+		return r
 	case m.Window() != p.state.Window():
 		out.Reasons = reasonWindowMismatch
-		return
+		return r
 	case !obs.Complete:
 		out.Reasons = reasonWindowIncomplete
-		return
+		return r
 	}
 	sc, err := m.Score(&obs.Features)
 	if err != nil { // the state's features are always valid
 		out.Reasons = reasonNotApplicable
-		return
+		return r
 	}
 	out.Status = ecs.PartScored
 	out.Cluster = ecs.Int(int64(sc.Cluster))
@@ -137,10 +137,11 @@ func (p kerberosPart) score(b *bundle.Bundle, rec *ecs.Record, r *risk) {
 		out.Reasons = append(out.Reasons, ReasonRareCluster)
 	}
 	r.contribute(sc.ScoreNorm)
+	return r
 }
 
-func ecsFeatures(f *kerberos.Features) *ecs.KerberosFeatures {
-	return &ecs.KerberosFeatures{
+func ecsFeatures(f *kerberos.Features) ecs.KerberosFeatures {
+	return ecs.KerberosFeatures{
 		Requests:           f[kerberos.Requests],
 		DistinctServers:    f[kerberos.DistinctServers],
 		TopServerShare:     f[kerberos.TopServerShare],

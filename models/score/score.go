@@ -106,7 +106,7 @@ func (s *Scorer) Score(rec *ecs.Record) {
 	doc.SiemScore.Model = ecs.ModelInfo{Version: b.VersionString(), Status: ecs.ModelScored, TrainedAt: ecs.Time(b.TrainedAt())}
 	var r risk
 	for _, p := range parts {
-		p.score(b, rec, &r)
+		r = p.score(b, rec, r)
 	}
 	r.apply(&doc.Event)
 }

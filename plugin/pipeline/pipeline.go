@@ -18,6 +18,7 @@ import (
 	"github.com/siemscore/siemscore/elastic/deliver"
 	"github.com/siemscore/siemscore/plugin/decode"
 	"github.com/siemscore/siemscore/processors"
+	"github.com/siemscore/siemscore/processors/body"
 	"github.com/siemscore/siemscore/processors/digest"
 	"github.com/siemscore/siemscore/processors/ecs"
 )
@@ -59,6 +60,17 @@ type Instance struct {
 	closed   bool
 	inflight sync.WaitGroup
 	counts   counters
+	// workers are the memory flushes run in, each taken by one flush at a time: about one per
+	// Fluent Bit worker thread, reused from flush to flush.
+	workers sync.Pool
+}
+
+// worker is one flush's memory: the chunk's copy and its decoded bodies, the documents, the
+// record and undecodable-input lists.
+type worker struct {
+	batch processors.Batch
+	recs  []ecs.Record
+	bad   []deliver.Undecodable
 }
 
 // New returns an Instance.
@@ -94,8 +106,13 @@ func (in *Instance) Flush(chunk []byte, tag func() string) deliver.Status {
 
 	ctx, cancel := context.WithTimeout(context.Background(), in.opts.Budget)
 	defer cancel()
+	w, _ := in.workers.Get().(*worker)
+	if w == nil {
+		w = new(worker)
+	}
+	defer in.workers.Put(w)
 	t0 := time.Now()
-	b := in.build(chunk, tag)
+	b := in.build(w, chunk, tag)
 	t1 := time.Now()
 	status := in.deliver(ctx, b, tag)
 	c := &in.counts
@@ -117,19 +134,21 @@ type batch struct {
 	stats decode.Stats
 }
 
-// build decodes and processes a chunk. It never fails: what cannot be processed becomes a dead
-// letter (input that is not a log event) or a pipeline_error record (an event the processors
-// could not parse, see processors.Append).
-func (in *Instance) build(chunk []byte, tag func() string) batch {
-	var b batch
-	d := decode.New(chunk)
+// build decodes and processes a chunk in w's memory. It never fails: what cannot be processed
+// becomes a dead letter (input that is not a log event) or a pipeline_error record (an event
+// the processors could not parse, see processors.AppendBody).
+func (in *Instance) build(w *worker, chunk []byte, tag func() string) batch {
+	w.batch.Reset(append(w.batch.Tree().Buffer()[:0], chunk...))
+	b := batch{recs: w.recs[:0], bad: w.bad[:0]}
+	defer func() { w.recs, w.bad = b.recs, b.bad }()
+	d := decode.New(w.batch.Tree())
 	for d.Next() {
 		ev := d.Event()
 		if ev.Err != nil {
 			b.bad = append(b.bad, undecodable(tag(), ev.Err, ev.Raw))
 			continue
 		}
-		b.recs = in.opts.Processor.Append(b.recs, ev.Body, ev.Time)
+		b.recs = in.opts.Processor.AppendBody(b.recs, &w.batch, ev.Body, ev.Time)
 	}
 	if err := d.Err(); err != nil {
 		b.bad = append(b.bad, undecodable(tag(), err, d.Tail()))
@@ -147,7 +166,7 @@ func (in *Instance) build(chunk []byte, tag func() string) batch {
 func undecodable(tag string, err error, raw []byte) deliver.Undecodable {
 	reason := err.Error()
 	return deliver.Undecodable{
-		ID:  digest.ID(uint8(ecs.KindGeneric), digest.Key{deliver.DecodeErrorType, reason}, raw),
+		ID:  digest.ID(uint8(ecs.KindGeneric), digest.Key{deliver.DecodeErrorType, reason}, body.Of(raw)),
 		Tag: tag, Reason: reason, Raw: raw,
 	}
 }

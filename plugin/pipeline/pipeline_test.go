@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/netip"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -50,7 +52,10 @@ func (s *fakeSink) Deliver(ctx context.Context, recs []ecs.Record, bad ...delive
 		return out
 	}
 	out.Status = deliver.OK
-	s.letters = append(s.letters, bad...)
+	for _, u := range bad {
+		u.Reason, u.Tag, u.Raw = strings.Clone(u.Reason), strings.Clone(u.Tag), bytes.Clone(u.Raw)
+		s.letters = append(s.letters, u)
+	}
 	out.DeadLettered = len(bad)
 	for _, r := range recs {
 		switch {
@@ -60,10 +65,47 @@ func (s *fakeSink) Deliver(ctx context.Context, recs []ecs.Record, bad ...delive
 			out.Duplicates++
 		default:
 			out.Created++
-			s.recs = append(s.recs, r)
+			s.recs = append(s.recs, cloneRecord(r))
 		}
 	}
 	return out
+}
+
+// cloneRecord copies a record deeply, strings included: a Sink is lent the flush's memory only
+// for the call.
+func cloneRecord(r ecs.Record) ecs.Record {
+	v := reflect.New(reflect.TypeFor[ecs.Record]()).Elem()
+	deepCopy(v, reflect.ValueOf(r))
+	return v.Interface().(ecs.Record)
+}
+
+func deepCopy(dst, src reflect.Value) {
+	switch src.Kind() {
+	case reflect.String:
+		dst.SetString(strings.Clone(src.String()))
+	case reflect.Pointer:
+		if !src.IsNil() {
+			dst.Set(reflect.New(src.Type().Elem()))
+			deepCopy(dst.Elem(), src.Elem())
+		}
+	case reflect.Slice:
+		if !src.IsNil() {
+			dst.Set(reflect.MakeSlice(src.Type(), src.Len(), src.Len()))
+			for i := range src.Len() {
+				deepCopy(dst.Index(i), src.Index(i))
+			}
+		}
+	case reflect.Struct:
+		if src.Type() == reflect.TypeFor[time.Time]() || src.Type() == reflect.TypeFor[netip.Addr]() {
+			dst.Set(src) // no memory of the flush's
+			return
+		}
+		for i := range src.NumField() {
+			deepCopy(dst.Field(i), src.Field(i))
+		}
+	default:
+		dst.Set(src)
+	}
 }
 
 func (s *fakeSink) Close(ctx context.Context) error {

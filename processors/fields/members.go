@@ -1,6 +1,10 @@
 package fields
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/siemscore/siemscore/processors/body"
+)
 
 // MaxMembers is the most keys a Members set can name.
 const MaxMembers = 64
@@ -34,16 +38,22 @@ func NewMembers(names ...string) *Members {
 	return ms
 }
 
-// Collect stores the value of each named key of m, spelled in any case, at the name's
-// position in vals (len(vals) must be the number of names); absent keys and nulls leave nil.
-// When several spellings of one name are present, the exact one wins, then the smallest.
-func (ms *Members) Collect(m map[string]any, vals []any) {
+// Collect stores the value of each named key of the map m, spelled in any case, at the name's
+// position in vals (len(vals) must be the number of names); absent keys and nulls leave the
+// zero (Absent) Value. When several spellings of one name are present, the exact one wins,
+// then the smallest.
+func (ms *Members) Collect(m body.Value, vals []body.Value) {
+	if m.Kind() != body.Map {
+		return
+	}
 	var chosen [MaxMembers]string
 	var buf [64]byte
-	for k, v := range m {
-		if v == nil {
+	for j := range m.Len() {
+		v := m.Elem(j)
+		if v.IsNull() {
 			continue
 		}
+		k := m.Key(j)
 		lower, ok := lowerKey(buf[:], k)
 		if !ok {
 			continue
