@@ -102,6 +102,17 @@ func (b *Batch) Tree() *body.Tree { return &b.tree }
 // makes buf the tree's buffer (see body.Tree.Reset).
 func (b *Batch) Reset(buf []byte) {
 	b.tree.Reset(buf)
+	b.resetDocuments()
+}
+
+// Rewind forgets every body and document of the batch, which must not be used any more, but
+// keeps the tree's buffer (see body.Tree.Rewind).
+func (b *Batch) Rewind() {
+	b.tree.Rewind()
+	b.resetDocuments()
+}
+
+func (b *Batch) resetDocuments() {
 	b.ct.Reset()
 	b.gd.Reset()
 	b.krb.Reset()

@@ -43,7 +43,10 @@ func BenchmarkFlush(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	w.checkScored(b, in.build(new(worker), w.chunk, func() string { return "bench" }).recs)
+	check := &worker{}
+	check.batch.Reset(w.chunk)
+	built, _ := in.build(check, decode.New(check.batch.Tree()), func() string { return "bench" })
+	w.checkScored(b, built.recs)
 	b.SetBytes(int64(len(w.chunk)))
 	b.ReportAllocs()
 	tag := func() string { return "bench" }

@@ -47,10 +47,18 @@ type Options struct {
 	Sink      Sink
 	// Budget bounds one flush's delivery, retries included; past it the flush returns Retry.
 	Budget time.Duration
-	Log    hclog.Logger
+	// BatchRecords is how many records of a chunk are built and delivered at a time (0 means
+	// DefaultBatchRecords). A Fluent Bit chunk holds up to about 2 MB, several thousand
+	// Kerberos rows: delivering it in parts bounds a flush's memory by a part instead of by the
+	// chunk. The chunk is OK only when every part is.
+	BatchRecords int
+	Log          hclog.Logger
 	// Closers are closed with the Instance, after the sink (the geo databases' watcher).
 	Closers []io.Closer
 }
+
+// DefaultBatchRecords is the default Options.BatchRecords, the default of es_bulk_max_records.
+const DefaultBatchRecords = 2000
 
 // Instance runs flushes for one [OUTPUT] instance. Flush may be called concurrently.
 type Instance struct {
@@ -88,6 +96,9 @@ func New(opts Options) (*Instance, error) {
 	if opts.Log == nil {
 		opts.Log = hclog.NewNullLogger()
 	}
+	if opts.BatchRecords <= 0 {
+		opts.BatchRecords = DefaultBatchRecords
+	}
 	return &Instance{opts: opts}, nil
 }
 
@@ -111,38 +122,53 @@ func (in *Instance) Flush(chunk []byte, tag func() string) deliver.Status {
 		w = new(worker)
 	}
 	defer in.workers.Put(w)
-	t0 := time.Now()
-	b := in.build(w, chunk, tag)
-	t1 := time.Now()
-	status := in.deliver(ctx, b, tag)
+	w.batch.Reset(append(w.batch.Tree().Buffer()[:0], chunk...))
+	d := decode.New(w.batch.Tree())
 	c := &in.counts
-	c.buildNanos.Add(int64(t1.Sub(t0)))
-	c.deliverNanos.Add(int64(time.Since(t1)))
+	status := deliver.OK
+	for more := true; more && status == deliver.OK; {
+		t0 := time.Now()
+		var b batch
+		b, more = in.build(w, d, tag)
+		t1 := time.Now()
+		if len(b.recs) > 0 || len(b.bad) > 0 {
+			status = in.deliver(ctx, b, tag)
+		}
+		c.buildNanos.Add(int64(t1.Sub(t0)))
+		c.deliverNanos.Add(int64(time.Since(t1)))
+		c.records.Add(int64(len(b.recs)))
+	}
+	st := d.Stats()
 	c.flushes.Add(1)
-	c.records.Add(int64(len(b.recs)))
-	c.groupMarkers.Add(int64(b.stats.GroupStarts + b.stats.GroupEnds))
+	c.groupMarkers.Add(int64(st.GroupStarts + st.GroupEnds))
 	if status != deliver.OK {
 		c.retries.Add(1)
 	}
 	return status
 }
 
-// batch is one chunk turned into records and undecodable input.
+// batch is one part of a chunk turned into records and undecodable input.
 type batch struct {
-	recs  []ecs.Record
-	bad   []deliver.Undecodable
-	stats decode.Stats
+	recs []ecs.Record
+	bad  []deliver.Undecodable
 }
 
-// build decodes and processes a chunk in w's memory. It never fails: what cannot be processed
-// becomes a dead letter (input that is not a log event) or a pipeline_error record (an event
-// the processors could not parse, see processors.AppendBody).
-func (in *Instance) build(w *worker, chunk []byte, tag func() string) batch {
-	w.batch.Reset(append(w.batch.Tree().Buffer()[:0], chunk...))
-	b := batch{recs: w.recs[:0], bad: w.bad[:0]}
+// build decodes and processes the next part of a chunk in w's memory: events until
+// BatchRecords records are built, and reports whether the chunk may hold more. It never
+// fails: what cannot be processed becomes a dead letter (input that is not a log event) or a
+// pipeline_error record (an event the processors could not parse, see
+// processors.AppendBody).
+func (in *Instance) build(w *worker, d *decode.Decoder, tag func() string) (b batch, more bool) {
+	w.batch.Rewind()
+	b = batch{recs: w.recs[:0], bad: w.bad[:0]}
 	defer func() { w.recs, w.bad = b.recs, b.bad }()
-	d := decode.New(w.batch.Tree())
-	for d.Next() {
+	for more = true; more && len(b.recs) < in.opts.BatchRecords; {
+		if more = d.Next(); !more {
+			if err := d.Err(); err != nil {
+				b.bad = append(b.bad, undecodable(tag(), err, d.Tail()))
+			}
+			break
+		}
 		ev := d.Event()
 		if ev.Err != nil {
 			b.bad = append(b.bad, undecodable(tag(), ev.Err, ev.Raw))
@@ -150,14 +176,10 @@ func (in *Instance) build(w *worker, chunk []byte, tag func() string) batch {
 		}
 		b.recs = in.opts.Processor.AppendBody(b.recs, &w.batch, ev.Body, ev.Time)
 	}
-	if err := d.Err(); err != nil {
-		b.bad = append(b.bad, undecodable(tag(), err, d.Tail()))
-	}
-	b.stats = d.Stats()
 	for i := range b.recs {
 		in.opts.Scorer.Score(&b.recs[i])
 	}
-	return b
+	return b, more
 }
 
 // undecodable is the dead letter of input that is not a log event. The same bytes with the same
@@ -190,8 +212,7 @@ func (in *Instance) deliver(ctx context.Context, b batch, tag func() string) del
 	}
 	if log.IsDebug() {
 		log.Debug("flush delivered", "tag", tag(), "records", len(b.recs), "written", out.Created,
-			"duplicates", out.Duplicates, "dead_lettered", out.DeadLettered,
-			"group_markers", b.stats.GroupStarts+b.stats.GroupEnds)
+			"duplicates", out.Duplicates, "dead_lettered", out.DeadLettered)
 	}
 	return deliver.OK
 }

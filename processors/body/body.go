@@ -86,7 +86,11 @@ type node struct {
 // concurrent use.
 type Tree struct {
 	buf   []byte
+	base  int // len(buf) at the last Reset: the bytes Rewind keeps
 	nodes []node
+	// text holds the strings Text makes. They are apart from buf so that buf, usually a copy
+	// of a chunk, keeps the chunk's size instead of growing (and doubling) with them.
+	text []byte
 }
 
 // Value is one value of a Tree; the zero Value is Absent.
@@ -99,8 +103,18 @@ type Value struct {
 // copy of a Fluent Bit chunk) and where strings made later are appended. Values and strings
 // of the tree from before must not be used any more.
 func (t *Tree) Reset(buf []byte) {
-	t.buf = buf
+	t.buf, t.base = buf, len(buf)
 	t.nodes = t.nodes[:0]
+	t.text = t.text[:0]
+}
+
+// Rewind forgets every value, and every string made since the last Reset, but keeps the
+// buffer as Reset gave it, so that a long chunk can be decoded a part at a time in the memory
+// of one part. Values and strings of the tree from before must not be used any more.
+func (t *Tree) Rewind() {
+	t.buf = t.buf[:t.base]
+	t.nodes = t.nodes[:0]
+	t.text = t.text[:0]
 }
 
 // Buffer returns the tree's buffer (to copy the next chunk into, after Reset).
@@ -118,9 +132,12 @@ func (t *Tree) str(off, n uint32) string {
 // every string of the tree. It is how strings computed from values (numbers as text, record
 // IDs, JSON renderings) cost no allocation of their own.
 func (t *Tree) Text(write func([]byte) []byte) string {
-	start := len(t.buf)
-	t.buf = write(t.buf)
-	return t.str(uint32(start), uint32(len(t.buf)-start))
+	start := len(t.text)
+	t.text = write(t.text)
+	if len(t.text) == start {
+		return ""
+	}
+	return unsafe.String(&t.text[start], len(t.text)-start)
 }
 
 func (t *Tree) add(n node) int32 {
@@ -370,27 +387,79 @@ func (t *Tree) otherKey(el int32, b []byte, base, depth int) ([]byte, error) {
 // then drops every member but the last of each key. It returns the members left.
 func (t *Tree) sortMembers(first, count int) int {
 	m := t.nodes[first : first+count]
-	if count < 2 {
+	switch {
+	case count < 2:
 		return count
-	}
-	if count <= 24 {
-		for i := 1; i < count; i++ {
-			for j := i; j > 0 && t.keyOf(&m[j]) < t.keyOf(&m[j-1]); j-- {
-				m[j], m[j-1] = m[j-1], m[j]
-			}
-		}
-	} else {
+	case count <= smallMap:
+		t.sortSmall(m)
+	default:
 		slices.SortStableFunc(m, func(a, b node) int { return strings.Compare(t.keyOf(&a), t.keyOf(&b)) })
 	}
 	out := 0
 	for i := range m {
-		if i+1 < count && t.keyOf(&m[i]) == t.keyOf(&m[i+1]) {
+		if i+1 < count && m[i].keyLen == m[i+1].keyLen && t.keyOf(&m[i]) == t.keyOf(&m[i+1]) {
 			continue // a later member has the same key
 		}
 		m[out] = m[i]
 		out++
 	}
 	return out
+}
+
+// smallMap is the most members sortSmall orders; nearly every map of a log record has fewer.
+const smallMap = 32
+
+// sortSmall is a stable insertion sort of up to smallMap members by key. It orders indices by
+// the keys' first eight bytes, which settle nearly every comparison without a call, and moves
+// the 32-byte members once at the end.
+func (t *Tree) sortSmall(m []node) {
+	var (
+		prefix [smallMap]uint64
+		idx    [smallMap]uint8
+		tmp    [smallMap]node
+	)
+	n := len(m)
+	sorted := true
+	for i := range m {
+		prefix[i], idx[i] = t.keyPrefix(&m[i]), uint8(i)
+		if i > 0 && (prefix[i] < prefix[i-1] || prefix[i] == prefix[i-1] && t.keyOf(&m[i]) < t.keyOf(&m[i-1])) {
+			sorted = false
+		}
+	}
+	if sorted {
+		return
+	}
+	for i := 1; i < n; i++ {
+		for j := i; j > 0; j-- {
+			a, b := idx[j], idx[j-1]
+			if prefix[a] > prefix[b] || prefix[a] == prefix[b] && t.keyOf(&m[a]) >= t.keyOf(&m[b]) {
+				break
+			}
+			idx[j], idx[j-1] = b, a
+		}
+	}
+	copy(tmp[:n], m)
+	for i, k := range idx[:n] {
+		m[i] = tmp[k]
+	}
+}
+
+// keyPrefix packs the first eight bytes of a member's key, zero-padded, so that comparing
+// prefixes orders keys as comparing the keys does, up to ties.
+func (t *Tree) keyPrefix(n *node) uint64 {
+	k := t.keyOf(n)
+	if len(k) >= 8 {
+		return uint64(k[0])<<56 | uint64(k[1])<<48 | uint64(k[2])<<40 | uint64(k[3])<<32 |
+			uint64(k[4])<<24 | uint64(k[5])<<16 | uint64(k[6])<<8 | uint64(k[7])
+	}
+	var p uint64
+	for i := range 8 {
+		p <<= 8
+		if i < len(k) {
+			p |= uint64(k[i])
+		}
+	}
+	return p
 }
 
 func (t *Tree) keyOf(n *node) string { return t.str(n.key, n.keyLen) }

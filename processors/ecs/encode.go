@@ -247,7 +247,7 @@ func optFloat(b []byte, mark int, k string, o OptFloat) []byte {
 	if math.IsNaN(o.V) || math.IsInf(o.V, 0) {
 		return append(b, "null"...)
 	}
-	return strconv.AppendFloat(b, o.V, 'g', -1, 64)
+	return jsonw.FloatG(b, o.V)
 }
 
 func optInt(b []byte, mark int, k string, o OptInt) []byte {

@@ -31,8 +31,16 @@ func StringNoHTML[T string | []byte](dst []byte, s T) []byte { return appendStri
 
 func appendString[T string | []byte](dst []byte, s T, ok *[utf8.RuneSelf]bool) []byte {
 	dst = append(dst, '"')
+	html := ok == &safeHTML
 	start := 0
 	for i := 0; i < len(s); {
+		// Eight bytes at a time while none of them needs a look (most text is plain ASCII).
+		for i+8 <= len(s) && plain8(load8(s, i), html) {
+			i += 8
+		}
+		if i == len(s) {
+			break
+		}
 		if c := s[i]; c < utf8.RuneSelf {
 			if ok[c] {
 				i++
@@ -80,10 +88,42 @@ func appendString[T string | []byte](dst []byte, s T, ok *[utf8.RuneSelf]bool) [
 	return append(dst, '"')
 }
 
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// load8 reads s[i:i+8] as a little-endian word (the compiler makes it one load).
+func load8[T string | []byte](s T, i int) uint64 {
+	_ = s[i+7]
+	return uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+}
+
+// plain8 reports whether none of the eight bytes of w needs escaping or a UTF-8 check: no
+// control character, quote, backslash, byte >= 0x80 and, with html, no <, > or &.
+func plain8(w uint64, html bool) bool {
+	bad := (w - 0x20*ones) &^ w // a byte below 0x20
+	bad |= w                     // a byte >= 0x80
+	bad |= zeroByte(w ^ '"'*ones)
+	bad |= zeroByte(w ^ '\\'*ones)
+	if html {
+		bad |= zeroByte(w^'<'*ones) | zeroByte(w^'>'*ones) | zeroByte(w^'&'*ones)
+	}
+	return bad&highs == 0
+}
+
+// zeroByte has the high bit of each byte of v that is zero set (and maybe others of those
+// bytes' neighbours above a zero byte: enough to say whether there is one).
+func zeroByte(v uint64) uint64 { return (v - ones) &^ v }
+
 // Float appends a finite f as encoding/json writes a float64: the shortest decimal that reads
 // back as f, in exponent form below 1e-6 and from 1e21, with the exponent's leading zero
 // dropped (1e-7, not 1e-07). The caller decides what a non-finite value becomes.
 func Float(dst []byte, f float64) []byte {
+	if d, ok := smallInt(dst, f, 1<<53); ok {
+		return d
+	}
 	format := byte('f')
 	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
 		format = 'e'
@@ -98,10 +138,54 @@ func Float(dst []byte, f float64) []byte {
 	return dst
 }
 
+// FloatG appends f as strconv.AppendFloat(dst, f, 'g', -1, 64) does.
+func FloatG(dst []byte, f float64) []byte {
+	if d, ok := smallInt(dst, f, 1e6); ok { // 'g' writes integers from 1e6 on in exponent form
+		return d
+	}
+	return strconv.AppendFloat(dst, f, 'g', -1, 64)
+}
+
+// smallInt writes an integral f of magnitude below limit as an integer, the form both float
+// formats give it, without their general algorithm.
+func smallInt(dst []byte, f, limit float64) ([]byte, bool) {
+	if f != math.Trunc(f) || f <= -limit || f >= limit {
+		return dst, false
+	}
+	if f == 0 && math.Signbit(f) {
+		return append(dst, "-0"...), true
+	}
+	return strconv.AppendInt(dst, int64(f), 10), true
+}
+
 // Time appends t as time.Time.MarshalJSON writes it: RFC 3339 with nanoseconds, quoted. The
 // caller ensures the year is within 0..9999, the only years MarshalJSON accepts.
 func Time(dst []byte, t time.Time) []byte {
 	dst = append(dst, '"')
-	dst = t.AppendFormat(dst, time.RFC3339Nano)
-	return append(dst, '"')
+	if _, offset := t.Zone(); offset != 0 || t.Year() < 0 || t.Year() > 9999 {
+		dst = t.AppendFormat(dst, time.RFC3339Nano)
+		return append(dst, '"')
+	}
+	// UTC, the zone of nearly every time the plugin writes, without Format's layout parser.
+	t = t.UTC()
+	year, month, day := t.Date()
+	hour, minute, second := t.Clock()
+	dst = append(dst, byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
+		byte('0'+month/10), byte('0'+month%10), '-', byte('0'+day/10), byte('0'+day%10), 'T',
+		byte('0'+hour/10), byte('0'+hour%10), ':', byte('0'+minute/10), byte('0'+minute%10), ':',
+		byte('0'+second/10), byte('0'+second%10))
+	if ns := t.Nanosecond(); ns != 0 {
+		var frac [10]byte
+		frac[0] = '.'
+		for i := 9; i >= 1; i-- {
+			frac[i] = byte('0' + ns%10)
+			ns /= 10
+		}
+		n := 10
+		for frac[n-1] == '0' {
+			n--
+		}
+		dst = append(dst, frac[:n]...)
+	}
+	return append(dst, 'Z', '"')
 }
