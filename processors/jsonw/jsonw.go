@@ -104,7 +104,7 @@ func load8[T string | []byte](s T, i int) uint64 {
 // control character, quote, backslash, byte >= 0x80 and, with html, no <, > or &.
 func plain8(w uint64, html bool) bool {
 	bad := (w - 0x20*ones) &^ w // a byte below 0x20
-	bad |= w                     // a byte >= 0x80
+	bad |= w                    // a byte >= 0x80
 	bad |= zeroByte(w ^ '"'*ones)
 	bad |= zeroByte(w ^ '\\'*ones)
 	if html {
