@@ -388,9 +388,9 @@ func kerberosScores(host netip.Addr, sprayer bool) ecs.KerberosScore {
 	}
 }
 
+// setRisk sets the risk as the scorer does for records whose source has no risk of its own.
 func setRisk(d *ecs.Document, norm float64) {
 	d.Event.RiskScoreNorm = ecs.Float(norm)
-	d.Event.RiskScore = ecs.Float(norm)
 }
 
 // addAPICalls takes the burst day of generated CloudTrail API activity (cron roles and humans,

@@ -85,16 +85,16 @@ func (p apiPart) score(b *bundle.Bundle, rec *ecs.Record, r risk) risk {
 		out.Automated = ecs.Bool(s.Automated)
 	}
 	if !math.IsNaN(s.Periodicity) {
-		out.Periodicity = ecs.Float(s.Periodicity)
+		out.Periodicity = roundFloat(s.Periodicity)
 		out.BestLag = ecs.Int(int64(s.BestLag))
 	}
 	if !s.HasVolume {
 		return r
 	}
 	out.Status = ecs.PartScored
-	out.Expected = ecs.Float(s.Expected)
-	out.VolumeZ = ecs.Float(s.VolumeZ)
-	out.ScoreNorm = ecs.Float(s.ScoreNorm)
+	out.Expected = roundFloat(s.Expected)
+	out.VolumeZ = roundFloat(s.VolumeZ)
+	out.ScoreNorm = roundFloat(s.ScoreNorm)
 	out.Severity = ecs.SeverityBand(s.ScoreNorm)
 	r.contribute(s.ScoreNorm)
 	return r

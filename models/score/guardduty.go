@@ -78,8 +78,8 @@ func (guardDutyPart) score(b *bundle.Bundle, rec *ecs.Record, r risk) risk {
 		out.Reasons = reasonIPFused
 	}
 	out.Status = ecs.PartScored
-	out.SeverityNorm = ecs.Float(10 * s)
-	out.ScoreNorm = ecs.Float(fused)
+	out.SeverityNorm = roundFloat(10 * s)
+	out.ScoreNorm = roundFloat(fused)
 	out.Severity = ecs.SeverityBand(fused)
 	r.contribute(fused)
 	r.original = sev

@@ -65,8 +65,8 @@ func scoreIP(b *bundle.Bundle, rec *ecs.Record) (norm float64, ok bool) {
 	}
 	res, _ := m.Score(pair.Principal, pair.IP)
 	out.Status = ecs.PartScored
-	out.Score = ecs.Float(res.Raw)
-	out.ScoreNorm = ecs.Float(res.ScoreNorm)
+	out.Score = roundFloat(res.Raw)
+	out.ScoreNorm = roundFloat(res.ScoreNorm)
 	out.Severity = ecs.SeverityBand(res.ScoreNorm)
 	out.Reasons = res.Reasons.Strings()
 	return res.ScoreNorm, true

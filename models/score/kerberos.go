@@ -118,9 +118,9 @@ func (p kerberosPart) score(b *bundle.Bundle, rec *ecs.Record, r risk) risk {
 	}
 	out.Status = ecs.PartScored
 	out.Cluster = ecs.Int(int64(sc.Cluster))
-	out.ClusterSizeFraction = ecs.Float(sc.SizeFraction)
-	out.Distance = ecs.Float(sc.Distance)
-	out.ScoreNorm = ecs.Float(sc.ScoreNorm)
+	out.ClusterSizeFraction = roundFloat(sc.SizeFraction)
+	out.Distance = roundFloat(sc.Distance)
+	out.ScoreNorm = roundFloat(sc.ScoreNorm)
 	out.Severity = ecs.SeverityBand(sc.ScoreNorm)
 	out.Reasons = make([]string, 0, sc.NTop+1)
 	for _, d := range sc.Top[:sc.NTop] {
@@ -142,18 +142,18 @@ func (p kerberosPart) score(b *bundle.Bundle, rec *ecs.Record, r risk) risk {
 
 func ecsFeatures(f *kerberos.Features) ecs.KerberosFeatures {
 	return ecs.KerberosFeatures{
-		Requests:           f[kerberos.Requests],
-		DistinctServers:    f[kerberos.DistinctServers],
-		TopServerShare:     f[kerberos.TopServerShare],
-		TopServerLoad:      f[kerberos.TopServerLoad],
-		Failures:           f[kerberos.Failures],
-		FailureRatio:       f[kerberos.FailureRatio],
-		DistinctClients:    f[kerberos.DistinctClients],
-		DistinctServices:   f[kerberos.DistinctServices],
-		PreauthFailures:    f[kerberos.PreauthFailures],
-		PrincipalUnknown:   f[kerberos.PrincipalUnknown],
-		TGSShare:           f[kerberos.TGSShare],
-		WeakCipherServices: f[kerberos.WeakCipherServices],
+		Requests:           round(f[kerberos.Requests]),
+		DistinctServers:    round(f[kerberos.DistinctServers]),
+		TopServerShare:     round(f[kerberos.TopServerShare]),
+		TopServerLoad:      round(f[kerberos.TopServerLoad]),
+		Failures:           round(f[kerberos.Failures]),
+		FailureRatio:       round(f[kerberos.FailureRatio]),
+		DistinctClients:    round(f[kerberos.DistinctClients]),
+		DistinctServices:   round(f[kerberos.DistinctServices]),
+		PreauthFailures:    round(f[kerberos.PreauthFailures]),
+		PrincipalUnknown:   round(f[kerberos.PrincipalUnknown]),
+		TGSShare:           round(f[kerberos.TGSShare]),
+		WeakCipherServices: round(f[kerberos.WeakCipherServices]),
 	}
 }
 

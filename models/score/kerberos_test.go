@@ -119,7 +119,7 @@ func TestKerberosRecordsEndToEnd(t *testing.T) {
 		if !k.Cluster.Set || !k.ClusterSizeFraction.Set || !k.Distance.Set || k.Severity != ecs.SeverityBand(k.ScoreNorm.V) {
 			t.Fatalf("record %d: incomplete score %+v", i, k)
 		}
-		if rec.Doc.Event.RiskScoreNorm != k.ScoreNorm || rec.Doc.Event.RiskScore != k.ScoreNorm {
+		if rec.Doc.Event.RiskScoreNorm != k.ScoreNorm || rec.Doc.Event.RiskScore.Set {
 			t.Fatalf("record %d: risk %+v, kerberos score %+v", i, rec.Doc.Event.RiskScoreNorm, k.ScoreNorm)
 		}
 		if i >= f.day2 {

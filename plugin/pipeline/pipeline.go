@@ -58,7 +58,7 @@ type Options struct {
 }
 
 // DefaultBatchRecords is the default Options.BatchRecords, the default of es_bulk_max_records.
-const DefaultBatchRecords = 2000
+const DefaultBatchRecords = 500
 
 // Instance runs flushes for one [OUTPUT] instance. Flush may be called concurrently.
 type Instance struct {
@@ -174,10 +174,13 @@ func (in *Instance) build(w *worker, d *decode.Decoder, tag func() string) (b ba
 			b.bad = append(b.bad, undecodable(tag(), ev.Err, ev.Raw))
 			continue
 		}
+		// Each record is scored as soon as it is built, while its document is still in the
+		// CPU's cache.
+		n := len(b.recs)
 		b.recs = in.opts.Processor.AppendBody(b.recs, &w.batch, ev.Body, ev.Time)
-	}
-	for i := range b.recs {
-		in.opts.Scorer.Score(&b.recs[i])
+		for i := n; i < len(b.recs); i++ {
+			in.opts.Scorer.Score(&b.recs[i])
+		}
 	}
 	return b, more
 }

@@ -21,7 +21,7 @@ type Document struct {
 	Timestamp   time.Time  `json:"@timestamp"`
 	ECS         ECSInfo    `json:"ecs"`
 	DataStream  DataStream `json:"data_stream,omitzero"`
-	Event       Event      `json:"event"`
+	Event       Event      `json:"event,omitzero"`
 	Message     string     `json:"message,omitempty"`
 	Tags        []string   `json:"tags,omitempty"`
 	Error       *Error     `json:"error,omitempty"`

@@ -56,8 +56,10 @@ func AppendDocument(b []byte, d *Document) []byte {
 		b = str(b, m, `"namespace":`, d.DataStream.Namespace)
 		b = append(b, '}')
 	}
-	b = append(b, `,"event":`...)
-	b = appendEvent(b, &d.Event)
+	if !d.Event.isZero() {
+		b = append(b, `,"event":`...)
+		b = appendEvent(b, &d.Event)
+	}
 	b = str(b, 0, `"message":`, d.Message)
 	b = strings_(b, 0, `"tags":`, d.Tags)
 	if d.Error != nil {
@@ -640,6 +642,12 @@ func appendSiemScore(b []byte, s *SiemScore) []byte {
 
 // The isZero methods say what `omitzero` says of a struct without an IsZero method: every
 // field is its type's zero value (a nil slice, not an empty one).
+
+func (e *Event) isZero() bool {
+	return e.Kind == "" && e.Category == nil && e.Type == nil && e.Action == "" && e.Provider == "" && e.Outcome == "" &&
+		e.ID == "" && e.Dataset == "" && e.Module == "" && e.Created == (OptTime{}) && e.Ingested == (OptTime{}) && e.Severity == (OptInt{}) &&
+		e.RiskScore == (OptFloat{}) && e.RiskScoreNorm == (OptFloat{}) && e.Original == ""
+}
 
 func (s *IPScore) isZero() bool {
 	return s.Status == "" && s.Entity == "" && s.Score == (OptFloat{}) && s.ScoreNorm == (OptFloat{}) && s.Severity == "" && s.Reasons == nil

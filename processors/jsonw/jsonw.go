@@ -124,6 +124,11 @@ func Float(dst []byte, f float64) []byte {
 	if d, ok := smallInt(dst, f, 1<<53); ok {
 		return d
 	}
+	if a := math.Abs(f); a >= 1e-6 && a < 1e21 {
+		if d, ok := shortDecimal(dst, f); ok {
+			return d
+		}
+	}
 	format := byte('f')
 	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
 		format = 'e'
@@ -143,7 +148,59 @@ func FloatG(dst []byte, f float64) []byte {
 	if d, ok := smallInt(dst, f, 1e6); ok { // 'g' writes integers from 1e6 on in exponent form
 		return d
 	}
+	if a := math.Abs(f); a >= 1e-4 && a < 1e6 { // where 'g' writes what 'f' writes
+		if d, ok := shortDecimal(dst, f); ok {
+			return d
+		}
+	}
 	return strconv.AppendFloat(dst, f, 'g', -1, 64)
+}
+
+// shortDigits is the most significant digits shortDecimal writes.
+const shortDigits = 6
+
+// pow10 are the powers of ten a float64 holds exactly.
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+	1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// shortDecimal writes a finite, non-integral f below 1e21 in plain decimal notation when a
+// decimal of at most shortDigits significant digits reads back as f, the case of every number
+// the scorer writes (it rounds them so): that decimal is then f's shortest text, the one
+// strconv's general algorithm would find at several times the cost. ok is false otherwise.
+func shortDecimal(dst []byte, f float64) ([]byte, bool) {
+	a := math.Abs(f)
+	// a = m / 10^s with m of shortDigits digits.
+	s := shortDigits - 1 - int(math.Floor(math.Log10(a)))
+	if s <= 0 || s >= len(pow10) {
+		return dst, false
+	}
+	m := math.Round(a * pow10[s])
+	// m and 10^s are exact, so the quotient is the float nearest to the decimal m/10^s: it is
+	// a only if that decimal reads back as a.
+	if m >= pow10[shortDigits] || m/pow10[s] != a {
+		return dst, false
+	}
+	digits := uint64(m)
+	for digits%10 == 0 && s > 0 {
+		digits /= 10
+		s--
+	}
+	var buf [24]byte
+	n := len(strconv.AppendUint(buf[:0], digits, 10))
+	text := buf[:n]
+	if f < 0 {
+		dst = append(dst, '-')
+	}
+	if s >= n { // 0.000ddd
+		dst = append(dst, '0', '.')
+		for range s - n {
+			dst = append(dst, '0')
+		}
+		return append(dst, text...), true
+	}
+	dst = append(dst, text[:n-s]...)
+	dst = append(dst, '.')
+	return append(dst, text[n-s:]...), true
 }
 
 // smallInt writes an integral f of magnitude below limit as an integer, the form both float

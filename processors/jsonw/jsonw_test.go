@@ -68,6 +68,10 @@ func TestFloatMatchesEncodingJSON(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for range 20000 {
 		values = append(values, math.Float64frombits(r.Uint64()), float64(r.Int64N(1<<40)), r.NormFloat64()*math.Pow(10, float64(r.IntN(40)-20)))
+		// Short decimals, the scorer's numbers, which take the fast path: k digits at scale p.
+		k, p := 1+r.IntN(7), r.IntN(30)-15
+		short, _ := strconv.ParseFloat(strconv.FormatInt(r.Int64N(int64(math.Pow10(k)))-int64(math.Pow10(k))/2, 10)+"e"+strconv.Itoa(p), 64)
+		values = append(values, short)
 	}
 	for _, f := range values {
 		if math.IsNaN(f) || math.IsInf(f, 0) {
