@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8/esapi"
-	json "github.com/goccy/go-json"
 
 	"github.com/siemscore/siemscore/elastic/esclient"
 	"github.com/siemscore/siemscore/processors/ecs"
@@ -59,6 +58,9 @@ type chunk struct {
 	encodeTime, requestTime time.Duration
 	// lastRetryable describes the latest 429/5xx item failure, for the RETRY error.
 	lastRetryable string
+	// want are the _ids of the request being sent, resp reads its answer.
+	want []string
+	resp responseReader
 }
 
 func newChunk(d *Deliverer, recs []ecs.Record, bad []Undecodable) *chunk {
@@ -67,7 +69,8 @@ func newChunk(d *Deliverer, recs []ecs.Record, bad []Undecodable) *chunk {
 		c = new(chunk)
 	}
 	n := len(recs) + len(bad)
-	*c = chunk{d: d, recs: recs, bad: bad, state: slices.Grow(c.state[:0], n)[:n], buf: c.buf[:0], items: c.items[:0]}
+	*c = chunk{d: d, recs: recs, bad: bad, state: slices.Grow(c.state[:0], n)[:n], buf: c.buf[:0], items: c.items[:0],
+		want: c.want[:0], resp: c.resp}
 	clear(c.state)
 	return c
 }
@@ -75,8 +78,10 @@ func newChunk(d *Deliverer, recs []ecs.Record, bad []Undecodable) *chunk {
 // release returns the chunk to its Deliverer's pool; nothing of it may be used afterwards.
 func (c *chunk) release() {
 	d := c.d
-	clear(c.items) // drop the strings the items hold
-	*c = chunk{state: c.state[:0], buf: c.buf[:0], items: c.items[:0]}
+	clear(c.items) // drop the strings the items and results hold
+	clear(c.want)
+	clear(c.resp.results)
+	*c = chunk{state: c.state[:0], buf: c.buf[:0], items: c.items[:0], want: c.want[:0], resp: c.resp}
 	d.pool.Put(c)
 }
 
@@ -222,16 +227,13 @@ func (c *chunk) sendRound(ctx context.Context, send []int) ([]int, error) {
 // filterPath trims the bulk response to what is judged per item.
 var filterPath = []string{"errors", "items.*._id", "items.*.status", "items.*.error"}
 
-type bulkResponse struct {
-	Items []struct {
-		Create *itemResult `json:"create"`
-	} `json:"items"`
-}
-
+// itemResult is one item of a bulk response.
 type itemResult struct {
-	ID     string     `json:"_id"`
-	Status int        `json:"status"`
-	Error  *rejection `json:"error"`
+	create     bool // the item is a create result
+	idMismatch bool // its _id is not the one sent, which is then in ID
+	ID         string
+	Status     int
+	Error      *rejection
 }
 
 // rejection is Elasticsearch's error object for an item.
@@ -260,29 +262,34 @@ func (c *chunk) sendBatch(ctx context.Context, batch, next []int) ([]int, error)
 	}
 	body := c.body(batch)
 	c.bytes += len(body)
+	c.want = c.want[:0]
+	for _, i := range batch {
+		c.want = append(c.want, c.items[i].id)
+	}
 	t0 := time.Now()
-	br, err := c.exchange(ctx, body)
+	err := c.exchange(ctx, body)
 	c.requestTime += time.Since(t0)
+	results := c.resp.results
 	switch {
 	case errors.Is(err, errTooLarge):
 		return c.tooLarge(ctx, batch, next)
 	case err != nil:
 		return nil, err
-	case len(br.Items) != len(batch):
-		return nil, fmt.Errorf("%w: %d items for %d actions", errResponse, len(br.Items), len(batch))
+	case len(results) != len(batch):
+		return nil, fmt.Errorf("%w: %d items for %d actions", errResponse, len(results), len(batch))
 	}
 	// The whole response is checked before any item is believed.
 	for k, i := range batch {
-		r := br.Items[k].Create
-		if r == nil {
+		r := &results[k]
+		if !r.create {
 			return nil, fmt.Errorf("%w: item %d is not a create result", errResponse, k)
 		}
-		if id := c.items[i].id; id != "" && r.ID != id {
-			return nil, fmt.Errorf("%w: item %d has _id %q, sent %q", errResponse, k, r.ID, id)
+		if r.idMismatch {
+			return nil, fmt.Errorf("%w: item %d has _id %q, sent %q", errResponse, k, r.ID, c.items[i].id)
 		}
 	}
 	for k, i := range batch {
-		if next, err = c.judge(i, br.Items[k].Create, next); err != nil {
+		if next, err = c.judge(i, &results[k], next); err != nil {
 			return nil, err
 		}
 	}
@@ -295,14 +302,13 @@ var errTooLarge = errors.New("deliver: request too large")
 // bulkPath is the bulk endpoint with filterPath.
 var bulkPath = "/_bulk?filter_path=" + url.QueryEscape(strings.Join(filterPath, ","))
 
-// exchange sends one bulk body and reads the whole answer.
-func (c *chunk) exchange(ctx context.Context, body []byte) (bulkResponse, error) {
-	var br bulkResponse
+// exchange sends one bulk body and reads the whole answer into c.resp.results.
+func (c *chunk) exchange(ctx context.Context, body []byte) error {
 	rb := &requestBody{data: body}
 	defer rb.release()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, bulkPath, rb.reader())
 	if err != nil {
-		return br, fmt.Errorf("deliver: bulk request: %w", err)
+		return fmt.Errorf("deliver: bulk request: %w", err)
 	}
 	req.ContentLength = int64(len(body))
 	req.GetBody = func() (io.ReadCloser, error) { return rb.reader(), nil }
@@ -310,9 +316,9 @@ func (c *chunk) exchange(ctx context.Context, body []byte) (bulkResponse, error)
 	httpRes, err := c.d.es.Perform(req)
 	if err != nil {
 		if cause := context.Cause(ctx); cause != nil {
-			return br, fmt.Errorf("deliver: bulk request: %w", cause)
+			return fmt.Errorf("deliver: bulk request: %w", cause)
 		}
-		return br, fmt.Errorf("deliver: bulk request: %w", err)
+		return fmt.Errorf("deliver: bulk request: %w", err)
 	}
 	res := &esapi.Response{StatusCode: httpRes.StatusCode, Header: httpRes.Header, Body: httpRes.Body}
 	defer func() {
@@ -322,14 +328,14 @@ func (c *chunk) exchange(ctx context.Context, body []byte) (bulkResponse, error)
 	}()
 	switch {
 	case res.StatusCode == http.StatusRequestEntityTooLarge:
-		return br, errTooLarge
+		return errTooLarge
 	case res.IsError():
-		return br, fmt.Errorf("deliver: bulk request: %s", esclient.Describe(res))
+		return fmt.Errorf("deliver: bulk request: %s", esclient.Describe(res))
 	}
-	if err := json.NewDecoder(res.Body).Decode(&br); err != nil {
-		return br, fmt.Errorf("%w: %w", errResponse, err)
+	if err := c.resp.read(res.Body, c.want); err != nil {
+		return fmt.Errorf("%w: %w", errResponse, err)
 	}
-	return br, nil
+	return nil
 }
 
 // tooLarge handles a 413 (the request exceeds http.max_content_length or a proxy's limit): the
