@@ -336,3 +336,61 @@ func TestBuildersAndRewind(t *testing.T) {
 		t.Errorf("Of: %v", o.Any())
 	}
 }
+
+// FuzzBody decodes arbitrary bytes as one msgpack object. Invariants: no panic; an error for
+// anything that is not exactly one well-formed object within MaxDepth; for what decodes, the
+// members of every map in strictly increasing key order, and the text and document JSON valid
+// and equal to encoding/json's and goccy's writing of the same value.
+func FuzzBody(f *testing.F) {
+	r := rand.New(rand.NewPCG(13, 14))
+	for range 40 {
+		var e decodetest.Encoder
+		e.Value(random(r, 0))
+		b, _ := e.Chunk()
+		f.Add(b)
+	}
+	f.Add([]byte{0xdf, 0xff, 0xff, 0xff, 0xff, 0xa1, 'k'})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var tree body.Tree
+		tree.Reset(data)
+		v, err := tree.Decode(0, len(data))
+		if err != nil {
+			return
+		}
+		checkOrder(t, v)
+		text, faithful := v.AppendText(nil)
+		if !stdjson.Valid(text) {
+			t.Fatalf("AppendText wrote invalid JSON: %s", text)
+		}
+		clean, wasFaithful := textForm(v.Any())
+		var buf bytes.Buffer
+		enc := stdjson.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(clean); err == nil {
+			if want := bytes.TrimSuffix(buf.Bytes(), []byte("\n")); !bytes.Equal(text, want) || faithful != wasFaithful {
+				t.Fatalf("AppendText = %s (%v), want %s (%v)", text, faithful, want, wasFaithful)
+			}
+		}
+		if want, err := goccy.Marshal(jsonForm(v.Any())); err == nil {
+			if got := v.AppendJSON(nil); !bytes.Equal(got, want) {
+				t.Fatalf("AppendJSON = %s, want %s", got, want)
+			}
+		}
+	})
+}
+
+func checkOrder(t *testing.T, v body.Value) {
+	switch v.Kind() {
+	case body.Map:
+		for i := range v.Len() {
+			if i > 0 && v.Key(i-1) >= v.Key(i) {
+				t.Fatalf("members out of order or repeated: %q then %q", v.Key(i-1), v.Key(i))
+			}
+			checkOrder(t, v.Elem(i))
+		}
+	case body.Array:
+		for i := range v.Len() {
+			checkOrder(t, v.Elem(i))
+		}
+	}
+}
