@@ -91,6 +91,13 @@ type Tree struct {
 	// text holds the strings Text makes. They are apart from buf so that buf, usually a copy
 	// of a chunk, keeps the chunk's size instead of growing (and doubling) with them.
 	text []byte
+	// sorting is sortSmall's scratch, kept here rather than on the stack, where it would be
+	// cleared on every call.
+	sorting struct {
+		prefix [smallMap]uint64
+		idx    [smallMap]uint8
+		tmp    [smallMap]node
+	}
 }
 
 // Value is one value of a Tree; the zero Value is Absent.
@@ -413,11 +420,7 @@ const smallMap = 32
 // the keys' first eight bytes, which settle nearly every comparison without a call, and moves
 // the 32-byte members once at the end.
 func (t *Tree) sortSmall(m []node) {
-	var (
-		prefix [smallMap]uint64
-		idx    [smallMap]uint8
-		tmp    [smallMap]node
-	)
+	prefix, idx, tmp := &t.sorting.prefix, &t.sorting.idx, &t.sorting.tmp
 	n := len(m)
 	sorted := true
 	for i := range m {

@@ -143,6 +143,15 @@ func Float(dst []byte, f float64) []byte {
 	return dst
 }
 
+// utc reports whether t is written with the zone "Z": UTC, or any zone at offset 0.
+func utc(t time.Time) bool {
+	if t.Location() == time.UTC {
+		return true
+	}
+	_, offset := t.Zone()
+	return offset == 0
+}
+
 // FloatG appends f as strconv.AppendFloat(dst, f, 'g', -1, 64) does.
 func FloatG(dst []byte, f float64) []byte {
 	if d, ok := smallInt(dst, f, 1e6); ok { // 'g' writes integers from 1e6 on in exponent form
@@ -218,16 +227,15 @@ func smallInt(dst []byte, f, limit float64) ([]byte, bool) {
 // Time appends t as time.Time.MarshalJSON writes it: RFC 3339 with nanoseconds, quoted. The
 // caller ensures the year is within 0..9999, the only years MarshalJSON accepts.
 func Time(dst []byte, t time.Time) []byte {
-	dst = append(dst, '"')
-	if _, offset := t.Zone(); offset != 0 || t.Year() < 0 || t.Year() > 9999 {
+	year, month, day := t.Date()
+	if !utc(t) || year < 0 || year > 9999 {
+		dst = append(dst, '"')
 		dst = t.AppendFormat(dst, time.RFC3339Nano)
 		return append(dst, '"')
 	}
 	// UTC, the zone of nearly every time the plugin writes, without Format's layout parser.
-	t = t.UTC()
-	year, month, day := t.Date()
 	hour, minute, second := t.Clock()
-	dst = append(dst, byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
+	dst = append(dst, '"', byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
 		byte('0'+month/10), byte('0'+month%10), '-', byte('0'+day/10), byte('0'+day%10), 'T',
 		byte('0'+hour/10), byte('0'+hour%10), ':', byte('0'+minute/10), byte('0'+minute%10), ':',
 		byte('0'+second/10), byte('0'+second%10))
