@@ -28,13 +28,13 @@ package score
 import (
 	"errors"
 	"fmt"
-	"math"
 	"sync/atomic"
 
 	"github.com/siemscore/siemscore/models/bundle"
 	"github.com/siemscore/siemscore/models/kerberos"
 	"github.com/siemscore/siemscore/models/periodicity"
 	"github.com/siemscore/siemscore/processors/ecs"
+	"github.com/siemscore/siemscore/processors/jsonw"
 )
 
 // Scorer scores records with the current bundle. It is safe for concurrent use.
@@ -141,33 +141,10 @@ func (r *risk) apply(ev *ecs.Event) {
 
 // Digits is how many significant digits the numbers the scorer writes carry: more would be
 // noise in a score or a window statistic, and each costs document bytes and encoding time.
-const Digits = 6
+const Digits = jsonw.ShortDigits
 
-// pow10 holds the powers of ten round scales by.
-var pow10 = func() (p [2 * 330]float64) {
-	for i := range p {
-		p[i] = math.Pow(10, float64(i-330))
-	}
-	return
-}()
-
-// round rounds v to Digits significant digits: the float nearest to that decimal, whose
-// shortest text is at most Digits digits long.
-func round(v float64) float64 {
-	if v == 0 || math.IsNaN(v) || math.IsInf(v, 0) {
-		return v
-	}
-	e := int(math.Floor(math.Log10(math.Abs(v)))) - (Digits - 1) // v / 10^e has Digits digits before the point
-	if e < -300 || e > 300 {
-		return v
-	}
-	// The division is exact for an exactly representable 10^-e (e >= -22); beyond, the scaled
-	// value is still within a half unit of the decimal and the result its nearest float.
-	if e < 0 {
-		return math.Round(v*pow10[330-e]) / pow10[330-e]
-	}
-	return math.Round(v/pow10[330+e]) * pow10[330+e]
-}
+// round rounds v to Digits significant digits.
+func round(v float64) float64 { return jsonw.Round(v) }
 
 // roundFloat is a set ecs.OptFloat of v rounded to Digits significant digits.
 func roundFloat(v float64) ecs.OptFloat { return ecs.Float(round(v)) }

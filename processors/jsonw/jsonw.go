@@ -165,12 +165,51 @@ func FloatG(dst []byte, f float64) []byte {
 	return strconv.AppendFloat(dst, f, 'g', -1, 64)
 }
 
-// shortDigits is the most significant digits shortDecimal writes.
-const shortDigits = 6
+// ShortDigits is the most significant digits of the numbers Float and FloatG write without
+// strconv's general algorithm (see shortDecimal); Round rounds to them.
+const ShortDigits = 6
 
 // pow10 are the powers of ten a float64 holds exactly.
 var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
 	1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// exp10 returns the power of ten of a's first digit, for a in [1e-22, 1e22): a is in
+// [10^e, 10^(e+1)). It starts from the binary exponent, which is off by at most one.
+func exp10(a float64) int {
+	_, e2 := math.Frexp(a) // a in [2^(e2-1), 2^e2)
+	e := int(math.Floor(float64(e2-1) * 0.30102999566398114))
+	switch {
+	case e+1 < len(pow10) && e+1 >= -len(pow10)+1 && a >= p10(e+1):
+		e++
+	case a < p10(e):
+		e--
+	}
+	return e
+}
+
+// p10 is 10^e for |e| < len(pow10), exact for e >= 0 and the nearest float otherwise.
+func p10(e int) float64 {
+	if e >= 0 {
+		return pow10[e]
+	}
+	return 1 / pow10[-e]
+}
+
+// Round rounds a finite v in [1e-15, 1e15) of magnitude to ShortDigits significant digits:
+// the float nearest to that decimal, which Float and FloatG then write fast. Integers below
+// 1e6, and values outside that range, come back as they are.
+func Round(v float64) float64 {
+	a := math.Abs(v)
+	if a == math.Trunc(a) && a < 1e6 || !(a >= 1e-15 && a < 1e15) {
+		return v
+	}
+	// s in [-9, 20]: 10^|s| is exact, so the quotient or product below is correctly rounded.
+	s := ShortDigits - 1 - exp10(a)
+	if s >= 0 {
+		return math.Round(v*pow10[s]) / pow10[s]
+	}
+	return math.Round(v/pow10[-s]) * pow10[-s]
+}
 
 // shortDecimal writes a finite, non-integral f below 1e21 in plain decimal notation when a
 // decimal of at most shortDigits significant digits reads back as f, the case of every number
@@ -178,15 +217,15 @@ var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
 // strconv's general algorithm would find at several times the cost. ok is false otherwise.
 func shortDecimal(dst []byte, f float64) ([]byte, bool) {
 	a := math.Abs(f)
-	// a = m / 10^s with m of shortDigits digits.
-	s := shortDigits - 1 - int(math.Floor(math.Log10(a)))
+	// a = m / 10^s with m of ShortDigits digits.
+	s := ShortDigits - 1 - exp10(a)
 	if s <= 0 || s >= len(pow10) {
 		return dst, false
 	}
 	m := math.Round(a * pow10[s])
 	// m and 10^s are exact, so the quotient is the float nearest to the decimal m/10^s: it is
 	// a only if that decimal reads back as a.
-	if m >= pow10[shortDigits] || m/pow10[s] != a {
+	if m >= pow10[ShortDigits] || m/pow10[s] != a {
 		return dst, false
 	}
 	digits := uint64(m)

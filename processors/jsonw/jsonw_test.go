@@ -121,3 +121,41 @@ func BenchmarkString(b *testing.B) {
 		buf = String(buf[:0], s)
 	}
 }
+
+// TestRound: rounding to ShortDigits gives the float nearest to the rounded decimal, whose
+// shortest text has at most ShortDigits digits, and takes the fast path of Float.
+func TestRound(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for range 100000 {
+		v := r.NormFloat64() * math.Pow(10, float64(r.IntN(30)-15))
+		got := Round(v)
+		want, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'g', ShortDigits, 64), 64)
+		if a := math.Abs(v); (a != math.Trunc(a) || a >= 1e6) && a >= 1e-15 && a < 1e15 {
+			if got != want {
+				t.Fatalf("Round(%v) = %v, want %v", v, got, want)
+			}
+		}
+		if a := math.Abs(got); a >= 1e-6 && a < 1e21 && a != math.Trunc(a) {
+			if _, ok := shortDecimal(nil, got); !ok {
+				t.Fatalf("Round(%v) = %v, which the fast path does not write", v, got)
+			}
+		}
+	}
+	for _, v := range []float64{0, 5, -7, 123456, math.Inf(1), 1e300, 1e-300} {
+		if got := Round(v); got != v {
+			t.Errorf("Round(%v) = %v, want it unchanged", v, got)
+		}
+	}
+	if !math.IsNaN(Round(math.NaN())) {
+		t.Error("Round(NaN) must stay NaN")
+	}
+	for e := -22; e < 22; e++ {
+		a := math.Pow(10, float64(e))
+		if got := exp10(a); got != e {
+			t.Errorf("exp10(1e%d) = %d", e, got)
+		}
+		if got := exp10(a * 9.999); got != e {
+			t.Errorf("exp10(9.999e%d) = %d", e, got)
+		}
+	}
+}
