@@ -73,7 +73,7 @@ func (ms *Members) Collect(m body.Value, vals []body.Value) {
 	if m.Kind() != body.Map {
 		return
 	}
-	var chosen [MaxMembers]string
+	var set uint64 // bit i: vals[i] holds a value
 	for j := range m.Len() {
 		k := m.Key(j)
 		i := ms.find(k)
@@ -84,11 +84,30 @@ func (ms *Members) Collect(m body.Value, vals []body.Value) {
 		if v.IsNull() {
 			continue
 		}
-		if prev := chosen[i]; prev != "" && (prev == ms.names[i] || k != ms.names[i] && prev < k) {
+		if set&(1<<i) != 0 {
+			// Another spelling came first (rare): keep the exact one, else the smallest.
+			if prev := ms.spelling(m, j, i); prev == ms.names[i] || k != ms.names[i] && prev < k {
+				continue
+			}
+		}
+		set |= 1 << i
+		vals[i] = v
+	}
+}
+
+// spelling returns the key Collect chose so far for name i among the first n members of m.
+func (ms *Members) spelling(m body.Value, n, i int) string {
+	chosen := ""
+	for j := range n {
+		k := m.Key(j)
+		if ms.find(k) != i || m.Elem(j).IsNull() {
 			continue
 		}
-		chosen[i], vals[i] = k, v
+		if chosen == "" || chosen != ms.names[i] && (k == ms.names[i] || k < chosen) {
+			chosen = k
+		}
 	}
+	return chosen
 }
 
 // lowerKey writes k in ASCII lowercase into buf; ok is false when k does not fit.
