@@ -1,7 +1,6 @@
 package decode
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -85,24 +84,16 @@ func longObject(b []byte, pending uint64) (size, newPending uint64, err error) {
 		lenBytes := 1 << (c - 0xc7)
 		n, err := field(lenBytes)
 		return uint64(lenBytes) + 1 + n, pending, err
-	case 0xdc, 0xde: // array16, map16
-		if len(b) < 3 {
-			return 0, pending, msgp.ErrShortBytes
+	case 0xdc, 0xde, 0xdd, 0xdf: // array16, map16, array32, map32
+		width := 2
+		if c == 0xdd || c == 0xdf {
+			width = 4
 		}
-		n := uint64(binary.BigEndian.Uint16(b[1:]))
-		if c == 0xde {
+		n, err := field(width)
+		if c == 0xde || c == 0xdf {
 			n *= 2
 		}
-		return 2, pending + n, nil
-	case 0xdd, 0xdf: // array32, map32
-		if len(b) < 5 {
-			return 0, pending, msgp.ErrShortBytes
-		}
-		n := uint64(binary.BigEndian.Uint32(b[1:]))
-		if c == 0xdf {
-			n *= 2
-		}
-		return 4, pending + n, nil
+		return uint64(width), pending + n, err
 	}
 	return 0, pending, fmt.Errorf("%w", errInvalidByte)
 }

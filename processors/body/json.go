@@ -17,13 +17,35 @@ import (
 // cannot: a non-finite float (written as null) or an ext value (written as its Go text).
 func (v Value) AppendText(dst []byte) (out []byte, faithful bool) {
 	faithful = true
-	return v.appendText(dst, &faithful), faithful
+	return v.appendJSON(dst, false, &faithful), faithful
 }
 
-func (v Value) appendText(dst []byte, faithful *bool) []byte {
+// AppendJSON appends v as a JSON value inside an Elasticsearch document (the passthrough
+// fields, CloudTrail's flattened objects): as encoding/json.Marshal writes the Go value Any
+// returns once what JSON cannot hold is replaced, that is keys in order, <, > and & escaped,
+// binary strings base64-encoded, non-finite floats as null and ext values as their Go text.
+func (v Value) AppendJSON(dst []byte) []byte {
+	var faithful bool
+	return v.appendJSON(dst, true, &faithful)
+}
+
+// appendJSON writes v in the form of AppendJSON (doc) or of AppendText, clearing *faithful
+// where v holds what JSON cannot.
+func (v Value) appendJSON(dst []byte, doc bool, faithful *bool) []byte {
+	str := jsonw.StringNoHTML[string]
+	if doc {
+		str = jsonw.String[string]
+	}
 	switch v.Kind() {
-	case String, Binary:
-		return jsonw.StringNoHTML(dst, v.Str())
+	case String:
+		return str(dst, v.Str())
+	case Binary:
+		if !doc {
+			return str(dst, v.Str())
+		}
+		dst = append(dst, '"')
+		dst = base64.StdEncoding.AppendEncode(dst, []byte(v.Str()))
+		return append(dst, '"')
 	case Float:
 		f := v.Float()
 		if math.IsNaN(f) || math.IsInf(f, 0) {
@@ -33,11 +55,11 @@ func (v Value) appendText(dst []byte, faithful *bool) []byte {
 		return jsonw.Float(dst, f)
 	case Ext:
 		*faithful = false
-		return jsonw.StringNoHTML(dst, extText(v))
+		return str(dst, extText(v))
 	case Time:
 		if t := v.Time(); !encodable(t) {
 			*faithful = false
-			return jsonw.StringNoHTML(dst, t.String())
+			return str(dst, t.String())
 		}
 	case Map:
 		dst = append(dst, '{')
@@ -45,9 +67,9 @@ func (v Value) appendText(dst []byte, faithful *bool) []byte {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = jsonw.StringNoHTML(dst, v.Key(i))
+			dst = str(dst, v.Key(i))
 			dst = append(dst, ':')
-			dst = v.Elem(i).appendText(dst, faithful)
+			dst = v.Elem(i).appendJSON(dst, doc, faithful)
 		}
 		return append(dst, '}')
 	case Array:
@@ -56,56 +78,7 @@ func (v Value) appendText(dst []byte, faithful *bool) []byte {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = v.Elem(i).appendText(dst, faithful)
-		}
-		return append(dst, ']')
-	}
-	return v.appendScalar(dst)
-}
-
-// AppendJSON appends v as a JSON value inside an Elasticsearch document (the passthrough
-// fields, CloudTrail's flattened objects): as encoding/json.Marshal writes the Go value Any
-// returns once what JSON cannot hold is replaced, that is keys in order, <, > and & escaped,
-// binary strings base64-encoded, non-finite floats as null and ext values as their Go text.
-func (v Value) AppendJSON(dst []byte) []byte {
-	switch v.Kind() {
-	case String:
-		return jsonw.String(dst, v.Str())
-	case Binary:
-		s := v.Str()
-		dst = append(dst, '"')
-		dst = base64.StdEncoding.AppendEncode(dst, []byte(s))
-		return append(dst, '"')
-	case Float:
-		f := v.Float()
-		if math.IsNaN(f) || math.IsInf(f, 0) {
-			return append(dst, "null"...)
-		}
-		return jsonw.Float(dst, f)
-	case Ext:
-		return jsonw.String(dst, extText(v))
-	case Time:
-		if t := v.Time(); !encodable(t) {
-			return jsonw.String(dst, t.String())
-		}
-	case Map:
-		dst = append(dst, '{')
-		for i := range v.Len() {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = jsonw.String(dst, v.Key(i))
-			dst = append(dst, ':')
-			dst = v.Elem(i).AppendJSON(dst)
-		}
-		return append(dst, '}')
-	case Array:
-		dst = append(dst, '[')
-		for i := range v.Len() {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = v.Elem(i).AppendJSON(dst)
+			dst = v.Elem(i).appendJSON(dst, doc, faithful)
 		}
 		return append(dst, ']')
 	}
