@@ -37,7 +37,10 @@ func benchAppend(b *testing.B, m map[string]any) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var batch processors.Batch
+	var (
+		batch processors.Batch
+		ids   processors.Chunk
+	)
 	batch.Reset(raw)
 	fb := time.Now()
 	recs := make([]ecs.Record, 0, 1)
@@ -45,11 +48,12 @@ func benchAppend(b *testing.B, m map[string]any) {
 	b.ReportAllocs()
 	for b.Loop() {
 		batch.Rewind()
+		ids.Reset()
 		ev, err := batch.Tree().Decode(0, len(raw))
 		if err != nil {
 			b.Fatal(err)
 		}
-		recs = p.AppendBody(recs[:0], &batch, ev, fb)
+		recs = p.AppendBody(recs[:0], &batch, ev, fb, &ids)
 	}
 	if len(recs) != 1 || recs[0].Doc.Event.Kind == "pipeline_error" {
 		b.Fatalf("unexpected records %+v", recs)

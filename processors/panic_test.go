@@ -14,14 +14,15 @@ import (
 func TestPanicRecord(t *testing.T) {
 	fb := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	ev := body.Of(map[string]any{"eventName": "X", "n": 1.0})
-	r := panicRecord(ev, "boom", fb)
+	a := arrival{at: fb, fallback: fb}
+	r := panicRecord(ev, "boom", a)
 	if r.Kind != ecs.KindGeneric || r.Doc.Event.Kind != "pipeline_error" || r.Doc.Error.Type != ErrTypePanic || !strings.Contains(r.Doc.Error.Message, "boom") {
 		t.Errorf("panic record: %+v %+v", r.Doc.Event, r.Doc.Error)
 	}
 	if r.Doc.Event.Original != `{"eventName":"X","n":1}` || !r.Doc.Timestamp.Equal(fb) {
 		t.Errorf("the body must be kept: %q at %v", r.Doc.Event.Original, r.Doc.Timestamp)
 	}
-	if again := panicRecord(ev, "boom", fb); again.ID != r.ID || len(r.ID) != 22 {
+	if again := panicRecord(ev, "boom", a); again.ID != r.ID || len(r.ID) != 22 {
 		t.Errorf("the ID must be deterministic: %s %s", r.ID, again.ID)
 	}
 	b, err := r.Doc.MarshalJSON()

@@ -125,16 +125,27 @@ const (
 	ErrTypeRecordsInvalid  = "records_invalid"        // Records is not an array, or an element is not an object
 	ErrTypeEventInvalid    = "event_invalid"          // the event has none of its type's fields in a usable form
 	ErrTypePanic           = "panic"                  // a bug: processing panicked
+	ErrTypeInputInvalid    = "input_invalid"          // read from a file, but not a JSON event object (see Unreadable)
 )
+
+// Unreadable is the pipeline_error record of input read from a file that is not an event object
+// (a number, a string, an empty array, a line that is not JSON): text as read, and why, so that
+// it is written out with the reason like any input the processors cannot use, not dropped. The
+// record has memory of its own.
+func Unreadable(text, reason string, at time.Time) ecs.Record {
+	b := new(Batch)
+	return failure(b, ErrTypeInputInvalid, reason, b.tree.NewString(text), text, body.Value{}, arrival{at: at, fallback: fields.Encodable(at)})
+}
 
 // maxUnwrap bounds how many envelopes (event key, EventBridge, Records) are opened around one
 // event, so that a crafted record cannot make the router recurse without end.
 const maxUnwrap = 4
 
 // Append is AppendBody for a body decoded into Go values (see body.Tree.AppendAny): records
-// read from files, tests. The records get memory of their own.
-func (p *Processor) Append(dst []ecs.Record, m map[string]any, fallback time.Time) []ecs.Record {
-	return p.AppendStream(dst, m, "", fallback)
+// read from files, tests. The records get memory of their own. Identical records are not
+// numbered (see AppendChunk).
+func (p *Processor) Append(dst []ecs.Record, m map[string]any, at time.Time) []ecs.Record {
+	return p.AppendStream(dst, m, "", at)
 }
 
 // AppendStream is Append for a body read from a log whose stream is known from outside the
@@ -142,33 +153,43 @@ func (p *Processor) Append(dst []ecs.Record, m map[string]any, fallback time.Tim
 // body that no rule recognises is taken for that stream's event when it has the stream's key
 // fields: rows of Zeek's kerberos.log that carry only the connection (uid, id.*) say nothing
 // else that would tell them from other Zeek logs. An unknown stream changes nothing.
-func (p *Processor) AppendStream(dst []ecs.Record, m map[string]any, stream string, fallback time.Time) []ecs.Record {
+func (p *Processor) AppendStream(dst []ecs.Record, m map[string]any, stream string, at time.Time) []ecs.Record {
 	b := new(Batch)
-	return p.appendStream(dst, b, b.tree.AppendAny(m), stream, fallback)
+	return p.add(dst, b, b.tree.AppendAny(m), stream, at, nil)
+}
+
+// AppendChunk is Append for the events of one Fluent Bit chunk, in chunk order: c numbers the
+// events that would otherwise get the same _id (identical content, same Fluent Bit time), so
+// that each gets its own document and a re-send of the chunk maps each onto it again. A nil c
+// numbers nothing.
+func (p *Processor) AppendChunk(dst []ecs.Record, m map[string]any, at time.Time, c *Chunk) []ecs.Record {
+	b := new(Batch)
+	return p.add(dst, b, b.tree.AppendAny(m), "", at, c)
 }
 
 // AppendBody appends the Records the map ev of b's tree holds to dst: usually one, one per
 // element of a CloudTrail {"Records": [...]} document, and never none. A body that cannot be
 // processed becomes a document with event.kind "pipeline_error", error.type and error.message
-// saying why, and the input in event.original. fallback is the record's Fluent Bit time, used as
-// @timestamp when the event has no valid time of its own. The records are valid until b is
-// Reset.
-func (p *Processor) AppendBody(dst []ecs.Record, b *Batch, ev body.Value, fallback time.Time) []ecs.Record {
-	return p.appendStream(dst, b, ev, "", fallback)
+// saying why, and the input in event.original. at is the record's Fluent Bit time: it is used as
+// @timestamp when the event has no valid time of its own, and it is part of the _id of records
+// without a natural key (see recordid.go). c numbers the events of one Fluent Bit chunk, given
+// in chunk order, like AppendChunk. The records are valid until b is Reset or Rewound.
+func (p *Processor) AppendBody(dst []ecs.Record, b *Batch, ev body.Value, at time.Time, c *Chunk) []ecs.Record {
+	return p.add(dst, b, ev, "", at, c)
 }
 
-func (p *Processor) appendStream(dst []ecs.Record, b *Batch, ev body.Value, stream string, fallback time.Time) (out []ecs.Record) {
+func (p *Processor) add(dst []ecs.Record, b *Batch, ev body.Value, stream string, at time.Time, c *Chunk) (out []ecs.Record) {
+	a := arrival{at: at, fallback: fields.Encodable(at), chunk: c}
 	n := len(dst)
 	defer func() {
 		if r := recover(); r != nil {
-			out = append(dst[:n], panicRecord(ev, r, fallback))
+			out = append(dst[:n], panicRecord(ev, r, a))
 		}
 	}()
-	fallback = fields.Encodable(fallback)
 	if k := streamKind(stream); !p.fixed && k != ecs.KindGeneric && detect(ev) == ecs.KindGeneric && keyed(k, ev) {
-		return p.appendEvent(dst, b, k, ev, body.Value{}, source{}, fallback)
+		return p.appendEvent(dst, b, k, ev, body.Value{}, source{}, a)
 	}
-	return p.appendBody(dst, b, ev, body.Value{}, source{}, fallback, 0)
+	return p.appendBody(dst, b, ev, body.Value{}, source{}, a, 0)
 }
 
 // source remembers what an event was unwrapped from, for event.original: the JSON text it was
@@ -191,17 +212,17 @@ func (s source) original(ev body.Value) string {
 
 // appendBody processes ev, whose unwrapped envelopes contributed the passthrough members pass
 // (a map, or Absent).
-func (p *Processor) appendBody(dst []ecs.Record, b *Batch, ev, pass body.Value, src source, fallback time.Time, depth int) []ecs.Record {
+func (p *Processor) appendBody(dst []ecs.Record, b *Batch, ev, pass body.Value, src source, a arrival, depth int) []ecs.Record {
 	kind := detect(ev)
 	if p.fixed && (kind == p.kind || p.kind == ecs.KindGeneric) {
-		return p.appendEvent(dst, b, p.kind, ev, pass, src, fallback)
+		return p.appendEvent(dst, b, p.kind, ev, pass, src, a)
 	}
 	if !p.fixed && kind != ecs.KindGeneric {
-		return p.appendEvent(dst, b, kind, ev, pass, src, fallback)
+		return p.appendEvent(dst, b, kind, ev, pass, src, a)
 	}
 	if depth < maxUnwrap {
 		if records := ev.Get("Records"); records.Exists() {
-			return p.appendRecords(dst, b, ev, records, pass, fallback, depth)
+			return p.appendRecords(dst, b, ev, records, pass, a, depth)
 		}
 		if detail, announced, ok := envelope(ev); ok {
 			// The envelope's own fields (account, region, time, source) repeat the event's and
@@ -209,42 +230,42 @@ func (p *Processor) appendBody(dst []ecs.Record, b *Batch, ev, pass body.Value, 
 			inner := detect(detail)
 			switch {
 			case p.fixed:
-				return p.appendBody(dst, b, detail, pass, source{envelope: ev}, fallback, depth+1)
+				return p.appendBody(dst, b, detail, pass, source{envelope: ev}, a, depth+1)
 			case inner != ecs.KindGeneric:
-				return p.appendEvent(dst, b, inner, detail, pass, source{envelope: ev}, fallback)
+				return p.appendEvent(dst, b, inner, detail, pass, source{envelope: ev}, a)
 			case announced != ecs.KindGeneric:
-				return p.appendEvent(dst, b, announced, detail, pass, source{envelope: ev}, fallback)
+				return p.appendEvent(dst, b, announced, detail, pass, source{envelope: ev}, a)
 			}
 			// An EventBridge event of another kind is shipped whole, envelope included.
 		}
 		if raw, ok := splunkRaw(ev); ok {
 			// Splunk's fields describe its index, not the event; they are dropped (event.original
 			// keeps _raw, the event as Splunk received it).
-			if out, done := p.appendText(dst, b, raw, "result._raw", pass, fallback, depth); done {
+			if out, done := p.appendText(dst, b, raw, "result._raw", pass, a, depth); done {
 				return out
 			}
 		}
 		for _, key := range p.keys {
-			if out, done := p.appendEmbedded(dst, b, ev, key, pass, fallback, depth); done {
+			if out, done := p.appendEmbedded(dst, b, ev, key, pass, a, depth); done {
 				return out
 			}
 		}
 	}
 	if p.fixed {
-		return p.appendEvent(dst, b, p.kind, ev, pass, src, fallback)
+		return p.appendEvent(dst, b, p.kind, ev, pass, src, a)
 	}
-	return p.appendGeneric(dst, b, ev, pass, src, fallback)
+	return p.appendGeneric(dst, b, ev, pass, src, a)
 }
 
 // appendEmbedded processes the event held under key, if there is one; done is false when key
 // holds nothing to unwrap.
-func (p *Processor) appendEmbedded(dst []ecs.Record, b *Batch, ev body.Value, key string, pass body.Value, fallback time.Time, depth int) (out []ecs.Record, done bool) {
+func (p *Processor) appendEmbedded(dst []ecs.Record, b *Batch, ev body.Value, key string, pass body.Value, a arrival, depth int) (out []ecs.Record, done bool) {
 	held := ev.Get(key)
 	switch held.Kind() {
 	case body.Map:
-		return p.appendBody(dst, b, held, merge(pass, ev, key), source{}, fallback, depth+1), true
+		return p.appendBody(dst, b, held, merge(pass, ev, key), source{}, a, depth+1), true
 	case body.String, body.Binary:
-		return p.appendText(dst, b, held, key, merge(pass, ev, key), fallback, depth)
+		return p.appendText(dst, b, held, key, merge(pass, ev, key), a, depth)
 	}
 	return dst, false
 }
@@ -252,49 +273,49 @@ func (p *Processor) appendEmbedded(dst []ecs.Record, b *Batch, ev body.Value, ke
 // appendText processes the event held as JSON text in the string held, found under the
 // record key named key; others are the passthrough members that go with it. done is false
 // when the text is a plain line rather than an event: the record is then a generic one.
-func (p *Processor) appendText(dst []ecs.Record, b *Batch, held body.Value, key string, others body.Value, fallback time.Time, depth int) (out []ecs.Record, done bool) {
+func (p *Processor) appendText(dst []ecs.Record, b *Batch, held body.Value, key string, others body.Value, a arrival, depth int) (out []ecs.Record, done bool) {
 	text := held.Str()
 	trimmed := strings.TrimSpace(text)
 	if trimmed == "" || trimmed[0] != '{' && trimmed[0] != '[' {
 		if p.fixed && p.kind != ecs.KindGeneric {
 			msg := fmt.Sprintf("%s is not a JSON event (it starts %q)", key, prefix(trimmed))
-			return append(dst, p.failure(b, ErrTypeEmbeddedInvalid, msg, held, text, others, fallback)), true
+			return append(dst, failure(b, ErrTypeEmbeddedInvalid, msg, held, text, others, a)), true
 		}
 		return dst, false // a plain text line: the record is a generic one
 	}
 	var v any
 	if err := json.Unmarshal([]byte(trimmed), &v); err != nil {
 		msg := fmt.Sprintf("%s is not valid JSON: %v", key, err)
-		return append(dst, p.failure(b, ErrTypeEmbeddedInvalid, msg, held, text, others, fallback)), true
+		return append(dst, failure(b, ErrTypeEmbeddedInvalid, msg, held, text, others, a)), true
 	}
 	inner := b.tree.AppendAny(v)
 	switch inner.Kind() {
 	case body.Map:
-		return p.appendBody(dst, b, inner, others, source{text: text}, fallback, depth+1), true
+		return p.appendBody(dst, b, inner, others, source{text: text}, a, depth+1), true
 	case body.Array:
-		return p.appendList(dst, b, inner, key, others, fallback, depth), true
+		return p.appendList(dst, b, inner, key, others, a, depth), true
 	}
 	msg := fmt.Sprintf("%s holds a JSON %s, not an event", key, typeName(inner))
-	return append(dst, p.failure(b, ErrTypeEmbeddedInvalid, msg, held, text, others, fallback)), true
+	return append(dst, failure(b, ErrTypeEmbeddedInvalid, msg, held, text, others, a)), true
 }
 
 // appendRecords processes a {"Records": [...]} document (a CloudTrail S3 log file).
-func (p *Processor) appendRecords(dst []ecs.Record, b *Batch, ev, records, pass body.Value, fallback time.Time, depth int) []ecs.Record {
+func (p *Processor) appendRecords(dst []ecs.Record, b *Batch, ev, records, pass body.Value, a arrival, depth int) []ecs.Record {
 	others := merge(pass, ev, "Records")
 	if records.Kind() != body.Array {
 		msg := fmt.Sprintf("Records is %s, not an array", typeName(records))
-		return append(dst, p.failure(b, ErrTypeRecordsInvalid, msg, ev, encode(ev), pass, fallback))
+		return append(dst, failure(b, ErrTypeRecordsInvalid, msg, ev, encode(ev), pass, a))
 	}
 	if records.Len() == 0 {
-		return p.appendGeneric(dst, b, ev, pass, source{}, fallback)
+		return p.appendGeneric(dst, b, ev, pass, source{}, a)
 	}
-	return p.appendList(dst, b, records, "Records", others, fallback, depth)
+	return p.appendList(dst, b, records, "Records", others, a, depth)
 }
 
 // appendList processes each element of an array of events.
-func (p *Processor) appendList(dst []ecs.Record, b *Batch, list body.Value, name string, pass body.Value, fallback time.Time, depth int) []ecs.Record {
+func (p *Processor) appendList(dst []ecs.Record, b *Batch, list body.Value, name string, pass body.Value, a arrival, depth int) []ecs.Record {
 	if list.Len() == 0 {
-		return append(dst, p.failure(b, ErrTypeRecordsInvalid, "an empty array holds no event", list, encode(list), pass, fallback))
+		return append(dst, failure(b, ErrTypeRecordsInvalid, "an empty array holds no event", list, encode(list), pass, a))
 	}
 	for i := range list.Len() {
 		e := list.Elem(i)
@@ -304,16 +325,16 @@ func (p *Processor) appendList(dst []ecs.Record, b *Batch, list body.Value, name
 			if e.Kind() != body.String {
 				original = encode(e)
 			}
-			dst = append(dst, p.failure(b, ErrTypeRecordsInvalid, msg, e, original, pass, fallback))
+			dst = append(dst, failure(b, ErrTypeRecordsInvalid, msg, e, original, pass, a))
 			continue
 		}
-		dst = p.appendBody(dst, b, e, pass, source{}, fallback, depth+1)
+		dst = p.appendBody(dst, b, e, pass, source{}, a, depth+1)
 	}
 	return dst
 }
 
 // appendEvent parses ev as kind.
-func (p *Processor) appendEvent(dst []ecs.Record, b *Batch, kind ecs.Kind, ev, pass body.Value, src source, fallback time.Time) []ecs.Record {
+func (p *Processor) appendEvent(dst []ecs.Record, b *Batch, kind ecs.Kind, ev, pass body.Value, src source, a arrival) []ecs.Record {
 	var (
 		doc *ecs.Document
 		key digest.Key
@@ -321,19 +342,19 @@ func (p *Processor) appendEvent(dst []ecs.Record, b *Batch, kind ecs.Kind, ev, p
 	)
 	switch kind {
 	case ecs.KindCloudTrail:
-		doc, err = b.ct.Parse(ev, fallback)
+		doc, err = b.ct.Parse(ev, a.fallback)
 		key = cloudtrail.Key(ev)
 	case ecs.KindGuardDuty:
-		doc, err = b.gd.Parse(ev, fallback)
+		doc, err = b.gd.Parse(ev, a.fallback)
 		key = guardduty.Key(ev)
 	case ecs.KindKerberos:
-		doc, err = b.krb.Parse(ev, fallback)
+		doc, err = b.krb.Parse(ev, a.fallback)
 		key = zeek.Key(ev)
 	default:
-		return p.appendGeneric(dst, b, ev, pass, src, fallback)
+		return p.appendGeneric(dst, b, ev, pass, src, a)
 	}
 	if err != nil {
-		return append(dst, p.failure(b, ErrTypeEventInvalid, err.Error(), ev, encode(ev), pass, fallback))
+		return append(dst, failure(b, ErrTypeEventInvalid, err.Error(), ev, encode(ev), pass, a))
 	}
 	passthrough(doc, pass)
 	if p.preserve {
@@ -345,16 +366,16 @@ func (p *Processor) appendEvent(dst []ecs.Record, b *Batch, kind ecs.Kind, ev, p
 	if p.geo != nil {
 		p.geo.Enrich(doc)
 	}
-	return append(dst, ecs.Record{Kind: kind, ID: digest.ID(uint8(kind), key, ev), Doc: doc})
+	return append(dst, ecs.Record{Kind: kind, ID: a.typedID(kind, key, ev, pass), Doc: doc})
 }
 
 // appendGeneric ships a record the processors do not know as it is: its keys become the
 // document's passthrough fields, except a parseable @timestamp and a string message, which
 // fill the typed fields of the same name (left in the passthrough they would collide with
 // them). siemscore.model.status is the scorer's to set.
-func (p *Processor) appendGeneric(dst []ecs.Record, b *Batch, ev, pass body.Value, src source, fallback time.Time) []ecs.Record {
+func (p *Processor) appendGeneric(dst []ecs.Record, b *Batch, ev, pass body.Value, src source, a arrival) []ecs.Record {
 	doc := &b.generic.New().doc
-	doc.Timestamp, doc.ECS.Version = fallback, ecs.Version
+	doc.Timestamp, doc.ECS.Version = a.fallback, ecs.Version
 	var liftedKeys [2]string
 	lifted := liftedKeys[:0]
 	if v := ev.Get("@timestamp"); v.Exists() {
@@ -379,46 +400,40 @@ func (p *Processor) appendGeneric(dst []ecs.Record, b *Batch, ev, pass body.Valu
 	if p.preserve {
 		doc.Event.Original = src.original(ev)
 	}
-	content := ev
-	if pass.Exists() {
-		content = b.tree.NewArray(ev, pass)
-	}
-	return append(dst, ecs.Record{Kind: ecs.KindGeneric, ID: digest.ID(uint8(ecs.KindGeneric), digest.Key{}, content), Doc: doc})
+	return append(dst, ecs.Record{Kind: ecs.KindGeneric, ID: a.arrivalID(ecs.KindGeneric, digest.Key{}, ev, pass), Doc: doc})
 }
 
 // failure builds the pipeline_error record for input that could not be processed; original is
 // its text for event.original, kept whatever PreserveOriginal says: it is the only copy.
-func (p *Processor) failure(b *Batch, errType, msg string, input body.Value, original string, pass body.Value, fallback time.Time) ecs.Record {
+func failure(b *Batch, errType, msg string, input body.Value, original string, pass body.Value, a arrival) ecs.Record {
 	g := b.generic.New()
 	g.err = ecs.Error{Type: errType, Message: msg}
 	doc := &g.doc
-	doc.Timestamp, doc.ECS.Version = fallback, ecs.Version
+	doc.Timestamp, doc.ECS.Version = a.fallback, ecs.Version
 	doc.Event.Kind, doc.Event.Original = "pipeline_error", original
 	doc.Error = &g.err
 	if errType == ErrTypeEmbeddedInvalid {
 		fields.AddIssue(doc, ecs.IssueEmbeddedEventInvalid)
 	}
 	passthrough(doc, pass)
-	id := digest.ID(uint8(ecs.KindGeneric), digest.Key{"pipeline_error", errType}, input)
-	return ecs.Record{Kind: ecs.KindGeneric, ID: id, Doc: doc}
+	return ecs.Record{Kind: ecs.KindGeneric, ID: a.arrivalID(ecs.KindGeneric, digest.Key{"pipeline_error", errType}, input, pass), Doc: doc}
 }
 
 // panicRecord is the last line of defence: processing panicked (a bug), and the record is still
 // shipped. Every step that touches ev may panic again, so each is guarded.
-func panicRecord(ev body.Value, r any, fallback time.Time) ecs.Record {
+func panicRecord(ev body.Value, r any, a arrival) ecs.Record {
 	msg := fmt.Sprintf("processing panicked: %v", r)
 	doc := &ecs.Document{
-		Timestamp: fields.Encodable(fallback),
+		Timestamp: a.fallback,
 		ECS:       ecs.ECSInfo{Version: ecs.Version},
 		Event:     ecs.Event{Kind: "pipeline_error"},
 		Error:     &ecs.Error{Type: ErrTypePanic, Message: msg},
 	}
 	id := guard(func() string {
-		return digest.ID(uint8(ecs.KindGeneric), digest.Key{"pipeline_error", ErrTypePanic}, ev)
+		return a.arrivalID(ecs.KindGeneric, digest.Key{"pipeline_error", ErrTypePanic}, ev, body.Value{})
 	})
 	if id == "" {
-		var t body.Tree
-		id = digest.ID(uint8(ecs.KindGeneric), digest.Key{"pipeline_error", ErrTypePanic, msg}, t.NewInt(fallback.UnixNano()))
+		id = a.arrivalID(ecs.KindGeneric, digest.Key{"pipeline_error", ErrTypePanic, msg}, new(body.Tree).AppendAny(nil), body.Value{})
 	}
 	doc.Event.Original = guard(func() string { return encode(ev) })
 	return ecs.Record{Kind: ecs.KindGeneric, ID: id, Doc: doc}

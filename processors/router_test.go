@@ -160,9 +160,14 @@ func TestEventInLogKey(t *testing.T) {
 	if d.Event.Original != "" {
 		t.Error("event.original is off by default")
 	}
-	// The same event straight, as a map: the same ID.
-	if direct := process(t, p, body(t, ctEvent)); direct[0].ID != recs[0].ID {
+	// The same event straight, as a map: the same ID; with pass-through keys around it, another
+	// one (they are part of what was received: the same event from another pod is another record).
+	direct := process(t, p, body(t, ctEvent))
+	if wrapped := process(t, p, map[string]any{"log": ctEvent}); direct[0].ID != wrapped[0].ID {
 		t.Errorf("an event must get the same ID whether it came as text or as a map")
+	}
+	if direct[0].ID == recs[0].ID {
+		t.Errorf("the pass-through keys must be part of a typed event's ID")
 	}
 	// message is the second default key; custom keys replace the defaults.
 	recs = process(t, p, map[string]any{"message": krbEvent})

@@ -168,7 +168,7 @@ func (t *tupleReader) readable(bad *badLines) iter.Seq[tuple] {
 			case !ok:
 				return
 			case err != nil:
-				bad.add(err)
+				bad.add("", err)
 			case !yield(tp):
 				return
 			}
@@ -176,17 +176,23 @@ func (t *tupleReader) readable(bad *badLines) iter.Seq[tuple] {
 	}
 }
 
-// badLines reports unreadable input: every one is counted, the first few are shown.
+// badLines reports unreadable input: every bad line is counted once, however many problems it
+// has (an array of several bad elements), and the first few problems are shown.
 type badLines struct {
 	w     io.Writer
 	n     int
 	shown int
+	last  string // where the last bad line was
 }
 
 const maxShownBadLines = 5
 
-func (b *badLines) add(err error) {
-	b.n++
+// add counts the line at where (file:line) as bad, unless it already is.
+func (b *badLines) add(where string, err error) {
+	if where != b.last || where == "" {
+		b.n++
+		b.last = where
+	}
 	if b.w != nil && b.shown < maxShownBadLines {
 		b.shown++
 		fmt.Fprintf(b.w, "bad input: %v\n", err)

@@ -77,7 +77,7 @@ Exit codes: 0 success, 1 failure, 2 usage error, 130 interrupted.`,
 	root.SetErr(a.stderr)
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError{cmd: cmd.CommandPath(), err: err} })
 	root.CompletionOptions.HiddenDefaultCmd = true
-	root.AddCommand(a.trainCmd(), a.scoreCmd(), a.demoCmd(), a.assetsCmd(), a.trainerCmd(), a.versionCmd())
+	root.AddCommand(a.trainCmd(), a.scoreCmd(), a.demoCmd(), a.assetsCmd(), a.trainerCmd(), a.deadletterCmd(), a.versionCmd())
 	return root
 }
 

@@ -397,14 +397,99 @@ not json at all
 `
 	r := cli(t, in, nil, "score").must(t, 0)
 	docs := decodeLines(t, r.stdout)
-	if len(docs) != 2 {
-		t.Fatalf("%d documents, want 2 (the unreadable line is reported, not written)", len(docs))
+	if len(docs) != 3 {
+		t.Fatalf("%d documents, want 3 (the unreadable line is reported, and written as a pipeline error)", len(docs))
+	}
+	if field(docs[1], "event", "original") != "not json at all" || field(docs[1], "error", "type") != "input_invalid" {
+		t.Errorf("the unreadable line: %v", docs[1])
 	}
 	if field(docs[0], "siemscore", "model", "status") != "untrained" {
 		t.Errorf("without a bundle: %v", field(docs[0], "siemscore", "model"))
 	}
 	if !strings.Contains(r.stderr, "bad input: stdin:2:") || !strings.Contains(r.stderr, ", 1 bad lines") {
 		t.Errorf("stderr: %s", r.stderr)
+	}
+}
+
+// Count in = count out: every line gives a document, the bad ones a pipeline_error document
+// holding the line, and each bad line is counted once. What the test expects comes from the
+// lines it wrote (a marker per good line, the text of each bad one).
+func TestScoreAccountsForEveryLine(t *testing.T) {
+	var in strings.Builder
+	var good []string
+	bad := map[string]bool{}
+	for i := range 30 {
+		switch i % 6 {
+		case 0, 3:
+			marker := fmt.Sprintf("m-%02d", i)
+			good = append(good, marker)
+			fmt.Fprintf(&in, "{\"marker\":%q}\n", marker)
+		case 1:
+			in.WriteString(fmt.Sprint(i) + "\n")
+			bad[fmt.Sprint(i)] = true
+		case 2:
+			in.WriteString("[]\n")
+			bad["[]"] = true
+		case 4:
+			s := fmt.Sprintf("plain text %d", i)
+			in.WriteString(s + "\n")
+			bad[s] = true
+		case 5:
+			in.WriteString("null\n")
+			bad["null"] = true
+		}
+	}
+	r := cli(t, in.String(), nil, "score", "--record-type", "generic").must(t, 0)
+	docs := decodeLines(t, r.stdout)
+	seen := map[string]int{}
+	for _, d := range docs {
+		if m, ok := d["marker"].(string); ok {
+			seen[m]++
+			continue
+		}
+		if o, _ := field(d, "event", "original").(string); bad[o] && field(d, "error", "type") == "input_invalid" {
+			seen[o]++
+			continue
+		}
+		t.Errorf("a document the input does not explain: %v", d)
+	}
+	for _, m := range good {
+		if seen[m] != 1 {
+			t.Errorf("marker %s: %d documents", m, seen[m])
+		}
+	}
+	if len(docs) != 30 {
+		t.Errorf("%d documents for 30 lines", len(docs))
+	}
+	if !strings.Contains(r.stderr, ", 20 bad lines") {
+		t.Errorf("20 bad lines must be counted: %s", r.stderr)
+	}
+}
+
+// A truncated .gz: every complete line before the cut is written and the cut is one bad line,
+// small file or large.
+func TestScoreTruncatedGzip(t *testing.T) {
+	for _, n := range []int{4, 30_000} {
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		for i := range n {
+			fmt.Fprintf(zw, "{\"seq\":%d,\"pad\":\"%s\"}\n", i, strings.Repeat("p", 30))
+		}
+		zw.Close()
+		path := filepath.Join(t.TempDir(), "cut.json.gz")
+		if err := os.WriteFile(path, buf.Bytes()[:buf.Len()-10], 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r := cli(t, "", nil, "score", "--record-type", "generic", path).must(t, 0)
+		docs := decodeLines(t, r.stdout)
+		for i, d := range docs {
+			if d["seq"] != float64(i) {
+				t.Fatalf("%d lines: document %d is %v", n, i, d)
+			}
+		}
+		if len(docs) < n-2 || !strings.Contains(r.stderr, ", 1 bad lines") {
+			t.Errorf("%d lines cut short: %d written; %s", n, len(docs), r.stderr)
+		}
 	}
 }
 
@@ -525,7 +610,9 @@ func TestHelp(t *testing.T) {
 		args  []string
 		flags []string
 	}{
-		{[]string{"--help"}, []string{"train", "score", "demo", "assets", "version"}},
+		{[]string{"--help"}, []string{"train", "score", "demo", "assets", "deadletter", "version"}},
+		{[]string{"deadletter", "--help"}, []string{"replay"}},
+		{[]string{"deadletter", "replay", "--help"}, []string{"--file", "--namespace", "--index", "--es-url", "--batch", "no duplicate"}},
 		{[]string{"train", "--help"}, []string{"--output", "--models", "--seed", "--key-file", "--ip-epochs", "--ip-vector-dim", "--krb-k", "--api-threshold", "SIEMSCORE_BUNDLE_KEY"}},
 		{[]string{"score", "--help"}, []string{"--bundle", "--key-file", "--require-signature", "--output", "principal,ip,score_norm,score"}},
 		{[]string{"demo", "--help"}, []string{"--out", "--seed", "--scale", "out/demo"}},

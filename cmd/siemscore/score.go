@@ -282,7 +282,11 @@ func (s *scoring) file(name string) error {
 	return s.records(src)
 }
 
-// records scores a file of records, writing each one's document as a JSON line.
+// records scores a file of records, writing each one's document as a JSON line. Every input line
+// gives at least one document, or is counted as a bad line: input that is not an event object is
+// written as a pipeline_error document holding its text (as the plugin ships what it cannot
+// parse), and counted; only what could not be read at all (a read error, the rest of a broken
+// JSON document) gives no document, and is counted.
 func (s *scoring) records(src *source) error {
 	rd, err := src.items()
 	if err != nil {
@@ -290,21 +294,27 @@ func (s *scoring) records(src *source) error {
 	}
 	var recs []ecs.Record
 	for it := range rd.All() {
-		if it.Err != nil {
-			s.bad.add(it.Err)
+		where := fmt.Sprintf("%s:%d", it.File, it.Line)
+		switch {
+		case it.Err != nil && it.Raw == "":
+			s.bad.add(where, it.Err)
 			continue
+		case it.Err != nil:
+			s.bad.add(where, it.Err)
+			recs = append(recs[:0], processors.Unreadable(it.Raw, it.Err.Error(), time.Now()))
+		default:
+			recs = s.proc.AppendStream(recs[:0], it.Body, it.Stream, time.Now())
 		}
-		recs = s.proc.AppendStream(recs[:0], it.Body, it.Stream, time.Now())
 		for i := range recs {
 			rec := &recs[i]
-			if err := failedRecord(rec); err != nil {
+			if err := failedRecord(rec); err != nil && it.Err == nil {
 				// Still written, as the plugin ships it: the document says what went wrong.
-				s.bad.add(fmt.Errorf("%s:%d: %w", it.File, it.Line, err))
+				s.bad.add(where, fmt.Errorf("%s: %w", where, err))
 			}
 			s.scorer.Score(rec)
 			b, err := rec.Doc.MarshalJSON()
 			if err != nil {
-				s.bad.add(fmt.Errorf("%s:%d: %w", it.File, it.Line, err))
+				s.bad.add(where, fmt.Errorf("%s: %w", where, err))
 				continue
 			}
 			if _, err := s.out.Write(b); err != nil {

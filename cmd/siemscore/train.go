@@ -206,7 +206,7 @@ func readTraining(a *app, name string, proc *processors.Processor, col *train.Co
 		tr := src.tuples()
 		for tp := range tr.readable(bad) {
 			if err := col.AddPair(tp.Entity, tp.IP, time.Time{}); err != nil {
-				bad.add(fmt.Errorf("%s: %w", src.name, err))
+				bad.add("", fmt.Errorf("%s: %w", src.name, err))
 				continue
 			}
 			n++
@@ -222,14 +222,15 @@ func readTraining(a *app, name string, proc *processors.Processor, col *train.Co
 		fmt.Fprintf(logw, "reading %s (%s)\n", src.name, rd.Format())
 		var recs []ecs.Record
 		for it := range rd.All() {
+			where := fmt.Sprintf("%s:%d", it.File, it.Line)
 			if it.Err != nil {
-				bad.add(it.Err)
+				bad.add(where, it.Err)
 				continue
 			}
 			recs = proc.AppendStream(recs[:0], it.Body, it.Stream, time.Now())
 			for i := range recs {
 				if err := failedRecord(&recs[i]); err != nil {
-					bad.add(fmt.Errorf("%s:%d: %w", it.File, it.Line, err))
+					bad.add(where, fmt.Errorf("%s: %w", where, err))
 					continue
 				}
 				col.Add(&recs[i])

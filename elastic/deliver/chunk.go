@@ -27,6 +27,7 @@ const (
 	created
 	duplicate
 	deadLettered
+	refused // replay only: refused again, left in the dead letter
 )
 
 // item is one action line plus document in the chunk's buffer: a record, the dead-letter
@@ -41,35 +42,50 @@ type item struct {
 	retry bool
 }
 
-// chunk is the state of one Deliver call. Chunks are pooled by their Deliverer: buf, state and
-// items keep their memory from one call to the next, so a flush's bulk bodies are written into
-// memory the flush before it used (see requestBody for why that is safe).
+// chunk is the state of one Deliver or Redeliver call. Chunks are pooled by their Deliverer:
+// buf, state and items keep their memory from one call to the next, so a flush's bulk bodies are
+// written into memory the flush before it used (see requestBody for why that is safe).
 type chunk struct {
-	d     *Deliverer
-	recs  []ecs.Record
-	bad   []Undecodable
-	state []recState // per entry: the records, then the undecodable inputs
-	buf   []byte
-	items []item
+	d       *Deliverer
+	tag     func() string
+	recs    []ecs.Record
+	bad     []Undecodable
+	resends []Resend   // Redeliver's entries instead of recs and bad
+	state   []recState // per entry: the records, then the undecodable inputs
+	buf     []byte
+	items   []item
 	// scratch gathers non-adjacent items into one request body on retry rounds.
 	scratch                 []byte
 	retried                 int
 	bytes                   int
 	encodeTime, requestTime time.Duration
-	// lastRetryable describes the latest 429/5xx item failure, for the RETRY error.
+	// lastRetryable describes the latest item failure that may succeed later, for the RETRY
+	// error; unavailable says whether it was a cluster-level refusal (reported once).
 	lastRetryable string
+	unavailable   bool
+	// toFile are the dead letters too large for the dead-letter data stream, and their entries,
+	// written to the dead-letter file once everything else is acknowledged.
+	toFile     [][]byte
+	toFileRecs []int
+	noFile     error  // a record needed the file, and there is none
+	refusal    string // Redeliver: why the last refused record was
+	// written are the targets an item was written to, whose refusal conditions have cleared.
+	written map[string]bool
 	// want are the _ids of the request being sent, resp reads its answer.
 	want []string
 	resp responseReader
 }
 
-func newChunk(d *Deliverer, recs []ecs.Record, bad []Undecodable) *chunk {
+// newChunk takes a chunk from d's pool for a Deliver call (recs and bad), or a Redeliver call
+// (resends).
+func newChunk(d *Deliverer, tag func() string, recs []ecs.Record, bad []Undecodable, resends []Resend) *chunk {
 	c, _ := d.pool.Get().(*chunk)
 	if c == nil {
-		c = new(chunk)
+		c = &chunk{written: map[string]bool{}}
 	}
-	n := len(recs) + len(bad)
-	*c = chunk{d: d, recs: recs, bad: bad, state: slices.Grow(c.state[:0], n)[:n], buf: c.buf[:0], items: c.items[:0],
+	n := len(recs) + len(bad) + len(resends)
+	*c = chunk{d: d, tag: tag, recs: recs, bad: bad, resends: resends, state: slices.Grow(c.state[:0], n)[:n],
+		buf: c.buf[:0], items: c.items[:0], toFile: c.toFile[:0], toFileRecs: c.toFileRecs[:0], written: c.written,
 		want: c.want[:0], resp: c.resp}
 	clear(c.state)
 	return c
@@ -79,9 +95,12 @@ func newChunk(d *Deliverer, recs []ecs.Record, bad []Undecodable) *chunk {
 func (c *chunk) release() {
 	d := c.d
 	clear(c.items) // drop the strings the items and results hold
+	clear(c.toFile)
+	clear(c.written)
 	clear(c.want)
 	clear(c.resp.results)
-	*c = chunk{state: c.state[:0], buf: c.buf[:0], items: c.items[:0], want: c.want[:0], resp: c.resp}
+	*c = chunk{state: c.state[:0], buf: c.buf[:0], items: c.items[:0], toFile: c.toFile[:0], toFileRecs: c.toFileRecs[:0],
+		written: c.written, want: c.want[:0], resp: c.resp}
 	d.pool.Put(c)
 }
 
@@ -107,8 +126,7 @@ func (c *chunk) deliver(ctx context.Context) Outcome {
 		delay := c.d.cfg.RetryBackoff.Delay(wait)
 		wait++
 		if time.Now().Add(delay).After(deadline) {
-			return c.outcome(fmt.Errorf("deliver: retry budget of %s spent with %d items still refused (last: %s)",
-				c.d.cfg.RetryBudget, len(next), c.lastRetryable))
+			return c.outcome(c.retryError("deliver: retry budget of %s spent with %d items still refused", c.d.cfg.RetryBudget, len(next)))
 		}
 		t := time.NewTimer(delay)
 		select {
@@ -118,7 +136,16 @@ func (c *chunk) deliver(ctx context.Context) Outcome {
 		case <-t.C:
 		}
 	}
-	return c.outcome(nil)
+	return c.outcome(c.writeFile())
+}
+
+// retryError says why items are still refused; a cluster-level cause is marked ErrUnavailable.
+func (c *chunk) retryError(format string, args ...any) error {
+	err := fmt.Errorf(format+" (last: %s)", append(args, c.lastRetryable)...)
+	if c.unavailable {
+		return unavailable(err)
+	}
+	return err
 }
 
 func (c *chunk) anyRetry(items []int) bool {
@@ -140,6 +167,19 @@ func (c *chunk) outcome(err error) Outcome {
 			out.Duplicates++
 		case deadLettered:
 			out.DeadLettered++
+		case refused:
+			out.Refused++
+		}
+	}
+	for _, e := range c.toFileRecs {
+		if c.state[e] == deadLettered {
+			out.ToFile++
+		}
+	}
+	out.Refusal = c.refusal
+	if err == nil {
+		for t := range c.written {
+			c.d.conditions.clear(t)
 		}
 	}
 	if out.Unacknowledged() > 0 {
@@ -156,6 +196,9 @@ func (c *chunk) outcome(err error) Outcome {
 // 0..len(recs)-1 are the records in order, then the dead-letter entries of the undecodable
 // input. A record without a document becomes its dead-letter entry instead.
 func (c *chunk) encode() []int {
+	if c.resends != nil {
+		return c.encodeResends()
+	}
 	ingested := ecs.Time(time.Now().UTC())
 	for i := range c.recs {
 		r := &c.recs[i]
@@ -178,6 +221,24 @@ func (c *chunk) encode() []int {
 	for j, u := range c.bad {
 		c.addUndecodable(len(c.recs)+j, u)
 	}
+	return c.all()
+}
+
+// encodeResends writes Redeliver's documents, as they were first sent, as create actions.
+func (c *chunk) encodeResends() []int {
+	routes := map[[2]string]*route{}
+	for j, r := range c.resends {
+		rt, ok := routes[[2]string{r.Index, r.Pipeline}]
+		if !ok {
+			rt = newRoute(r.Index, ecs.DataStream{}, r.Pipeline)
+			routes[[2]string{r.Index, r.Pipeline}] = rt
+		}
+		c.addItem(j, rt, r.ID, r.Doc, false)
+	}
+	return c.all()
+}
+
+func (c *chunk) all() []int {
 	send := make([]int, len(c.items))
 	for i := range send {
 		send[i] = i
@@ -278,6 +339,7 @@ func (c *chunk) sendBatch(ctx context.Context, batch, next []int) ([]int, error)
 	case len(results) != len(batch):
 		return nil, fmt.Errorf("%w: %d items for %d actions", errResponse, len(results), len(batch))
 	}
+	c.d.accepted(len(body))
 	// The whole response is checked before any item is believed.
 	for k, i := range batch {
 		r := &results[k]
@@ -318,7 +380,9 @@ func (c *chunk) exchange(ctx context.Context, body []byte) error {
 		if cause := context.Cause(ctx); cause != nil {
 			return fmt.Errorf("deliver: bulk request: %w", cause)
 		}
-		return fmt.Errorf("deliver: bulk request: %w", err)
+		err = fmt.Errorf("deliver: bulk request: %w", c.d.redactor.Error(err))
+		c.d.conditions.raise("Elasticsearch", "unreachable: "+err.Error())
+		return unavailable(err)
 	}
 	res := &esapi.Response{StatusCode: httpRes.StatusCode, Header: httpRes.Header, Body: httpRes.Body}
 	defer func() {
@@ -330,8 +394,14 @@ func (c *chunk) exchange(ctx context.Context, body []byte) error {
 	case res.StatusCode == http.StatusRequestEntityTooLarge:
 		return errTooLarge
 	case res.IsError():
-		return fmt.Errorf("deliver: bulk request: %s", esclient.Describe(res))
+		err := fmt.Errorf("deliver: bulk request: %s", esclient.Describe(res))
+		if res.StatusCode == http.StatusUnauthorized || res.StatusCode == http.StatusForbidden {
+			c.d.conditions.raise("Elasticsearch", err.Error())
+			return unavailable(err)
+		}
+		return err
 	}
+	c.written["Elasticsearch"] = true
 	if err := c.resp.read(res.Body, c.want); err != nil {
 		return fmt.Errorf("%w: %w", errResponse, err)
 	}
@@ -339,65 +409,82 @@ func (c *chunk) exchange(ctx context.Context, body []byte) error {
 }
 
 // tooLarge handles a 413 (the request exceeds http.max_content_length or a proxy's limit): the
-// batch is sent again in halves, and a single document that alone is too large is rejected.
+// batch is sent again in halves. A single document refused alone is too large for the way to
+// Elasticsearch, and goes whole to the dead-letter file, unless that way has taken a request at
+// least as large before: then the 413 is not about size (a proxy refusing for another reason)
+// and the document is retried.
 func (c *chunk) tooLarge(ctx context.Context, batch, next []int) ([]int, error) {
-	if len(batch) == 1 {
-		return c.judge(batch[0], &itemResult{Status: http.StatusRequestEntityTooLarge, Error: &rejection{
-			Type: "request_entity_too_large", Reason: "the document alone exceeds the request size limit"}}, next)
+	if len(batch) > 1 {
+		half := len(batch) / 2
+		next, err := c.sendBatch(ctx, batch[:half], next)
+		if err != nil {
+			return nil, err
+		}
+		return c.sendBatch(ctx, batch[half:], next)
 	}
-	half := len(batch) / 2
-	next, err := c.sendBatch(ctx, batch[:half], next)
-	if err != nil {
-		return nil, err
+	i := batch[0]
+	it := &c.items[i]
+	size := it.end - it.start
+	if largest := c.d.largest.Load(); int64(size) <= largest {
+		it.retry = true
+		c.unavailable = true
+		c.lastRetryable = fmt.Sprintf("HTTP 413 for a request of %d bytes, after one of %d bytes went through", size, largest)
+		c.d.conditions.raise("Elasticsearch", "answers 413 (request entity too large) to requests smaller than some it accepted: a proxy's limit or its configuration")
+		return append(next, i), nil
 	}
-	return c.sendBatch(ctx, batch[half:], next)
+	rej := rejection{Type: "request_entity_too_large", Reason: fmt.Sprintf("the document (%d bytes with its action line) alone exceeds the request size limit of the way to Elasticsearch", size)}
+	c.fileDeadLetter(i, http.StatusRequestEntityTooLarge, rej)
+	return next, nil
 }
 
 // judge applies one item result and appends the item to next if it must be sent again.
 func (c *chunk) judge(i int, r *itemResult, next []int) ([]int, error) {
 	it := &c.items[i]
 	it.retry = false
-	switch s := r.Status; {
-	case s == http.StatusOK || s == http.StatusCreated:
+	switch classify(r.Status, r.Error) {
+	case vCreated:
 		c.settle(it, created)
-	case s == http.StatusConflict:
+	case vDuplicate:
 		c.settle(it, duplicate)
-	case retryable(s):
+	case vOverload:
 		it.retry = true
-		c.lastRetryable = fmt.Sprintf("HTTP %d %s", s, r.Error)
+		c.lastRetryable = fmt.Sprintf("HTTP %d %s", r.Status, r.Error)
 		return append(next, i), nil
-	case it.dead:
-		return nil, fmt.Errorf("deliver: dead-letter write rejected with HTTP %d %s", s, r.Error)
+	case vCluster:
+		it.retry = true
+		c.unavailable = true
+		c.lastRetryable = fmt.Sprintf("HTTP %d %s", r.Status, r.Error)
+		c.d.conditions.raise(it.index, c.lastRetryable)
+		return append(next, i), nil
 	default:
 		rej := r.Error
 		if rej == nil {
-			rej = &rejection{Type: "http_" + fmt.Sprint(s), Reason: http.StatusText(s)}
+			rej = &rejection{Type: "http_" + fmt.Sprint(r.Status), Reason: http.StatusText(r.Status)}
 		}
-		c.d.log.Debug("record rejected; dead-lettering it", "index", it.index, "id", it.id, "status", s, "error", rej.String())
-		c.addDeadLetter(it.rec, it.index, s, *rej)
-		return append(next, len(c.items)-1), nil
+		switch {
+		case c.resends != nil:
+			c.state[it.rec] = refused
+			c.refusal = fmt.Sprintf("HTTP %d %s", r.Status, rej)
+		case it.dead:
+			// The dead-letter data stream refuses the dead letter itself (a mapping of the
+			// operator's own): the file keeps it.
+			c.fileDeadLetter(i, r.Status, *rej)
+		default:
+			c.d.log.Debug("record rejected; dead-lettering it", "index", it.index, "id", it.id, "status", r.Status, "error", rej.String())
+			c.addDeadLetter(it.rec, it.index, r.Status, *rej)
+			return append(next, len(c.items)-1), nil
+		}
 	}
 	return next, nil
 }
 
 // settle records an acknowledged item; a dead-letter entry acknowledges its record either way.
 func (c *chunk) settle(it *item, s recState) {
+	c.written[it.index] = true
 	if it.dead {
 		s = deadLettered
 	}
 	c.state[it.rec] = s
-}
-
-// retryable says whether an item status may succeed later without the record changing:
-// overload and server errors, and errors about the cluster rather than the record (missing
-// privileges, a missing index that auto-creation does not cover, a timeout). Status 0 means a
-// response item without a status.
-func retryable(status int) bool {
-	switch status {
-	case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusRequestTimeout, http.StatusTooManyRequests:
-		return true
-	}
-	return status >= 500 || status < 400
 }
 
 // requestBody hands the HTTP transport readers (the request's, and one per retry) over a

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/siemscore/siemscore/elastic/deadletter"
 	"github.com/siemscore/siemscore/elastic/esclient"
 	"github.com/siemscore/siemscore/elastic/target"
 	"github.com/siemscore/siemscore/elastic/template"
@@ -27,6 +28,11 @@ type Config struct {
 	// so that a failing pipeline cannot make them fail too). Empty: the data stream's default
 	// pipeline, except in the integration landing, where records skip it (see route).
 	Pipeline string
+	// DeadLetterPath is a directory for the dead letters the dead-letter index cannot hold (a
+	// record too large for any request); empty keeps none, and such a record's chunk is retried.
+	// DeadLetterMaxBytes caps the directory's dead-letter files together.
+	DeadLetterPath     string
+	DeadLetterMaxBytes int64
 
 	// MaxBatchBytes and MaxBatchDocs bound one bulk request; a bigger chunk is split. A single
 	// document larger than MaxBatchBytes still goes, alone.
@@ -60,6 +66,8 @@ func DefaultConfig() Config {
 		RetryBudget:   30 * time.Second,
 		RetryBackoff:  esclient.Backoff{Min: 200 * time.Millisecond, Max: 5 * time.Second},
 		Templates:     template.DefaultConfig(),
+
+		DeadLetterMaxBytes: 1 << 30,
 	}
 }
 
@@ -94,6 +102,9 @@ func (c Config) Validate() error {
 	}
 	if c.Pipeline != "" && (c.Pipeline == "_none" || strings.ContainsAny(c.Pipeline, " \t\r\n/\\*?\"<>|,#")) {
 		add("Pipeline", fmt.Errorf("%q is not an ingest pipeline name", c.Pipeline))
+	}
+	if c.DeadLetterPath != "" && c.DeadLetterMaxBytes < deadletter.MinCap {
+		add("DeadLetterMaxBytes", fmt.Errorf("must be at least %d, got %d", deadletter.MinCap, c.DeadLetterMaxBytes))
 	}
 	if c.MaxBatchBytes < minBatchBytes {
 		add("MaxBatchBytes", fmt.Errorf("must be at least %d, got %d", minBatchBytes, c.MaxBatchBytes))

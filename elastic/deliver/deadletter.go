@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"fmt"
-	"net/http"
 	"time"
-	"unicode/utf8"
 
 	json "github.com/goccy/go-json"
 
@@ -14,41 +12,86 @@ import (
 	"github.com/siemscore/siemscore/processors/ecs"
 )
 
-// truncatedOriginal is enough of a document to identify it and see its shape.
-const truncatedOriginal = 4 << 10
-
 // addDeadLetter appends the dead-letter entry for record rec, refused by index with status
 // and rej. It takes the _id of the record, so a chunk re-sent by Fluent Bit does not
 // dead-letter the record twice.
 func (c *chunk) addDeadLetter(rec int, index string, status int, rej rejection) {
+	c.addItem(rec, c.d.dead, c.recs[rec].ID, c.deadLetterBody(rec, index, status, rej), true)
+}
+
+// deadLetterBody is the dead-letter document of record rec, refused by index with status and
+// rej, holding the whole record.
+func (c *chunk) deadLetterBody(rec int, index string, status int, rej rejection) []byte {
 	r := &c.recs[rec]
-	doc := c.d.deadLetterDoc(ecs.Error{Type: rej.Type, Message: rej.String()})
+	doc := c.deadLetterDoc(ecs.Error{Type: rej.Type, Message: rej.String()})
 	original := c.original(rec)
 	doc.SiemScore.DeadLetter = ecs.DeadLetter{
 		Index:         index,
+		Pipeline:      c.d.routeOf(r.Kind).pipeline,
 		ID:            r.ID,
 		Kind:          r.Kind.String(),
+		Tag:           c.tag(),
 		Status:        status,
 		Original:      original,
 		OriginalBytes: len(original),
 	}
-	if status == http.StatusRequestEntityTooLarge && len(original) > truncatedOriginal {
-		cut := truncatedOriginal
-		for cut > 0 && !utf8.RuneStart(original[cut]) {
-			cut--
-		}
-		doc.SiemScore.DeadLetter.Original = original[:cut]
-		doc.SiemScore.DeadLetter.OriginalTruncated = true
+	return encodeDeadLetter(doc)
+}
+
+// fileDeadLetter sends item i's record to the dead-letter file: it, or its dead letter, is too
+// large for the dead-letter data stream. The file is written once the rest of the chunk is
+// acknowledged. Without a file configured the chunk is retried: nothing is shortened to fit.
+func (c *chunk) fileDeadLetter(i, status int, rej rejection) {
+	it := c.items[i]
+	if c.resends != nil {
+		c.state[it.rec] = refused
+		c.refusal = fmt.Sprintf("HTTP %d %s", status, rej.String())
+		return
 	}
-	c.addItem(rec, c.d.dead, r.ID, encodeDeadLetter(doc), true)
+	if c.d.file == nil {
+		err := fmt.Errorf("deliver: record %s: %s; it cannot be dead-lettered in Elasticsearch either: set dead_letter_path to keep such records in a local file", it.id, rej.String())
+		c.d.conditions.raise("dead-letter file", "not configured, and a record is too large for the dead-letter data stream")
+		c.noFile = unavailable(err)
+		return
+	}
+	var body []byte
+	if it.dead {
+		_, doc, _ := bytes.Cut(c.buf[it.start:it.end], []byte{'\n'})
+		body = bytes.TrimSuffix(doc, []byte{'\n'})
+	} else {
+		body = c.deadLetterBody(it.rec, it.index, status, rej)
+	}
+	c.toFile = append(c.toFile, body)
+	c.toFileRecs = append(c.toFileRecs, it.rec)
+}
+
+// writeFile writes the dead letters bound for the file, once everything else is acknowledged.
+func (c *chunk) writeFile() error {
+	if c.noFile != nil {
+		return c.noFile
+	}
+	if len(c.toFile) == 0 {
+		return nil
+	}
+	if err := c.d.file.Append(c.toFile); err != nil {
+		c.d.conditions.raise("dead-letter file", err.Error())
+		return unavailable(err)
+	}
+	c.written["dead-letter file"] = true
+	for _, e := range c.toFileRecs {
+		c.state[e] = deadLettered
+	}
+	c.d.log.Warn("records too large for the dead-letter data stream were dead-lettered to a file", "count", len(c.toFile), "dir", c.d.file.Dir())
+	return nil
 }
 
 // deadLetterDoc starts the dead-letter document of a failure happening now.
-func (d *Deliverer) deadLetterDoc(e ecs.Error) ecs.DeadLetterDocument {
+func (c *chunk) deadLetterDoc(e ecs.Error) ecs.DeadLetterDocument {
 	return ecs.DeadLetterDocument{
 		Timestamp:  time.Now().UTC(),
-		DataStream: d.dead.dataStream,
+		DataStream: c.d.dead.dataStream,
 		Event:      ecs.DeadLetterEvent{Kind: "pipeline_error", Dataset: target.DeadLetterDataset},
+		Host:       ecs.DeadLetterHost{Name: c.d.host},
 		Error:      e,
 	}
 }
@@ -81,12 +124,12 @@ type Undecodable struct {
 // kept whole, base64-encoded: they are not valid msgpack, or not a log event, so no rendering of
 // them would be faithful.
 func (c *chunk) addUndecodable(e int, u Undecodable) {
-	doc := c.d.deadLetterDoc(ecs.Error{
+	doc := c.deadLetterDoc(ecs.Error{
 		Type:    DecodeErrorType,
 		Message: u.Reason + " (Fluent Bit tag " + u.Tag + "; siemscore.deadletter.original holds the bytes, base64-encoded msgpack)",
 	})
 	original := base64.StdEncoding.EncodeToString(u.Raw)
-	doc.SiemScore.DeadLetter = ecs.DeadLetter{Kind: ecs.KindGeneric.String(), ID: u.ID, Original: original, OriginalBytes: len(original)}
+	doc.SiemScore.DeadLetter = ecs.DeadLetter{Kind: ecs.KindGeneric.String(), ID: u.ID, Tag: u.Tag, Original: original, OriginalBytes: len(original)}
 	c.addItem(e, c.d.dead, u.ID, encodeDeadLetter(doc), true)
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,6 +13,7 @@ import (
 	json "github.com/goccy/go-json"
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/siemscore/siemscore/elastic/deadletter"
 	"github.com/siemscore/siemscore/elastic/esclient"
 	"github.com/siemscore/siemscore/elastic/esreq"
 	"github.com/siemscore/siemscore/elastic/target"
@@ -56,9 +58,13 @@ type Outcome struct {
 	// Duplicates were already in Elasticsearch (409 on create): an earlier attempt of the chunk
 	// got them through.
 	Duplicates int
-	// DeadLettered entries are now in the dead-letter data stream: records Elasticsearch
-	// rejected, and undecodable input.
-	DeadLettered int
+	// DeadLettered entries are now in the dead-letter data stream or, ToFile of them, in the
+	// dead-letter file: records Elasticsearch rejected, and undecodable input.
+	DeadLettered, ToFile int
+	// Refused records (Redeliver only) were refused again and stay in the dead letter;
+	// Refusal says why the last one was.
+	Refused int
+	Refusal string
 	// Retried counts item re-sends after per-item 429/5xx answers.
 	Retried int
 	// Err says why Status is Retry; credentials are redacted from it.
@@ -73,7 +79,7 @@ type Outcome struct {
 
 // Unacknowledged is the number of records Elasticsearch has not confirmed.
 func (o Outcome) Unacknowledged() int {
-	return o.Records - o.Created - o.Duplicates - o.DeadLettered
+	return o.Records - o.Created - o.Duplicates - o.DeadLettered - o.Refused
 }
 
 // Stats are a Deliverer's counters since New, for logs and metrics.
@@ -100,6 +106,14 @@ type Deliverer struct {
 	dead   *route
 	// chunks are the per-call states, pooled so that their buffers are reused (see chunk).
 	pool sync.Pool
+	// file keeps the dead letters the dead-letter data stream cannot hold (nil: none).
+	file *deadletter.File
+	// host is the host name dead letters say they come from.
+	host string
+	// conditions reports cluster-level refusals once; largest is the largest bulk body the way
+	// to Elasticsearch accepted, which tells a proxy's odd 413 from a record too large.
+	conditions *conditions
+	largest    atomic.Int64
 
 	mu       sync.Mutex
 	closed   bool
@@ -125,12 +139,21 @@ func New(es *esclient.Client, cfg Config, log hclog.Logger) (*Deliverer, error) 
 	}
 	cfg.Templates.Landing = cfg.Landing
 	d := &Deliverer{
-		client:   es,
-		es:       es,
-		redactor: es.Redactor(),
-		log:      log,
-		cfg:      cfg,
-		routes:   make(map[ecs.Kind]*route),
+		client:     es,
+		es:         es,
+		redactor:   es.Redactor(),
+		log:        log,
+		cfg:        cfg,
+		routes:     make(map[ecs.Kind]*route),
+		conditions: newConditions(log),
+	}
+	d.host, _ = os.Hostname()
+	if cfg.DeadLetterPath != "" {
+		f, err := deadletter.Open(cfg.DeadLetterPath, cfg.DeadLetterMaxBytes)
+		if err != nil {
+			return nil, &esclient.FieldError{Component: "deliver", Field: "DeadLetterPath", Err: err}
+		}
+		d.file = f
 	}
 	for _, k := range ecs.Kinds() {
 		pipeline := cfg.Pipeline
@@ -213,6 +236,7 @@ type route struct {
 	index      string
 	meta       []byte
 	dataStream ecs.DataStream
+	pipeline   string
 }
 
 // newRoute makes a route; a pipeline ("_none" to skip the default one) goes into its action line.
@@ -223,7 +247,7 @@ func newRoute(index string, ds ecs.DataStream, pipeline string) *route {
 		p, _ := json.Marshal(pipeline)
 		meta = append(append(meta, `,"pipeline":`...), p...)
 	}
-	return &route{index: index, meta: meta, dataStream: ds}
+	return &route{index: index, meta: meta, dataStream: ds, pipeline: pipeline}
 }
 
 // routeOf returns the target of a kind; a kind this build does not know is shipped as generic.
@@ -239,30 +263,89 @@ func (d *Deliverer) routeOf(k ecs.Kind) *route {
 // spent, or until ctx ends. Deliver owns the records' documents for the duration of the call:
 // it sets their data_stream fields to the data stream they are written to.
 func (d *Deliverer) Deliver(ctx context.Context, records []ecs.Record, bad ...Undecodable) Outcome {
-	d.mu.Lock()
-	if d.closed {
-		d.mu.Unlock()
+	ctx, end, ok := d.begin(ctx)
+	if !ok {
 		return Outcome{Status: Retry, Records: len(records) + len(bad), Undecodable: len(bad), Err: ErrClosed}
 	}
-	d.inflight.Add(1)
-	d.mu.Unlock()
-	defer d.inflight.Done()
-
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	stopWatch := context.AfterFunc(d.stop, func() { cancel(ErrClosed) })
-	defer stopWatch()
+	defer end()
 
 	var out Outcome
 	if err := d.prepare(ctx); err != nil {
 		out = Outcome{Status: Retry, Records: len(records) + len(bad), Undecodable: len(bad), Err: d.redactor.Error(err)}
 	} else {
-		c := newChunk(d, records, bad)
+		c := newChunk(d, tagOf(ctx), records, bad, nil)
 		out = c.deliver(ctx)
 		c.release()
 	}
 	d.account(out)
 	return out
+}
+
+// Resend is a record to write again exactly as it was first sent: a dead letter's original,
+// for replay.
+type Resend struct {
+	Index    string // the index or data stream it was meant for
+	Pipeline string // the ingest pipeline it was sent through ("_none": the default one skipped)
+	ID       string
+	Doc      []byte // the JSON document
+}
+
+// Redeliver writes records again with op create under their own _ids, as Deliver would, except
+// that a record refused again is counted as Refused and left where it is rather than
+// dead-lettered a second time. A record already there counts as a duplicate.
+func (d *Deliverer) Redeliver(ctx context.Context, resends []Resend) Outcome {
+	ctx, end, ok := d.begin(ctx)
+	if !ok {
+		return Outcome{Status: Retry, Records: len(resends), Err: ErrClosed}
+	}
+	defer end()
+	c := newChunk(d, nil, nil, nil, resends)
+	defer c.release()
+	return c.deliver(ctx)
+}
+
+// begin registers a call in flight, unless the Deliverer is closed (ok false); the context it
+// returns ends when Close cuts the calls in flight short. end must be called when the call is.
+func (d *Deliverer) begin(ctx context.Context) (_ context.Context, end func(), ok bool) {
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return ctx, nil, false
+	}
+	d.inflight.Add(1)
+	d.mu.Unlock()
+	ctx, cancel := context.WithCancelCause(ctx)
+	stopWatch := context.AfterFunc(d.stop, func() { cancel(ErrClosed) })
+	return ctx, func() {
+		stopWatch()
+		cancel(nil)
+		d.inflight.Done()
+	}, true
+}
+
+type tagKey struct{}
+
+// WithTag returns ctx carrying the Fluent Bit tag of the chunk being delivered, which its dead
+// letters record. tag is called only when a dead letter needs it.
+func WithTag(ctx context.Context, tag func() string) context.Context {
+	return context.WithValue(ctx, tagKey{}, tag)
+}
+
+func tagOf(ctx context.Context) func() string {
+	if f, ok := ctx.Value(tagKey{}).(func() string); ok {
+		return f
+	}
+	return func() string { return "" }
+}
+
+// accepted notes that the way to Elasticsearch took a bulk body of n bytes.
+func (d *Deliverer) accepted(n int) {
+	for {
+		cur := d.largest.Load()
+		if int64(n) <= cur || d.largest.CompareAndSwap(cur, int64(n)) {
+			return
+		}
+	}
 }
 
 func (d *Deliverer) account(out Outcome) {
@@ -273,7 +356,7 @@ func (d *Deliverer) account(out Outcome) {
 	d.deadLettered.Add(uint64(out.DeadLettered))
 	if out.Status != OK {
 		d.failedChunks.Add(1)
-		d.log.Warn("chunk not acknowledged; Fluent Bit will retry it",
+		d.log.Debug("chunk not acknowledged; Fluent Bit will retry it",
 			"records", out.Records, "created", out.Created, "duplicates", out.Duplicates,
 			"dead_lettered", out.DeadLettered, "unacknowledged", out.Unacknowledged(),
 			"retried_items", out.Retried, "error", out.Err)
@@ -301,18 +384,22 @@ func (d *Deliverer) Close(ctx context.Context) error {
 	d.closed = true
 	d.mu.Unlock()
 
-	done := make(chan struct{})
-	go func() {
-		d.inflight.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
+	// No goroutine of its own: the context's end cancels the calls in flight, which then
+	// return promptly, and the wait below ends.
+	var cut atomic.Bool
+	stop := context.AfterFunc(ctx, func() {
+		cut.Store(true)
 		d.stopNow()
-		return nil
-	case <-ctx.Done():
-		d.stopNow()
-		<-done
-		return fmt.Errorf("deliver: close: in-flight chunks cut short: %w", context.Cause(ctx))
+	})
+	d.inflight.Wait()
+	stop()
+	d.stopNow()
+	var err error
+	if cut.Load() {
+		err = fmt.Errorf("deliver: close: in-flight chunks cut short: %w", context.Cause(ctx))
 	}
+	if d.file != nil {
+		err = errors.Join(err, d.file.Close())
+	}
+	return err
 }

@@ -3,6 +3,7 @@ package deliver_test
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -10,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/siemscore/siemscore/elastic/deadletter"
 	"github.com/siemscore/siemscore/elastic/deliver"
 	"github.com/siemscore/siemscore/elastic/esclient"
 	"github.com/siemscore/siemscore/elastic/esfault"
@@ -17,6 +21,7 @@ import (
 	"github.com/siemscore/siemscore/elastic/reader/readertest"
 	"github.com/siemscore/siemscore/elastic/target"
 	"github.com/siemscore/siemscore/elastic/template"
+	"github.com/siemscore/siemscore/plugin/flblog/flblogtest"
 	"github.com/siemscore/siemscore/processors/ecs"
 )
 
@@ -338,19 +343,62 @@ func TestRequestTooLargeIsSplit(t *testing.T) {
 		}
 		return esfault.Fault{}
 	})
-	d := newDeliverer(t, p.URL(), ns, nil)
-	recs := makeRecords(ns, 0, 100)
-	recs[7].Doc.Message = strings.Repeat("x", 2*limit) // alone above the limit
-	o := d.Deliver(context.Background(), recs)
-	checkSums(t, o)
-	if o.Status != deliver.OK || o.Created != 99 || o.DeadLettered != 1 {
-		t.Fatalf("%+v", o)
+	recs := func(from int) []ecs.Record {
+		r := makeRecords(ns, from, 100)
+		r[7].Doc.Message = strings.Repeat("x", 3*limit) + "end" // alone above the limit
+		return r
 	}
-	dl := deadLetters(t, url, ns)[recs[7].ID]
-	x := dl.SiemScore.DeadLetter
-	if dl.Error.Type != "request_entity_too_large" || !x.OriginalTruncated || x.OriginalBytes < 2*limit ||
-		len(x.Original) >= limit || !strings.HasPrefix(x.Original, `{"@timestamp":`) {
-		t.Errorf("dead letter: error %+v, original %d of %d bytes, truncated %v", dl.Error, len(x.Original), x.OriginalBytes, x.OriginalTruncated)
+
+	// Without a dead-letter file, the record too large for any request keeps its chunk in
+	// Fluent Bit: it is never shortened to fit.
+	d := newDeliverer(t, p.URL(), ns, nil)
+	o := d.Deliver(context.Background(), recs(0))
+	checkSums(t, o)
+	if o.Status != deliver.Retry || o.Created != 99 || o.DeadLettered != 0 || !strings.Contains(o.Err.Error(), "dead_letter_path") {
+		t.Fatalf("no file: %+v", o)
+	}
+
+	// With one, the record goes there whole, with why, when and where from.
+	dir := t.TempDir()
+	d = newDeliverer(t, p.URL(), ns, func(c *deliver.Config) { c.DeadLetterPath, c.RetryBudget = dir, 200*time.Millisecond })
+	big := recs(0)
+	o = d.Deliver(deliver.WithTag(context.Background(), func() string { return "app.big" }), big)
+	checkSums(t, o)
+	if o.Status != deliver.OK || o.Duplicates != 99 || o.DeadLettered != 1 || o.ToFile != 1 {
+		t.Fatalf("with a file: %+v", o)
+	}
+	var got []deadletter.Entry
+	if err := deadletter.ReadPath(dir, func(e deadletter.Entry) error { got = append(got, e); return e.Err }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 {
+		t.Fatalf("%d dead letters in the file, want 1", len(got))
+	}
+	dl, x := got[0].Doc, got[0].Doc.SiemScore.DeadLetter
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(x.Original), &doc); err != nil || doc["message"] != big[7].Doc.Message {
+		t.Errorf("the original must be the whole document: %d bytes, %v", len(x.Original), err)
+	}
+	if dl.Error.Type != "request_entity_too_large" || x.Status != http.StatusRequestEntityTooLarge || x.ID != big[7].ID ||
+		x.Tag != "app.big" || x.Index == "" || dl.Host.Name == "" || time.Since(dl.Timestamp) > time.Hour {
+		t.Errorf("dead letter: %+v %+v host %q at %v", dl.Error, x, dl.Host.Name, dl.Timestamp)
+	}
+	if got[0].Replayable() != nil {
+		t.Errorf("a record too large must be replayable: %v", got[0].Replayable())
+	}
+
+	// A 413 for a document smaller than a request the way already took is not about its size
+	// (a proxy refusing for another reason): retried, not dead-lettered.
+	p.SetRequestFault(func(r *http.Request, _ int) esfault.Fault {
+		if strings.Contains(r.URL.Path, "_bulk") {
+			return esfault.Fault{Status: http.StatusRequestEntityTooLarge}
+		}
+		return esfault.Fault{}
+	})
+	o = d.Deliver(context.Background(), makeRecords(ns, 500, 1))
+	checkSums(t, o)
+	if o.Status != deliver.Retry || o.DeadLettered != 0 || !errors.Is(o.Err, deliver.ErrUnavailable) {
+		t.Errorf("413 for a small record after larger requests went through: %+v", o)
 	}
 }
 
@@ -627,5 +675,100 @@ func TestTemplatesInstalledBeforeTheFirstRecord(t *testing.T) {
 	var got map[string]any
 	if esCall(t, url, http.MethodGet, "/_index_template/"+tc.LogsTemplate(), "", &got); got["index_templates"] == nil {
 		t.Errorf("template %s not installed: %v", tc.LogsTemplate(), got)
+	}
+}
+
+// backingIndices lists a data stream's backing indices (GET _data_stream is missing on the test
+// server; _resolve/index is not).
+func backingIndices(t *testing.T, url, ds string) []string {
+	t.Helper()
+	var res struct {
+		DataStreams []struct {
+			Backing []string `json:"backing_indices"`
+		} `json:"data_streams"`
+	}
+	esCall(t, url, http.MethodGet, "/_resolve/index/"+ds, "", &res)
+	if len(res.DataStreams) != 1 {
+		t.Fatalf("data stream %s: %+v", ds, res)
+	}
+	return res.DataStreams[0].Backing
+}
+
+// TestClusterRefusalsAreRetryNotDeadLetter puts the real server in each state in which it
+// refuses every record of an index for reasons that are not the record's, checks that the chunk
+// is retried with nothing dead-lettered and the cause logged once however often it is retried,
+// then lifts the condition and checks that the same chunk goes through whole.
+func TestClusterRefusalsAreRetryNotDeadLetter(t *testing.T) {
+	url := estest.URL(t)
+	ns := readertest.Namespace(t, url)
+	ds := target.DataStream("generic", ns)
+	for _, c := range []struct {
+		name, set, unset, cause string
+	}{
+		{"closed index", "_close", "_open", "index_closed_exception"},
+		{"read-only block", `{"index.blocks.read_only":true}`, `{"index.blocks.read_only":null}`, "cluster_block_exception"},
+		{"write block", `{"index.blocks.write":true}`, `{"index.blocks.write":null}`, "cluster_block_exception"},
+		{"flood-stage block", `{"index.blocks.read_only_allow_delete":true}`, `{"index.blocks.read_only_allow_delete":null}`, "cluster_block_exception"},
+		{"missing pipeline", `{"index.default_pipeline":"siemscore-missing"}`, `{"index.default_pipeline":null}`, "pipeline with id [siemscore-missing] does not exist"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var logs flblogtest.Buffer
+			log := hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Info})
+			cfg := deliver.DefaultConfig()
+			cfg.Namespace, cfg.Templates.Enabled = ns, false
+			cfg.RetryBudget, cfg.RetryBackoff = 300*time.Millisecond, esclient.Backoff{Min: 20 * time.Millisecond, Max: 50 * time.Millisecond}
+			d, err := deliver.New(newClient(t, url, nil), cfg, log)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close(context.Background())
+			tag := strings.ReplaceAll(c.name, " ", "-")
+			if o := d.Deliver(context.Background(), makeRecords(tag+"-first", 0, 4, ecs.KindGeneric)); o.Status != deliver.OK {
+				t.Fatalf("before: %+v", o)
+			}
+			idx := backingIndices(t, url, ds)
+			write := idx[len(idx)-1]
+			apply := func(op string) {
+				t.Helper()
+				method, path, body := http.MethodPut, "/"+write+"/_settings", op
+				if strings.HasPrefix(op, "_") {
+					method, path, body = http.MethodPost, "/"+write+"/"+op, ""
+				}
+				if st := esCall(t, url, method, path, body, nil); st != http.StatusOK {
+					t.Fatalf("%s %s: HTTP %d", method, path, st)
+				}
+			}
+			apply(c.set)
+			lifted := false
+			defer func() {
+				if !lifted {
+					apply(c.unset)
+				}
+			}()
+			recs := makeRecords(tag, 0, 10, ecs.KindGeneric)
+			for range 3 { // Fluent Bit retrying the chunk
+				o := d.Deliver(context.Background(), recs)
+				checkSums(t, o)
+				if o.Status != deliver.Retry || o.DeadLettered != 0 || o.Created != 0 || !errors.Is(o.Err, deliver.ErrUnavailable) || !strings.Contains(o.Err.Error(), c.cause) {
+					t.Fatalf("while the index refuses: %+v", o)
+				}
+			}
+			if n := strings.Count(logs.String(), "Elasticsearch refuses writes"); n != 1 || !strings.Contains(logs.String(), c.cause) {
+				t.Errorf("the cause must be logged once, logged %d times:\n%s", n, logs.String())
+			}
+			apply(c.unset)
+			lifted = true
+			o := d.Deliver(context.Background(), recs)
+			checkSums(t, o)
+			if o.Status != deliver.OK || o.Created != 10 || o.DeadLettered != 0 {
+				t.Fatalf("after lifting it: %+v", o)
+			}
+			if !strings.Contains(logs.String(), "accepts writes again") {
+				t.Errorf("the end of the condition must be logged:\n%s", logs.String())
+			}
+			if n := count(t, url, target.DeadLetter(ns)); n != 0 {
+				t.Errorf("%d dead letters", n)
+			}
+		})
 	}
 }

@@ -28,7 +28,12 @@ import (
 // fakeBulk answers every bulk action with the status status(id) returns, after rewriting the
 // response with mangle (may be nil).
 type fakeBulk struct {
-	status   func(id string) int
+	status func(id string) int
+	// statusAt, if set, replaces status with a verdict that also knows the target index.
+	statusAt func(index, id string) int
+	// refusal, if set, gives the error type and reason of a refused item (default
+	// fake_exception).
+	refusal  func(id string) (string, string)
 	mangle   func(items []map[string]any) []map[string]any
 	requests atomic.Int64
 }
@@ -49,12 +54,19 @@ func (f *fakeBulk) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		sc.Scan() // the document
 		id := action["create"]["_id"]
 		st := http.StatusCreated
-		if f.status != nil {
+		switch {
+		case f.statusAt != nil:
+			st = f.statusAt(action["create"]["_index"], id)
+		case f.status != nil:
 			st = f.status(id)
 		}
 		res := map[string]any{"_id": id, "status": st}
 		if st > 299 {
-			res["error"] = map[string]any{"type": "fake_exception", "reason": "fake"}
+			typ, reason := "fake_exception", "fake"
+			if f.refusal != nil {
+				typ, reason = f.refusal(id)
+			}
+			res["error"] = map[string]any{"type": typ, "reason": reason}
 		}
 		items = append(items, map[string]any{"create": res})
 	}
@@ -113,6 +125,57 @@ func TestNotTheRecordsFaultIsRetryNotDeadLetter(t *testing.T) {
 			checkSums(t, o)
 			if o.Status != deliver.Retry || o.DeadLettered != 0 || o.Created != 18 {
 				t.Errorf("%+v", o)
+			}
+		})
+	}
+}
+
+// TestWhoseFault drives every row of the package doc's table through a fake: answers about the
+// cluster or its configuration are retried and never dead-lettered, answers about the record
+// are dead-lettered.
+func TestWhoseFault(t *testing.T) {
+	for _, c := range []struct {
+		status       int
+		typ, reason  string
+		deadLettered bool
+	}{
+		{400, "index_closed_exception", "closed", false},
+		{403, "cluster_block_exception", "index [x] blocked by: [FORBIDDEN/5/index read-only (api)];", false},
+		{429, "cluster_block_exception", "index [x] blocked by: [TOO_MANY_REQUESTS/12/disk usage exceeded flood-stage watermark", false},
+		{403, "security_exception", "action [indices:data/write/bulk[s]] is unauthorized", false},
+		{401, "security_exception", "unable to authenticate", false},
+		{404, "index_not_found_exception", "no such index [x]", false},
+		{400, "illegal_argument_exception", "pipeline with id [geoip] does not exist", false},
+		{400, "illegal_argument_exception", "no write index is defined for alias [x]", false},
+		{400, "invalid_index_name_exception", "Invalid index name [X], must be lowercase", false},
+		{500, "illegal_state_exception", "There are no ingest nodes in this cluster", false},
+		{503, "unavailable_shards_exception", "primary shard is not active", false},
+		{429, "es_rejected_execution_exception", "rejected execution", false},
+		{429, "circuit_breaking_exception", "[parent] Data too large", false},
+		{408, "timeout_exception", "timed out", false},
+		{400, "document_parsing_exception", "failed to parse field [n] of type [long]", true},
+		{400, "mapper_parsing_exception", "failed to parse", true},
+		{400, "strict_dynamic_mapping_exception", "mapping set to strict, dynamic introduction of [x] is not allowed", true},
+		{400, "illegal_argument_exception", "Limit of total fields [1000] has been exceeded while adding new fields [1]", true},
+		{400, "x_content_parse_exception", "[1:2] Unexpected character", true},
+	} {
+		t.Run(fmt.Sprintf("%d %s", c.status, c.typ), func(t *testing.T) {
+			d := fakeDeliverer(t, &fakeBulk{
+				statusAt: func(index, id string) int {
+					if strings.HasSuffix(id, "1") && !strings.Contains(index, "deadletter") {
+						return c.status
+					}
+					return http.StatusCreated
+				},
+				refusal: func(string) (string, string) { return c.typ, c.reason },
+			}, func(cfg *deliver.Config) { cfg.RetryBudget = 50 * time.Millisecond })
+			o := d.Deliver(context.Background(), makeRecords("w", 0, 20))
+			checkSums(t, o)
+			switch {
+			case c.deadLettered && (o.Status != deliver.OK || o.DeadLettered != 2 || o.Created != 18):
+				t.Errorf("the record's fault must be dead-lettered: %+v", o)
+			case !c.deadLettered && (o.Status != deliver.Retry || o.DeadLettered != 0 || o.Created != 18):
+				t.Errorf("not the record's fault: must be retried, nothing dead-lettered: %+v", o)
 			}
 		})
 	}

@@ -4,18 +4,59 @@
 // to the dead-letter data stream); anything less is RETRY, and Fluent Bit re-sends the whole
 // chunk, which the records' deterministic _ids make idempotent.
 //
-// Per item of a bulk response:
-//   - 200/201 created, 409 on create (the _id is already there: an earlier attempt of this
-//     chunk got through) count as delivered;
-//   - 429 and 5xx are re-sent in-process, only those items, with exponential backoff and jitter,
-//     for at most Config.RetryBudget; then the chunk is RETRY;
-//   - 401/403/404/408 say nothing about the record (missing privileges, missing index): RETRY;
-//   - any other 4xx (mapping and parse errors) is the record's own fault and would fail forever:
-//     the record goes to the dead-letter data stream with the error and the original document;
-//     if that write fails, the chunk is RETRY.
+// Every answer is judged by whose fault it is (classify.go). A record is dead-lettered only when
+// the record itself is refused; when the cluster or its configuration refuses, every record of
+// the index would be refused alike, so the chunk is kept (re-sent in-process, then RETRY) and the
+// cause is logged once when it appears and once when it clears (ErrUnavailable marks such a
+// RETRY):
 //
-// Whole-request failures (unreachable, timeouts, 5xx and 429 after esclient's own retries, a
-// response that does not match the request) are RETRY; a 413 splits the request in halves.
+//	answer (per item unless said)                              whose fault     what happens
+//	200, 201                                                   -               written
+//	409 version_conflict_engine_exception                      -               already there (an earlier attempt): acknowledged
+//	429 es_rejected_execution_exception, circuit_breaking_     overload        re-sent with backoff for RetryBudget, then RETRY
+//	  exception; 408; 5xx (unavailable_shards_exception, ...);
+//	  an item without a status
+//	400 index_closed_exception                                 cluster         re-sent, then RETRY; cause logged once
+//	403/429 cluster_block_exception (index read-only, write    cluster         re-sent, then RETRY; cause logged once
+//	  block, flood-stage read_only_allow_delete, cluster
+//	  read-only)
+//	401/403 security_exception, authorization_exception,       configuration   re-sent, then RETRY; cause logged once
+//	  any other 401 or 403
+//	404 index_not_found_exception, any other 404               configuration   re-sent, then RETRY; cause logged once
+//	400 illegal_argument_exception "pipeline with id [x] does  configuration   re-sent, then RETRY; cause logged once
+//	  not exist" (index.default_pipeline/final_pipeline),
+//	  "no write index is defined for alias", "only write ops
+//	  with an op_type of create"
+//	invalid_index_name_exception, resource_not_found_          configuration   re-sent, then RETRY; cause logged once
+//	  exception, illegal_state_exception (no ingest node),
+//	  no_shard_available_action_exception
+//	400 document_parsing_exception, mapper_parsing_exception,  record          dead letter (data stream), with the reason
+//	  strict_dynamic_mapping_exception, x_content_parse_
+//	  exception, illegal_argument_exception (any other reason,
+//	  e.g. the total fields limit), any other 4xx
+//	a record Elasticsearch never saw: it cannot be encoded as  record          dead letter (data stream), status 0
+//	  JSON (NaN from msgpack), or has no document
+//	whole request: 413                                         path            split in halves, down to single records
+//	whole request: 413 for one record, larger than any         record          dead letter, whole, in the dead-letter FILE
+//	  request the way has taken                                                  (its dead letter would be larger still)
+//	whole request: 413 for one record no larger than a         path (a proxy)  re-sent, then RETRY; cause logged once
+//	  request the way has taken
+//	whole request: unreachable, TLS failure, timeout, 401,     cluster         RETRY (401/403 and unreachable: logged once)
+//	  403, 429 or 5xx after esclient's own retries
+//	whole request: an answer that does not match the request   -               RETRY
+//	dead letter refused by the dead-letter data stream for a   record          dead letter, whole, in the dead-letter FILE
+//	  record-level reason (a 413, an operator's own mapping)
+//	dead letter refused for any other reason (target closed,   cluster         as for records: re-sent, then RETRY
+//	  blocked, overloaded)
+//
+// A dead letter holds the whole record (the document exactly as it was sent), why (error.type,
+// error.message, the HTTP status), when (@timestamp) and where from (host.name, the Fluent Bit
+// tag, the index and _id it was meant for): in the dead-letter data stream, which stores the
+// original without indexing it, or, when that cannot hold it, in the local dead-letter file
+// (Config.DeadLetterPath, elastic/deadletter). It is never shortened: without a file, a chunk
+// holding such a record is RETRY until the limit is raised or a file is configured. The file is
+// written, and synced, only once the rest of the chunk is acknowledged. Redeliver writes dead
+// letters again for `siemscore deadletter replay`.
 //
 // Input that never became a record (Undecodable: bytes of a chunk that are not msgpack, or not
 // a log event) goes to the dead-letter data stream in the same requests as the chunk's records,

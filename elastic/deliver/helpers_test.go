@@ -133,7 +133,7 @@ func streams(ns string) []string {
 // checkSums fails when an outcome's counts do not add up to its records.
 func checkSums(t testing.TB, o deliver.Outcome) {
 	t.Helper()
-	if o.Created+o.Duplicates+o.DeadLettered+o.Unacknowledged() != o.Records || o.Unacknowledged() < 0 {
+	if o.Created+o.Duplicates+o.DeadLettered+o.Refused+o.Unacknowledged() != o.Records || o.Unacknowledged() < 0 || o.ToFile > o.DeadLettered {
 		t.Errorf("outcome counts do not add up: %+v", o)
 	}
 	if (o.Status == deliver.OK) != (o.Unacknowledged() == 0) {

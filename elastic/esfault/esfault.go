@@ -48,6 +48,10 @@ type Fault struct {
 	Status int
 	// Reset closes the connection without an answer, before forwarding.
 	Reset bool
+	// HoldAnswer (bulk requests) forwards the request, lets Elasticsearch act on it, then holds
+	// the answer back this long (or until the client gives up): a client that dies meanwhile
+	// never learns that its writes succeeded.
+	HoldAnswer time.Duration
 	// ResetAfterForward forwards the request, lets Elasticsearch act on it, then closes the
 	// connection instead of answering: the client cannot know its writes succeeded.
 	ResetAfterForward bool
@@ -141,6 +145,13 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f = rf(r, n)
 	}
 	if f.Delay > 0 {
+		// Read the body first: only then does net/http notice that the client went away, and
+		// cancel the request's context (a hang must end when the client gives up).
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		select {
 		case <-time.After(f.Delay):
 		case <-r.Context().Done():
@@ -159,7 +170,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.forward(w, r, f.ResetAfterForward)
 		return
 	}
-	if err := p.bulk(w, r, itf, f.ResetAfterForward); err != nil {
+	if err := p.bulk(w, r, itf, f); err != nil {
 		writeJSON(w, http.StatusBadRequest, map[string]any{"error": map[string]any{"type": "esfault_parse_exception", "reason": err.Error()}, "status": 400})
 	}
 }
@@ -195,7 +206,7 @@ func (p *Proxy) reset(w http.ResponseWriter) {
 
 // bulk splits the request into forwarded and faked items, forwards the former and answers
 // with both, in request order.
-func (p *Proxy) bulk(w http.ResponseWriter, r *http.Request, itf ItemFault, resetAfter bool) error {
+func (p *Proxy) bulk(w http.ResponseWriter, r *http.Request, itf ItemFault, f Fault) error {
 	body, err := readBody(r)
 	if err != nil {
 		return err
@@ -248,9 +259,16 @@ func (p *Proxy) bulk(w http.ResponseWriter, r *http.Request, itf ItemFault, rese
 		}
 		upstreamItems, upErrors = parsed.Items, parsed.Errors
 	}
-	if resetAfter {
+	if f.ResetAfterForward {
 		p.reset(w)
 		return nil
+	}
+	if f.HoldAnswer > 0 {
+		select {
+		case <-time.After(f.HoldAnswer):
+		case <-r.Context().Done():
+			return nil
+		}
 	}
 	out := make([]json.RawMessage, len(items))
 	k := 0

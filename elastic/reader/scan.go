@@ -19,8 +19,11 @@ import (
 // (keyword and ip fields read as they are; request dates with a format, e.g. epoch_millis).
 type Hit struct {
 	ID     string              `json:"_id"`
+	Index  string              `json:"_index"`
 	Fields map[string][]string `json:"fields"`
-	Sort   []json.RawMessage   `json:"sort"`
+	// Source is the document's _source, with Scan.Source.
+	Source json.RawMessage   `json:"_source"`
+	Sort   []json.RawMessage `json:"sort"`
 }
 
 // First returns the first value of field, or "".
@@ -43,6 +46,9 @@ type Scan struct {
 	Index  string         // index names or patterns, comma-separated
 	Query  map[string]any // the query clause
 	Fields []Field        // doc values to return
+	// Source also returns each document's _source (costly: use it for fields that have no doc
+	// values, such as a stored-only original).
+	Source bool
 	// Slices is the number of parallel readers (default 1). Each reads its own slice of the
 	// point in time; onPage is called from all of them concurrently.
 	Slices int
@@ -131,11 +137,13 @@ func (s Scan) readSlice(ctx context.Context, es esapi.Transport, pitID, keepAliv
 		req := map[string]any{
 			"size":             s.PageSize,
 			"query":            s.Query,
-			"_source":          false,
-			"docvalue_fields":  s.Fields,
+			"_source":          s.Source,
 			"pit":              map[string]string{"id": pitID, "keep_alive": keepAlive},
 			"sort":             []any{map[string]string{"_shard_doc": "asc"}},
 			"track_total_hits": false,
+		}
+		if len(s.Fields) > 0 {
+			req["docvalue_fields"] = s.Fields
 		}
 		if s.Slices > 1 {
 			req["slice"] = map[string]int{"id": slice, "max": s.Slices}

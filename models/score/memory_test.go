@@ -62,7 +62,7 @@ func TestScorerMemoryIsBoundedUnderACardinalityAttack(t *testing.T) {
 			if ev.Err != nil {
 				t.Fatal(ev.Err)
 			}
-			recs = proc.AppendBody(recs[:0], &batch, ev.Body, ev.Time)
+			recs = proc.AppendBody(recs[:0], &batch, ev.Body, ev.Time, nil)
 			for i := range recs {
 				sc.Score(&recs[i])
 				ss := &recs[i].Doc.SiemScore

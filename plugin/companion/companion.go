@@ -21,6 +21,7 @@ import (
 	"github.com/siemscore/siemscore/models/score"
 	"github.com/siemscore/siemscore/plugin/companion/shared"
 	"github.com/siemscore/siemscore/plugin/metrics"
+	"github.com/siemscore/siemscore/plugin/safe"
 )
 
 // companion is one supervised companion process and the scorers it feeds.
@@ -140,10 +141,10 @@ func (c *companion) unsubscribe(s *score.Scorer) int {
 func (c *companion) start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	c.stop, c.done = cancel, make(chan struct{})
-	go func() {
+	safe.Go(c.log, "companion supervisor", func() {
 		defer close(c.done)
 		c.supervise(ctx)
-	}()
+	})
 }
 
 // shutdown stops the companion process and the supervisor, and waits for both.
@@ -166,7 +167,8 @@ func (c *companion) supervise(ctx context.Context) {
 	defer status.Stop()
 	for {
 		began := time.Now()
-		err := c.session(ctx, status.C)
+		// A panic in a session ends it like a crash of the companion: it is restarted.
+		err := safe.Run(c.log, "companion session", func() error { return c.session(ctx, status.C) })
 		if ctx.Err() != nil {
 			return
 		}
@@ -221,7 +223,7 @@ func (c *companion) session(ctx context.Context, status <-chan time.Time) error 
 	c.log.Debug("companion started", "pid", cmd.Process.Pid)
 
 	errc := make(chan error, 2)
-	go func() { errc <- c.follow(models) }()
+	c.startFollower(models, errc)
 	ping := time.NewTicker(c.cfg.PingEvery)
 	defer ping.Stop()
 	for {
@@ -236,7 +238,7 @@ func (c *companion) session(ctx context.Context, status <-chan time.Time) error 
 			if client.Exited() {
 				return errors.New("companion: exited")
 			}
-			if err := pingWithin(rpc, c.cfg.PingTimeout); err != nil {
+			if err := pingWithin(c.log, rpc, c.cfg.PingTimeout); err != nil {
 				hung = errors.Is(err, errHung)
 				return err
 			}
@@ -244,11 +246,17 @@ func (c *companion) session(ctx context.Context, status <-chan time.Time) error 
 	}
 }
 
+// startFollower runs follow in the background; its end, or its panic, is sent to errc and ends
+// the session.
+func (c *companion) startFollower(models shared.Models, errc chan<- error) {
+	go func() { errc <- safe.Run(c.log, "companion follower", func() error { return c.follow(models) }) }()
+}
+
 // pingWithin pings the companion; net/rpc calls have no deadline, so a hung one is abandoned
 // (it returns once the connection is closed).
-func pingWithin(rpc plugin.ClientProtocol, timeout time.Duration) error {
+func pingWithin(log hclog.Logger, rpc plugin.ClientProtocol, timeout time.Duration) error {
 	ch := make(chan error, 1)
-	go func() { ch <- rpc.Ping() }()
+	go func() { ch <- safe.Run(log, "companion ping", rpc.Ping) }()
 	select {
 	case err := <-ch:
 		if err != nil {
@@ -274,7 +282,7 @@ func (c *companion) kill(client *plugin.Client, cmd *exec.Cmd, hung bool) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		client.Kill()
+		_ = safe.Do(c.log, "companion stop", client.Kill)
 	}()
 	select {
 	case <-done:

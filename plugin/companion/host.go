@@ -161,7 +161,7 @@ func Acquire(cfg Config) (*Lease, error) {
 func (l *Lease) serveMetrics(cfg Config) error {
 	ms := registry.server
 	if ms == nil {
-		srv, err := Metrics.Serve(cfg.MetricsAddr)
+		srv, err := Metrics.Serve(cfg.MetricsAddr, cfg.Log)
 		if err != nil {
 			return err
 		}

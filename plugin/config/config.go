@@ -59,6 +59,8 @@ type Config struct {
 	Landing         target.Landing // siemscore's data streams or the integrations'
 	Index           string         // fixed index instead of the per-type data streams
 	DeadLetterIndex string         // Load fills in the default
+	DeadLetterPath  string         // "" keeps no local dead letters
+	DeadLetterMax   int64
 	InstallTemplate bool
 	Pipeline        string // ingest pipeline records go through
 
@@ -66,6 +68,7 @@ type Config struct {
 	BulkMaxRecords int
 	BulkMaxBytes   int64
 	RetryBudget    time.Duration
+	ShutdownGrace  time.Duration
 
 	// Records.
 	RecordType       string // "auto" or a processors kind name
@@ -163,6 +166,12 @@ var keys = []Key{
 	{Name: "es_dead_letter_index",
 		Description: "Where records Elasticsearch refuses (mapping conflicts, other 4xx) and events that cannot be decoded go, with the reason. Default: `logs-siemscore.deadletter-<es_namespace>`.",
 		set:         func(c *Config, v string) error { c.DeadLetterIndex = v; return nil }},
+	{Name: "dead_letter_path",
+		Description: "Directory for the dead letters the dead-letter data stream cannot hold: a record too large for any request to Elasticsearch (HTTP 413 for it alone) is written there whole, with the reason, as NDJSON files (`siemscore-deadletter-*.ndjson`, rotated at 64 MiB) that `siemscore deadletter replay --file` re-delivers. Unset: such a record's chunk is retried until the limit is raised or the key is set; it is never shortened.",
+		set:         func(c *Config, v string) error { c.DeadLetterPath = v; return nil }},
+	{Name: "dead_letter_max_size", Default: "1G",
+		Description: "Cap of the dead-letter files in `dead_letter_path`, all writers together. When a write would pass it, the chunk is retried (and an error logged) until files are replayed and removed; nothing is dropped.",
+		set:         func(c *Config, v string) (err error) { c.DeadLetterMax, err = parseSize(v); return err }},
 	{Name: "es_template_install", Default: "on",
 		Description: "Install or update the plugin's index templates (mappings and lifecycle of `logs-siemscore.*-*`, the dead-letter data stream included) at start-up, or before the first delivery if Elasticsearch is not reachable then. Turn off when the templates are managed elsewhere or the user may not manage them.",
 		set:         func(c *Config, v string) (err error) { c.InstallTemplate, err = parseBool(v); return err }},
@@ -175,6 +184,9 @@ var keys = []Key{
 	{Name: "es_retry_budget", Default: "30s",
 		Description: "How long one flush keeps retrying records Elasticsearch answered 429 or 5xx to, and requests that failed, before it returns RETRY to Fluent Bit (which then re-sends the whole chunk; already written records are recognised by their `_id`). `0` returns RETRY at once.",
 		set:         func(c *Config, v string) (err error) { c.RetryBudget, err = parseDuration(v); return err }},
+	{Name: "shutdown_grace", Default: "5s",
+		Description: "When Fluent Bit stops, how long deliveries in progress may go on before their requests are cancelled and they answer RETRY (the chunks stay in Fluent Bit's storage and are sent after the restart). Keeps a stop within Fluent Bit's `Grace` and Kubernetes' grace period whatever `es_retry_budget` and `es_timeout` say. `0` cancels at once.",
+		set:         func(c *Config, v string) (err error) { c.ShutdownGrace, err = parseDuration(v); return err }},
 	{Name: "record_type", Default: "auto",
 		Description: "`auto` recognises each record's type (CloudTrail, GuardDuty, Zeek Kerberos; anything else ships unscored as `generic`). `cloudtrail`, `guardduty`, `kerberos` or `generic` treat every record as that type.",
 		set:         func(c *Config, v string) error { c.RecordType = strings.ToLower(v); return nil }},
@@ -300,6 +312,9 @@ var mistakes = map[string]string{
 	"es_dead_letter":           "es_dead_letter_index",
 	"es_deadletter_index":      "es_dead_letter_index",
 	"es_dlq_index":             "es_dead_letter_index",
+	"dead_letter_dir":          "dead_letter_path",
+	"dead_letter_file":         "dead_letter_path",
+	"es_dead_letter_path":      "dead_letter_path",
 	"es_install_template":      "es_template_install",
 	"es_template_installation": "es_template_install",
 	"es_templates_install":     "es_template_install",
@@ -307,6 +322,8 @@ var mistakes = map[string]string{
 	"es_bulk_max_record":       "es_bulk_max_records",
 	"es_bulk_max_size":         "es_bulk_max_bytes",
 	"es_retry_timeout":         "es_retry_budget",
+	"grace":                    "shutdown_grace (Fluent Bit's Grace belongs in [SERVICE])",
+	"shutdown_timeout":         "shutdown_grace",
 	"record_types":             "record_type",
 	"type":                     "record_type",
 	"event_key":                "event_keys",
@@ -345,6 +362,7 @@ func Load(g Getter) (Config, error) {
 			errs = append(errs, fmt.Errorf("%s: not a siemscore key; use %s", wrong, mistakes[wrong]))
 		}
 	}
+	errs = append(errs, slipErrors(g)...)
 	for _, k := range keys {
 		v := strings.TrimSpace(g.Get(k.Name))
 		for _, a := range k.Aliases {

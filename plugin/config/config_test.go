@@ -29,10 +29,12 @@ func TestDefaults(t *testing.T) {
 		Timeout:           30 * time.Second,
 		Namespace:         "default",
 		DeadLetterIndex:   "logs-siemscore.deadletter-default",
+		DeadLetterMax:     1_000_000_000,
 		InstallTemplate:   true,
 		BulkMaxRecords:    500,
 		BulkMaxBytes:      5_000_000,
 		RetryBudget:       30 * time.Second,
+		ShutdownGrace:     5 * time.Second,
 		RecordType:        "auto",
 		ModelReload:       time.Minute,
 		ModelsIndex:       "siemscore-models",
@@ -108,10 +110,13 @@ func TestEveryKeyIsRead(t *testing.T) {
 			return c.Index == "siem" && c.DeadLetterIndex == "logs-siemscore.deadletter-default"
 		}},
 		"es_dead_letter_index":  {Map{"es_dead_letter_index": "dlq"}, func(c Config) bool { return c.DeadLetterIndex == "dlq" }},
+		"dead_letter_path":      {Map{"dead_letter_path": "/var/lib/siemscore/dlq"}, func(c Config) bool { return c.DeadLetterPath == "/var/lib/siemscore/dlq" }},
+		"dead_letter_max_size":  {Map{"dead_letter_max_size": "20MiB"}, func(c Config) bool { return c.DeadLetterMax == 20<<20 }},
 		"es_template_install":   {Map{"es_template_install": "off"}, func(c Config) bool { return !c.InstallTemplate }},
 		"es_bulk_max_records":   {Map{"es_bulk_max_records": "2000"}, func(c Config) bool { return c.BulkMaxRecords == 2000 }},
 		"es_bulk_max_bytes":     {Map{"es_bulk_max_bytes": "2MiB"}, func(c Config) bool { return c.BulkMaxBytes == 2<<20 }},
 		"es_retry_budget":       {Map{"es_retry_budget": "1m30s"}, func(c Config) bool { return c.RetryBudget == 90*time.Second }},
+		"shutdown_grace":        {Map{"shutdown_grace": "0"}, func(c Config) bool { return c.ShutdownGrace == 0 }},
 		"record_type":           {Map{"record_type": "CloudTrail"}, func(c Config) bool { return c.RecordType == "cloudtrail" }},
 		"event_keys":            {Map{"event_keys": "log"}, func(c Config) bool { return slices.Equal(c.EventKeys, []string{"log"}) }},
 		"preserve_original":     {Map{"preserve_original": "on"}, func(c Config) bool { return c.PreserveOriginal }},
@@ -392,5 +397,86 @@ func TestESOutputKeys(t *testing.T) {
 			}
 			real[a] = true
 		}
+	}
+}
+
+// A key one slip away from a real one must stop Fluent Bit naming both, or its setting would be
+// silently ignored (Fluent Bit validates nothing for a Go plugin). The slips are made here, by
+// hand and by simple rules, not by the code under test.
+func TestSlipsOfEveryKeyAreRefused(t *testing.T) {
+	real := map[string]bool{}
+	for _, k := range Keys() {
+		real[k.Name] = true
+	}
+	check := func(slip, meant string) {
+		t.Helper()
+		if real[slip] || mistakes[slip] != "" {
+			return // a real key, or one the mistakes table answers
+		}
+		_, err := Load(caseless{slip: "x"})
+		if err == nil {
+			t.Errorf("%s (a slip of %s): accepted", slip, meant)
+			return
+		}
+		if !strings.Contains(err.Error(), strings.ToLower(slip)+": not a siemscore key; did you mean ") || !strings.Contains(err.Error(), meant) {
+			t.Errorf("%s (a slip of %s): %v", slip, meant, err)
+		}
+	}
+	for _, c := range [][2]string{
+		{"es_hots", "es_hosts"}, {"es_hsts", "es_hosts"}, {"es_hostss", "es_hosts"}, {"es_hostz", "es_hosts"},
+		{"es-hosts", "es_hosts"}, {"es-retry-budget", "es_retry_budget"}, {"ES_HOTS", "es_hosts"},
+		{"es_retry-budget", "es_retry_budget"}, {"dead_leter_path", "dead_letter_path"}, {"shutdwon_grace", "shutdown_grace"},
+		{"model_bundle_kye", "model_bundle_key"}, {"es_namespase", "es_namespace"}, {"es.index", "es_index"},
+	} {
+		check(c[0], c[1])
+	}
+	for name := range real {
+		n := len(name)
+		swap := name
+		for i := 0; i+1 < n; i++ {
+			if name[i] != name[i+1] {
+				swap = name[:i] + name[i+1:i+2] + name[i:i+1] + name[i+2:]
+				break
+			}
+		}
+		for _, slip := range []string{
+			name[:n-1],                    // the last letter lost
+			name[:n/2] + "x" + name[n/2:], // a letter too many
+			name[:n-1] + "q",              // a wrong last letter
+			swap,                          // two letters swapped
+			strings.ReplaceAll(name, "_", "-"),
+		} {
+			if slip != name {
+				check(slip, name)
+			}
+		}
+	}
+}
+
+// caseless looks keys up as Fluent Bit does (flb_kv_get_key_value: case-insensitive).
+type caseless map[string]string
+
+func (m caseless) Get(key string) string {
+	for k, v := range m {
+		if strings.EqualFold(k, key) {
+			return v
+		}
+	}
+	return ""
+}
+
+// The probes must not trip over real keys: every key set at once is a valid configuration as far
+// as slips go.
+func TestRealKeysAreNotSlips(t *testing.T) {
+	for _, k := range Keys() {
+		for _, name := range append([]string{k.Name}, k.Aliases...) {
+			if _, ok := slipTable()[name]; ok {
+				t.Errorf("%s is a key (or an alias) and a slip", name)
+			}
+		}
+	}
+	_, err := Load(Map{"es_hosts": "http://a:9200", "es_index": "logs-siemscore.all-x", "es_namespace": "x", "dead_letter_path": "/tmp/x", "shutdown_grace": "1s"})
+	if err != nil && strings.Contains(err.Error(), "did you mean") {
+		t.Errorf("real keys reported as slips: %v", err)
 	}
 }

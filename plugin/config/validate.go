@@ -21,6 +21,7 @@ const (
 	minTimeout        = time.Second
 	maxTimeout        = 10 * time.Minute
 	maxRetryBudget    = 10 * time.Minute
+	maxShutdownGrace  = time.Minute
 	maxBulkRecords    = 100_000
 	minBulkBytes      = 1 << 10
 	maxBulkBytes      = 100 << 20
@@ -56,6 +57,7 @@ var componentKeys = map[string]string{
 	"deliver.RetryBudget": "es_retry_budget", "deliver.Templates": "es_template_install",
 	"deliver.Landing": "es_data_streams", "deliver.Pipeline": "es_pipeline",
 	"geoip.CityDB": "geo_city_db", "geoip.ASNDB": "geo_asn_db", "geoip.ASNRanges": "geo_asn_csv",
+	"deliver.DeadLetterPath": "dead_letter_path", "deliver.DeadLetterMaxBytes": "dead_letter_max_size",
 }
 
 // keyProblems turns a component's validation errors into problems of the plugin's keys. An error
@@ -116,6 +118,7 @@ func (c *Config) ESClient() esclient.Config {
 func (c *Config) Deliver() deliver.Config {
 	d := deliver.DefaultConfig()
 	d.Namespace, d.Index, d.DeadLetterIndex = c.Namespace, c.Index, c.DeadLetterIndex
+	d.DeadLetterPath, d.DeadLetterMaxBytes = c.DeadLetterPath, c.DeadLetterMax
 	d.MaxBatchDocs, d.MaxBatchBytes = c.BulkMaxRecords, int(c.BulkMaxBytes)
 	d.RetryBudget = c.RetryBudget
 	d.Templates.Enabled = c.InstallTemplate
@@ -154,6 +157,9 @@ func (c *Config) problems() []problem {
 	}
 	if c.RetryBudget < 0 || c.RetryBudget > maxRetryBudget {
 		add("es_retry_budget", "%s is out of range; accepted: 0 to %s", c.RetryBudget, maxRetryBudget)
+	}
+	if c.ShutdownGrace < 0 || c.ShutdownGrace > maxShutdownGrace {
+		add("shutdown_grace", "%s is out of range; accepted: 0 to %s", c.ShutdownGrace, maxShutdownGrace)
 	}
 	// A key the plugin's own bounds already refused needs no second word from its component.
 	said := map[string]bool{}

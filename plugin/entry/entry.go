@@ -32,6 +32,9 @@ const (
 // Instance is a running [OUTPUT] instance.
 type Instance interface {
 	Flush(chunk []byte, tag func() string) deliver.Status
+	// Stopping says that Fluent Bit is stopping: deliveries still running after the instance's
+	// shutdown grace are to be cancelled.
+	Stopping()
 	Close() error
 	Stats() pipeline.Stats
 }
@@ -56,6 +59,8 @@ type Plugin struct {
 	started   int // Init calls so far; names the default instance aliases
 	lastID    Handle
 	instances map[Handle]*running
+	signals   signals
+	watch     *stopWatch // while instances run
 }
 
 type running struct {
@@ -72,6 +77,7 @@ func New(open Opener, stderr io.Writer) *Plugin {
 		log:       flblog.New(stderr, flblog.Plugin, hclog.Info),
 		getenv:    os.Getenv,
 		instances: map[Handle]*running{},
+		signals:   osSignals,
 	}
 }
 
@@ -135,6 +141,7 @@ func (p *Plugin) Init(get config.Getter) (h Handle, rc int) {
 	p.lastID++
 	h = p.lastID
 	p.instances[h] = &running{inst: inst, log: log, name: name}
+	p.watchStop()
 	p.mu.Unlock()
 	log.Info("started", describe(cfg)...)
 	return h, FLBOK
@@ -242,7 +249,12 @@ func (p *Plugin) Exit(ctx any) (rc int) {
 	p.mu.Lock()
 	r, ok := p.instances[h]
 	delete(p.instances, h)
+	var last *stopWatch
+	if len(p.instances) == 0 {
+		last, p.watch = p.watch, nil
+	}
 	p.mu.Unlock()
+	p.unwatchStop(last)
 	if !ok {
 		log.Debug("exit for an instance that is not running", "handle", h)
 		return FLBOK

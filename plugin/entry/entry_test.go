@@ -3,13 +3,18 @@ package entry
 import (
 	"bytes"
 	"errors"
+	"os"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/hashicorp/go-hclog"
+	"go.uber.org/goleak"
 
 	"github.com/siemscore/siemscore/elastic/deliver"
 	"github.com/siemscore/siemscore/plugin/config"
@@ -19,12 +24,22 @@ import (
 
 // fakeInstance answers flushes with code, or panics when panicky.
 type fakeInstance struct {
-	mu      sync.Mutex
-	cfg     config.Config
-	code    deliver.Status
-	panicky bool
-	chunks  [][]byte
-	closed  int
+	mu       sync.Mutex
+	cfg      config.Config
+	code     deliver.Status
+	panicky  bool
+	chunks   [][]byte
+	closed   int
+	stopping int
+}
+
+func (f *fakeInstance) Stopping() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.stopping++
+	if f.panicky {
+		panic("stopping panicked")
+	}
 }
 
 func (f *fakeInstance) Flush(chunk []byte, tag func() string) deliver.Status {
@@ -57,10 +72,56 @@ type harness struct {
 	stderr    *flblogtest.Buffer
 	instances []*fakeInstance
 	openErr   error
+	sig       *fakeSignals
+}
+
+// fakeSignals stands in for os/signal: the test delivers signals itself and sees what is
+// passed on to "Fluent Bit".
+type fakeSignals struct {
+	mu       sync.Mutex
+	c        chan<- os.Signal
+	watched  []os.Signal
+	passed   []os.Signal
+	watching bool
+	passErr  error
+}
+
+func (f *fakeSignals) signals() signals {
+	return signals{
+		notify: func(c chan<- os.Signal, sig ...os.Signal) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			f.c, f.watched, f.watching = c, sig, true
+		},
+		stop: func(chan<- os.Signal) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			f.watching = false
+		},
+		pass: func(sig os.Signal) error {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			f.passed = append(f.passed, sig)
+			return f.passErr
+		},
+	}
+}
+
+func (f *fakeSignals) send(sig os.Signal) {
+	f.mu.Lock()
+	c := f.c
+	f.mu.Unlock()
+	c <- sig
+}
+
+func (f *fakeSignals) state() (watching bool, passed []os.Signal) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.watching, slices.Clone(f.passed)
 }
 
 func newHarness() *harness {
-	h := &harness{stderr: &flblogtest.Buffer{}}
+	h := &harness{stderr: &flblogtest.Buffer{}, sig: &fakeSignals{}}
 	h.plugin = New(func(cfg config.Config, log hclog.Logger) (Instance, error) {
 		if h.openErr != nil {
 			return nil, h.openErr
@@ -71,6 +132,7 @@ func newHarness() *harness {
 		h.mu.Unlock()
 		return f, nil
 	}, h.stderr)
+	h.plugin.signals = h.sig.signals()
 	return h
 }
 
@@ -284,4 +346,53 @@ func TestGCDefaults(t *testing.T) {
 			t.Errorf("a second Init set GOGC again: %d", got)
 		}
 	}
+}
+
+// Fluent Bit's stop signal reaches every instance (so a hung delivery is cut after the grace)
+// and is passed straight on to Fluent Bit; a panic while telling an instance is contained; the
+// watch starts with the first instance and ends with the last, leaving no goroutine behind.
+func TestStopSignalIsPassedOnAndStopsEveryInstance(t *testing.T) {
+	before := goleak.IgnoreCurrent()
+	h := newHarness()
+	a, rc := h.plugin.Init(config.Map{})
+	b, rc2 := h.plugin.Init(config.Map{})
+	if rc != FLBOK || rc2 != FLBOK {
+		t.Fatalf("Init: %d %d\n%s", rc, rc2, h.stderr)
+	}
+	if watching, _ := h.sig.state(); !watching || !slices.Contains(h.sig.watched, os.Signal(syscall.SIGTERM)) {
+		t.Fatalf("no watch of SIGTERM while instances run: %v", h.sig.watched)
+	}
+	h.instances[0].panicky = true
+	h.sig.send(syscall.SIGTERM)
+	stops := func(f *fakeInstance) int {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return f.stopping
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for (stops(h.instances[0]) == 0 || stops(h.instances[1]) == 0) && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	watching, passed := h.sig.state()
+	if watching || !slices.Equal(passed, []os.Signal{syscall.SIGTERM}) {
+		t.Errorf("after the signal: watching %v, passed on %v", watching, passed)
+	}
+	if stops(h.instances[0]) != 1 || stops(h.instances[1]) != 1 {
+		t.Errorf("Stopping calls: %d, %d", stops(h.instances[0]), stops(h.instances[1]))
+	}
+	if !strings.Contains(h.stderr.String(), "stop of an instance panicked") {
+		t.Errorf("the panic must be logged:\n%s", h.stderr)
+	}
+	h.plugin.Exit(a)
+	h.plugin.Exit(b)
+	goleak.VerifyNone(t, before)
+
+	// Without a signal: the last Exit ends the watch.
+	h = newHarness()
+	c, _ := h.plugin.Init(config.Map{})
+	h.plugin.Exit(c)
+	if watching, passed := h.sig.state(); watching || len(passed) != 0 {
+		t.Errorf("after the last Exit: watching %v, passed %v", watching, passed)
+	}
+	goleak.VerifyNone(t, before)
 }

@@ -13,10 +13,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/siemscore/siemscore/plugin/safe"
 	"github.com/siemscore/siemscore/processors/ecs"
 )
 
@@ -150,21 +152,26 @@ type Server struct {
 	done chan struct{}
 }
 
-// Serve starts an HTTP server on addr (host:port; ":0" picks a port) answering /metrics.
-func (m *Metrics) Serve(addr string) (*Server, error) {
+// Serve starts an HTTP server on addr (host:port; ":0" picks a port) answering /metrics. A
+// panic in the server (outside a handler, which net/http recovers itself) is logged to log and
+// ends it.
+func (m *Metrics) Serve(addr string, log hclog.Logger) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("metrics: listen on %s: %w", addr, err)
 	}
+	return m.serve(ln, log), nil
+}
+
+func (m *Metrics) serve(ln net.Listener, log hclog.Logger) *Server {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", m.Handler())
 	s := &Server{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}, addr: ln.Addr(), done: make(chan struct{})}
-	go func() {
+	safe.Go(log, "metrics server", func() {
 		defer close(s.done)
 		_ = s.srv.Serve(ln) // returns ErrServerClosed on Close
-
-	}()
-	return s, nil
+	})
+	return s
 }
 
 // Addr is the address the server listens on.

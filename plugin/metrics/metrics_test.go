@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
+
 	"github.com/siemscore/siemscore/plugin/metrics"
 	"github.com/siemscore/siemscore/processors/ecs"
 )
@@ -27,7 +29,7 @@ func TestCountersAndEndpoint(t *testing.T) {
 		t.Fatalf("snapshot %+v", s)
 	}
 
-	srv, err := m.Serve("127.0.0.1:0")
+	srv, err := m.Serve("127.0.0.1:0", hclog.NewNullLogger())
 	if err != nil {
 		t.Fatal(err)
 	}

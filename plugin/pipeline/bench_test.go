@@ -95,9 +95,10 @@ func BenchmarkFlushStages(b *testing.B) {
 	var batch processors.Batch
 	route := func(recs []ecs.Record) []ecs.Record {
 		batch.Reset(append(batch.Tree().Buffer()[:0], w.chunk...))
+		ids := processors.NewChunk()
 		for d := decode.New(batch.Tree()); d.Next(); {
 			ev := d.Event()
-			recs = proc.AppendBody(recs, &batch, ev.Body, ev.Time)
+			recs = proc.AppendBody(recs, &batch, ev.Body, ev.Time, ids)
 		}
 		return recs
 	}
@@ -123,14 +124,18 @@ func BenchmarkFlushStages(b *testing.B) {
 		for d := decode.New(decoding.Tree()); d.Next(); {
 		}
 	})
-	var routing processors.Batch
+	var (
+		routing processors.Batch
+		ids     processors.Chunk
+	)
 	routed := make([]ecs.Record, 0, len(recs))
 	stage("decode+route", func() {
 		routing.Reset(append(routing.Tree().Buffer()[:0], w.chunk...))
+		ids.Reset()
 		routed = routed[:0]
 		for d := decode.New(routing.Tree()); d.Next(); {
 			ev := d.Event()
-			routed = proc.AppendBody(routed, &routing, ev.Body, ev.Time)
+			routed = proc.AppendBody(routed, &routing, ev.Body, ev.Time, &ids)
 		}
 	})
 	stage("score", func() {

@@ -32,7 +32,7 @@ func openModel(path string, interval time.Duration, opt bundle.DecodeOptions, lo
 		return nil, fmt.Errorf("model_bundle: %w", err)
 	}
 	if interval > 0 {
-		m.watch = watch([]string{path}, seen, interval, m.reload)
+		m.watch = watch([]string{path}, seen, interval, m.reload, "bundle watcher", log)
 	}
 	return m, nil
 }

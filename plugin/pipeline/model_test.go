@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -148,4 +149,35 @@ func TestModelKeyRefusesUnsignedBundles(t *testing.T) {
 	if strings.Contains(logs.String(), string(key)) {
 		t.Errorf("the key shows in the log:\n%s", logs.String())
 	}
+}
+
+// A panic in a file watcher (the bundle's, the geo databases') must not kill Fluent Bit, nor the
+// watcher: it is logged, and the next change is reloaded as usual.
+func TestWatcherSurvivesAPanic(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "model.bundle")
+	if err := os.WriteFile(path, []byte("v1"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var logs flblogtest.Buffer
+	var rounds atomic.Int32
+	w := watch([]string{path}, stamps([]string{path}), 20*time.Millisecond, func() {
+		if rounds.Add(1) == 1 {
+			var b *bundle.Bundle
+			_ = b.VersionString() // a nil dereference, as a bug would cause
+		}
+	}, "bundle watcher", hclog.New(&hclog.LoggerOptions{Output: &logs}))
+	defer w.Close()
+	replace := func(content string) {
+		tmp := path + ".new"
+		if err := os.WriteFile(tmp, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	replace("v2")
+	waitFor(t, func() bool { return strings.Contains(logs.String(), "bundle watcher panicked") }, "the panic to be logged")
+	replace("v3")
+	waitFor(t, func() bool { return rounds.Load() >= 2 }, "the watcher to reload after the panic")
 }

@@ -76,6 +76,7 @@ func Open(cfg config.Config, log hclog.Logger) (*Instance, error) {
 		// last request in flight finish rather than be cut off.
 		Budget:       cfg.RetryBudget + cfg.Timeout,
 		BatchRecords: cfg.BulkMaxRecords,
+		Grace:        cfg.ShutdownGrace,
 		Log:          log,
 		Closers:      closers,
 	})
@@ -118,7 +119,7 @@ func openGeo(cfg config.Config, log hclog.Logger) (*geoDBs, error) {
 			}
 			g.Swap(db)
 			log.Info("geo and ASN databases reloaded", "source", db.Source)
-		})
+		}, "geo database watcher", log)
 	}
 	return g, nil
 }

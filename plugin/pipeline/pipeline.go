@@ -18,8 +18,6 @@ import (
 	"github.com/siemscore/siemscore/elastic/deliver"
 	"github.com/siemscore/siemscore/plugin/decode"
 	"github.com/siemscore/siemscore/processors"
-	"github.com/siemscore/siemscore/processors/body"
-	"github.com/siemscore/siemscore/processors/digest"
 	"github.com/siemscore/siemscore/processors/ecs"
 )
 
@@ -52,7 +50,11 @@ type Options struct {
 	// Kerberos rows: delivering it in parts bounds a flush's memory by a part instead of by the
 	// chunk. The chunk is OK only when every part is.
 	BatchRecords int
-	Log          hclog.Logger
+	// Grace is how long flushes in progress may go on once Fluent Bit stops (Stopping, Close)
+	// before their requests are cancelled and they return Retry; flushes that start after
+	// that get Grace as their budget. Zero cuts them at once.
+	Grace time.Duration
+	Log   hclog.Logger
 	// Closers are closed with the Instance, after the sink (the geo databases' watcher).
 	Closers []io.Closer
 }
@@ -71,12 +73,21 @@ type Instance struct {
 	// workers are the memory flushes run in, each taken by one flush at a time: about one per
 	// Fluent Bit worker thread, reused from flush to flush.
 	workers sync.Pool
+
+	// cut is cancelled a grace period after Fluent Bit began to stop; it cancels the flushes
+	// that were running then.
+	cut      context.Context
+	cutNow   context.CancelFunc
+	stopping sync.Once
+	cutTimer *time.Timer
 }
 
 // worker is one flush's memory: the chunk's copy and its decoded bodies, the documents, the
-// record and undecodable-input lists.
+// record and undecodable-input lists, and the numbering of the chunk's records (which spans
+// its parts).
 type worker struct {
 	batch processors.Batch
+	ids   processors.Chunk
 	recs  []ecs.Record
 	bad   []deliver.Undecodable
 }
@@ -92,6 +103,8 @@ func New(opts Options) (*Instance, error) {
 		return nil, errors.New("pipeline: no sink")
 	case opts.Budget <= 0:
 		return nil, errors.New("pipeline: the flush budget must be positive")
+	case opts.Grace < 0:
+		return nil, errors.New("pipeline: the shutdown grace must not be negative")
 	}
 	if opts.Log == nil {
 		opts.Log = hclog.NewNullLogger()
@@ -99,7 +112,9 @@ func New(opts Options) (*Instance, error) {
 	if opts.BatchRecords <= 0 {
 		opts.BatchRecords = DefaultBatchRecords
 	}
-	return &Instance{opts: opts}, nil
+	in := &Instance{opts: opts}
+	in.cut, in.cutNow = context.WithCancel(context.Background())
+	return in, nil
 }
 
 // Flush processes one chunk. chunk must stay valid and unchanged until Flush returns; nothing
@@ -115,14 +130,22 @@ func (in *Instance) Flush(chunk []byte, tag func() string) deliver.Status {
 	in.mu.RUnlock()
 	defer in.inflight.Done()
 
-	ctx, cancel := context.WithTimeout(context.Background(), in.opts.Budget)
+	budget := in.opts.Budget
+	if in.cut.Err() != nil {
+		budget = min(budget, in.opts.Grace) // Fluent Bit is stopping and the grace is over
+	}
+	ctx, cancel := context.WithTimeout(deliver.WithTag(context.Background(), tag), budget)
 	defer cancel()
+	if in.cut.Err() == nil {
+		defer context.AfterFunc(in.cut, cancel)()
+	}
 	w, _ := in.workers.Get().(*worker)
 	if w == nil {
 		w = new(worker)
 	}
 	defer in.workers.Put(w)
 	w.batch.Reset(append(w.batch.Tree().Buffer()[:0], chunk...))
+	w.ids.Reset()
 	d := decode.New(w.batch.Tree())
 	c := &in.counts
 	status := deliver.OK
@@ -165,19 +188,19 @@ func (in *Instance) build(w *worker, d *decode.Decoder, tag func() string) (b ba
 	for more = true; more && len(b.recs) < in.opts.BatchRecords; {
 		if more = d.Next(); !more {
 			if err := d.Err(); err != nil {
-				b.bad = append(b.bad, undecodable(tag(), err, d.Tail()))
+				b.bad = append(b.bad, undecodable(&w.ids, tag(), err, d.Tail()))
 			}
 			break
 		}
 		ev := d.Event()
 		if ev.Err != nil {
-			b.bad = append(b.bad, undecodable(tag(), ev.Err, ev.Raw))
+			b.bad = append(b.bad, undecodable(&w.ids, tag(), ev.Err, ev.Raw))
 			continue
 		}
 		// Each record is scored as soon as it is built, while its document is still in the
 		// CPU's cache.
 		n := len(b.recs)
-		b.recs = in.opts.Processor.AppendBody(b.recs, &w.batch, ev.Body, ev.Time)
+		b.recs = in.opts.Processor.AppendBody(b.recs, &w.batch, ev.Body, ev.Time, &w.ids)
 		for i := n; i < len(b.recs); i++ {
 			in.opts.Scorer.Score(&b.recs[i])
 		}
@@ -188,10 +211,10 @@ func (in *Instance) build(w *worker, d *decode.Decoder, tag func() string) (b ba
 // undecodable is the dead letter of input that is not a log event. The same bytes with the same
 // reason (a chunk Fluent Bit sends again, or two instances sharing the dead-letter stream) make
 // one document.
-func undecodable(tag string, err error, raw []byte) deliver.Undecodable {
+func undecodable(ids *processors.Chunk, tag string, err error, raw []byte) deliver.Undecodable {
 	reason := err.Error()
 	return deliver.Undecodable{
-		ID:  digest.ID(uint8(ecs.KindGeneric), digest.Key{deliver.DecodeErrorType, reason}, body.Of(raw)),
+		ID:  ids.UndecodableID(deliver.DecodeErrorType, reason, raw),
 		Tag: tag, Reason: reason, Raw: raw,
 	}
 }
@@ -203,7 +226,13 @@ func (in *Instance) deliver(ctx context.Context, b batch, tag func() string) del
 	in.counts.duplicates.Add(int64(out.Duplicates))
 	in.counts.deadLettered.Add(int64(out.DeadLettered))
 	if out.Status != deliver.OK {
-		log.Warn("delivery incomplete; the chunk will be retried", "tag", tag(), "records", len(b.recs), "undecodable", len(b.bad),
+		// A cluster-level cause (unreachable, refusing writes) is logged once by the sink when it
+		// starts and when it ends, not with every chunk it holds back.
+		level := hclog.Warn
+		if errors.Is(out.Err, deliver.ErrUnavailable) {
+			level = hclog.Debug
+		}
+		log.Log(level, "delivery incomplete; the chunk will be retried", "tag", tag(), "records", len(b.recs), "undecodable", len(b.bad),
 			"written", out.Created, "duplicates", out.Duplicates, "dead_lettered", out.DeadLettered, "error", out.Err)
 		return deliver.Retry
 	}
@@ -220,12 +249,25 @@ func (in *Instance) deliver(ctx context.Context, b batch, tag func() string) del
 	return deliver.OK
 }
 
-// sinkCloseTimeout bounds closing the sink's connections at shutdown.
-const sinkCloseTimeout = 10 * time.Second
+// sinkCloseTimeout bounds closing the sink's connections at shutdown, once no flush runs.
+const sinkCloseTimeout = 5 * time.Second
 
-// Close stops accepting flushes, waits for those in progress to finish (each is bounded by the
-// flush budget, so none is cut off half-way), then closes the sink. Later calls do nothing.
+// Stopping tells the instance that Fluent Bit is stopping: flushes still running Grace from now
+// are cancelled and return Retry (Fluent Bit keeps their chunks); later flushes get Grace as
+// their budget. Later calls do nothing.
+func (in *Instance) Stopping() {
+	in.stopping.Do(func() {
+		in.mu.Lock()
+		in.cutTimer = time.AfterFunc(in.opts.Grace, in.cutNow)
+		in.mu.Unlock()
+	})
+}
+
+// Close stops accepting flushes, gives those in progress Grace to finish, cancels the ones still
+// running then (they return Retry), waits for them to return, then closes the sink. It returns
+// within Grace plus the time a cancelled flush takes to unwind. Later calls do nothing.
 func (in *Instance) Close() error {
+	in.Stopping()
 	in.mu.Lock()
 	if in.closed {
 		in.mu.Unlock()
@@ -234,6 +276,10 @@ func (in *Instance) Close() error {
 	in.closed = true
 	in.mu.Unlock()
 	in.inflight.Wait()
+	in.mu.Lock()
+	in.cutTimer.Stop()
+	in.mu.Unlock()
+	in.cutNow()
 	ctx, cancel := context.WithTimeout(context.Background(), sinkCloseTimeout)
 	defer cancel()
 	var scorerErr error

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/siemscore/siemscore/elastic/deliver"
 	"github.com/siemscore/siemscore/plugin/decode/decodetest"
 	"github.com/siemscore/siemscore/plugin/plugintest"
@@ -443,5 +445,83 @@ func TestChunkDeliveredInParts(t *testing.T) {
 				tc.failAt, sink.parts, len(sink.recs), len(sink.letters), tc.parts, tc.delivered, tc.letters)
 		}
 		in.Close()
+	}
+}
+
+// hangingSink waits for its context like a request to an Elasticsearch that never answers,
+// then reports the chunk unacknowledged.
+type hangingSink struct {
+	fakeSink
+	entered chan struct{}
+}
+
+func (s *hangingSink) Deliver(ctx context.Context, recs []ecs.Record, bad ...deliver.Undecodable) deliver.Outcome {
+	s.entered <- struct{}{}
+	<-ctx.Done()
+	return deliver.Outcome{Status: deliver.Retry, Records: len(recs) + len(bad), Err: context.Cause(ctx)}
+}
+
+// Shutdown takes the grace, not the flush budget: a flush stuck on Elasticsearch is cancelled
+// once the grace is over and answers RETRY, and nothing is left running.
+func TestCloseCutsAHungFlushAfterTheGrace(t *testing.T) {
+	before := goleak.IgnoreCurrent()
+	sink := &hangingSink{entered: make(chan struct{}, 1)}
+	proc, _ := processors.New(processors.Options{})
+	const grace = 300 * time.Millisecond
+	in, err := New(Options{Processor: proc, Scorer: &countingScorer{}, Sink: sink, Budget: time.Hour, Grace: grace})
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk, err := plugintest.Chunk(plugintest.Mixed(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	flushed := make(chan deliver.Status, 1)
+	go func() { flushed <- in.Flush(chunk, tag) }()
+	<-sink.entered
+	start := time.Now()
+	if err := in.Close(); err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	if code := <-flushed; code != deliver.Retry {
+		t.Errorf("the cut flush answered %v, want RETRY", code)
+	}
+	if took < grace || took > grace+5*time.Second {
+		t.Errorf("Close took %v with a grace of %v and a budget of an hour", took, grace)
+	}
+	goleak.VerifyNone(t, before)
+}
+
+// Stopping (Fluent Bit's stop signal) starts the grace without Close: the flush in progress is
+// cut when it ends, and a flush that starts later gets the grace as its budget.
+func TestStoppingBoundsFlushesBeforeExit(t *testing.T) {
+	sink := &hangingSink{entered: make(chan struct{}, 1)}
+	proc, _ := processors.New(processors.Options{})
+	const grace = 200 * time.Millisecond
+	in, err := New(Options{Processor: proc, Scorer: &countingScorer{}, Sink: sink, Budget: time.Hour, Grace: grace})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	chunk, _ := plugintest.Chunk(plugintest.Mixed(2))
+	flushed := make(chan time.Duration, 2)
+	run := func() {
+		start := time.Now()
+		if code := in.Flush(chunk, tag); code != deliver.Retry {
+			t.Errorf("flush = %v, want RETRY", code)
+		}
+		flushed <- time.Since(start)
+	}
+	go run()
+	<-sink.entered
+	in.Stopping()
+	if d := <-flushed; d > grace+5*time.Second {
+		t.Errorf("the flush in progress took %v after Stopping with a grace of %v", d, grace)
+	}
+	go run()
+	<-sink.entered
+	if d := <-flushed; d < grace || d > grace+5*time.Second {
+		t.Errorf("a flush after the grace took %v, want about %v", d, grace)
 	}
 }

@@ -5,6 +5,10 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/siemscore/siemscore/plugin/safe"
 )
 
 // fileStamp is what tells a changed file from the one already seen. The trainer and database
@@ -47,16 +51,19 @@ type watcher struct {
 	paths  []string
 	seen   []fileStamp
 	reload func()
+	what   string // names the watcher in a panic's log line
+	log    hclog.Logger
 	stop   chan struct{}
 	done   sync.WaitGroup
 }
 
 // watch starts a watcher of paths, whose stamps were seen (taken before their content was
-// loaded, so that a change during the load is not missed).
-func watch(paths []string, seen []fileStamp, interval time.Duration, reload func()) *watcher {
-	w := &watcher{paths: paths, seen: seen, reload: reload, stop: make(chan struct{})}
+// loaded, so that a change during the load is not missed). A reload that panics is logged, as
+// what, and the next change is reloaded as usual; what was loaded before stays in use.
+func watch(paths []string, seen []fileStamp, interval time.Duration, reload func(), what string, log hclog.Logger) *watcher {
+	w := &watcher{paths: paths, seen: seen, reload: reload, what: what, log: log, stop: make(chan struct{})}
 	w.done.Add(1)
-	go w.run(interval)
+	safe.Go(log, what, func() { w.run(interval) })
 	return w
 }
 
@@ -75,7 +82,7 @@ func (w *watcher) run(interval time.Duration) {
 			continue
 		}
 		w.seen = now
-		w.reload()
+		_ = safe.Do(w.log, w.what, w.reload)
 	}
 }
 

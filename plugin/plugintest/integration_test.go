@@ -17,7 +17,6 @@ import (
 	"github.com/siemscore/siemscore/plugin/decode/decodetest"
 	"github.com/siemscore/siemscore/plugin/flbtest"
 	"github.com/siemscore/siemscore/plugin/plugintest"
-	"github.com/siemscore/siemscore/processors/ecs"
 )
 
 // stoppedLine is the line the plugin logs when an instance exits, with its totals.
@@ -60,7 +59,7 @@ func TestMixedRecordsExactlyOnce(t *testing.T) {
 		t.Logf("adding %d real records from ../shared/data", len(real))
 		bodies = append(bodies, real...)
 	}
-	want := expected(t, bodies)
+	want := expectedDocs(t, bodies)
 	chunks := chunking(t, bodies, 500, 3, "aws.mixed")
 
 	var stderr strings.Builder
@@ -89,10 +88,11 @@ func TestMixedRecordsExactlyOnce(t *testing.T) {
 	checkExactlyOnce(t, db, ns, want)
 
 	// Sample documents of each kind carry their fields.
-	ct := db.doc(target.DataStream("cloudtrail", ns), anyID(want[ecs.KindCloudTrail]))
-	gd := db.doc(target.DataStream("guardduty", ns), anyID(want[ecs.KindGuardDuty]))
-	krb := db.doc(target.DataStream("kerberos", ns), anyID(want[ecs.KindKerberos]))
-	gen := db.doc(target.DataStream("generic", ns), anyID(want[ecs.KindGeneric]))
+	// Sample documents, found by the markers of the first body of each kind (plugintest.Mixed).
+	ct := db.byMarker(target.DataStream("cloudtrail", ns), "event.id", plugintest.CloudTrail(0)["eventID"])
+	gd := db.byMarker(target.DataStream("guardduty", ns), "aws.guardduty.id", plugintest.GuardDuty(1)["id"])
+	krb := db.byMarker(target.DataStream("kerberos", ns), "event.id", plugintest.Kerberos(2)["uid"])
+	gen := db.byMarker(target.DataStream("generic", ns), "seq", plugintest.Generic(3)["seq"])
 	for name, check := range map[string]struct {
 		doc    map[string]any
 		fields []string
@@ -163,6 +163,8 @@ func TestBadConfigurationFailsInit(t *testing.T) {
 		// es output keys with no counterpart still stop Init.
 		{"es output key", map[string]string{"logstash_format": "on", "suppress_type_name": "on"}, []string{"logstash_format: not a siemscore key; use es_namespace", "suppress_type_name: not a siemscore key; use nothing"}},
 		{"plural slip", map[string]string{"es_host": "http://127.0.0.1:9200"}, []string{"es_host: not a siemscore key; use es_hosts"}},
+		// Found by probing every name one edit away through FLBPluginConfigKey, case-insensitively.
+		{"typo", map[string]string{"ES_HOTS": "http://es:9200", "dead-letter-path": "/tmp/x"}, []string{"es_hots: not a siemscore key; did you mean es_hosts?", "dead-letter-path: not a siemscore key; did you mean dead_letter_path?"}},
 		{"record type", map[string]string{"record_type": "vpcflow"}, []string{"record_type: \"vpcflow\": accepted: auto, generic, cloudtrail, guardduty, kerberos"}},
 		{"missing bundle", map[string]string{"model_bundle": "/nonexistent/model.bundle"}, []string{"model_bundle: stat /nonexistent/model.bundle: no such file or directory"}},
 		{"corrupt bundle", map[string]string{"model_bundle": corrupt}, []string{`start failed; Fluent Bit will not start error="model_bundle: ` + corrupt + `: bundle: not a siemscore bundle (bad magic)"`}},
@@ -284,10 +286,10 @@ func TestMalformedChunksAndTwoInstances(t *testing.T) {
 	if sum.Delivered != uint64(2*len(chunks)) || sum.Dropped != 0 {
 		t.Errorf("host: %d of %d routes delivered, %d dropped\n%s", sum.Delivered, 2*len(chunks), sum.Dropped, stderr.String())
 	}
-	want := expected(t, good)
+	want := expectedDocs(t, good)
 	checkExactlyOnce(t, db, ns, want)
 	// The first instance scores with the bundle; its parts have no model section to use.
-	ct := db.doc(target.DataStream("cloudtrail", ns), anyID(want[ecs.KindCloudTrail]))
+	ct := db.byMarker(target.DataStream("cloudtrail", ns), "event.id", plugintest.CloudTrail(0)["eventID"])
 	if field(ct, "siemscore.model.status") != "scored" || field(ct, "siemscore.model.version") != model.VersionString() {
 		t.Errorf("CloudTrail document scored as %v by %v, want scored by %s", field(ct, "siemscore.model.status"), field(ct, "siemscore.model.version"), model.VersionString())
 	}

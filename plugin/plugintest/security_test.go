@@ -132,7 +132,7 @@ func TestTLSAndCredentialFailuresRetryThenExactlyOnce(t *testing.T) {
 	}
 
 	bodies := plugintest.Mixed(120)
-	want := expected(t, bodies)
+	want := expectedDocs(t, bodies)
 	chunks := chunking(t, bodies, 40, 0, "aws.security")
 	var instances []flbtest.Instance
 	for _, o := range outputs {

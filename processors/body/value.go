@@ -80,6 +80,16 @@ func (t *Tree) NewInt(x int64) Value {
 	return Value{t, t.add(node{kind: Int, num: uint64(x)})}
 }
 
+// NewTime adds a Time.
+func (t *Tree) NewTime(x time.Time) Value {
+	return Value{t, t.add(node{kind: Time, num: uint64(x.Unix()), off: uint32(x.Nanosecond())})}
+}
+
+// NewMap adds an empty Map.
+func (t *Tree) NewMap() Value {
+	return Value{t, t.add(node{kind: Map, off: uint32(len(t.nodes))})}
+}
+
 // NewArray adds an Array of the values (which must belong to t).
 func (t *Tree) NewArray(vals ...Value) Value {
 	first := len(t.nodes)

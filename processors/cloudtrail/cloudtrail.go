@@ -185,7 +185,7 @@ func (p *Parser) Parse(ev body.Value, fallback time.Time) (*ecs.Document, error)
 
 	related := b.users[:0]
 	accountID := identity(b, fields.O(v[mUserIdentity]), &related)
-	mapSource(b, str(mSourceIPAddress))
+	mapSource(b, v[mSourceIPAddress])
 
 	for _, k := range [...]string{"userName", "newUserName"} {
 		if s := params.Get(k); s.Kind() == body.String {
@@ -279,7 +279,21 @@ func boolKeyword(b ecs.OptBool) string {
 }
 
 // mapSource fills source.address, and source.ip when the address is an IP.
-func mapSource(b *block, addr string) {
+func mapSource(b *block, v body.Value) {
+	if v.IsNull() {
+		return
+	}
+	addr, ok := fields.String(v)
+	if !ok {
+		// An object or array where an address belongs: kept, as JSON text, and flagged.
+		b.src.Address = v.Tree().Text(func(t []byte) []byte {
+			t, _ = v.AppendText(t)
+			return t
+		})
+		b.doc.Source = &b.src
+		fields.AddIssue(&b.doc, ecs.IssueSourceNotString)
+		return
+	}
 	if addr == "" {
 		return
 	}

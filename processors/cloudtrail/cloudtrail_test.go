@@ -211,6 +211,12 @@ func TestSourceAddress(t *testing.T) {
 	if d := parse(t, `{"eventName":"X","eventSource":"y"}`); d.Source != nil {
 		t.Errorf("no sourceIPAddress, no source: %+v", d.Source)
 	}
+	// An object where the address belongs does not vanish: it is kept as text, and flagged.
+	d := parse(t, `{"eventName":"X","eventSource":"y","sourceIPAddress":{"ip":"203.0.113.7","port":443}}`)
+	if d.Source == nil || d.Source.Address != `{"ip":"203.0.113.7","port":443}` || d.Source.IP.IsValid() ||
+		!slices.Contains(d.SiemScore.Issues, ecs.IssueSourceNotString) {
+		t.Errorf("an object as source address: %+v %v", d.Source, d.SiemScore.Issues)
+	}
 }
 
 func TestLowercaseKeys(t *testing.T) {

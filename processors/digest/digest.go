@@ -1,11 +1,11 @@
-// Package digest computes the deterministic Elasticsearch _id of a record.
+// Package digest hashes what identifies a record into its deterministic Elasticsearch _id; what
+// goes in is decided by processors/recordid.go.
 //
 // Real CloudTrail data shows that no field of an event is a reliable key on its own: test and
 // replayed events reuse eventIDs ("1", the same UUID across unrelated events), and the same event
 // can arrive twice (CloudTrail delivers at least once, Fluent Bit retries chunks). So the ID
-// hashes the record kind, the type's natural key and a canonical digest of the whole event:
-// identical events collapse into one document, and events that differ in any value never share
-// an ID.
+// hashes the record kind, the type's natural key and a canonical digest of the content it is
+// given: values that differ in anything never share an ID.
 //
 // The canonical form is independent of where the event came from: map keys are sorted, numbers
 // are normalised (msgpack int 5, JSON 5.0 and uint 5 hash the same; 5.5 stays a float), a
@@ -40,11 +40,12 @@ type Key [3]string
 // base64 form, 22 characters.
 const Size = 16
 
-// ID returns the record ID for an event of kind with natural key key and content event, a
-// value of a body tree (for input that never became a map, a String of the raw text). The ID
-// is written into the event's tree, so it costs no allocation and lives as long as the tree's
-// strings.
-func ID(kind uint8, key Key, event body.Value) string {
+// Sum is the hash of what identifies a record; its ID is the text form.
+type Sum [Size]byte
+
+// Hash returns the sum for an event of kind with natural key key and content event, a value of
+// a body tree (for input that never became a map, a String of the raw text).
+func Hash(kind uint8, key Key, event body.Value) Sum {
 	w := pool.Get().(*writer)
 	w.reset()
 	w.byte(kind)
@@ -53,9 +54,20 @@ func ID(kind uint8, key Key, event body.Value) string {
 	}
 	w.value(event)
 	w.flush()
-	sum := w.h.Sum128().Bytes()
+	sum := Sum(w.h.Sum128().Bytes())
 	pool.Put(w)
-	return event.Tree().Text(func(b []byte) []byte { return base64.RawURLEncoding.AppendEncode(b, sum[:]) })
+	return sum
+}
+
+// AppendID appends the ID of s: its unpadded URL-safe base64 form, 22 characters.
+func (s Sum) AppendID(b []byte) []byte {
+	return base64.RawURLEncoding.AppendEncode(b, s[:])
+}
+
+// ID returns the record ID for an event (see Hash). It is written into the event's tree, so it
+// costs no allocation and lives as long as the tree's strings.
+func ID(kind uint8, key Key, event body.Value) string {
+	return event.Tree().Text(Hash(kind, key, event).AppendID)
 }
 
 var pool = sync.Pool{New: func() any { return &writer{h: xxh3.New128()} }}

@@ -56,6 +56,10 @@ type Item struct {
 	File   string
 	Line   int // 1-based line on which the body starts
 	Err    error
+	// Raw is the text of input that was read but is not an event object (a number, a string,
+	// an empty array, a line that is not JSON): Err says why. Empty when nothing was read (a
+	// read error, a JSON document broken off).
+	Raw string
 }
 
 // Reader reads the bodies of one file.
@@ -101,9 +105,11 @@ func NewReader(r io.Reader, name string) (*Reader, error) {
 		br.Discard(3) // a byte-order mark some Windows tools write: not part of the content
 	}
 	head, err := br.Peek(peekSize)
-	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) && len(head) == 0 {
 		return nil, fmt.Errorf("input: %s: %w", name, err)
 	}
+	// A read error after some content (a truncated .gz) is met again, and reported as an item,
+	// once the reader reaches it: what comes before it is read as usual, whatever the file's size.
 	head = bytes.TrimLeft(head, " \t\r\n")
 	switch {
 	case len(head) == 0:
@@ -225,9 +231,12 @@ func jsonLinesReader(r *bufio.Reader, name string) func() (Item, bool) {
 			}
 			var v any
 			if err := json.Unmarshal(line, &v); err != nil {
-				return Item{File: name, Line: l.line, Err: fmt.Errorf("%s:%d: %w", name, l.line, err)}, true
+				return Item{File: name, Line: l.line, Err: fmt.Errorf("%s:%d: %w", name, l.line, err), Raw: string(line)}, true
 			}
 			if arr, ok := v.([]any); ok {
+				if len(arr) == 0 {
+					return Item{File: name, Line: l.line, Err: fmt.Errorf("%s:%d: an empty array holds no event", name, l.line), Raw: string(line)}, true
+				}
 				pending, pendingLine = arr, l.line
 				continue
 			}
@@ -240,7 +249,24 @@ func object(v any, name string, line int) (Item, bool) {
 	if m, ok := v.(map[string]any); ok {
 		return Item{Body: m, File: name, Line: line}, true
 	}
-	return Item{File: name, Line: line, Err: fmt.Errorf("%s:%d: the JSON value is a %T, not an event object", name, line, v)}, true
+	raw, _ := json.Marshal(v) // a value json decoded re-encodes
+	return Item{File: name, Line: line, Err: fmt.Errorf("%s:%d: the JSON value is %s, not an event object", name, line, kind(v)), Raw: string(raw)}, true
+}
+
+func kind(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case []any:
+		return "an array"
+	case map[string]any:
+		return "an object"
+	}
+	return "a number"
 }
 
 // tsvReader yields one body per Zeek TSV row.

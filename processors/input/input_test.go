@@ -3,6 +3,7 @@ package input
 import (
 	"bytes"
 	"compress/gzip"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,13 +14,14 @@ type result struct {
 	line int
 	body map[string]any
 	err  string
+	raw  string
 }
 
 func readAll(t *testing.T, r *Reader) []result {
 	t.Helper()
 	var out []result
 	for it := range r.All() {
-		res := result{line: it.Line, body: it.Body}
+		res := result{line: it.Line, body: it.Body, raw: it.Raw}
 		if it.Err != nil {
 			res.err = it.Err.Error()
 		}
@@ -47,7 +49,7 @@ func TestJSONLines(t *testing.T) {
 		line int
 		a    float64
 		err  string
-	}{{1, 1, ""}, {3, 2, ""}, {4, 0, "f:4:"}, {5, 3, ""}, {5, 4, ""}, {5, 0, "f:5: the JSON value is a float64"}, {6, 0, "f:6: the JSON value is a string"}, {7, 6, ""}}
+	}{{1, 1, ""}, {3, 2, ""}, {4, 0, "f:4:"}, {5, 3, ""}, {5, 4, ""}, {5, 0, "f:5: the JSON value is a number"}, {6, 0, "f:6: the JSON value is a string"}, {7, 6, ""}}
 	if len(got) != len(want) {
 		t.Fatalf("got %d items %+v, want %d", len(got), got, len(want))
 	}
@@ -73,7 +75,7 @@ func TestJSONDocumentRecords(t *testing.T) {
 		val  any
 		err  string
 	}
-	want := []w{{3, "eventName", "A", ""}, {5, "eventName", "B", ""}, {7, "", nil, "f:7: the JSON value is a float64"},
+	want := []w{{3, "eventName", "A", ""}, {5, "eventName", "B", ""}, {7, "", nil, "f:7: the JSON value is a number"},
 		{11, "single", true, ""}, {14, "e", 1.0, ""}, {15, "e", 2.0, ""}}
 	if len(got) != len(want) {
 		t.Fatalf("got %+v", got)
@@ -226,5 +228,58 @@ func TestZeekStream(t *testing.T) {
 	r, _ = NewReader(strings.NewReader(headerless), "x.log")
 	if it, _ := r.Next(); it.Stream != "" {
 		t.Errorf("columns shared with conn.log must not name a stream: %q", it.Stream)
+	}
+}
+
+// Every line of a JSON-lines file comes back as bodies or as an error item holding its text:
+// nothing is skipped silently (an empty array included).
+func TestEveryLineIsAccountedFor(t *testing.T) {
+	got, _ := read(t, "{\"a\":0}\n5\n\"s\"\nnull\ntrue\n[]\n[1,{\"a\":1}]\nnot json\n{\"a\":2}\n")
+	want := []struct {
+		line     int
+		raw, err string
+	}{{1, "", ""}, {2, "5", "a number"}, {3, `"s"`, "a string"}, {4, "null", "null"}, {5, "true", "a boolean"},
+		{6, "[]", "an empty array holds no event"}, {7, "1", "a number"}, {7, "", ""}, {8, "not json", "invalid character"}, {9, "", ""}}
+	if len(got) != len(want) {
+		t.Fatalf("%d items, want %d: %+v", len(got), len(want), got)
+	}
+	for i, w := range want {
+		g := got[i]
+		if g.line != w.line || g.raw != w.raw || !strings.Contains(g.err, w.err) || (w.err == "") != (g.err == "") {
+			t.Errorf("item %d = %+v, want %+v", i, g, w)
+		}
+	}
+}
+
+// A truncated .gz yields every complete line before the cut and then one error, whether the
+// file is smaller or larger than what format detection reads ahead.
+func TestTruncatedGzip(t *testing.T) {
+	for _, n := range []int{3, 40_000} {
+		var buf bytes.Buffer
+		gz := gzip.NewWriter(&buf)
+		for i := range n {
+			fmt.Fprintf(gz, "{\"n\":%d,\"pad\":%q}\n", i, strings.Repeat("x", 40))
+		}
+		gz.Close()
+		cut := buf.Bytes()[:buf.Len()-12] // lose the trailer and a little data
+		r, err := NewReader(bytes.NewReader(cut), "cut.gz")
+		if err != nil {
+			t.Fatalf("%d lines: %v", n, err)
+		}
+		got := readAll(t, r)
+		var good, bad int
+		for _, g := range got {
+			if g.err != "" {
+				bad++
+				continue
+			}
+			if g.body["n"] != float64(good) {
+				t.Fatalf("%d lines: body %d is %v", n, good, g.body)
+			}
+			good++
+		}
+		if bad != 1 || good < n-2 || good > n {
+			t.Errorf("%d lines cut short: %d read, %d errors", n, good, bad)
+		}
 	}
 }
