@@ -321,7 +321,7 @@ func TestRealRecordsPreserved(t *testing.T) {
 		ev := realdatatest.Event(b)
 		text := canonical(t, ev)
 		recs := process(t, p, map[string]any{"log": text, "stream": "stdout"})
-		if len(recs) != 1 || recs[0].Kind == ecs.KindGeneric || recs[0].Doc.Event.Original != text || recs[0].Doc.Passthrough["stream"] != "stdout" {
+		if len(recs) != 1 || recs[0].Kind == ecs.KindGeneric || recs[0].Doc.Event.Original != text || passthrough(t, recs[0].Doc)["stream"] != "stdout" {
 			t.Errorf("%s:%d: %d records, kind %v", b.File, b.Line, len(recs), recs[0].Kind)
 		}
 		// The same event as text or as a map is the same record (the pass-through keys around

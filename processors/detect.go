@@ -3,6 +3,7 @@ package processors
 import (
 	"strings"
 
+	"github.com/siemscore/siemscore/processors/body"
 	"github.com/siemscore/siemscore/processors/ecs"
 	"github.com/siemscore/siemscore/processors/zeek"
 )
@@ -22,7 +23,7 @@ import (
 //     "_path": "kerberos", which also covers rows Zeek wrote with all of those unset.
 //
 // EventBridge envelopes are unwrapped before detection (see envelope).
-func detect(b map[string]any) ecs.Kind {
+func detect(b body.Value) ecs.Kind {
 	name := has(b, "eventName", "eventname")
 	source := has(b, "eventSource", "eventsource")
 	if name || source {
@@ -56,47 +57,40 @@ func streamKind(s string) ecs.Kind {
 // keyed reports whether b has the fields an event of kind k cannot do without (those its
 // parser's natural key and type check read), so that a stream hint never turns an unrelated
 // record into an empty event of that kind.
-func keyed(k ecs.Kind, b map[string]any) bool {
+func keyed(k ecs.Kind, b body.Value) bool {
 	return k == ecs.KindKerberos && (has(b, "uid", "") || has(b, "id.orig_h", "id_orig_h"))
 }
 
-func kerberosOnly(b map[string]any) bool {
+func kerberosOnly(b body.Value) bool {
 	for _, k := range zeek.KerberosOnlyFields {
-		if _, ok := b[k]; ok {
+		if b.Get(k).Exists() {
 			return true
 		}
 	}
 	return has(b, "service", "") && has(b, "success", "")
 }
 
-func has(b map[string]any, key, alt string) bool {
-	if _, ok := b[key]; ok {
-		return true
-	}
-	if alt == "" {
-		return false
-	}
-	_, ok := b[alt]
-	return ok
+func has(b body.Value, key, alt string) bool {
+	return b.Get(key).Exists() || alt != "" && b.Get(alt).Exists()
 }
 
-func stream(b map[string]any, key string) string {
-	s, _ := b[key].(string)
-	return s
+func stream(b body.Value, key string) string {
+	if v := b.Get(key); v.Kind() == body.String {
+		return v.Str()
+	}
+	return ""
 }
 
 // envelope returns the event inside an EventBridge envelope ({"detail-type": ..., "detail":
 // {...}}) and the kind its detail-type announces (ecs.KindGeneric when it announces none the
 // processors know).
-func envelope(b map[string]any) (map[string]any, ecs.Kind, bool) {
-	dt, ok := b["detail-type"].(string)
-	if !ok {
-		return nil, 0, false
+func envelope(b body.Value) (body.Value, ecs.Kind, bool) {
+	v := b.Get("detail-type")
+	detail := b.Get("detail")
+	if v.Kind() != body.String || detail.Kind() != body.Map {
+		return body.Value{}, 0, false
 	}
-	detail, ok := b["detail"].(map[string]any)
-	if !ok {
-		return nil, 0, false
-	}
+	dt := v.Str()
 	switch {
 	case dt == "GuardDuty Finding":
 		return detail, ecs.KindGuardDuty, true
@@ -110,11 +104,11 @@ func envelope(b map[string]any) (map[string]any, ecs.Kind, bool) {
 // "result": {"_raw": "...", "_time": ..., "host": ...}}), which is how Splunk's REST API and
 // `splunk search -output json` hand events over (Elastic's CloudTrail integration reads the
 // same shape). Splunk's own fields describe the index, not the event, and are dropped.
-func splunkRaw(b map[string]any) (string, bool) {
-	result, ok := b["result"].(map[string]any)
-	if !ok {
-		return "", false
+func splunkRaw(b body.Value) (body.Value, bool) {
+	result := b.Get("result")
+	if result.Kind() != body.Map {
+		return body.Value{}, false
 	}
-	raw, ok := result["_raw"].(string)
-	return raw, ok
+	raw := result.Get("_raw")
+	return raw, raw.Kind() == body.String
 }

@@ -6,22 +6,23 @@ import (
 	"testing"
 	"time"
 
+	"github.com/siemscore/siemscore/processors/body"
 	"github.com/siemscore/siemscore/processors/ecs"
 )
 
 // Nothing in the parsers is known to panic, so the last line of defence is tested directly.
 func TestPanicRecord(t *testing.T) {
 	fb := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	body := map[string]any{"eventName": "X", "n": 1.0}
+	ev := body.Of(map[string]any{"eventName": "X", "n": 1.0})
 	a := arrival{at: fb, fallback: fb}
-	r := panicRecord(body, "boom", a)
+	r := panicRecord(ev, "boom", a)
 	if r.Kind != ecs.KindGeneric || r.Doc.Event.Kind != "pipeline_error" || r.Doc.Error.Type != ErrTypePanic || !strings.Contains(r.Doc.Error.Message, "boom") {
 		t.Errorf("panic record: %+v %+v", r.Doc.Event, r.Doc.Error)
 	}
 	if r.Doc.Event.Original != `{"eventName":"X","n":1}` || !r.Doc.Timestamp.Equal(fb) {
 		t.Errorf("the body must be kept: %q at %v", r.Doc.Event.Original, r.Doc.Timestamp)
 	}
-	if again := panicRecord(body, "boom", a); again.ID != r.ID || len(r.ID) != 22 {
+	if again := panicRecord(ev, "boom", a); again.ID != r.ID || len(r.ID) != 22 {
 		t.Errorf("the ID must be deterministic: %s %s", r.ID, again.ID)
 	}
 	b, err := r.Doc.MarshalJSON()

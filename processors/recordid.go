@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/siemscore/siemscore/processors/body"
 	"github.com/siemscore/siemscore/processors/digest"
 	"github.com/siemscore/siemscore/processors/ecs"
 )
@@ -39,34 +40,47 @@ import (
 //   - _id is unique per backing index of a data stream: a re-send across a rollover writes again.
 
 // Chunk numbers the records of one Fluent Bit chunk that would otherwise share an _id. Use one
-// per chunk, from one goroutine, in chunk order.
+// per chunk, from one goroutine, in chunk order; Reset makes it ready for the next chunk. The
+// zero Chunk is ready to use.
 type Chunk struct {
-	seen map[string]int
+	// seen counts the sums, not the IDs: a chunk is processed a part at a time in memory that
+	// is reused from part to part, and the IDs' text lives in that memory.
+	seen map[digest.Sum]int
 }
 
 // NewChunk returns the numbering of a new chunk.
-func NewChunk() *Chunk { return &Chunk{seen: map[string]int{}} }
+func NewChunk() *Chunk { return new(Chunk) }
 
-// number returns base for its first occurrence in the chunk and base.N for the N-th repeat
-// (counting from 1). base64url never contains '.', so a numbered ID cannot equal another
+// Reset forgets the numbering, for the next chunk.
+func (c *Chunk) Reset() { clear(c.seen) }
+
+// id writes into t the ID of sum for its first occurrence in the chunk and ID.N for the N-th
+// repeat (counting from 1). base64url never contains '.', so a numbered ID cannot equal another
 // record's base ID.
-func (c *Chunk) number(base string) string {
-	if c == nil {
-		return base
+func (c *Chunk) id(t *body.Tree, sum digest.Sum) string {
+	n := 0
+	if c != nil {
+		if c.seen == nil {
+			c.seen = map[digest.Sum]int{}
+		}
+		n = c.seen[sum]
+		c.seen[sum] = n + 1
 	}
-	n := c.seen[base]
-	c.seen[base] = n + 1
-	if n == 0 {
-		return base
-	}
-	return base + "." + strconv.Itoa(n)
+	return t.Text(func(b []byte) []byte {
+		b = sum.AppendID(b)
+		if n > 0 {
+			b = strconv.AppendInt(append(b, '.'), int64(n), 10)
+		}
+		return b
+	})
 }
 
 // UndecodableID is the _id of the dead letter of chunk bytes that are not a log event (errType
 // and reason say why). The bytes include the event's timestamp when there is one; identical bytes
 // of one chunk are numbered like records.
 func (c *Chunk) UndecodableID(errType, reason string, raw []byte) string {
-	return c.number(digest.ID(uint8(ecs.KindGeneric), digest.Key{errType, reason}, raw))
+	v := body.Of(raw)
+	return c.id(v.Tree(), digest.Hash(uint8(ecs.KindGeneric), digest.Key{errType, reason}, v))
 }
 
 // arrival is how an event reached the processors: its Fluent Bit time (as received, and as a
@@ -78,21 +92,27 @@ type arrival struct {
 }
 
 // typedID identifies an event with a natural key by content (see the rule above); without a
-// natural key it falls back to its arrival.
-func (a arrival) typedID(kind ecs.Kind, key digest.Key, ev, pass map[string]any) string {
+// natural key it falls back to its arrival. ev and pass (a map, or Absent) belong to one tree.
+func (a arrival) typedID(kind ecs.Kind, key digest.Key, ev, pass body.Value) string {
 	if key[0] == "" {
 		return a.arrivalID(kind, key, ev, pass)
 	}
 	// An event without pass-through keys hashes as before they were part of the ID, so
 	// documents written by earlier versions are still recognised.
-	var content any = ev
-	if pass != nil {
-		content = []any{ev, pass}
+	content := ev
+	if pass.Exists() {
+		content = ev.Tree().NewArray(ev, pass)
 	}
 	return digest.ID(uint8(kind), key, content)
 }
 
-// arrivalID identifies a record without a natural key by its content and its arrival.
-func (a arrival) arrivalID(kind ecs.Kind, key digest.Key, content any, pass map[string]any) string {
-	return a.chunk.number(digest.ID(uint8(kind), key, []any{content, pass, a.at}))
+// arrivalID identifies a record without a natural key by its content and its arrival: the array
+// [content, pass-through keys, Fluent Bit time], no pass-through keys being an empty map.
+func (a arrival) arrivalID(kind ecs.Kind, key digest.Key, content, pass body.Value) string {
+	t := content.Tree()
+	if !pass.Exists() {
+		pass = t.NewMap()
+	}
+	sum := digest.Hash(uint8(kind), key, t.NewArray(content, pass, t.NewTime(a.at)))
+	return a.chunk.id(t, sum)
 }

@@ -374,7 +374,7 @@ func kerberosScores(host netip.Addr, sprayer bool) ecs.KerberosScore {
 			Status: ecs.PartScored, Cluster: ecs.Int(1), ClusterSizeFraction: ecs.Float(0.62), Distance: ecs.Float(8.7),
 			ScoreNorm: ecs.Float(96), Severity: ecs.SeverityBand(96),
 			Reasons: []string{"distinct_clients", "principal_unknown", "preauth_failures"},
-			Features: &ecs.KerberosFeatures{Requests: 41, DistinctServers: 1, TopServerShare: 1, TopServerLoad: 900, Failures: 41,
+			Features: ecs.KerberosFeatures{Requests: 41, DistinctServers: 1, TopServerShare: 1, TopServerLoad: 900, Failures: 41,
 				FailureRatio: 0.976, DistinctClients: 38, DistinctServices: 1, PreauthFailures: 30, PrincipalUnknown: 11},
 		}
 	}
@@ -383,14 +383,14 @@ func kerberosScores(host netip.Addr, sprayer bool) ecs.KerberosScore {
 	return ecs.KerberosScore{
 		Status: ecs.PartScored, Cluster: ecs.Int(int64(b % 3)), ClusterSizeFraction: ecs.Float(0.3), Distance: ecs.Float(0.5 + s/20),
 		ScoreNorm: ecs.Float(s), Severity: ecs.SeverityBand(s),
-		Features: &ecs.KerberosFeatures{Requests: 6 + s, DistinctServers: 2, TopServerShare: 0.8, TopServerLoad: 400, Failures: float64(b % 2),
+		Features: ecs.KerberosFeatures{Requests: 6 + s, DistinctServers: 2, TopServerShare: 0.8, TopServerLoad: 400, Failures: float64(b % 2),
 			FailureRatio: float64(b%2) / (7 + s), DistinctClients: 1, DistinctServices: 3, PreauthFailures: float64(b % 2)},
 	}
 }
 
+// setRisk sets the risk as the scorer does for records whose source has no risk of its own.
 func setRisk(d *ecs.Document, norm float64) {
 	d.Event.RiskScoreNorm = ecs.Float(norm)
-	d.Event.RiskScore = ecs.Float(norm)
 }
 
 // addAPICalls takes the burst day of generated CloudTrail API activity (cron roles and humans,

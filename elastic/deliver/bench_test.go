@@ -41,9 +41,9 @@ func benchDocs(n int) []*ecs.Document {
 				ManagementEvent:   "true",
 				ReadOnly:          ecs.Bool(true),
 				RequestParameters: `{"roleArn":"arn:aws:iam::123456789012:role/deploy","roleSessionName":"ci"}`,
-				Flattened: ecs.CloudTrailFlat{RequestParameters: map[string]any{
-					"roleArn": "arn:aws:iam::123456789012:role/deploy", "roleSessionName": "ci", "durationSeconds": 3600,
-				}},
+				Flattened: ecs.CloudTrailFlat{
+					RequestParameters: `{"durationSeconds":3600,"roleArn":"arn:aws:iam::123456789012:role/deploy","roleSessionName":"ci"}`,
+				},
 			}},
 			SiemScore: ecs.SiemScore{
 				Model: ecs.ModelInfo{Version: "2024.03.01", Status: ecs.ModelScored},

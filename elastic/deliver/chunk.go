@@ -1,19 +1,22 @@
 package deliver
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8/esapi"
-	json "github.com/goccy/go-json"
 
 	"github.com/siemscore/siemscore/elastic/esclient"
 	"github.com/siemscore/siemscore/processors/ecs"
+	"github.com/siemscore/siemscore/processors/jsonw"
 )
 
 // recState is where a record of the chunk stands.
@@ -39,7 +42,9 @@ type item struct {
 	retry bool
 }
 
-// chunk is the state of one Deliver or Redeliver call.
+// chunk is the state of one Deliver or Redeliver call. Chunks are pooled by their Deliverer:
+// buf, state and items keep their memory from one call to the next, so a flush's bulk bodies are
+// written into memory the flush before it used (see requestBody for why that is safe).
 type chunk struct {
 	d       *Deliverer
 	tag     func() string
@@ -66,16 +71,37 @@ type chunk struct {
 	refusal    string // Redeliver: why the last refused record was
 	// written are the targets an item was written to, whose refusal conditions have cleared.
 	written map[string]bool
+	// want are the _ids of the request being sent, resp reads its answer.
+	want []string
+	resp responseReader
 }
 
-func newChunk(d *Deliverer, tag func() string, recs []ecs.Record, bad []Undecodable) *chunk {
-	n := len(recs) + len(bad)
-	return &chunk{d: d, tag: tag, recs: recs, bad: bad, state: make([]recState, n), items: make([]item, 0, n), written: map[string]bool{}}
+// newChunk takes a chunk from d's pool for a Deliver call (recs and bad), or a Redeliver call
+// (resends).
+func newChunk(d *Deliverer, tag func() string, recs []ecs.Record, bad []Undecodable, resends []Resend) *chunk {
+	c, _ := d.pool.Get().(*chunk)
+	if c == nil {
+		c = &chunk{written: map[string]bool{}}
+	}
+	n := len(recs) + len(bad) + len(resends)
+	*c = chunk{d: d, tag: tag, recs: recs, bad: bad, resends: resends, state: slices.Grow(c.state[:0], n)[:n],
+		buf: c.buf[:0], items: c.items[:0], toFile: c.toFile[:0], toFileRecs: c.toFileRecs[:0], written: c.written,
+		want: c.want[:0], resp: c.resp}
+	clear(c.state)
+	return c
 }
 
-func newReplay(d *Deliverer, resends []Resend) *chunk {
-	n := len(resends)
-	return &chunk{d: d, resends: resends, state: make([]recState, n), items: make([]item, 0, n), written: map[string]bool{}}
+// release returns the chunk to its Deliverer's pool; nothing of it may be used afterwards.
+func (c *chunk) release() {
+	d := c.d
+	clear(c.items) // drop the strings the items and results hold
+	clear(c.toFile)
+	clear(c.written)
+	clear(c.want)
+	clear(c.resp.results)
+	*c = chunk{state: c.state[:0], buf: c.buf[:0], items: c.items[:0], toFile: c.toFile[:0], toFileRecs: c.toFileRecs[:0],
+		written: c.written, want: c.want[:0], resp: c.resp}
+	d.pool.Put(c)
 }
 
 // errResponse marks a bulk response that cannot be trusted item by item.
@@ -168,23 +194,17 @@ func (c *chunk) outcome(err error) Outcome {
 
 // encode writes every record as a create action into the chunk buffer, so that items
 // 0..len(recs)-1 are the records in order, then the dead-letter entries of the undecodable
-// input. A record that cannot be encoded becomes its dead-letter entry instead.
-//
-// The documents are marshalled first and the buffer allocated once at its final size: growing
-// it by append would allocate about four times the chunk over the doublings.
+// input. A record without a document becomes its dead-letter entry instead.
 func (c *chunk) encode() []int {
 	if c.resends != nil {
 		return c.encodeResends()
 	}
-	bodies := make([][]byte, len(c.recs))
-	failures := make([]*rejection, len(c.recs))
-	size := 0
 	ingested := ecs.Time(time.Now().UTC())
 	for i := range c.recs {
 		r := &c.recs[i]
 		rt := c.d.routeOf(r.Kind)
 		if r.Doc == nil {
-			failures[i] = &rejection{Type: "document_missing_exception", Reason: "the record has no document"}
+			c.addDeadLetter(i, rt.index, 0, rejection{Type: "document_missing_exception", Reason: "the record has no document"})
 			continue
 		}
 		if rt.dataStream != (ecs.DataStream{}) {
@@ -193,23 +213,10 @@ func (c *chunk) encode() []int {
 		// When the document reaches Elasticsearch, as Fleet's final pipeline sets it (Elastic's
 		// detection rules run on event.ingested, so late records are still seen).
 		r.Doc.Event.Ingested = ingested
-		body, err := r.Doc.MarshalJSON()
-		if err != nil {
-			failures[i] = &rejection{Type: "document_encoding_exception", Reason: err.Error()}
-			continue
-		}
-		bodies[i] = body
-		size += len(rt.meta) + len(`,"_id":""}}`) + len(r.ID) + len(body) + 2
-	}
-	c.buf = make([]byte, 0, size)
-	for i, r := range c.recs {
-		rt := c.d.routeOf(r.Kind)
-		if failures[i] != nil {
-			c.addDeadLetter(i, rt.index, 0, *failures[i])
-			continue
-		}
-		c.addItem(i, rt, r.ID, bodies[i], false)
-		bodies[i] = nil // the copy in buf is the one sent; let the marshalled one go
+		start := len(c.buf)
+		c.buf = c.appendAction(c.buf, rt, r.ID)
+		c.buf = append(ecs.AppendDocument(c.buf, r.Doc), '\n')
+		c.items = append(c.items, item{rec: i, start: start, end: len(c.buf), index: rt.index, id: r.ID})
 	}
 	for j, u := range c.bad {
 		c.addUndecodable(len(c.recs)+j, u)
@@ -219,11 +226,6 @@ func (c *chunk) encode() []int {
 
 // encodeResends writes Redeliver's documents, as they were first sent, as create actions.
 func (c *chunk) encodeResends() []int {
-	size := 0
-	for _, r := range c.resends {
-		size += len(`{"create":{"_index":"","_id":""}}`) + len(r.Index) + len(r.ID) + len(r.Doc) + 2
-	}
-	c.buf = make([]byte, 0, size)
 	routes := map[[2]string]*route{}
 	for j, r := range c.resends {
 		rt, ok := routes[[2]string{r.Index, r.Pipeline}]
@@ -244,15 +246,18 @@ func (c *chunk) all() []int {
 	return send
 }
 
+// appendAction writes the action line of a create of id into rt.
+func (c *chunk) appendAction(b []byte, rt *route, id string) []byte {
+	b = append(b, rt.meta...)
+	if id != "" {
+		b = jsonw.String(append(b, `,"_id":`...), id)
+	}
+	return append(b, "}}\n"...)
+}
+
 func (c *chunk) addItem(rec int, rt *route, id string, body []byte, dead bool) {
 	start := len(c.buf)
-	c.buf = append(c.buf, rt.meta...)
-	if id != "" {
-		c.buf = append(c.buf, `,"_id":`...)
-		q, _ := json.Marshal(id) // marshalling a Go string cannot fail
-		c.buf = append(c.buf, q...)
-	}
-	c.buf = append(c.buf, "}}\n"...)
+	c.buf = c.appendAction(c.buf, rt, id)
 	c.buf = append(c.buf, body...)
 	c.buf = append(c.buf, '\n')
 	c.items = append(c.items, item{rec: rec, start: start, end: len(c.buf), index: rt.index, id: id, dead: dead})
@@ -283,16 +288,13 @@ func (c *chunk) sendRound(ctx context.Context, send []int) ([]int, error) {
 // filterPath trims the bulk response to what is judged per item.
 var filterPath = []string{"errors", "items.*._id", "items.*.status", "items.*.error"}
 
-type bulkResponse struct {
-	Items []struct {
-		Create *itemResult `json:"create"`
-	} `json:"items"`
-}
-
+// itemResult is one item of a bulk response.
 type itemResult struct {
-	ID     string     `json:"_id"`
-	Status int        `json:"status"`
-	Error  *rejection `json:"error"`
+	create     bool // the item is a create result
+	idMismatch bool // its _id is not the one sent, which is then in ID
+	ID         string
+	Status     int
+	Error      *rejection
 }
 
 // rejection is Elasticsearch's error object for an item.
@@ -321,30 +323,35 @@ func (c *chunk) sendBatch(ctx context.Context, batch, next []int) ([]int, error)
 	}
 	body := c.body(batch)
 	c.bytes += len(body)
+	c.want = c.want[:0]
+	for _, i := range batch {
+		c.want = append(c.want, c.items[i].id)
+	}
 	t0 := time.Now()
-	br, err := c.exchange(ctx, body)
+	err := c.exchange(ctx, body)
 	c.requestTime += time.Since(t0)
+	results := c.resp.results
 	switch {
 	case errors.Is(err, errTooLarge):
 		return c.tooLarge(ctx, batch, next)
 	case err != nil:
 		return nil, err
-	case len(br.Items) != len(batch):
-		return nil, fmt.Errorf("%w: %d items for %d actions", errResponse, len(br.Items), len(batch))
+	case len(results) != len(batch):
+		return nil, fmt.Errorf("%w: %d items for %d actions", errResponse, len(results), len(batch))
 	}
 	c.d.accepted(len(body))
 	// The whole response is checked before any item is believed.
 	for k, i := range batch {
-		r := br.Items[k].Create
-		if r == nil {
+		r := &results[k]
+		if !r.create {
 			return nil, fmt.Errorf("%w: item %d is not a create result", errResponse, k)
 		}
-		if id := c.items[i].id; id != "" && r.ID != id {
-			return nil, fmt.Errorf("%w: item %d has _id %q, sent %q", errResponse, k, r.ID, id)
+		if r.idMismatch {
+			return nil, fmt.Errorf("%w: item %d has _id %q, sent %q", errResponse, k, r.ID, c.items[i].id)
 		}
 	}
 	for k, i := range batch {
-		if next, err = c.judge(i, br.Items[k].Create, next); err != nil {
+		if next, err = c.judge(i, &results[k], next); err != nil {
 			return nil, err
 		}
 	}
@@ -354,18 +361,30 @@ func (c *chunk) sendBatch(ctx context.Context, batch, next []int) ([]int, error)
 // errTooLarge is a 413 answer to a whole request.
 var errTooLarge = errors.New("deliver: request too large")
 
-// exchange sends one bulk body and reads the whole answer.
-func (c *chunk) exchange(ctx context.Context, body []byte) (bulkResponse, error) {
-	var br bulkResponse
-	res, err := esapi.BulkRequest{Body: bytes.NewReader(body), FilterPath: filterPath}.Do(ctx, c.d.es)
+// bulkPath is the bulk endpoint with filterPath.
+var bulkPath = "/_bulk?filter_path=" + url.QueryEscape(strings.Join(filterPath, ","))
+
+// exchange sends one bulk body and reads the whole answer into c.resp.results.
+func (c *chunk) exchange(ctx context.Context, body []byte) error {
+	rb := &requestBody{data: body}
+	defer rb.release()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, bulkPath, rb.reader())
+	if err != nil {
+		return fmt.Errorf("deliver: bulk request: %w", err)
+	}
+	req.ContentLength = int64(len(body))
+	req.GetBody = func() (io.ReadCloser, error) { return rb.reader(), nil }
+	req.Header.Set("Content-Type", "application/json")
+	httpRes, err := c.d.es.Perform(req)
 	if err != nil {
 		if cause := context.Cause(ctx); cause != nil {
-			return br, fmt.Errorf("deliver: bulk request: %w", cause)
+			return fmt.Errorf("deliver: bulk request: %w", cause)
 		}
 		err = fmt.Errorf("deliver: bulk request: %w", c.d.redactor.Error(err))
 		c.d.conditions.raise("Elasticsearch", "unreachable: "+err.Error())
-		return br, unavailable(err)
+		return unavailable(err)
 	}
+	res := &esapi.Response{StatusCode: httpRes.StatusCode, Header: httpRes.Header, Body: httpRes.Body}
 	defer func() {
 		// Reading to the end lets the connection be reused.
 		_, _ = io.Copy(io.Discard, res.Body)
@@ -373,20 +392,20 @@ func (c *chunk) exchange(ctx context.Context, body []byte) (bulkResponse, error)
 	}()
 	switch {
 	case res.StatusCode == http.StatusRequestEntityTooLarge:
-		return br, errTooLarge
+		return errTooLarge
 	case res.IsError():
 		err := fmt.Errorf("deliver: bulk request: %s", esclient.Describe(res))
 		if res.StatusCode == http.StatusUnauthorized || res.StatusCode == http.StatusForbidden {
 			c.d.conditions.raise("Elasticsearch", err.Error())
-			return br, unavailable(err)
+			return unavailable(err)
 		}
-		return br, err
+		return err
 	}
 	c.written["Elasticsearch"] = true
-	if err := json.NewDecoder(res.Body).Decode(&br); err != nil {
-		return br, fmt.Errorf("%w: %w", errResponse, err)
+	if err := c.resp.read(res.Body, c.want); err != nil {
+		return fmt.Errorf("%w: %w", errResponse, err)
 	}
-	return br, nil
+	return nil
 }
 
 // tooLarge handles a 413 (the request exceeds http.max_content_length or a proxy's limit): the
@@ -467,6 +486,48 @@ func (c *chunk) settle(it *item, s recState) {
 	}
 	c.state[it.rec] = s
 }
+
+// requestBody hands the HTTP transport readers (the request's, and one per retry) over a
+// slice of the chunk's buffer. The transport may still be writing a body when the answer has
+// arrived (a server can answer before reading everything); once the exchange is over, release
+// cuts every reader off, so that no byte of the buffer is read after the chunk has gone back to
+// the pool and been reused for another request.
+type requestBody struct {
+	mu       sync.Mutex
+	data     []byte
+	released bool
+}
+
+var errBodyReleased = errors.New("deliver: request body read after its exchange ended")
+
+func (b *requestBody) reader() io.ReadCloser { return &bodyReader{b: b} }
+
+func (b *requestBody) release() {
+	b.mu.Lock()
+	b.released = true
+	b.mu.Unlock()
+}
+
+type bodyReader struct {
+	b   *requestBody
+	off int
+}
+
+func (r *bodyReader) Read(p []byte) (int, error) {
+	r.b.mu.Lock()
+	defer r.b.mu.Unlock()
+	switch {
+	case r.b.released:
+		return 0, errBodyReleased
+	case r.off >= len(r.b.data):
+		return 0, io.EOF
+	}
+	n := copy(p, r.b.data[r.off:])
+	r.off += n
+	return n, nil
+}
+
+func (r *bodyReader) Close() error { return nil }
 
 // body returns the request body for a batch: a slice of the chunk buffer when its items are
 // adjacent (the first round), else the items gathered into scratch.

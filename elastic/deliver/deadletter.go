@@ -133,8 +133,8 @@ func (c *chunk) addUndecodable(e int, u Undecodable) {
 	c.addItem(e, c.d.dead, u.ID, encodeDeadLetter(doc), true)
 }
 
-// original returns the record's document as sent, or, if it was never encoded, the best
-// rendering of it there is.
+// original returns the record's document as sent, or, if it was never encoded (it had none),
+// "".
 func (c *chunk) original(rec int) string {
 	// encode made item rec the record's own, unless the record went straight to dead letter.
 	if rec < len(c.items) && !c.items[rec].dead {
@@ -142,37 +142,5 @@ func (c *chunk) original(rec int) string {
 		_, doc, _ := bytes.Cut(c.buf[it.start:it.end], []byte{'\n'})
 		return string(bytes.TrimSuffix(doc, []byte{'\n'}))
 	}
-	return renderUnencodable(c.recs[rec].Doc)
-}
-
-// renderUnencodable renders a document whose JSON encoding failed. The free-form parts (the
-// passthrough fields and CloudTrail's flattened objects) are the only ones that can hold
-// values JSON cannot carry (NaN, ±Inf from msgpack), so the typed rest is encoded as JSON and
-// the free-form parts are appended in Go syntax.
-func renderUnencodable(d *ecs.Document) string {
-	if d == nil {
-		return ""
-	}
-	typed := *d
-	typed.Passthrough = nil
-	var flat *ecs.CloudTrailFlat
-	if d.AWS != nil && d.AWS.CloudTrail != nil {
-		aws, ct := *d.AWS, *d.AWS.CloudTrail
-		flat = &d.AWS.CloudTrail.Flattened
-		ct.Flattened = ecs.CloudTrailFlat{}
-		aws.CloudTrail = &ct
-		typed.AWS = &aws
-	}
-	b, err := typed.MarshalJSON()
-	if err != nil {
-		b = []byte(fmt.Sprintf("%+v", typed))
-	}
-	s := string(b)
-	if flat != nil {
-		s += fmt.Sprintf(" aws.cloudtrail.flattened=%+v", *flat)
-	}
-	if len(d.Passthrough) > 0 {
-		s += fmt.Sprintf(" passthrough=%v", d.Passthrough)
-	}
-	return s
+	return ""
 }

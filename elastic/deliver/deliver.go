@@ -104,6 +104,8 @@ type Deliverer struct {
 	// dead-letter target.
 	routes map[ecs.Kind]*route
 	dead   *route
+	// chunks are the per-call states, pooled so that their buffers are reused (see chunk).
+	pool sync.Pool
 	// file keeps the dead letters the dead-letter data stream cannot hold (nil: none).
 	file *deadletter.File
 	// host is the host name dead letters say they come from.
@@ -271,7 +273,9 @@ func (d *Deliverer) Deliver(ctx context.Context, records []ecs.Record, bad ...Un
 	if err := d.prepare(ctx); err != nil {
 		out = Outcome{Status: Retry, Records: len(records) + len(bad), Undecodable: len(bad), Err: d.redactor.Error(err)}
 	} else {
-		out = newChunk(d, tagOf(ctx), records, bad).deliver(ctx)
+		c := newChunk(d, tagOf(ctx), records, bad, nil)
+		out = c.deliver(ctx)
+		c.release()
 	}
 	d.account(out)
 	return out
@@ -295,7 +299,9 @@ func (d *Deliverer) Redeliver(ctx context.Context, resends []Resend) Outcome {
 		return Outcome{Status: Retry, Records: len(resends), Err: ErrClosed}
 	}
 	defer end()
-	return newReplay(d, resends).deliver(ctx)
+	c := newChunk(d, nil, nil, nil, resends)
+	defer c.release()
+	return c.deliver(ctx)
 }
 
 // begin registers a call in flight, unless the Deliverer is closed (ok false); the context it

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"math"
 	"net/http"
 	"strings"
 	"sync"
@@ -176,7 +175,7 @@ func TestMappingConflictIsDeadLettered(t *testing.T) {
 	// The passthrough field "kubernetes" first arrives as an object...
 	first := makeRecords(ns, 0, 4, ecs.KindGeneric)
 	for _, r := range first {
-		r.Doc.Passthrough = map[string]any{"kubernetes": map[string]any{"pod": "a"}}
+		r.Doc.Passthrough = `{"kubernetes":{"pod":"a"}}`
 	}
 	if o := d.Deliver(context.Background(), first); o.Status != deliver.OK || o.Created != 4 {
 		t.Fatalf("%+v", o)
@@ -185,7 +184,7 @@ func TestMappingConflictIsDeadLettered(t *testing.T) {
 	second := makeRecords(ns, 4, 6, ecs.KindGeneric)
 	for i, r := range second {
 		if i%2 == 0 {
-			r.Doc.Passthrough = map[string]any{"kubernetes": "pod-a"}
+			r.Doc.Passthrough = `{"kubernetes":"pod-a"}`
 		}
 	}
 	o := d.Deliver(context.Background(), second)
@@ -403,12 +402,16 @@ func TestRequestTooLargeIsSplit(t *testing.T) {
 	}
 }
 
-func TestUnencodableRecordIsDeadLettered(t *testing.T) {
+// A document Elasticsearch cannot parse, and a record without a document, are dead-lettered;
+// the records around them are written. (The processors render the passthrough and flattened
+// fields, which are always valid JSON; invalid text here stands for any document Elasticsearch
+// refuses as a whole.)
+func TestUnparsableAndMissingDocumentsAreDeadLettered(t *testing.T) {
 	url := estest.URL(t)
 	ns := readertest.Namespace(t, url)
 	d := newDeliverer(t, url, ns, nil)
 	recs := makeRecords(ns, 0, 3)
-	recs[1].Doc.Passthrough = map[string]any{"ratio": math.NaN()} // msgpack can carry NaN; JSON cannot
+	recs[1].Doc.Passthrough = `{"ratio":NaN}`
 	recs[2].Doc = nil
 	o := d.Deliver(context.Background(), recs)
 	checkSums(t, o)
@@ -416,10 +419,10 @@ func TestUnencodableRecordIsDeadLettered(t *testing.T) {
 		t.Fatalf("%+v", o)
 	}
 	dls := deadLetters(t, url, ns)
-	nan := dls[recs[1].ID]
-	if nan.Error.Type != "document_encoding_exception" || !strings.Contains(nan.SiemScore.DeadLetter.Original, "ratio:NaN") ||
-		!strings.Contains(nan.SiemScore.DeadLetter.Original, `"@timestamp"`) {
-		t.Errorf("unencodable record: %+v", nan)
+	bad := dls[recs[1].ID]
+	if bad.SiemScore.DeadLetter.Status != 400 || !strings.Contains(bad.SiemScore.DeadLetter.Original, `"ratio":NaN`) ||
+		!strings.Contains(bad.SiemScore.DeadLetter.Original, `"@timestamp"`) {
+		t.Errorf("unparsable record: %+v", bad)
 	}
 	if dls[recs[2].ID].Error.Type != "document_missing_exception" {
 		t.Errorf("record without document: %+v", dls[recs[2].ID])

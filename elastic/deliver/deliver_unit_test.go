@@ -313,3 +313,44 @@ func TestConcurrentDeliverAndCloseLeakNothing(t *testing.T) {
 	}
 	goleak.VerifyNone(t, before)
 }
+
+// TestResponseForms: the bulk response is read token by token, so what a server adds or how it
+// lays the answer out must not matter: an answer without filter_path applied (took, _index,
+// result, _shards, _seq_no), pretty-printed, with members in another order, with an item error
+// carrying its cause, and 409 for a record already there.
+func TestResponseForms(t *testing.T) {
+	var deadLetters atomic.Int64
+	d := fakeDeliverer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Elastic-Product", "Elasticsearch")
+		body, _ := io.ReadAll(r.Body)
+		var items []string
+		lines := strings.Split(strings.TrimSpace(string(body)), "\n")
+		for i := 0; i < len(lines); i += 2 {
+			var action map[string]map[string]string
+			if err := json.Unmarshal([]byte(lines[i]), &action); err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			a := action["create"]
+			var item string
+			switch {
+			case strings.Contains(a["_index"], "deadletter"):
+				deadLetters.Add(1)
+				item = fmt.Sprintf(`{"create": {"_index": %q, "_id": %q, "status": 201, "result": "created"}}`, a["_index"], a["_id"])
+			case strings.HasSuffix(a["_id"], "1"):
+				item = fmt.Sprintf(`{ "create" : { "status" : 409, "_id" : %q, "error" : { "type" : "version_conflict_engine_exception", "reason" : "[x]: version conflict" } } }`, a["_id"])
+			case strings.HasSuffix(a["_id"], "2"):
+				item = fmt.Sprintf(`{"create":{"_index":%q,"_id":%q,"status":400,"error":{"type":"document_parsing_exception","reason":"failed to parse","caused_by":{"type":"illegal_argument_exception","reason":"bad value \"x\""}}}}`, a["_index"], a["_id"])
+			default:
+				item = fmt.Sprintf(`{"create":{"_index":%q,"_id":%q,"_version":1,"result":"created","_shards":{"total":2,"successful":1,"failed":0},"_seq_no":7,"_primary_term":1,"status":201}}`, a["_index"], a["_id"])
+			}
+			items = append(items, item)
+		}
+		fmt.Fprintf(w, "{\n  \"took\" : 3,\n  \"errors\" : true,\n  \"items\" : [\n    %s\n  ]\n}\n", strings.Join(items, ",\n    "))
+	}), nil)
+	o := d.Deliver(context.Background(), makeRecords("f", 0, 10))
+	checkSums(t, o)
+	if o.Status != deliver.OK || o.Created != 8 || o.Duplicates != 1 || o.DeadLettered != 1 || deadLetters.Load() != 1 {
+		t.Errorf("%+v, %d dead letters written", o, deadLetters.Load())
+	}
+}

@@ -187,6 +187,9 @@ func fill(v reflect.Value) {
 	case reflect.TypeFor[ecs.OptBool]():
 		v.Set(reflect.ValueOf(ecs.Bool(true)))
 		return
+	case reflect.TypeFor[ecs.RawJSON]():
+		v.Set(reflect.ValueOf(ecs.RawJSON(`{"user":{"name":"a"},"count":3}`)))
+		return
 	}
 	switch v.Kind() {
 	case reflect.String:
@@ -195,8 +198,6 @@ func fill(v reflect.Value) {
 		v.SetInt(42)
 	case reflect.Float64:
 		v.SetFloat(0.25)
-	case reflect.Map:
-		v.Set(reflect.ValueOf(map[string]any{"user": map[string]any{"name": "a"}, "count": 3}))
 	case reflect.Pointer:
 		v.Set(reflect.New(v.Type().Elem()))
 		fill(v.Elem())
@@ -241,7 +242,7 @@ func TestEveryKindIndexesWithTheMappedTypes(t *testing.T) {
 		doc := &ecs.Document{}
 		fill(reflect.ValueOf(doc).Elem())
 		doc.DataStream = ecs.DataStream{Type: "logs", Dataset: target.DatasetPrefix + k.String(), Namespace: ns}
-		doc.Passthrough = map[string]any{"kubernetes": map[string]any{"pod": "p", "restarts": 2}}
+		doc.Passthrough = `{"kubernetes":{"pod":"p","restarts":2}}`
 		add(ds, doc)
 	}
 	dead := &ecs.DeadLetterDocument{}

@@ -41,6 +41,8 @@ func esTypesFor(t reflect.Type) []string {
 		return []string{"boolean"}
 	case geoPointType:
 		return []string{"geo_point"}
+	case reflect.TypeFor[ecs.RawJSON]():
+		return []string{"flattened"}
 	}
 	switch t.Kind() {
 	case reflect.String:
@@ -51,8 +53,6 @@ func esTypesFor(t reflect.Type) []string {
 		return []string{"float", "double", "half_float", "scaled_float"}
 	case reflect.Bool:
 		return []string{"boolean"}
-	case reflect.Map:
-		return []string{"flattened"}
 	}
 	return nil
 }
@@ -191,7 +191,7 @@ func TestWalkerSeesEveryKindOfField(t *testing.T) {
 		"related.ip":                   addrType,
 		"source.geo.location":          geoPointType,
 		"aws.cloudtrail.resources.arn": reflect.TypeFor[string](),
-		"aws.cloudtrail.flattened.response_elements": reflect.TypeFor[map[string]any](),
+		"aws.cloudtrail.flattened.response_elements": reflect.TypeFor[ecs.RawJSON](),
 		"siemscore.kerberos.features.requests":       reflect.TypeFor[float64](),
 		"zeek.kerberos.valid.days":                   reflect.TypeFor[ecs.OptInt](),
 	} {

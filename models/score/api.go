@@ -58,26 +58,26 @@ type apiPart struct {
 	state *periodicity.State
 }
 
-func (p apiPart) score(b *bundle.Bundle, rec *ecs.Record, r *risk) {
+func (p apiPart) score(b *bundle.Bundle, rec *ecs.Record, r risk) risk {
 	out := &rec.Doc.SiemScore.API
 	*out = ecs.APIScore{Status: ecs.PartUnscored}
 	m := b.Periodicity()
 	call, reason := APICallOf(rec.Doc, m != nil && m.Config().SessionKeys)
 	if reason != "" {
 		out.Reasons = reasonList(reason)
-		return
+		return r
 	}
 	obs, ok := p.state.Observe(call.Principal, call.API, call.Time)
 	if !ok {
 		out.Reasons = reasonList(ReasonTimeInvalid)
-		return
+		return r
 	}
 	if !obs.Late {
 		out.DayCount = ecs.Int(obs.Count)
 	}
 	if m == nil {
 		out.Reasons = reasonModelSectionAbsent
-		return
+		return r
 	}
 	s := m.Score(call.Principal, call.API, obs)
 	out.Reasons = s.Reasons.Codes()
@@ -85,16 +85,17 @@ func (p apiPart) score(b *bundle.Bundle, rec *ecs.Record, r *risk) {
 		out.Automated = ecs.Bool(s.Automated)
 	}
 	if !math.IsNaN(s.Periodicity) {
-		out.Periodicity = ecs.Float(s.Periodicity)
+		out.Periodicity = roundFloat(s.Periodicity)
 		out.BestLag = ecs.Int(int64(s.BestLag))
 	}
 	if !s.HasVolume {
-		return
+		return r
 	}
 	out.Status = ecs.PartScored
-	out.Expected = ecs.Float(s.Expected)
-	out.VolumeZ = ecs.Float(s.VolumeZ)
-	out.ScoreNorm = ecs.Float(s.ScoreNorm)
+	out.Expected = roundFloat(s.Expected)
+	out.VolumeZ = roundFloat(s.VolumeZ)
+	out.ScoreNorm = roundFloat(s.ScoreNorm)
 	out.Severity = ecs.SeverityBand(s.ScoreNorm)
 	r.contribute(s.ScoreNorm)
+	return r
 }

@@ -57,7 +57,7 @@ func FuseGuardDuty(severity, ipScore float64) float64 {
 // the record's risk; GuardDuty's own severity stays its event.risk_score.
 type guardDutyPart struct{}
 
-func (guardDutyPart) score(b *bundle.Bundle, rec *ecs.Record, r *risk) {
+func (guardDutyPart) score(b *bundle.Bundle, rec *ecs.Record, r risk) risk {
 	doc := rec.Doc
 	out := &doc.SiemScore.GuardDuty
 	*out = ecs.GuardDutyScore{Status: ecs.PartUnscored}
@@ -68,7 +68,7 @@ func (guardDutyPart) score(b *bundle.Bundle, rec *ecs.Record, r *risk) {
 	}
 	if !sev.Set || math.IsNaN(sev.V) || math.IsInf(sev.V, 0) {
 		out.Reasons = reasonSeverityMissing
-		return
+		return r
 	}
 	s := min(10, max(0, sev.V))
 	fused := 10 * s
@@ -78,9 +78,10 @@ func (guardDutyPart) score(b *bundle.Bundle, rec *ecs.Record, r *risk) {
 		out.Reasons = reasonIPFused
 	}
 	out.Status = ecs.PartScored
-	out.SeverityNorm = ecs.Float(10 * s)
-	out.ScoreNorm = ecs.Float(fused)
+	out.SeverityNorm = roundFloat(10 * s)
+	out.ScoreNorm = roundFloat(fused)
 	out.Severity = ecs.SeverityBand(fused)
 	r.contribute(fused)
 	r.original = sev
+	return r
 }

@@ -9,10 +9,11 @@ import (
 // principal. Its score contributes to the record's risk.
 type ipPart struct{}
 
-func (ipPart) score(b *bundle.Bundle, rec *ecs.Record, r *risk) {
+func (ipPart) score(b *bundle.Bundle, rec *ecs.Record, r risk) risk {
 	if norm, ok := scoreIP(b, rec); ok {
 		r.contribute(norm)
 	}
+	return r
 }
 
 // reasonList returns the interned one-reason list of reason, so unscored records do not
@@ -64,8 +65,8 @@ func scoreIP(b *bundle.Bundle, rec *ecs.Record) (norm float64, ok bool) {
 	}
 	res, _ := m.Score(pair.Principal, pair.IP)
 	out.Status = ecs.PartScored
-	out.Score = ecs.Float(res.Raw)
-	out.ScoreNorm = ecs.Float(res.ScoreNorm)
+	out.Score = roundFloat(res.Raw)
+	out.ScoreNorm = roundFloat(res.ScoreNorm)
 	out.Severity = ecs.SeverityBand(res.ScoreNorm)
 	out.Reasons = res.Reasons.Strings()
 	return res.ScoreNorm, true

@@ -85,42 +85,42 @@ type kerberosPart struct {
 	state *kerberos.State
 }
 
-func (p kerberosPart) score(b *bundle.Bundle, rec *ecs.Record, r *risk) {
+func (p kerberosPart) score(b *bundle.Bundle, rec *ecs.Record, r risk) risk {
 	out := &rec.Doc.SiemScore.Kerberos
 	*out = ecs.KerberosScore{Status: ecs.PartUnscored}
 	req, reason := KerberosRequestOf(rec.Doc)
 	if reason != "" {
 		out.Reasons = reasonList(reason)
-		return
+		return r
 	}
 	obs, err := p.state.Observe(&req)
 	if err != nil { // KerberosRequestOf only returns requests with a source
 		out.Reasons = reasonSourceMissing
-		return
+		return r
 	}
 	out.Features = ecsFeatures(&obs.Features)
 	m := b.Kerberos()
 	switch {
 	case m == nil:
 		out.Reasons = reasonModelSectionAbsent
-		return
+		return r
 	case m.Window() != p.state.Window():
 		out.Reasons = reasonWindowMismatch
-		return
+		return r
 	case !obs.Complete:
 		out.Reasons = reasonWindowIncomplete
-		return
+		return r
 	}
 	sc, err := m.Score(&obs.Features)
 	if err != nil { // the state's features are always valid
 		out.Reasons = reasonNotApplicable
-		return
+		return r
 	}
 	out.Status = ecs.PartScored
 	out.Cluster = ecs.Int(int64(sc.Cluster))
-	out.ClusterSizeFraction = ecs.Float(sc.SizeFraction)
-	out.Distance = ecs.Float(sc.Distance)
-	out.ScoreNorm = ecs.Float(sc.ScoreNorm)
+	out.ClusterSizeFraction = roundFloat(sc.SizeFraction)
+	out.Distance = roundFloat(sc.Distance)
+	out.ScoreNorm = roundFloat(sc.ScoreNorm)
 	out.Severity = ecs.SeverityBand(sc.ScoreNorm)
 	out.Reasons = make([]string, 0, sc.NTop+1)
 	for _, d := range sc.Top[:sc.NTop] {
@@ -137,22 +137,23 @@ func (p kerberosPart) score(b *bundle.Bundle, rec *ecs.Record, r *risk) {
 		out.Reasons = append(out.Reasons, ReasonRareCluster)
 	}
 	r.contribute(sc.ScoreNorm)
+	return r
 }
 
-func ecsFeatures(f *kerberos.Features) *ecs.KerberosFeatures {
-	return &ecs.KerberosFeatures{
-		Requests:           f[kerberos.Requests],
-		DistinctServers:    f[kerberos.DistinctServers],
-		TopServerShare:     f[kerberos.TopServerShare],
-		TopServerLoad:      f[kerberos.TopServerLoad],
-		Failures:           f[kerberos.Failures],
-		FailureRatio:       f[kerberos.FailureRatio],
-		DistinctClients:    f[kerberos.DistinctClients],
-		DistinctServices:   f[kerberos.DistinctServices],
-		PreauthFailures:    f[kerberos.PreauthFailures],
-		PrincipalUnknown:   f[kerberos.PrincipalUnknown],
-		TGSShare:           f[kerberos.TGSShare],
-		WeakCipherServices: f[kerberos.WeakCipherServices],
+func ecsFeatures(f *kerberos.Features) ecs.KerberosFeatures {
+	return ecs.KerberosFeatures{
+		Requests:           round(f[kerberos.Requests]),
+		DistinctServers:    round(f[kerberos.DistinctServers]),
+		TopServerShare:     round(f[kerberos.TopServerShare]),
+		TopServerLoad:      round(f[kerberos.TopServerLoad]),
+		Failures:           round(f[kerberos.Failures]),
+		FailureRatio:       round(f[kerberos.FailureRatio]),
+		DistinctClients:    round(f[kerberos.DistinctClients]),
+		DistinctServices:   round(f[kerberos.DistinctServices]),
+		PreauthFailures:    round(f[kerberos.PreauthFailures]),
+		PrincipalUnknown:   round(f[kerberos.PrincipalUnknown]),
+		TGSShare:           round(f[kerberos.TGSShare]),
+		WeakCipherServices: round(f[kerberos.WeakCipherServices]),
 	}
 }
 

@@ -102,7 +102,7 @@ func TestKerberosRecordsEndToEnd(t *testing.T) {
 		}
 		s.Score(rec)
 		k := &rec.Doc.SiemScore.Kerberos
-		if k.Features == nil || k.Features.Requests < 1 {
+		if k.Features == (ecs.KerberosFeatures{}) || k.Features.Requests < 1 {
 			t.Fatalf("record %d: features %+v", i, k.Features)
 		}
 		if k.Status != ecs.PartScored {
@@ -119,7 +119,7 @@ func TestKerberosRecordsEndToEnd(t *testing.T) {
 		if !k.Cluster.Set || !k.ClusterSizeFraction.Set || !k.Distance.Set || k.Severity != ecs.SeverityBand(k.ScoreNorm.V) {
 			t.Fatalf("record %d: incomplete score %+v", i, k)
 		}
-		if rec.Doc.Event.RiskScoreNorm != k.ScoreNorm || rec.Doc.Event.RiskScore != k.ScoreNorm {
+		if rec.Doc.Event.RiskScoreNorm != k.ScoreNorm || rec.Doc.Event.RiskScore.Set {
 			t.Fatalf("record %d: risk %+v, kerberos score %+v", i, rec.Doc.Event.RiskScoreNorm, k.ScoreNorm)
 		}
 		if i >= f.day2 {
@@ -173,7 +173,7 @@ func TestKerberosWithoutModelSectionStillUpdatesTheState(t *testing.T) {
 			last = &k
 		}
 	}
-	if last == nil || last.Features == nil || last.Features.Requests < 2 {
+	if last == nil || last.Features == (ecs.KerberosFeatures{}) || last.Features.Requests < 2 {
 		t.Errorf("host %v window not kept: %+v", host, last)
 	}
 }
@@ -204,7 +204,7 @@ func TestKerberosRecordWithoutSource(t *testing.T) {
 	for src, want := range map[*ecs.Endpoint]string{nil: ReasonSourceMissing, {Address: "ws01.corp"}: ReasonSourceNotIP} {
 		rec := &ecs.Record{Kind: ecs.KindKerberos, Doc: &ecs.Document{Source: src}}
 		s.Score(rec)
-		if k := rec.Doc.SiemScore.Kerberos; k.Status != ecs.PartUnscored || !slices.Equal(k.Reasons, []string{want}) || k.Features != nil {
+		if k := rec.Doc.SiemScore.Kerberos; k.Status != ecs.PartUnscored || !slices.Equal(k.Reasons, []string{want}) || k.Features != (ecs.KerberosFeatures{}) {
 			t.Errorf("source %+v: %+v", src, k)
 		}
 	}

@@ -42,6 +42,7 @@ func TestScorerMemoryIsBoundedUnderACardinalityAttack(t *testing.T) {
 	at := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	var ctCounted, krbScored, krbIncomplete int
 	var recs []ecs.Record
+	var batch processors.Batch
 	var heaps []uint64
 	for start := 0; start < perKind; start += chunk {
 		var e decodetest.Encoder
@@ -54,13 +55,14 @@ func TestScorerMemoryIsBoundedUnderACardinalityAttack(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d := decode.New(data)
+		batch.Reset(data)
+		d := decode.New(batch.Tree())
 		for d.Next() {
 			ev := d.Event()
 			if ev.Err != nil {
 				t.Fatal(ev.Err)
 			}
-			recs = proc.Append(recs[:0], ev.Body, ev.Time)
+			recs = proc.AppendBody(recs[:0], &batch, ev.Body, ev.Time, nil)
 			for i := range recs {
 				sc.Score(&recs[i])
 				ss := &recs[i].Doc.SiemScore

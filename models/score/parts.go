@@ -5,10 +5,11 @@ import (
 	"github.com/siemscore/siemscore/processors/ecs"
 )
 
-// part fills one siemscore.* namespace of a record from one section of b, and reports its
-// contribution to the record's risk through r.
+// part fills one siemscore.* namespace of a record from one section of b, and returns r with
+// its contribution to the record's risk added. (The risk goes by value: a pointer passed to an
+// interface method would be moved to the heap, an allocation per record.)
 type part interface {
-	score(b *bundle.Bundle, rec *ecs.Record, r *risk)
+	score(b *bundle.Bundle, rec *ecs.Record, r risk) risk
 }
 
 // partsByKind lists the parts that score each record kind, in order. A kind without parts is

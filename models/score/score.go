@@ -34,6 +34,7 @@ import (
 	"github.com/siemscore/siemscore/models/kerberos"
 	"github.com/siemscore/siemscore/models/periodicity"
 	"github.com/siemscore/siemscore/processors/ecs"
+	"github.com/siemscore/siemscore/processors/jsonw"
 )
 
 // Scorer scores records with the current bundle. It is safe for concurrent use.
@@ -106,7 +107,7 @@ func (s *Scorer) Score(rec *ecs.Record) {
 	doc.SiemScore.Model = ecs.ModelInfo{Version: b.VersionString(), Status: ecs.ModelScored, TrainedAt: ecs.Time(b.TrainedAt())}
 	var r risk
 	for _, p := range parts {
-		p.score(b, rec, &r)
+		r = p.score(b, rec, r)
 	}
 	r.apply(&doc.Event)
 }
@@ -125,13 +126,25 @@ func (r *risk) contribute(norm float64) {
 	}
 }
 
+// apply sets event.risk_score_norm, and event.risk_score when the source system has a risk of
+// its own: ECS keeps the original value there, and repeating the normalised one under a second
+// name would only take room.
 func (r *risk) apply(ev *ecs.Event) {
 	if !r.set {
 		return
 	}
-	ev.RiskScoreNorm = ecs.Float(r.norm)
-	ev.RiskScore = ecs.Float(r.norm)
+	ev.RiskScoreNorm = roundFloat(r.norm)
 	if r.original.Set {
 		ev.RiskScore = r.original
 	}
 }
+
+// Digits is how many significant digits the numbers the scorer writes carry: more would be
+// noise in a score or a window statistic, and each costs document bytes and encoding time.
+const Digits = jsonw.ShortDigits
+
+// round rounds v to Digits significant digits.
+func round(v float64) float64 { return jsonw.Round(v) }
+
+// roundFloat is a set ecs.OptFloat of v rounded to Digits significant digits.
+func roundFloat(v float64) ecs.OptFloat { return ecs.Float(round(v)) }

@@ -13,26 +13,18 @@
 //
 // # Ownership
 //
-// The chunk is C memory that Fluent Bit frees when the flush returns, so it
-// must stay valid until iteration ends, and nothing a Decoder returns points
-// into it. Each event gets one Go copy of its bytes ([Event.Raw]); the
-// decoded strings (keys and values) share that copy instead of allocating one
-// string each. Maps, slices, []byte values and Raw are fresh per event and never
-// reused, so an event can be kept (until Elasticsearch acknowledges it) and
-// handed to other goroutines. Two rules follow from the sharing:
-//   - Raw is read-only: writing to it would change strings that Go treats as
-//     immutable.
-//   - A string kept in long-lived state (model tables, caches) pins its
-//     event's whole Raw; copy it with strings.Clone first.
+// The chunk is C memory that Fluent Bit frees when the flush returns. The caller copies it once
+// into the buffer of a body tree (processors/body), which it reuses from one flush to the next,
+// and events are decoded into that tree: their bodies, metadata and Raw bytes are views of the
+// copy, so decoding allocates nothing once the tree has grown to the chunk's size. Everything
+// an event holds is valid until the tree is Reset (the next flush), and is read-only.
 //
 // # Values
 //
-// str → string (bytes as sent, not validated as UTF-8); int → int64; uint →
-// int64, or uint64 above math.MaxInt64; float32/float64 → float64 (NaN and
-// ±Inf kept); bool; nil; array → []any; map → map[string]any; bin → []byte;
-// EventTime ext → time.Time (UTC); any other ext → [Ext]. Map keys that are
-// not str or bin become fmt's %v of the decoded key; on duplicate keys the
-// last one wins.
+// See processors/body: strings are not validated as UTF-8; integers, floats (NaN and ±Inf
+// kept), booleans, nil, arrays, maps, binary strings, EventTime ext values (as times, UTC) and
+// other ext values are kept with their types. Map keys that are not str or bin become fmt's %v
+// of the decoded key; on duplicate keys the last one wins.
 //
 // # Errors
 //
@@ -47,17 +39,18 @@
 package decode
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/siemscore/siemscore/processors/body"
 )
 
 // MaxDepth is the deepest container nesting accepted in a body or in
 // metadata, counting the top-level map as 1. Elasticsearch's own object
 // mapping limit (index.mapping.depth.limit) defaults to 20, so real records
 // stay far below it; the limit bounds the decoder's recursion.
-const MaxDepth = 64
+const MaxDepth = body.MaxDepth
 
 // Classes of per-event and per-chunk errors, for errors.Is.
 var (
@@ -66,7 +59,7 @@ var (
 	// ErrTimestamp: the event's timestamp has an unusable type or value.
 	ErrTimestamp = errors.New("invalid timestamp")
 	// ErrTooDeep: containers nest deeper than MaxDepth.
-	ErrTooDeep = errors.New("nesting too deep")
+	ErrTooDeep = body.ErrTooDeep
 	// ErrUndecodable: the bytes from Decoder.Offset on are not msgpack.
 	ErrUndecodable = errors.New("undecodable msgpack")
 )
@@ -75,23 +68,17 @@ var (
 type Event struct {
 	// Time is the event timestamp in UTC, to the nanosecond.
 	Time time.Time
-	// Metadata is the v2 metadata map; nil for v1 events and empty maps.
-	Metadata map[string]any
-	// Body is the record.
-	Body map[string]any
+	// Metadata is the v2 metadata map; Absent for v1 events and empty maps.
+	Metadata body.Value
+	// Body is the record, a map.
+	Body body.Value
 	// Start and End delimit the event's bytes in the chunk: [Start, End).
 	Start, End int
-	// Raw is a Go-owned, read-only copy of chunk[Start:End].
+	// Raw is the event's bytes, chunk[Start:End], in the tree's copy of the chunk.
 	Raw []byte
 	// Err is set when the object is not a usable event; Time, Metadata and
 	// Body are then zero and Raw holds the bytes to dead-letter.
 	Err error
-}
-
-// Ext is a msgpack extension value other than an EventTime.
-type Ext struct {
-	Type int8
-	Data []byte
 }
 
 // Stats counts what a Decoder has consumed so far.
@@ -106,6 +93,7 @@ type Stats struct {
 // Decoder iterates over the events of one chunk. It is not safe for
 // concurrent use; use one Decoder per flush.
 type Decoder struct {
+	tree  *body.Tree
 	chunk []byte
 	off   int
 	ev    Event
@@ -113,10 +101,10 @@ type Decoder struct {
 	stats Stats
 }
 
-// New returns a Decoder over chunk, which must not change until iteration
-// ends.
-func New(chunk []byte) *Decoder {
-	return &Decoder{chunk: chunk}
+// New returns a Decoder of the chunk in tree's buffer (as given to its last Reset), decoding
+// events into tree.
+func New(tree *body.Tree) *Decoder {
+	return &Decoder{tree: tree, chunk: tree.Buffer()}
 }
 
 // Next advances to the next event, skipping group markers. It returns false
@@ -153,9 +141,9 @@ func (d *Decoder) decodeEvent(start, end int) bool {
 		d.stats.GroupBytes += end - start
 		return false
 	}
-	d.ev = Event{Start: start, End: end, Raw: bytes.Clone(d.chunk[start:end])}
+	d.ev = Event{Start: start, End: end, Raw: d.chunk[start:end:end]}
 	if err == nil {
-		err = h.decode(&d.ev)
+		err = h.decode(d.tree, &d.ev)
 	}
 	if err != nil {
 		d.ev = Event{Start: start, End: end, Raw: d.ev.Raw, Err: fmt.Errorf("decode: event at byte %d: %w", start, err)}
@@ -177,12 +165,13 @@ func (d *Decoder) Err() error { return d.err }
 // error it is where the undecodable tail starts.
 func (d *Decoder) Offset() int { return d.off }
 
-// Tail returns a Go copy of the undecodable bytes, or nil if there are none.
+// Tail returns the undecodable bytes (in the tree's copy of the chunk), or nil if there are
+// none.
 func (d *Decoder) Tail() []byte {
 	if d.err == nil {
 		return nil
 	}
-	return bytes.Clone(d.chunk[d.off:])
+	return d.chunk[d.off:len(d.chunk):len(d.chunk)]
 }
 
 // Stats returns the counts so far.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/siemscore/siemscore/plugin/decode"
 	"github.com/siemscore/siemscore/plugin/decode/decodetest"
+	"github.com/siemscore/siemscore/processors/body"
 )
 
 func build(t testing.TB, write func(e *decodetest.Encoder)) []byte {
@@ -26,18 +27,38 @@ func build(t testing.TB, write func(e *decodetest.Encoder)) []byte {
 	return chunk
 }
 
-func collect(d *decode.Decoder) []decode.Event {
-	var evs []decode.Event
+// event is a decoded event with its body and metadata as Go values, to compare.
+type event struct {
+	decode.Event
+	Body, Metadata map[string]any
+}
+
+func asMap(v body.Value) map[string]any {
+	m, _ := v.Any().(map[string]any)
+	return m
+}
+
+// newDecoder copies chunk into a tree of its own, as the pipeline copies the chunk Fluent Bit
+// lends it, and returns a Decoder of the copy.
+func newDecoder(chunk []byte) *decode.Decoder {
+	var t body.Tree
+	t.Reset(bytes.Clone(chunk))
+	return decode.New(&t)
+}
+
+func collect(d *decode.Decoder) []event {
+	var evs []event
 	for d.Next() {
-		evs = append(evs, d.Event())
+		ev := d.Event()
+		evs = append(evs, event{Event: ev, Body: asMap(ev.Body), Metadata: asMap(ev.Metadata)})
 	}
 	return evs
 }
 
 // decodeAll decodes a chunk that must decode to the end.
-func decodeAll(t *testing.T, chunk []byte) ([]decode.Event, decode.Stats) {
+func decodeAll(t *testing.T, chunk []byte) ([]event, decode.Stats) {
 	t.Helper()
-	d := decode.New(chunk)
+	d := newDecoder(chunk)
 	evs := collect(d)
 	if err := d.Err(); err != nil {
 		t.Fatalf("Err() = %v", err)
@@ -69,13 +90,13 @@ func TestTimestampForms(t *testing.T) {
 		{"float64 last second of year 9999", decodetest.FloatSeconds(253402300799.5), time.Date(9999, 12, 31, 23, 59, 59, 5e8, time.UTC)},
 		{"float32", decodetest.Float32Seconds(1000000.5), time.Unix(1000000, 500000000).UTC()},
 	}
-	body := map[string]any{"message": "hello"}
+	rec := map[string]any{"message": "hello"}
 	meta := map[string]any{"otlp": map[string]any{"severity": int64(9)}}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			evs, st := decodeAll(t, build(t, func(e *decodetest.Encoder) {
-				e.V1(c.ts, body)
-				e.V2(c.ts, meta, body)
+				e.V1(c.ts, rec)
+				e.V2(c.ts, meta, rec)
 			}))
 			if len(evs) != 2 || st.Records != 2 {
 				t.Fatalf("got %d events, stats %+v; want 2 records", len(evs), st)
@@ -87,7 +108,7 @@ func TestTimestampForms(t *testing.T) {
 				if !ev.Time.Equal(c.want) || ev.Time.Location() != time.UTC {
 					t.Errorf("event %d: Time = %v, want %v UTC", i, ev.Time, c.want)
 				}
-				if !reflect.DeepEqual(ev.Body, body) {
+				if !reflect.DeepEqual(ev.Body, rec) {
 					t.Errorf("event %d: Body = %#v", i, ev.Body)
 				}
 			}
@@ -187,7 +208,7 @@ func TestFloatTimestampMidChunkKeepsDecoding(t *testing.T) {
 
 func TestValues(t *testing.T) {
 	when := time.Date(2024, 1, 1, 0, 0, 0, 42, time.UTC)
-	body := map[string]any{
+	rec := map[string]any{
 		"str":     "text",
 		"empty":   "",
 		"badutf8": "\xff\xfe ok",
@@ -205,9 +226,9 @@ func TestValues(t *testing.T) {
 		"no":      false,
 		"null":    nil,
 		"bin":     []byte{0, 1, 2},
-		"ext":     decode.Ext{Type: 5, Data: []byte{9, 9, 9}},
+		"ext":     body.ExtValue{Type: 5, Data: []byte{9, 9, 9}},
 		"time":    when,
-		"badtime": decode.Ext{Type: 0, Data: []byte{0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff}},
+		"badtime": body.ExtValue{Type: 0, Data: []byte{0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff}},
 		"nested": map[string]any{
 			"list": []any{int64(1), "two", []any{map[string]any{"deep": true}}, map[string]any{}},
 			"obj":  map[string]any{"a": map[string]any{"b": map[string]any{"c": "d"}}},
@@ -229,14 +250,14 @@ func TestValues(t *testing.T) {
 		"no":        false,
 		"null":      nil,
 		"bin":       []byte{0, 1, 2},
-		"ext":       decode.Ext{Type: 5, Data: []byte{9, 9, 9}},
+		"ext":       body.ExtValue{Type: 5, Data: []byte{9, 9, 9}},
 		"time":      when,
-		"badtime":   decode.Ext{Type: 0, Data: []byte{0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff}},
-		"nested":    body["nested"],
+		"badtime":   body.ExtValue{Type: 0, Data: []byte{0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff}},
+		"nested":    rec["nested"],
 		"emptylist": []any{},
 	}
 	evs, _ := decodeAll(t, build(t, func(e *decodetest.Encoder) {
-		e.V1(decodetest.UintSeconds(1), body)
+		e.V1(decodetest.UintSeconds(1), rec)
 	}))
 	got := evs[0].Body
 	// NaN never equals itself, so the float specials are checked apart.
@@ -260,7 +281,7 @@ func TestValues(t *testing.T) {
 }
 
 func TestNonStringKeys(t *testing.T) {
-	body := decodetest.Map{
+	rec := decodetest.Map{
 		{Key: 1, Value: "int"},
 		{Key: uint64(math.MaxUint64), Value: "uint"},
 		{Key: -7, Value: "negative"},
@@ -275,7 +296,7 @@ func TestNonStringKeys(t *testing.T) {
 		{Key: "", Value: "empty"},
 	}
 	evs, _ := decodeAll(t, build(t, func(e *decodetest.Encoder) {
-		e.Value([]any{decodetest.UintSeconds(1), body})
+		e.Value([]any{decodetest.UintSeconds(1), rec})
 	}))
 	want := map[string]any{
 		"1":                    "int",
@@ -326,9 +347,9 @@ func TestMalformedEventsAreReturnedAndDecodingContinues(t *testing.T) {
 		{"array of 3", func(e *decodetest.Encoder) { e.Value([]any{ts, ok, ok}) }, decode.ErrShape},
 		{"array of 1", func(e *decodetest.Encoder) { e.Value([]any{ts}) }, decode.ErrShape},
 		{"empty array", func(e *decodetest.Encoder) { e.Value([]any{}) }, decode.ErrShape},
-		{"v1 body string", func(e *decodetest.Encoder) { e.Value([]any{ts, "body"}) }, decode.ErrShape},
-		{"v1 body array", func(e *decodetest.Encoder) { e.Value([]any{ts, []any{ok}}) }, decode.ErrShape},
-		{"v2 body nil", func(e *decodetest.Encoder) { e.Value([]any{[]any{ts, ok}, nil}) }, decode.ErrShape},
+		{"v1 rec string", func(e *decodetest.Encoder) { e.Value([]any{ts, "body"}) }, decode.ErrShape},
+		{"v1 rec array", func(e *decodetest.Encoder) { e.Value([]any{ts, []any{ok}}) }, decode.ErrShape},
+		{"v2 rec nil", func(e *decodetest.Encoder) { e.Value([]any{[]any{ts, ok}, nil}) }, decode.ErrShape},
 		{"v2 header of 3", func(e *decodetest.Encoder) { e.Value([]any{[]any{ts, ok, ok}, ok}) }, decode.ErrShape},
 		{"v2 header of 1", func(e *decodetest.Encoder) { e.Value([]any{[]any{ts}, ok}) }, decode.ErrShape},
 		{"v2 metadata string", func(e *decodetest.Encoder) { e.Value([]any{[]any{ts, "meta"}, ok}) }, decode.ErrShape},
@@ -346,10 +367,10 @@ func TestMalformedEventsAreReturnedAndDecodingContinues(t *testing.T) {
 		}, decode.ErrTimestamp},
 		{"timestamp negative float", func(e *decodetest.Encoder) { e.V1(decodetest.FloatSeconds(-1), ok) }, decode.ErrTimestamp},
 		{"ext type 1 timestamp", func(e *decodetest.Encoder) {
-			e.Value([]any{decode.Ext{Type: 1, Data: make([]byte, 8)}, ok})
+			e.Value([]any{body.ExtValue{Type: 1, Data: make([]byte, 8)}, ok})
 		}, decode.ErrTimestamp},
 		{"ext type 0 of 4 bytes", func(e *decodetest.Encoder) {
-			e.Value([]any{decode.Ext{Type: 0, Data: make([]byte, 4)}, ok})
+			e.Value([]any{body.ExtValue{Type: 0, Data: make([]byte, 4)}, ok})
 		}, decode.ErrTimestamp},
 		{"body one level too deep", func(e *decodetest.Encoder) {
 			e.V1(ts, map[string]any{"x": nest(decode.MaxDepth, "leaf")})
@@ -443,7 +464,7 @@ func TestUndecodableTail(t *testing.T) {
 	tailAt := len(build(t, good))
 	for name, chunk := range cases {
 		t.Run(name, func(t *testing.T) {
-			d := decode.New(chunk)
+			d := newDecoder(chunk)
 			evs := collect(d)
 			if len(evs) != 2 || d.Stats().Records != 2 {
 				t.Fatalf("got %d events before the tail, want 2", len(evs))
@@ -469,7 +490,7 @@ func TestAllocationBombHeaders(t *testing.T) {
 	bombs := map[string][]byte{
 		"map32":        {0xdf, 0xff, 0xff, 0xff, 0xff, 0x01, 0x02, 0x03, 0x04, 0x05},
 		"array32":      {0xdd, 0xff, 0xff, 0xff, 0xff, 0x01, 0x02, 0x03, 0x04, 0x05},
-		"v2 body map":  {0x92, 0x92, 0x01, 0x80, 0xdf, 0xff, 0xff, 0xff, 0xff, 0xa0},
+		"v2 rec map":   {0x92, 0x92, 0x01, 0x80, 0xdf, 0xff, 0xff, 0xff, 0xff, 0xa0},
 		"str32":        {0x92, 0x01, 0xdb, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00},
 		"nested map32": {0x92, 0x01, 0x81, 0xa1, 'k', 0xdf, 0xff, 0xff, 0xff, 0xff},
 	}
@@ -477,7 +498,7 @@ func TestAllocationBombHeaders(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
-			d := decode.New(chunk)
+			d := newDecoder(chunk)
 			n := len(collect(d))
 			runtime.ReadMemStats(&after)
 			if n != 0 || !errors.Is(d.Err(), decode.ErrUndecodable) || d.Offset() != 0 {
@@ -490,27 +511,33 @@ func TestAllocationBombHeaders(t *testing.T) {
 	}
 }
 
-// The chunk is C memory freed after the flush: nothing decoded may point
-// into it.
+// The chunk is C memory freed after the flush: nothing decoded may point into it, only into
+// the tree's copy, which stays until the tree is Reset.
 func TestEventsOutliveTheChunk(t *testing.T) {
-	body := map[string]any{
+	ev := map[string]any{
 		"user":   map[string]any{"name": "alice", "tags": []any{"a", "b"}},
 		"bin":    []byte("payload"),
-		"ext":    decode.Ext{Type: 7, Data: []byte("xyz")},
+		"ext":    body.ExtValue{Type: 7, Data: []byte("xyz")},
 		"string": strings.Repeat("s", 100),
 	}
 	meta := map[string]any{"key": "value"}
 	chunk := build(t, func(e *decodetest.Encoder) {
-		e.V2(decodetest.EventTime(time.Unix(1, 0)), meta, body)
+		e.V2(decodetest.EventTime(time.Unix(1, 0)), meta, ev)
 		e.Value("malformed")
 	})
-	evs, _ := decodeAll(t, chunk)
 	raw := bytes.Clone(chunk)
+	var tree body.Tree
+	tree.Reset(append(tree.Buffer()[:0], chunk...))
+	d := decode.New(&tree)
+	var evs []decode.Event
+	for d.Next() {
+		evs = append(evs, d.Event())
+	}
 	for i := range chunk {
 		chunk[i] = 0xc1
 	}
-	if !reflect.DeepEqual(evs[0].Body, body) || !reflect.DeepEqual(evs[0].Metadata, meta) {
-		t.Errorf("event changed with the chunk: %#v %#v", evs[0].Body, evs[0].Metadata)
+	if !reflect.DeepEqual(asMap(evs[0].Body), ev) || !reflect.DeepEqual(asMap(evs[0].Metadata), meta) {
+		t.Errorf("event changed with the chunk: %#v %#v", evs[0].Body.Any(), evs[0].Metadata.Any())
 	}
 	if !bytes.Equal(evs[1].Raw, raw[evs[1].Start:evs[1].End]) {
 		t.Errorf("malformed Raw changed with the chunk: % x", evs[1].Raw)

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/tinylib/msgp/msgp"
+
+	"github.com/siemscore/siemscore/processors/body"
 )
 
 // Group marker timestamps, from Fluent Bit's flb_log_event.h.
@@ -24,10 +26,11 @@ const eventTimeExt = 0
 
 // header is the outer layout of one event object.
 type header struct {
-	time  time.Time
-	group int // groupStart, groupEnd, or 0 for an event
-	meta  int // offset of the metadata map in the object, or -1 for v1
-	body  int // offset of the body map in the object
+	time    time.Time
+	group   int // groupStart, groupEnd, or 0 for an event
+	meta    int // offset of the metadata map in the object, or -1 for v1
+	metaLen int // its length; 1 is an empty map
+	body    int // offset of the body map in the object
 }
 
 // readHeader checks the shape of one complete object and locates its
@@ -64,6 +67,7 @@ func readHeader(obj []byte) (header, error) {
 		if err != nil {
 			return h, fmt.Errorf("%w: metadata: %w", ErrShape, err)
 		}
+		h.metaLen = m
 		rest = rest[m:]
 	}
 	h.body = len(obj) - len(rest)
@@ -73,23 +77,23 @@ func readHeader(obj []byte) (header, error) {
 	return h, nil
 }
 
-// decode fills ev's Time, Metadata and Body from ev.Raw, which holds the same
-// bytes readHeader checked.
-func (h header) decode(ev *Event) error {
-	if h.meta >= 0 {
-		meta, _, err := decodeMap(ev.Raw[h.meta:], 1)
+// decode fills ev's Time, Metadata and Body from the bytes readHeader checked, which are
+// ev.Start..ev.End of the tree's buffer.
+func (h header) decode(t *body.Tree, ev *Event) error {
+	if h.meta >= 0 && h.metaLen > 1 {
+		meta, err := t.Decode(ev.Start+h.meta, ev.Start+h.meta+h.metaLen)
 		if err != nil {
 			return fmt.Errorf("metadata: %w", err)
 		}
-		if len(meta) > 0 {
+		if meta.Len() > 0 {
 			ev.Metadata = meta
 		}
 	}
-	body, _, err := decodeMap(ev.Raw[h.body:], 1)
+	b, err := t.Decode(ev.Start+h.body, ev.End)
 	if err != nil {
 		return fmt.Errorf("body: %w", err)
 	}
-	ev.Time, ev.Body = h.time, body
+	ev.Time, ev.Body = h.time, b
 	return nil
 }
 

@@ -1,11 +1,8 @@
 package decode
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
-	"math"
-	"unsafe"
 
 	"github.com/tinylib/msgp/msgp"
 )
@@ -20,122 +17,6 @@ func typeOf(b []byte) msgp.Type {
 	default:
 		return t
 	}
-}
-
-// The decoders below read from an event's Raw copy, which objectLen has
-// already walked, so declared lengths fit the buffer and make() sizes are
-// bounded by the bytes present. That leaves nesting depth as the only error
-// they can meet in practice, so errors carry no path into the value.
-
-// decodeMap decodes the map at the start of b, which sits at nesting level
-// depth.
-func decodeMap(b []byte, depth int) (map[string]any, []byte, error) {
-	if depth > MaxDepth {
-		return nil, b, fmt.Errorf("%w: more than %d levels", ErrTooDeep, MaxDepth)
-	}
-	n, rest, err := msgp.ReadMapHeaderBytes(b)
-	if err != nil {
-		return nil, b, err
-	}
-	m := make(map[string]any, n)
-	for range n {
-		var k string
-		if k, rest, err = decodeKey(rest, depth); err != nil {
-			return nil, b, err
-		}
-		var v any
-		if v, rest, err = decodeValue(rest, depth); err != nil {
-			return nil, b, err
-		}
-		m[k] = v
-	}
-	return m, rest, nil
-}
-
-func decodeArray(b []byte, depth int) ([]any, []byte, error) {
-	if depth > MaxDepth {
-		return nil, b, fmt.Errorf("%w: more than %d levels", ErrTooDeep, MaxDepth)
-	}
-	n, rest, err := msgp.ReadArrayHeaderBytes(b)
-	if err != nil {
-		return nil, b, err
-	}
-	a := make([]any, n)
-	for i := range a {
-		if a[i], rest, err = decodeValue(rest, depth); err != nil {
-			return nil, b, err
-		}
-	}
-	return a, rest, nil
-}
-
-// decodeKey decodes a map key of a map at level depth.
-func decodeKey(b []byte, depth int) (string, []byte, error) {
-	if t := typeOf(b); t == msgp.StrType || t == msgp.BinType {
-		k, rest, err := msgp.ReadMapKeyZC(b)
-		return shared(k), rest, err
-	}
-	v, rest, err := decodeValue(b, depth)
-	if err != nil {
-		return "", b, err
-	}
-	return fmt.Sprint(v), rest, nil
-}
-
-// decodeValue decodes the value at the start of b, held by a container at
-// level depth.
-func decodeValue(b []byte, depth int) (any, []byte, error) {
-	switch t := typeOf(b); t {
-	case msgp.StrType:
-		s, rest, err := msgp.ReadStringZC(b)
-		return shared(s), rest, err
-	case msgp.MapType:
-		return decodeMap(b, depth+1)
-	case msgp.ArrayType:
-		return decodeArray(b, depth+1)
-	case msgp.IntType:
-		return msgp.ReadInt64Bytes(b)
-	case msgp.UintType:
-		u, rest, err := msgp.ReadUint64Bytes(b)
-		if u > math.MaxInt64 {
-			return u, rest, err
-		}
-		return int64(u), rest, err
-	case msgp.Float32Type, msgp.Float64Type:
-		return msgp.ReadFloat64Bytes(b)
-	case msgp.BoolType:
-		return msgp.ReadBoolBytes(b)
-	case msgp.NilType:
-		rest, err := msgp.ReadNilBytes(b)
-		return nil, rest, err
-	case msgp.BinType:
-		// A copy, not a view of Raw: a caller writing to it would otherwise
-		// change strings sharing Raw.
-		v, rest, err := msgp.ReadBytesZC(b)
-		return bytes.Clone(v), rest, err
-	case msgp.ExtensionType:
-		typ, data, rest, err := readExt(b)
-		if err != nil {
-			return nil, b, err
-		}
-		if typ == eventTimeExt && len(data) == 8 {
-			if t, err := eventTime(data); err == nil {
-				return t, rest, nil
-			}
-		}
-		return Ext{Type: typ, Data: bytes.Clone(data)}, rest, nil
-	default:
-		return nil, b, fmt.Errorf("%w: unexpected msgpack type %s", ErrShape, t)
-	}
-}
-
-// shared returns b as a string without copying. b must be part of an event's
-// Raw, which nothing writes to once decoding starts.
-func shared(b []byte) string {
-	if len(b) == 0 {
-		return ""
-	}
-	return unsafe.String(&b[0], len(b))
 }
 
 // readExt splits the ext object at the start of b into its type and payload.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -311,6 +312,39 @@ func TestConcurrentInitFlushExit(t *testing.T) {
 	wg.Wait()
 	if h.plugin.Live() != 1 {
 		t.Errorf("%d live, want 1", h.plugin.Live())
+	}
+}
+
+// The plugin sets the garbage collector's target at its first Init, once, unless Fluent Bit's
+// environment chose one.
+func TestGCDefaults(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	for _, tc := range []struct {
+		env  map[string]string
+		want int
+	}{
+		{nil, DefaultGOGC},
+		{map[string]string{"GOGC": "400"}, 100},
+		{map[string]string{"GOMEMLIMIT": "256MiB"}, 100},
+	} {
+		debug.SetGCPercent(100)
+		h := newHarness()
+		h.plugin.getenv = func(k string) string { return tc.env[k] }
+		if _, rc := h.plugin.Init(config.Map{"es_template_install": "off"}); rc != FLBOK {
+			t.Fatalf("Init: %v\n%s", rc, h.stderr.String())
+		}
+		if got := debug.SetGCPercent(77); got != tc.want {
+			t.Errorf("environment %v: GOGC %d, want %d", tc.env, got, tc.want)
+		}
+		if !strings.Contains(h.stderr.String(), "GOGC") {
+			t.Errorf("the choice must be logged:\n%s", h.stderr.String())
+		}
+		if _, rc := h.plugin.Init(config.Map{"es_template_install": "off"}); rc != FLBOK {
+			t.Fatal(rc)
+		}
+		if got := debug.SetGCPercent(100); got != 77 {
+			t.Errorf("a second Init set GOGC again: %d", got)
+		}
 	}
 }
 

@@ -21,11 +21,7 @@ type encodingSink struct {
 func (s *encodingSink) Deliver(_ context.Context, recs []ecs.Record, _ ...deliver.Undecodable) deliver.Outcome {
 	s.buf = s.buf[:0]
 	for i := range recs {
-		b, err := recs[i].Doc.MarshalJSON()
-		if err != nil {
-			return deliver.Outcome{Status: deliver.Retry, Records: len(recs), Err: err}
-		}
-		s.buf = append(s.buf, b...)
+		s.buf = ecs.AppendDocument(s.buf, recs[i].Doc)
 	}
 	return deliver.Outcome{Status: deliver.OK, Records: len(recs), Created: len(recs)}
 }
@@ -47,7 +43,10 @@ func BenchmarkFlush(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	w.checkScored(b, in.build(w.chunk, func() string { return "bench" }).recs)
+	check := &worker{}
+	check.batch.Reset(w.chunk)
+	built, _ := in.build(check, decode.New(check.batch.Tree()), func() string { return "bench" })
+	w.checkScored(b, built.recs)
 	b.SetBytes(int64(len(w.chunk)))
 	b.ReportAllocs()
 	tag := func() string { return "bench" }
@@ -82,23 +81,28 @@ func cpuTime(b *testing.B) time.Duration {
 }
 
 // BenchmarkFlushStages splits BenchmarkFlush into its stages, each run alone over the
-// workload's chunk: decode (msgpack to bodies), route (processors.Append: detection, parsing,
-// the record ID), score (a trained bundle, warm state) and encode (the document's JSON). Each
-// stage's input is prepared once by the stages before it.
+// workload's chunk: decode (the chunk copied into the batch's tree and its bodies decoded),
+// decode+route (decoding again, then processors.AppendBody: detection, parsing, the record ID;
+// routing writes into the tree decoding made, so it cannot run without it), score (a trained
+// bundle, warm state) and encode (the documents' JSON). Each stage's input is prepared once by
+// the stages before it.
 func BenchmarkFlushStages(b *testing.B) {
 	w := benchWorkload(b)
 	proc, err := processors.New(processors.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	var events []decode.Event
-	for d := decode.New(w.chunk); d.Next(); {
-		events = append(events, d.Event())
+	var batch processors.Batch
+	route := func(recs []ecs.Record) []ecs.Record {
+		batch.Reset(append(batch.Tree().Buffer()[:0], w.chunk...))
+		ids := processors.NewChunk()
+		for d := decode.New(batch.Tree()); d.Next(); {
+			ev := d.Event()
+			recs = proc.AppendBody(recs, &batch, ev.Body, ev.Time, ids)
+		}
+		return recs
 	}
-	var recs []ecs.Record
-	for _, ev := range events {
-		recs = proc.Append(recs, ev.Body, ev.Time)
-	}
+	recs := route(nil)
 	scorer := w.scorer(b)
 	for i := range recs {
 		scorer.Score(&recs[i])
@@ -114,16 +118,24 @@ func BenchmarkFlushStages(b *testing.B) {
 			reportPerRecord(b, b.N*w.n, cpuTime(b)-cpu0)
 		})
 	}
+	var decoding processors.Batch
 	stage("decode", func() {
-		d := decode.New(w.chunk)
-		for d.Next() {
+		decoding.Reset(append(decoding.Tree().Buffer()[:0], w.chunk...))
+		for d := decode.New(decoding.Tree()); d.Next(); {
 		}
 	})
+	var (
+		routing processors.Batch
+		ids     processors.Chunk
+	)
 	routed := make([]ecs.Record, 0, len(recs))
-	stage("route", func() {
+	stage("decode+route", func() {
+		routing.Reset(append(routing.Tree().Buffer()[:0], w.chunk...))
+		ids.Reset()
 		routed = routed[:0]
-		for _, ev := range events {
-			routed = proc.Append(routed, ev.Body, ev.Time)
+		for d := decode.New(routing.Tree()); d.Next(); {
+			ev := d.Event()
+			routed = proc.AppendBody(routed, &routing, ev.Body, ev.Time, &ids)
 		}
 	})
 	stage("score", func() {

@@ -23,10 +23,10 @@ import (
 	"github.com/siemscore/siemscore/elastic/esclient"
 	"github.com/siemscore/siemscore/elastic/estest/bulksink"
 	"github.com/siemscore/siemscore/elastic/target"
-	"github.com/siemscore/siemscore/plugin/decode"
 	"github.com/siemscore/siemscore/plugin/decode/decodetest"
 	"github.com/siemscore/siemscore/plugin/plugintest"
 	"github.com/siemscore/siemscore/processors"
+	"github.com/siemscore/siemscore/processors/body"
 )
 
 var updateGolden = flag.Bool("update-golden", false, "rewrite testdata/golden from the current output")
@@ -264,12 +264,12 @@ func edgeBodies(t *testing.T) []any {
 		// floats inside CloudTrail's free-form objects and the passthrough of a generic record.
 		map[string]any{
 			"eventName": []byte("GetObject"), "eventSource": "s3.amazonaws.com", "eventTime": at,
-			"requestParameters": map[string]any{"bucketName": []byte("b"), "when": at, "ext": decode.Ext{Type: 5, Data: []byte{1, 2}},
+			"requestParameters": map[string]any{"bucketName": []byte("b"), "when": at, "ext": body.ExtValue{Type: 5, Data: []byte{1, 2}},
 				"f32": float32(0.1), "big": uint64(math.MaxUint64), "nan": math.NaN(), "list": []any{math.Inf(1), int64(-3), "x<y>&z"}},
 			"responseElements": map[string]any{"ConsoleLogin": []byte("Success")},
 			"userIdentity":     ct["userIdentity"], "sourceIPAddress": []byte("203.0.113.9"),
 		},
-		map[string]any{"message": "generic <b>&", "raw": []byte("bin\x00\xff"), "when": at, "ext": decode.Ext{Type: 9, Data: []byte("e")},
+		map[string]any{"message": "generic <b>&", "raw": []byte("bin\x00\xff"), "when": at, "ext": body.ExtValue{Type: 9, Data: []byte("e")},
 			"f32": float32(1.5), "big": uint64(math.MaxUint64), "nan": math.NaN(), "inf": math.Inf(-1), "tiny": 1e-9, "huge": 1e300,
 			"nested": map[string]any{"u2028": "a\u2028b", "ctl": "\x01\t", "bad": "\xc3\x28"}},
 		// Non-string and duplicate keys: msgpack maps can have both.

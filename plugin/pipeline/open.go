@@ -74,10 +74,11 @@ func Open(cfg config.Config, log hclog.Logger) (*Instance, error) {
 		Sink:      esSink{d, client},
 		// The retry budget bounds re-sending refused items; one more request timeout lets the
 		// last request in flight finish rather than be cut off.
-		Budget:  cfg.RetryBudget + cfg.Timeout,
-		Grace:   cfg.ShutdownGrace,
-		Log:     log,
-		Closers: closers,
+		Budget:       cfg.RetryBudget + cfg.Timeout,
+		BatchRecords: cfg.BulkMaxRecords,
+		Grace:        cfg.ShutdownGrace,
+		Log:          log,
+		Closers:      closers,
 	})
 }
 

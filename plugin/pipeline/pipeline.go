@@ -45,6 +45,11 @@ type Options struct {
 	Sink      Sink
 	// Budget bounds one flush's delivery, retries included; past it the flush returns Retry.
 	Budget time.Duration
+	// BatchRecords is how many records of a chunk are built and delivered at a time (0 means
+	// DefaultBatchRecords). A Fluent Bit chunk holds up to about 2 MB, several thousand
+	// Kerberos rows: delivering it in parts bounds a flush's memory by a part instead of by the
+	// chunk. The chunk is OK only when every part is.
+	BatchRecords int
 	// Grace is how long flushes in progress may go on once Fluent Bit stops (Stopping, Close)
 	// before their requests are cancelled and they return Retry; flushes that start after
 	// that get Grace as their budget. Zero cuts them at once.
@@ -54,6 +59,9 @@ type Options struct {
 	Closers []io.Closer
 }
 
+// DefaultBatchRecords is the default Options.BatchRecords, the default of es_bulk_max_records.
+const DefaultBatchRecords = 500
+
 // Instance runs flushes for one [OUTPUT] instance. Flush may be called concurrently.
 type Instance struct {
 	opts Options
@@ -62,6 +70,9 @@ type Instance struct {
 	closed   bool
 	inflight sync.WaitGroup
 	counts   counters
+	// workers are the memory flushes run in, each taken by one flush at a time: about one per
+	// Fluent Bit worker thread, reused from flush to flush.
+	workers sync.Pool
 
 	// cut is cancelled a grace period after Fluent Bit began to stop; it cancels the flushes
 	// that were running then.
@@ -69,6 +80,16 @@ type Instance struct {
 	cutNow   context.CancelFunc
 	stopping sync.Once
 	cutTimer *time.Timer
+}
+
+// worker is one flush's memory: the chunk's copy and its decoded bodies, the documents, the
+// record and undecodable-input lists, and the numbering of the chunk's records (which spans
+// its parts).
+type worker struct {
+	batch processors.Batch
+	ids   processors.Chunk
+	recs  []ecs.Record
+	bad   []deliver.Undecodable
 }
 
 // New returns an Instance.
@@ -87,6 +108,9 @@ func New(opts Options) (*Instance, error) {
 	}
 	if opts.Log == nil {
 		opts.Log = hclog.NewNullLogger()
+	}
+	if opts.BatchRecords <= 0 {
+		opts.BatchRecords = DefaultBatchRecords
 	}
 	in := &Instance{opts: opts}
 	in.cut, in.cutNow = context.WithCancel(context.Background())
@@ -115,52 +139,73 @@ func (in *Instance) Flush(chunk []byte, tag func() string) deliver.Status {
 	if in.cut.Err() == nil {
 		defer context.AfterFunc(in.cut, cancel)()
 	}
-	t0 := time.Now()
-	b := in.build(chunk, tag)
-	t1 := time.Now()
-	status := in.deliver(ctx, b, tag)
+	w, _ := in.workers.Get().(*worker)
+	if w == nil {
+		w = new(worker)
+	}
+	defer in.workers.Put(w)
+	w.batch.Reset(append(w.batch.Tree().Buffer()[:0], chunk...))
+	w.ids.Reset()
+	d := decode.New(w.batch.Tree())
 	c := &in.counts
-	c.buildNanos.Add(int64(t1.Sub(t0)))
-	c.deliverNanos.Add(int64(time.Since(t1)))
+	status := deliver.OK
+	for more := true; more && status == deliver.OK; {
+		t0 := time.Now()
+		var b batch
+		b, more = in.build(w, d, tag)
+		t1 := time.Now()
+		if len(b.recs) > 0 || len(b.bad) > 0 {
+			status = in.deliver(ctx, b, tag)
+		}
+		c.buildNanos.Add(int64(t1.Sub(t0)))
+		c.deliverNanos.Add(int64(time.Since(t1)))
+		c.records.Add(int64(len(b.recs)))
+	}
+	st := d.Stats()
 	c.flushes.Add(1)
-	c.records.Add(int64(len(b.recs)))
-	c.groupMarkers.Add(int64(b.stats.GroupStarts + b.stats.GroupEnds))
+	c.groupMarkers.Add(int64(st.GroupStarts + st.GroupEnds))
 	if status != deliver.OK {
 		c.retries.Add(1)
 	}
 	return status
 }
 
-// batch is one chunk turned into records and undecodable input.
+// batch is one part of a chunk turned into records and undecodable input.
 type batch struct {
-	recs  []ecs.Record
-	bad   []deliver.Undecodable
-	stats decode.Stats
+	recs []ecs.Record
+	bad  []deliver.Undecodable
 }
 
-// build decodes and processes a chunk. It never fails: what cannot be processed becomes a dead
-// letter (input that is not a log event) or a pipeline_error record (an event the processors
-// could not parse, see processors.Append).
-func (in *Instance) build(chunk []byte, tag func() string) batch {
-	var b batch
-	ids := processors.NewChunk()
-	d := decode.New(chunk)
-	for d.Next() {
+// build decodes and processes the next part of a chunk in w's memory: events until
+// BatchRecords records are built, and reports whether the chunk may hold more. It never
+// fails: what cannot be processed becomes a dead letter (input that is not a log event) or a
+// pipeline_error record (an event the processors could not parse, see
+// processors.AppendBody).
+func (in *Instance) build(w *worker, d *decode.Decoder, tag func() string) (b batch, more bool) {
+	w.batch.Rewind()
+	b = batch{recs: w.recs[:0], bad: w.bad[:0]}
+	defer func() { w.recs, w.bad = b.recs, b.bad }()
+	for more = true; more && len(b.recs) < in.opts.BatchRecords; {
+		if more = d.Next(); !more {
+			if err := d.Err(); err != nil {
+				b.bad = append(b.bad, undecodable(&w.ids, tag(), err, d.Tail()))
+			}
+			break
+		}
 		ev := d.Event()
 		if ev.Err != nil {
-			b.bad = append(b.bad, undecodable(ids, tag(), ev.Err, ev.Raw))
+			b.bad = append(b.bad, undecodable(&w.ids, tag(), ev.Err, ev.Raw))
 			continue
 		}
-		b.recs = in.opts.Processor.AppendChunk(b.recs, ev.Body, ev.Time, ids)
+		// Each record is scored as soon as it is built, while its document is still in the
+		// CPU's cache.
+		n := len(b.recs)
+		b.recs = in.opts.Processor.AppendBody(b.recs, &w.batch, ev.Body, ev.Time, &w.ids)
+		for i := n; i < len(b.recs); i++ {
+			in.opts.Scorer.Score(&b.recs[i])
+		}
 	}
-	if err := d.Err(); err != nil {
-		b.bad = append(b.bad, undecodable(ids, tag(), err, d.Tail()))
-	}
-	b.stats = d.Stats()
-	for i := range b.recs {
-		in.opts.Scorer.Score(&b.recs[i])
-	}
-	return b
+	return b, more
 }
 
 // undecodable is the dead letter of input that is not a log event. The same bytes with the same
@@ -199,8 +244,7 @@ func (in *Instance) deliver(ctx context.Context, b batch, tag func() string) del
 	}
 	if log.IsDebug() {
 		log.Debug("flush delivered", "tag", tag(), "records", len(b.recs), "written", out.Created,
-			"duplicates", out.Duplicates, "dead_lettered", out.DeadLettered,
-			"group_markers", b.stats.GroupStarts+b.stats.GroupEnds)
+			"duplicates", out.Duplicates, "dead_lettered", out.DeadLettered)
 	}
 	return deliver.OK
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/netip"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -52,7 +54,10 @@ func (s *fakeSink) Deliver(ctx context.Context, recs []ecs.Record, bad ...delive
 		return out
 	}
 	out.Status = deliver.OK
-	s.letters = append(s.letters, bad...)
+	for _, u := range bad {
+		u.Reason, u.Tag, u.Raw = strings.Clone(u.Reason), strings.Clone(u.Tag), bytes.Clone(u.Raw)
+		s.letters = append(s.letters, u)
+	}
 	out.DeadLettered = len(bad)
 	for _, r := range recs {
 		switch {
@@ -62,10 +67,47 @@ func (s *fakeSink) Deliver(ctx context.Context, recs []ecs.Record, bad ...delive
 			out.Duplicates++
 		default:
 			out.Created++
-			s.recs = append(s.recs, r)
+			s.recs = append(s.recs, cloneRecord(r))
 		}
 	}
 	return out
+}
+
+// cloneRecord copies a record deeply, strings included: a Sink is lent the flush's memory only
+// for the call.
+func cloneRecord(r ecs.Record) ecs.Record {
+	v := reflect.New(reflect.TypeFor[ecs.Record]()).Elem()
+	deepCopy(v, reflect.ValueOf(r))
+	return v.Interface().(ecs.Record)
+}
+
+func deepCopy(dst, src reflect.Value) {
+	switch src.Kind() {
+	case reflect.String:
+		dst.SetString(strings.Clone(src.String()))
+	case reflect.Pointer:
+		if !src.IsNil() {
+			dst.Set(reflect.New(src.Type().Elem()))
+			deepCopy(dst.Elem(), src.Elem())
+		}
+	case reflect.Slice:
+		if !src.IsNil() {
+			dst.Set(reflect.MakeSlice(src.Type(), src.Len(), src.Len()))
+			for i := range src.Len() {
+				deepCopy(dst.Index(i), src.Index(i))
+			}
+		}
+	case reflect.Struct:
+		if src.Type() == reflect.TypeFor[time.Time]() || src.Type() == reflect.TypeFor[netip.Addr]() {
+			dst.Set(src) // no memory of the flush's
+			return
+		}
+		for i := range src.NumField() {
+			deepCopy(dst.Field(i), src.Field(i))
+		}
+	default:
+		dst.Set(src)
+	}
 }
 
 func (s *fakeSink) Close(ctx context.Context) error {
@@ -339,6 +381,70 @@ func TestNewChecksOptions(t *testing.T) {
 	}
 	if _, err := New(ok); err != nil {
 		t.Error(err)
+	}
+}
+
+// partSink records the size of every Deliver call and fails the one numbered failAt (from 1).
+type partSink struct {
+	fakeSink
+	parts  []int
+	failAt int
+}
+
+func (s *partSink) Deliver(ctx context.Context, recs []ecs.Record, bad ...deliver.Undecodable) deliver.Outcome {
+	s.mu.Lock()
+	s.parts = append(s.parts, len(recs))
+	n := len(s.parts)
+	s.mu.Unlock()
+	if n == s.failAt {
+		return deliver.Outcome{Status: deliver.Retry, Records: len(recs) + len(bad), Undecodable: len(bad), Err: errors.New("cluster away")}
+	}
+	return s.fakeSink.Deliver(ctx, recs, bad...)
+}
+
+// A chunk larger than BatchRecords is built and delivered in parts, each delivered before the
+// next is built; a part that fails makes the flush a Retry and stops it. Undecodable input goes
+// with the part it was met in.
+func TestChunkDeliveredInParts(t *testing.T) {
+	var e decodetest.Encoder
+	for i := range 1200 {
+		if i == 700 {
+			e.Value("not an event")
+		}
+		e.V2(decodetest.EventTime(plugintest.Base), nil, plugintest.Kerberos(i))
+	}
+	chunk, err := e.Chunk()
+	if err != nil {
+		t.Fatal(err)
+	}
+	proc, err := processors.New(processors.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		failAt    int
+		code      deliver.Status
+		parts     []int
+		delivered int
+		letters   int
+	}{
+		{0, deliver.OK, []int{500, 500, 200}, 1200, 1},
+		{2, deliver.Retry, []int{500, 500}, 500, 0}, // the dead letter was in the failed part
+		{3, deliver.Retry, []int{500, 500, 200}, 1000, 1},
+	} {
+		sink := &partSink{failAt: tc.failAt}
+		in, err := New(Options{Processor: proc, Scorer: &countingScorer{}, Sink: sink, Budget: 5 * time.Second, BatchRecords: 500})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code := in.Flush(chunk, tag); code != tc.code {
+			t.Errorf("failing part %d: Flush = %v, want %v", tc.failAt, code, tc.code)
+		}
+		if !slices.Equal(sink.parts, tc.parts) || len(sink.recs) != tc.delivered || len(sink.letters) != tc.letters {
+			t.Errorf("failing part %d: parts %v, %d records and %d dead letters delivered; want %v, %d and %d",
+				tc.failAt, sink.parts, len(sink.recs), len(sink.letters), tc.parts, tc.delivered, tc.letters)
+		}
+		in.Close()
 	}
 }
 

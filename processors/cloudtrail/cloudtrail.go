@@ -13,10 +13,11 @@ import (
 
 	json "github.com/goccy/go-json"
 
-	"github.com/siemscore/siemscore/processors/bodyjson"
+	"github.com/siemscore/siemscore/processors/body"
 	"github.com/siemscore/siemscore/processors/digest"
 	"github.com/siemscore/siemscore/processors/ecs"
 	"github.com/siemscore/siemscore/processors/fields"
+	"github.com/siemscore/siemscore/processors/internal/slab"
 )
 
 // Dataset and Module are the event.dataset and event.module of CloudTrail documents.
@@ -47,10 +48,20 @@ type block struct {
 	ct    ecs.CloudTrail
 	ips   [1]netip.Addr
 	users [4]string
+	res   [4]ecs.CloudResource
 }
 
+// Parser maps CloudTrail events. Its documents are valid until Reset; it is not safe for
+// concurrent use.
+type Parser struct {
+	blocks slab.Slab[block]
+}
+
+// Reset makes the memory of every document parsed so far available again.
+func (p *Parser) Reset() { p.blocks.Reset() }
+
 // Key is the natural key of an event: eventID, eventTime and recipientAccountId as written.
-func Key(ev map[string]any) digest.Key {
+func Key(ev body.Value) digest.Key {
 	o := fields.O(ev)
 	return digest.Key{o.Str("eventID"), o.Str("eventTime"), o.Str("recipientAccountId")}
 }
@@ -102,9 +113,9 @@ var memberNames = [numMembers]string{
 
 // Parse maps ev. fallback (the Fluent Bit timestamp) becomes @timestamp when eventTime is
 // missing or invalid, with the reason in siemscore.issues, and is event.created, the time the
-// record was collected. The document may share maps with ev (the flattened objects).
-func Parse(ev map[string]any, fallback time.Time) (*ecs.Document, error) {
-	var v [numMembers]any
+// record was collected. The document's strings are those of ev's tree.
+func (p *Parser) Parse(ev body.Value, fallback time.Time) (*ecs.Document, error) {
+	var v [numMembers]body.Value
 	members.Collect(ev, v[:])
 	str := func(i int) string {
 		s, _ := fields.String(v[i])
@@ -112,12 +123,15 @@ func Parse(ev map[string]any, fallback time.Time) (*ecs.Document, error) {
 	}
 	name, nameOK := fields.String(v[mEventName])
 	provider, providerOK := fields.String(v[mEventSource])
-	insight, _ := v[mInsightDetails].(map[string]any)
-	if !nameOK && !providerOK && insight == nil {
+	insight := v[mInsightDetails]
+	if insight.Kind() != body.Map {
+		insight = body.Value{}
+	}
+	if !nameOK && !providerOK && !insight.Exists() {
 		return nil, ErrNotCloudTrail
 	}
 
-	b := new(block)
+	b := p.blocks.New()
 	d := &b.doc
 	d.ECS.Version = ecs.Version
 	ct := &b.ct
@@ -156,30 +170,29 @@ func Parse(ev map[string]any, fallback time.Time) (*ecs.Document, error) {
 	ct.ManagementEvent = boolKeyword(fields.OptBool(v[mManagementEvent]))
 	ct.ReadOnly = fields.OptBool(v[mReadOnly])
 
-	ct.RequestParameters, ct.Flattened.RequestParameters = freeForm(v[mRequestParameters])
-	ct.ResponseElements, ct.Flattened.ResponseElements = freeForm(v[mResponseElements])
-	ct.AdditionalEventData, ct.Flattened.AdditionalEventData = freeForm(v[mAdditionalEventData])
-	ct.ServiceEventDetails, ct.Flattened.ServiceEventDetails = freeForm(v[mServiceEventDetails])
+	var params, response body.Value
+	ct.RequestParameters, ct.Flattened.RequestParameters, params = freeForm(v[mRequestParameters])
+	ct.ResponseElements, ct.Flattened.ResponseElements, response = freeForm(v[mResponseElements])
+	ct.AdditionalEventData, ct.Flattened.AdditionalEventData, _ = freeForm(v[mAdditionalEventData])
+	ct.ServiceEventDetails, ct.Flattened.ServiceEventDetails, _ = freeForm(v[mServiceEventDetails])
+	ct.Resources = resources(b.res[:0], v[mResources])
 	// An Insights event (eventType AwsCloudTrailInsight) names the API it is about only inside
 	// insightDetails; like Elastic's integration, it is kept there and not taken for the
 	// event's own action.
-	_, ct.Flattened.InsightDetails = freeForm(insight)
-	resourceList, _ := v[mResources].([]any)
-	ct.Resources = resources(resourceList)
+	_, ct.Flattened.InsightDetails, _ = freeForm(insight)
 
-	d.Event.Outcome = outcome(name, ct)
+	d.Event.Outcome = outcome(name, ct, response)
 
 	related := b.users[:0]
-	userIdentity, _ := v[mUserIdentity].(map[string]any)
-	accountID := identity(b, fields.O(userIdentity), &related)
+	accountID := identity(b, fields.O(v[mUserIdentity]), &related)
 	mapSource(b, v[mSourceIPAddress])
 
 	for _, k := range [...]string{"userName", "newUserName"} {
-		if s, ok := ct.Flattened.RequestParameters[k].(string); ok {
-			related = fields.AppendUnique(related, s)
+		if s := params.Get(k); s.Kind() == body.String {
+			related = fields.AppendUnique(related, s.Str())
 		}
 	}
-	targets(b)
+	targets(b, params, response)
 	if len(related) > 0 {
 		b.rel.User = related
 	}
@@ -200,8 +213,7 @@ func Parse(ev map[string]any, fallback time.Time) (*ecs.Document, error) {
 	b.cloud = ecs.Cloud{Provider: "aws", Region: str(mAWSRegion), Account: ecs.CloudAccount{ID: accountID}}
 	d.Cloud = &b.cloud
 
-	tlsMap, _ := v[mTLSDetails].(map[string]any)
-	tlsDetails(b, fields.O(tlsMap))
+	tlsDetails(b, fields.O(v[mTLSDetails]))
 	return d, nil
 }
 
@@ -241,9 +253,10 @@ func identity(b *block, ui fields.Obj, related *[]string) string {
 
 // targets fills what an IAM call acts on, from the names Elastic's pipeline reads:
 // user.target.name (requestParameters.userName), user.target.id (responseElements.user.userId),
-// user.changes.name (requestParameters.newUserName), group.name and group.id.
-func targets(b *block) {
-	req, res := fields.O(b.ct.Flattened.RequestParameters), fields.O(b.ct.Flattened.ResponseElements)
+// user.changes.name (requestParameters.newUserName), group.name and group.id. params and
+// response are the objects flattened into the document (Absent when none is).
+func targets(b *block, params, response body.Value) {
+	req, res := fields.O(params), fields.O(response)
 	resUser, resGroup := res.Obj("user"), res.Obj("group")
 	b.user.Target = ecs.UserRef{Name: req.Str("userName"), ID: resUser.Str("userId")}
 	b.user.Changes.Name = req.Str("newUserName")
@@ -266,15 +279,17 @@ func boolKeyword(b ecs.OptBool) string {
 }
 
 // mapSource fills source.address, and source.ip when the address is an IP.
-func mapSource(b *block, v any) {
-	if v == nil {
+func mapSource(b *block, v body.Value) {
+	if v.IsNull() {
 		return
 	}
 	addr, ok := fields.String(v)
 	if !ok {
 		// An object or array where an address belongs: kept, as JSON text, and flagged.
-		text, _ := bodyjson.Append(nil, v)
-		b.src.Address = string(text)
+		b.src.Address = v.Tree().Text(func(t []byte) []byte {
+			t, _ = v.AppendText(t)
+			return t
+		})
 		b.doc.Source = &b.src
 		fields.AddIssue(&b.doc, ecs.IssueSourceNotString)
 		return
@@ -298,10 +313,11 @@ func mapSource(b *block, v any) {
 }
 
 // outcome is failure when the call returned an error, except for ConsoleLogin, which reports
-// its result in responseElements.ConsoleLogin.
-func outcome(name string, ct *ecs.CloudTrail) string {
+// its result in responseElements.ConsoleLogin (response, when it is kept flattened).
+func outcome(name string, ct *ecs.CloudTrail, response body.Value) string {
 	if name == "ConsoleLogin" {
-		if r, ok := ct.Flattened.ResponseElements["ConsoleLogin"].(string); ok {
+		if v := response.Get("ConsoleLogin"); v.Kind() == body.String {
+			r := v.Str()
 			switch {
 			case strings.EqualFold(r, "success"):
 				return "success"
@@ -319,59 +335,69 @@ func outcome(name string, ct *ecs.CloudTrail) string {
 }
 
 // freeForm returns a free-form object as JSON text and, when it is an object small enough to
-// index, as the map itself for the `flattened` field. Empty values are dropped, as Elastic's
-// pipeline drops them. Some exports carry the object as a JSON string; it is decoded so the
-// flattened form exists for those too.
-func freeForm(v any) (string, map[string]any) {
-	switch x := v.(type) {
-	case nil:
-		return "", nil
-	case string:
+// index, as the JSON of the `flattened` field, with the object itself (Absent when there is no
+// flattened form). Empty values are dropped, as Elastic's pipeline drops them. Some exports
+// carry the object as a JSON string; it is decoded so the flattened form exists for those too.
+func freeForm(v body.Value) (string, ecs.RawJSON, body.Value) {
+	t := v.Tree()
+	switch v.Kind() {
+	case body.Absent, body.Null:
+		return "", "", body.Value{}
+	case body.String:
+		x := v.Str()
 		var m map[string]any
 		if strings.HasPrefix(strings.TrimSpace(x), "{") && json.Unmarshal([]byte(x), &m) == nil && len(m) > 0 {
 			if len(x) >= flattenedLimit {
-				return x, nil
+				return x, "", body.Value{}
 			}
-			return x, m
+			obj := t.AppendAny(m)
+			return x, ecs.RawJSON(t.Text(obj.AppendJSON)), obj
 		}
-		return x, nil
-	case map[string]any:
-		if len(x) == 0 {
-			return "", nil
-		}
-	case []any:
-		if len(x) == 0 {
-			return "", nil
+		return x, "", body.Value{}
+	case body.Map, body.Array:
+		if v.Len() == 0 {
+			return "", "", body.Value{}
 		}
 	}
-	text, safe := bodyjson.Append(make([]byte, 0, 256), v)
-	m, _ := v.(map[string]any)
-	if !safe && m != nil {
-		// The text is valid whatever v holds; the flattened copy is encoded with the document
-		// by a standard encoder, so what it cannot hold (NaN, non-string keys) is cleaned.
-		m = fields.JSONSafe(m).(map[string]any)
+	text := t.Text(func(b []byte) []byte {
+		b, _ = v.AppendText(b)
+		return b
+	})
+	if v.Kind() != body.Map || len(text) >= flattenedLimit {
+		return text, "", body.Value{}
 	}
-	if len(text) >= flattenedLimit {
-		m = nil
-	}
-	return string(text), m
+	return text, ecs.RawJSON(t.Text(v.AppendJSON)), v
 }
 
-// resources maps the resources list, dropping duplicates of the same (ARN, account, type).
-func resources(list []any) []ecs.CloudResource {
-	var out []ecs.CloudResource
-	for _, e := range list {
-		m, ok := e.(map[string]any)
-		if !ok {
+// resources maps the resources list into dst, dropping duplicates of the same (ARN, account,
+// type).
+func resources(dst []ecs.CloudResource, list body.Value) []ecs.CloudResource {
+	if list.Kind() != body.Array {
+		return nil
+	}
+	for i := range list.Len() {
+		e := list.Elem(i)
+		if e.Kind() != body.Map {
 			continue
 		}
-		r := fields.O(m)
+		r := fields.O(e)
 		res := ecs.CloudResource{ARN: r.Str("ARN"), Type: r.Str("type"), AccountID: r.Str("accountId")}
-		if res != (ecs.CloudResource{}) && !slices.Contains(out, res) {
-			out = append(out, res)
+		if res != (ecs.CloudResource{}) && !slices.Contains(dst, res) {
+			dst = append(dst, res)
 		}
 	}
-	return out
+	if len(dst) == 0 {
+		return nil
+	}
+	return dst
+}
+
+// lower is strings.ToLower without the allocation for the protocol every record names.
+func lower(s string) string {
+	if s == "TLS" {
+		return "tls"
+	}
+	return strings.ToLower(s)
 }
 
 // tlsDetails maps tlsDetails; "TLSv1.2" splits into protocol "tls" and version "1.2".
@@ -380,7 +406,7 @@ func tlsDetails(b *block, t fields.Obj) {
 		return
 	}
 	if proto, version, ok := strings.Cut(t.Str("tlsVersion"), "v"); ok {
-		b.tls.VersionProtocol = strings.ToLower(proto)
+		b.tls.VersionProtocol = lower(proto)
 		b.tls.Version = version
 	}
 	b.tls.Cipher = t.Str("cipherSuite")

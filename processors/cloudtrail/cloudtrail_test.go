@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/siemscore/siemscore/processors/body"
 	"github.com/siemscore/siemscore/processors/ecs"
 )
 
@@ -25,12 +26,25 @@ func event(t *testing.T, js string) map[string]any {
 
 func parse(t *testing.T, js string) *ecs.Document {
 	t.Helper()
-	d, err := Parse(event(t, js), fallback)
+	d, err := new(Parser).Parse(body.Of(event(t, js)), fallback)
 	if err != nil {
 		t.Fatal(err)
 	}
 	roundTrip(t, d)
 	return d
+}
+
+// flat decodes a flattened object.
+func flat(t *testing.T, r ecs.RawJSON) map[string]any {
+	t.Helper()
+	if r == "" {
+		return nil
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(r), &m); err != nil {
+		t.Fatalf("flattened %s: %v", r, err)
+	}
+	return m
 }
 
 // roundTrip proves the document encodes to valid JSON.
@@ -107,7 +121,7 @@ func TestIAMUserEvent(t *testing.T) {
 	if ct.ReadOnly != ecs.Bool(false) || ct.ManagementEvent != "true" {
 		t.Errorf("read_only/management_event = %+v %+v", ct.ReadOnly, ct.ManagementEvent)
 	}
-	if ct.Flattened.RequestParameters["userName"] != "mallory" || ct.Flattened.ResponseElements["user"] == nil {
+	if flat(t, ct.Flattened.RequestParameters)["userName"] != "mallory" || flat(t, ct.Flattened.ResponseElements)["user"] == nil {
 		t.Errorf("flattened = %+v", ct.Flattened)
 	}
 	wantRes := []ecs.CloudResource{{ARN: "arn:aws:iam::123456789012:user/mallory", Type: "AWS::IAM::User", AccountID: "123456789012"}}
@@ -248,42 +262,42 @@ func TestTimestamps(t *testing.T) {
 func TestFreeFormObjects(t *testing.T) {
 	d := parse(t, `{"eventName":"X","eventSource":"y","requestParameters":null,"responseElements":{},"additionalEventData":{"MFAUsed":"No","n":5},"serviceEventDetails":[]}`)
 	ct := d.AWS.CloudTrail
-	if ct.RequestParameters != "" || ct.ResponseElements != "" || ct.ServiceEventDetails != "" || ct.Flattened.ResponseElements != nil {
+	if ct.RequestParameters != "" || ct.ResponseElements != "" || ct.ServiceEventDetails != "" || ct.Flattened.ResponseElements != "" {
 		t.Errorf("null and empty objects must be dropped: %+v", ct)
 	}
-	if ct.AdditionalEventData != `{"MFAUsed":"No","n":5}` || ct.Flattened.AdditionalEventData["MFAUsed"] != "No" {
+	if ct.AdditionalEventData != `{"MFAUsed":"No","n":5}` || flat(t, ct.Flattened.AdditionalEventData)["MFAUsed"] != "No" {
 		t.Errorf("additional_eventdata = %q %v", ct.AdditionalEventData, ct.Flattened.AdditionalEventData)
 	}
 
 	// Some exports keep requestParameters as a JSON string.
 	d = parse(t, `{"eventName":"X","eventSource":"y","requestParameters":"{\"bucketName\":\"b\"}","responseElements":"plain text"}`)
 	ct = d.AWS.CloudTrail
-	if ct.RequestParameters != `{"bucketName":"b"}` || ct.Flattened.RequestParameters["bucketName"] != "b" {
+	if ct.RequestParameters != `{"bucketName":"b"}` || flat(t, ct.Flattened.RequestParameters)["bucketName"] != "b" {
 		t.Errorf("request_parameters from a JSON string = %q %v", ct.RequestParameters, ct.Flattened.RequestParameters)
 	}
-	if ct.ResponseElements != "plain text" || ct.Flattened.ResponseElements != nil {
+	if ct.ResponseElements != "plain text" || ct.Flattened.ResponseElements != "" {
 		t.Errorf("a non-JSON string stays a string only: %q %v", ct.ResponseElements, ct.Flattened.ResponseElements)
 	}
 
 	// Too large to index as a flattened leaf: kept as a string only, as Elastic does.
 	big := strings.Repeat("x", flattenedLimit)
 	d = parse(t, `{"eventName":"X","eventSource":"y","requestParameters":{"policy":"`+big+`"}}`)
-	if ct := d.AWS.CloudTrail; len(ct.RequestParameters) <= flattenedLimit || ct.Flattened.RequestParameters != nil {
-		t.Errorf("large request_parameters: %d bytes, flattened %v", len(ct.RequestParameters), ct.Flattened.RequestParameters != nil)
+	if ct := d.AWS.CloudTrail; len(ct.RequestParameters) <= flattenedLimit || ct.Flattened.RequestParameters != "" {
+		t.Errorf("large request_parameters: %d bytes, flattened %v", len(ct.RequestParameters), ct.Flattened.RequestParameters != "")
 	}
 
 	// An array is kept as text; only objects are flattened.
 	d = parse(t, `{"eventName":"X","eventSource":"y","requestParameters":[1,2]}`)
-	if ct := d.AWS.CloudTrail; ct.RequestParameters != "[1,2]" || ct.Flattened.RequestParameters != nil {
+	if ct := d.AWS.CloudTrail; ct.RequestParameters != "[1,2]" || ct.Flattened.RequestParameters != "" {
 		t.Errorf("array request_parameters = %q", ct.RequestParameters)
 	}
 }
 
 func TestWrongTypes(t *testing.T) {
-	if _, err := Parse(event(t, `{"eventName":{},"eventSource":[1],"eventTime":"2024-01-01T00:00:00Z"}`), fallback); err != ErrNotCloudTrail {
+	if _, err := new(Parser).Parse(body.Of(event(t, `{"eventName":{},"eventSource":[1],"eventTime":"2024-01-01T00:00:00Z"}`)), fallback); err != ErrNotCloudTrail {
 		t.Errorf("err = %v, want ErrNotCloudTrail", err)
 	}
-	if _, err := Parse(map[string]any{}, fallback); err != ErrNotCloudTrail {
+	if _, err := new(Parser).Parse(body.Of(map[string]any{}), fallback); err != ErrNotCloudTrail {
 		t.Errorf("empty event: err = %v", err)
 	}
 	// Wrong types for everything but the name: still a document, with what could be read.
@@ -302,15 +316,15 @@ func TestWrongTypes(t *testing.T) {
 		t.Errorf("a boolean eventTime is invalid: %v", d.SiemScore.Issues)
 	}
 	// The msgpack decoder's forms: []byte strings, int64 numbers.
-	d, err := Parse(map[string]any{"eventName": []byte("GetUser"), "eventSource": "iam.amazonaws.com", "eventTime": []byte("2024-01-01T00:00:00Z"),
-		"userIdentity": map[string]any{"accountId": int64(123456789012)}}, fallback)
+	d, err := new(Parser).Parse(body.Of(map[string]any{"eventName": []byte("GetUser"), "eventSource": "iam.amazonaws.com", "eventTime": []byte("2024-01-01T00:00:00Z"),
+		"userIdentity": map[string]any{"accountId": int64(123456789012)}}), fallback)
 	if err != nil || d.Event.Action != "GetUser" || d.Cloud.Account.ID != "123456789012" || d.Timestamp.Year() != 2024 {
 		t.Errorf("msgpack forms: %v %+v", err, d)
 	}
 }
 
 func TestKey(t *testing.T) {
-	k := Key(event(t, `{"eventID":"e","eventTime":"2024-01-01T00:00:00Z","recipientAccountId":123456789012}`))
+	k := Key(body.Of(event(t, `{"eventID":"e","eventTime":"2024-01-01T00:00:00Z","recipientAccountId":123456789012}`)))
 	if k[0] != "e" || k[1] != "2024-01-01T00:00:00Z" || k[2] != "123456789012" {
 		t.Errorf("Key = %v", k)
 	}
@@ -345,7 +359,7 @@ func TestInsightEvent(t *testing.T) {
 		t.Errorf("@timestamp %v issues %v", d.Timestamp, d.SiemScore.Issues)
 	}
 	ct := d.AWS.CloudTrail
-	if ct.EventType != "AwsCloudTrailInsight" || ct.EventCategory != "Insight" || ct.Flattened.InsightDetails["insightType"] != "ApiCallRateInsight" {
+	if ct.EventType != "AwsCloudTrailInsight" || ct.EventCategory != "Insight" || flat(t, ct.Flattened.InsightDetails)["insightType"] != "ApiCallRateInsight" {
 		t.Errorf("aws.cloudtrail = %+v", ct)
 	}
 	if d.Event.ID != "aab985f2-3a56-48cc-a8a5-e0af77606f5f" || d.Event.Action != "" || d.Cloud.Account.ID != "123456789012" {

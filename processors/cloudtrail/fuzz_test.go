@@ -26,5 +26,7 @@ func FuzzCloudTrail(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Fuzz(func(t *testing.T, data []byte, mode uint8) { fuzzbody.CheckParser(t, p, cloudtrail.Parse, data, mode) })
+	f.Fuzz(func(t *testing.T, data []byte, mode uint8) {
+		fuzzbody.CheckParser(t, p, new(cloudtrail.Parser).Parse, data, mode)
+	})
 }

@@ -6,6 +6,8 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"github.com/siemscore/siemscore/processors/body"
 )
 
 func TestIDNormalisesDecoderDifferences(t *testing.T) {
@@ -18,7 +20,7 @@ func TestIDNormalisesDecoderDifferences(t *testing.T) {
 		"port": 88.0, "big": 7.0, "ratio": 0.5, "name": "krbtgt",
 		"nested": map[string]any{"list": []any{1.0, "a"}}, "zero": math.Copysign(0, -1),
 	}
-	if a, b := ID(1, Key{"k"}, msgpack), ID(1, Key{"k"}, fromJSON); a != b {
+	if a, b := ID(1, Key{"k"}, body.Of(msgpack)), ID(1, Key{"k"}, body.Of(fromJSON)); a != b {
 		t.Errorf("decoder forms must hash alike: %s != %s", a, b)
 	}
 }
@@ -40,33 +42,33 @@ func TestIDDistinguishes(t *testing.T) {
 		map[string]any{"a": "x", "n": true},
 		map[string]any{"a": "x", "n": uint64(math.MaxUint64)},
 	}
-	want := ID(1, Key{}, base)
+	want := ID(1, Key{}, body.Of(base))
 	for _, v := range same {
-		if got := ID(1, Key{}, v); got != want {
+		if got := ID(1, Key{}, body.Of(v)); got != want {
 			t.Errorf("%v: %s, want %s", v, got, want)
 		}
 	}
 	seen := map[string]string{want: fmt.Sprint(base)}
 	for _, v := range different {
-		got := ID(1, Key{}, v)
+		got := ID(1, Key{}, body.Of(v))
 		if prev, dup := seen[got]; dup {
 			t.Errorf("%v collides with %s", v, prev)
 		}
 		seen[got] = fmt.Sprint(v)
 	}
-	if ID(2, Key{}, base) == want {
+	if ID(2, Key{}, body.Of(base)) == want {
 		t.Error("the kind must be part of the ID")
 	}
-	if ID(1, Key{"1"}, base) == want || ID(1, Key{"1"}, base) == ID(1, Key{"", "1"}, base) {
+	if ID(1, Key{"1"}, body.Of(base)) == want || ID(1, Key{"1"}, body.Of(base)) == ID(1, Key{"", "1"}, body.Of(base)) {
 		t.Error("each natural key part must be part of the ID, in its position")
 	}
-	if ID(1, Key{}, []any{"ab"}) == ID(1, Key{}, []any{"a", "b"}) {
+	if ID(1, Key{}, body.Of([]any{"ab"})) == ID(1, Key{}, body.Of([]any{"a", "b"})) {
 		t.Error("string boundaries must be part of the ID")
 	}
 }
 
 func TestIDShape(t *testing.T) {
-	id := ID(3, Key{"uid", "ts"}, map[string]any{"x": 1.0})
+	id := ID(3, Key{"uid", "ts"}, body.Of(map[string]any{"x": 1.0}))
 	if len(id) != 22 {
 		t.Errorf("len(%q) = %d, want 22 (128 bits, unpadded base64)", id, len(id))
 	}
@@ -86,41 +88,41 @@ func TestIDLargeAndOddValues(t *testing.T) {
 	for i := 99; i >= 0; i-- {
 		reordered[fmt.Sprintf("k%03d", i)] = map[string]any{"t": time.Unix(int64(i), 5).UTC(), "i": int64(i)}
 	}
-	if ID(1, Key{}, big) != ID(1, Key{}, reordered) {
+	if ID(1, Key{}, body.Of(big)) != ID(1, Key{}, body.Of(reordered)) {
 		t.Error("member order must not matter")
 	}
 	reordered["k050"] = map[string]any{"t": time.Unix(50, 6).UTC(), "i": int64(50)}
-	if ID(1, Key{}, big) == ID(1, Key{}, reordered) {
+	if ID(1, Key{}, body.Of(big)) == ID(1, Key{}, body.Of(reordered)) {
 		t.Error("a changed nanosecond must change the ID")
 	}
 	// Keys sharing their first 8 bytes still sort as strings.
 	a := map[string]any{"prefix__a": 1.0, "prefix__b": 2.0, "prefix_": 3.0}
 	b := map[string]any{"prefix_": 3.0, "prefix__b": 2.0, "prefix__a": 1.0}
-	if ID(1, Key{}, a) != ID(1, Key{}, b) {
+	if ID(1, Key{}, body.Of(a)) != ID(1, Key{}, body.Of(b)) {
 		t.Error("keys sharing a prefix must still be ordered canonically")
 	}
 	type ext struct{ T int8 }
-	if ID(1, Key{}, ext{1}) == ID(1, Key{}, ext{2}) || ID(1, Key{}, ext{1}) != ID(1, Key{}, ext{1}) {
+	if ID(1, Key{}, body.Of(ext{1})) == ID(1, Key{}, body.Of(ext{2})) || ID(1, Key{}, body.Of(ext{1})) != ID(1, Key{}, body.Of(ext{1})) {
 		t.Error("other types must hash by value")
 	}
-	if ID(1, Key{}, math.NaN()) != ID(1, Key{}, math.NaN()) {
+	if ID(1, Key{}, body.Of(math.NaN())) != ID(1, Key{}, body.Of(math.NaN())) {
 		t.Error("NaN must hash consistently")
 	}
 	long := string(make([]byte, 5000))
-	if ID(1, Key{}, long) == ID(1, Key{}, long+"\x00") {
+	if ID(1, Key{}, body.Of(long)) == ID(1, Key{}, body.Of(long+"\x00")) {
 		t.Error("long strings must be hashed whole")
 	}
 }
 
 func TestIDConcurrent(t *testing.T) {
 	ev := map[string]any{"a": []any{1.0, "x", map[string]any{"b": true}}}
-	want := ID(1, Key{"k"}, ev)
+	want := ID(1, Key{"k"}, body.Of(ev))
 	done := make(chan string)
 	for range 8 {
 		go func() {
 			var got string
 			for range 200 {
-				got = ID(1, Key{"k"}, ev)
+				got = ID(1, Key{"k"}, body.Of(ev))
 			}
 			done <- got
 		}()

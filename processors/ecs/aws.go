@@ -57,14 +57,14 @@ type SessionIssuer struct {
 }
 
 // CloudTrailFlat keeps the free-form CloudTrail objects as `flattened` fields, so that any leaf
-// is searchable without a mapping explosion.
+// is searchable without a mapping explosion. Each is the object's JSON, rendered by the parser.
 type CloudTrailFlat struct {
-	RequestParameters   map[string]any `json:"request_parameters,omitempty"`
-	ResponseElements    map[string]any `json:"response_elements,omitempty"`
-	AdditionalEventData map[string]any `json:"additional_eventdata,omitempty"`
-	ServiceEventDetails map[string]any `json:"service_event_details,omitempty"`
+	RequestParameters   RawJSON `json:"request_parameters,omitempty"`
+	ResponseElements    RawJSON `json:"response_elements,omitempty"`
+	AdditionalEventData RawJSON `json:"additional_eventdata,omitempty"`
+	ServiceEventDetails RawJSON `json:"service_event_details,omitempty"`
 	// InsightDetails is what a CloudTrail Insights event found (state, the API and its rates).
-	InsightDetails map[string]any `json:"insight_details,omitempty"`
+	InsightDetails RawJSON `json:"insight_details,omitempty"`
 }
 
 // CloudResource is one entry of CloudTrail's `resources`.

@@ -3,8 +3,9 @@
 // Elasticsearch.
 //
 // The document is a typed struct rather than a map so that the field names the plugin writes are
-// fixed in one place: the index template is checked against these types, and encoding is done
-// without reflection over maps on the hot path.
+// fixed in one place: the index template is checked against these types, and the encoder
+// (encode.go) writes them without reflection. Its strings usually point into the record body's
+// tree (processors/body), so a document is valid as long as that tree is.
 package ecs
 
 import (
@@ -20,7 +21,7 @@ type Document struct {
 	Timestamp   time.Time  `json:"@timestamp"`
 	ECS         ECSInfo    `json:"ecs"`
 	DataStream  DataStream `json:"data_stream,omitzero"`
-	Event       Event      `json:"event"`
+	Event       Event      `json:"event,omitzero"`
 	Message     string     `json:"message,omitempty"`
 	Tags        []string   `json:"tags,omitempty"`
 	Error       *Error     `json:"error,omitempty"`
@@ -40,10 +41,22 @@ type Document struct {
 
 	// Passthrough carries fields of the incoming record that have no ECS mapping: the other keys
 	// of a Fluent Bit record whose event sat in a `log` key (added by filters, e.g. kubernetes
-	// metadata), or the whole body of a record type the plugin does not know. They are encoded
-	// after the typed fields; a key that collides with a typed top-level field is dropped from
-	// the passthrough and listed in siemscore.issues instead of overwriting ECS data.
-	Passthrough map[string]any `json:"-"`
+	// metadata), or the whole body of a record type the plugin does not know. It is a JSON
+	// object whose members are written after the typed fields; the processors keep its keys
+	// apart from the typed top-level ones (see TypedKey and CollisionKey).
+	Passthrough RawJSON `json:"-"`
+}
+
+// RawJSON is a JSON value already rendered from a record body, written into the document as
+// it is.
+type RawJSON string
+
+// MarshalJSON implements json.Marshaler.
+func (r RawJSON) MarshalJSON() ([]byte, error) {
+	if r == "" {
+		return []byte("null"), nil
+	}
+	return []byte(r), nil
 }
 
 // ECSInfo is the `ecs` field set.

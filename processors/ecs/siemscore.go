@@ -59,14 +59,14 @@ type GuardDutyScore struct {
 
 // KerberosScore is `siemscore.kerberos.*`: the source host's cluster and how far from normal it is.
 type KerberosScore struct {
-	Status              string            `json:"status,omitempty"`
-	Cluster             OptInt            `json:"cluster,omitzero"`
-	ClusterSizeFraction OptFloat          `json:"cluster_size_fraction,omitzero"`
-	Distance            OptFloat          `json:"distance,omitzero"`
-	ScoreNorm           OptFloat          `json:"score_norm,omitzero"`
-	Severity            string            `json:"severity,omitempty"`
-	Reasons             []string          `json:"reasons,omitempty"`
-	Features            *KerberosFeatures `json:"features,omitempty"`
+	Status              string           `json:"status,omitempty"`
+	Cluster             OptInt           `json:"cluster,omitzero"`
+	ClusterSizeFraction OptFloat         `json:"cluster_size_fraction,omitzero"`
+	Distance            OptFloat         `json:"distance,omitzero"`
+	ScoreNorm           OptFloat         `json:"score_norm,omitzero"`
+	Severity            string           `json:"severity,omitempty"`
+	Reasons             []string         `json:"reasons,omitempty"`
+	Features            KerberosFeatures `json:"features,omitzero"`
 }
 
 // KerberosFeatures are the source host's current window statistics (see models/kerberos for

@@ -5,82 +5,78 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/siemscore/siemscore/processors/body"
 )
 
-// String converts a scalar to a string: strings as they are, []byte (msgpack bin) as text,
-// numbers in their shortest exact form (an account ID decoded from JSON as 1.23456789012e+11
-// becomes "123456789012"), booleans as "true"/"false". Objects, arrays and null are not
-// strings.
-func String(v any) (string, bool) {
-	switch x := v.(type) {
-	case string:
-		return x, true
-	case []byte:
-		return string(x), true
-	case bool:
-		return strconv.FormatBool(x), true
-	case float64:
+// String converts a scalar to a string: strings as they are, binary strings as text, numbers in
+// their shortest exact form (an account ID decoded from JSON as 1.23456789012e+11 becomes
+// "123456789012"), booleans as "true"/"false", times in RFC 3339. Objects, arrays, null and
+// absent values are not strings. Numbers and times are written into v's tree, so that no
+// conversion allocates.
+func String(v body.Value) (string, bool) {
+	switch v.Kind() {
+	case body.String, body.Binary:
+		return v.Str(), true
+	case body.Bool:
+		if v.Bool() {
+			return "true", true
+		}
+		return "false", true
+	case body.Float:
+		x := v.Float()
 		if math.IsNaN(x) || math.IsInf(x, 0) {
 			return "", false
 		}
-		return strconv.FormatFloat(x, 'f', -1, 64), true
-	case float32:
-		return String(float64(x))
-	case time.Time:
-		if !InRange(x) {
+		return v.Tree().Text(func(b []byte) []byte { return strconv.AppendFloat(b, x, 'f', -1, 64) }), true
+	case body.Time:
+		t := v.Time()
+		if !InRange(t) {
 			return "", false
 		}
-		return x.UTC().Format(time.RFC3339Nano), true
-	}
-	if i, ok := intOf(v); ok {
-		return strconv.FormatInt(i, 10), true
-	}
-	if u, ok := v.(uint64); ok {
-		return strconv.FormatUint(u, 10), true
+		return v.Tree().Text(func(b []byte) []byte { return t.AppendFormat(b, time.RFC3339Nano) }), true
+	case body.Int:
+		x := v.Int()
+		if x >= 0 && x < 100 {
+			return strconv.Itoa(int(x)), true // static strings: no need to use the tree
+		}
+		return v.Tree().Text(func(b []byte) []byte { return strconv.AppendInt(b, x, 10) }), true
+	case body.Uint:
+		x := v.Uint()
+		return v.Tree().Text(func(b []byte) []byte { return strconv.AppendUint(b, x, 10) }), true
 	}
 	return "", false
 }
 
 // Int converts a value to an int64: integers that fit, floats with no fractional part, and
 // strings holding either.
-func Int(v any) (int64, bool) {
-	if i, ok := intOf(v); ok {
-		return i, true
-	}
-	switch x := v.(type) {
-	case float64:
-		return floatToInt(x)
-	case float32:
-		return floatToInt(float64(x))
-	case string:
-		return parseInt(x)
-	case []byte:
-		return parseInt(string(x))
+func Int(v body.Value) (int64, bool) {
+	switch v.Kind() {
+	case body.Int:
+		return v.Int(), true
+	case body.Float:
+		return floatToInt(v.Float())
+	case body.String, body.Binary:
+		return parseInt(v.Str())
 	}
 	return 0, false
 }
 
 // Float converts a value to a finite float64: numbers, and strings holding one. NaN and the
 // infinities are refused, so they can never reach a score or a JSON document.
-func Float(v any) (float64, bool) {
+func Float(v body.Value) (float64, bool) {
 	var f float64
-	switch x := v.(type) {
-	case float64:
-		f = x
-	case float32:
-		f = float64(x)
-	case uint64:
-		f = float64(x)
-	case string:
-		return parseFloat(x)
-	case []byte:
-		return parseFloat(string(x))
+	switch v.Kind() {
+	case body.Float:
+		f = v.Float()
+	case body.Int:
+		f = float64(v.Int())
+	case body.Uint:
+		f = float64(v.Uint())
+	case body.String, body.Binary:
+		return parseFloat(v.Str())
 	default:
-		i, ok := intOf(v)
-		if !ok {
-			return 0, false
-		}
-		f = float64(i)
+		return 0, false
 	}
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return 0, false
@@ -90,14 +86,12 @@ func Float(v any) (float64, bool) {
 
 // Bool converts a value to a bool: booleans, the strings true/false (any case), Zeek's T/F,
 // 1/0, and the numbers 1 and 0.
-func Bool(v any) (bool, bool) {
-	switch x := v.(type) {
-	case bool:
-		return x, true
-	case string:
-		return parseBool(x)
-	case []byte:
-		return parseBool(string(x))
+func Bool(v body.Value) (bool, bool) {
+	switch v.Kind() {
+	case body.Bool:
+		return v.Bool(), true
+	case body.String, body.Binary:
+		return parseBool(v.Str())
 	}
 	if i, ok := Int(v); ok && (i == 0 || i == 1) {
 		return i == 1, true
@@ -120,36 +114,6 @@ func parseBool(s string) (bool, bool) {
 		return false, true
 	}
 	return false, false
-}
-
-func intOf(v any) (int64, bool) {
-	switch x := v.(type) {
-	case int64:
-		return x, true
-	case int:
-		return int64(x), true
-	case int32:
-		return int64(x), true
-	case int16:
-		return int64(x), true
-	case int8:
-		return int64(x), true
-	case uint32:
-		return int64(x), true
-	case uint16:
-		return int64(x), true
-	case uint8:
-		return int64(x), true
-	case uint:
-		if uint64(x) <= math.MaxInt64 {
-			return int64(x), true
-		}
-	case uint64:
-		if x <= math.MaxInt64 {
-			return int64(x), true
-		}
-	}
-	return 0, false
 }
 
 // floatToInt accepts only integral floats inside the int64 range: 2^63 itself is representable

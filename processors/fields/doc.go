@@ -3,6 +3,7 @@ package fields
 import (
 	"slices"
 
+	"github.com/siemscore/siemscore/processors/body"
 	"github.com/siemscore/siemscore/processors/ecs"
 )
 
@@ -24,7 +25,7 @@ func AppendUnique[T comparable](list []T, s T) []T {
 }
 
 // OptTime returns v as a set ecs.OptTime when it is a valid time (see Time).
-func OptTime(v any) ecs.OptTime {
+func OptTime(v body.Value) ecs.OptTime {
 	if t, st := Time(v); st == TimeOK {
 		return ecs.Time(t)
 	}
@@ -32,7 +33,7 @@ func OptTime(v any) ecs.OptTime {
 }
 
 // OptBool returns v as a set ecs.OptBool when it is a boolean (see Bool).
-func OptBool(v any) ecs.OptBool {
+func OptBool(v body.Value) ecs.OptBool {
 	if b, ok := Bool(v); ok {
 		return ecs.Bool(b)
 	}

@@ -1,22 +1,22 @@
 package fields
 
 import (
-	"encoding/json"
 	"math"
 	"net/netip"
 	"reflect"
 	"testing"
 	"time"
 
+	"github.com/siemscore/siemscore/processors/body"
 	"github.com/siemscore/siemscore/processors/ecs"
 )
 
 func TestObjGetSpellings(t *testing.T) {
-	camel := O(map[string]any{"eventName": "A", "nullField": nil})
-	lower := O(map[string]any{"eventname": "B", "awsregion": "eu-west-1"})
-	pascal := O(map[string]any{"EventName": "C", "ConsoleLogin": "Success"})
+	camel := O(val(map[string]any{"eventName": "A", "nullField": nil}))
+	lower := O(val(map[string]any{"eventname": "B", "awsregion": "eu-west-1"}))
+	pascal := O(val(map[string]any{"EventName": "C", "ConsoleLogin": "Success"}))
 	// One real record mixes spellings: eventType next to eventcategory.
-	mixed := O(map[string]any{"eventType": "AwsApiCall", "eventcategory": "Management"})
+	mixed := O(val(map[string]any{"eventType": "AwsApiCall", "eventcategory": "Management"}))
 
 	for _, tc := range []struct {
 		name string
@@ -36,8 +36,8 @@ func TestObjGetSpellings(t *testing.T) {
 		{"mixed exact", &mixed, "eventType", "AwsApiCall", true},
 		{"mixed lowercase", &mixed, "eventCategory", "Management", true},
 	} {
-		got, ok := tc.o.Get(tc.key)
-		if ok != tc.ok || got != tc.want {
+		v, ok := tc.o.Get(tc.key)
+		if got := v.Any(); ok != tc.ok || got != tc.want {
 			t.Errorf("%s: Get(%q) = %v, %v; want %v, %v", tc.name, tc.key, got, ok, tc.want, tc.ok)
 		}
 	}
@@ -45,15 +45,21 @@ func TestObjGetSpellings(t *testing.T) {
 	if _, ok := empty.Get("x"); ok {
 		t.Error("an empty Obj has no keys")
 	}
-	nested := O(map[string]any{"userIdentity": map[string]any{"userName": "bob"}, "list": []any{1.0}, "str": "x"})
+	nested := O(val(map[string]any{"userIdentity": map[string]any{"userName": "bob"}, "list": []any{1.0}, "str": "x"}))
 	ui := nested.Obj("userIdentity")
 	if ui.Str("userName") != "bob" {
 		t.Error("nested object not read")
 	}
 	notObj := nested.Obj("str")
-	if notObj.Len() != 0 || len(nested.Slice("list")) != 1 || nested.Slice("str") != nil {
+	if notObj.Len() != 0 || nested.Slice("list").Len() != 1 || nested.Slice("str").Exists() {
 		t.Error("Obj/Slice of the wrong type must be empty")
 	}
+}
+
+// val adds x to a tree of its own.
+func val(x any) body.Value {
+	var t body.Tree
+	return t.AppendAny(x)
 }
 
 func TestString(t *testing.T) {
@@ -74,7 +80,7 @@ func TestString(t *testing.T) {
 		{[]any{"a"}, "", false},
 		{nil, "", false},
 	} {
-		got, ok := String(tc.in)
+		got, ok := String(val(tc.in))
 		if got != tc.want || ok != tc.ok {
 			t.Errorf("String(%#v) = %q, %v; want %q, %v", tc.in, got, ok, tc.want, tc.ok)
 		}
@@ -100,7 +106,7 @@ func TestIntFloatBool(t *testing.T) {
 		{"port", 0, false},
 		{true, 0, false},
 	} {
-		got, ok := Int(tc.in)
+		got, ok := Int(val(tc.in))
 		if got != tc.want || ok != tc.ok {
 			t.Errorf("Int(%#v) = %d, %v; want %d, %v", tc.in, got, ok, tc.want, tc.ok)
 		}
@@ -119,7 +125,7 @@ func TestIntFloatBool(t *testing.T) {
 		{float32(2.5), 2.5, true},
 		{nil, 0, false},
 	} {
-		got, ok := Float(tc.in)
+		got, ok := Float(val(tc.in))
 		if got != tc.want || ok != tc.ok {
 			t.Errorf("Float(%#v) = %v, %v; want %v, %v", tc.in, got, ok, tc.want, tc.ok)
 		}
@@ -143,7 +149,7 @@ func TestIntFloatBool(t *testing.T) {
 		{"yes", false, false, "not accepted"},
 		{"", false, false, "empty"},
 	} {
-		got, ok := Bool(tc.in)
+		got, ok := Bool(val(tc.in))
 		if got != tc.want || ok != tc.ok {
 			t.Errorf("Bool(%#v) (%s) = %v, %v; want %v, %v", tc.in, tc.comment, got, ok, tc.want, tc.ok)
 		}
@@ -191,7 +197,7 @@ func TestTime(t *testing.T) {
 		{true, time.Time{}, TimeInvalid},
 		{map[string]any{}, time.Time{}, TimeInvalid},
 	} {
-		got, st := Time(tc.in)
+		got, st := Time(val(tc.in))
 		if st != tc.st || !got.Equal(tc.want) {
 			t.Errorf("Time(%#v) = %v, %d; want %v, %d", tc.in, got, st, tc.want, tc.st)
 			continue
@@ -209,17 +215,17 @@ func TestTime(t *testing.T) {
 
 func TestEventTime(t *testing.T) {
 	fb := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
-	if got, issue := EventTime("2019-01-01T00:00:00Z", fb); issue != "" || got.Year() != 2019 {
+	if got, issue := EventTime(val("2019-01-01T00:00:00Z"), fb); issue != "" || got.Year() != 2019 {
 		t.Errorf("valid time: %v %q", got, issue)
 	}
-	if got, issue := EventTime(nil, fb); issue != ecs.IssueTimestampMissing || !got.Equal(fb) {
+	if got, issue := EventTime(val(nil), fb); issue != ecs.IssueTimestampMissing || !got.Equal(fb) {
 		t.Errorf("missing time: %v %q", got, issue)
 	}
-	if got, issue := EventTime("redacted", fb); issue != ecs.IssueTimestampInvalid || !got.Equal(fb) {
+	if got, issue := EventTime(val("redacted"), fb); issue != ecs.IssueTimestampInvalid || !got.Equal(fb) {
 		t.Errorf("invalid time: %v %q", got, issue)
 	}
 	absurd := time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC)
-	if got, _ := EventTime(nil, absurd); got.Year() > 9999 {
+	if got, _ := EventTime(body.Value{}, absurd); got.Year() > 9999 {
 		t.Errorf("an unencodable fallback must be replaced, got %v", got)
 	}
 }
@@ -257,39 +263,6 @@ func TestIP(t *testing.T) {
 	}
 }
 
-func TestJSONSafe(t *testing.T) {
-	safe := map[string]any{"a": 1.5, "b": []any{"x", int64(2), nil, true}, "c": map[string]any{"d": []byte("e")}}
-	if got := JSONSafe(safe).(map[string]any); reflect.ValueOf(got).UnsafePointer() != reflect.ValueOf(safe).UnsafePointer() {
-		t.Error("a safe map must be returned as is, without a copy")
-	}
-	unsafe := map[string]any{
-		"nan":  math.NaN(),
-		"list": []any{math.Inf(-1), 1.0},
-		"any":  map[any]any{1: "one"},
-		"far":  time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC),
-		"ch":   make(chan int),
-		"ok":   "kept",
-	}
-	got := JSONSafe(unsafe).(map[string]any)
-	b, err := json.Marshal(got)
-	if err != nil {
-		t.Fatalf("JSONSafe output does not encode: %v", err)
-	}
-	var back map[string]any
-	if err := json.Unmarshal(b, &back); err != nil {
-		t.Fatal(err)
-	}
-	if back["nan"] != nil || back["list"].([]any)[0] != nil || back["list"].([]any)[1] != 1.0 {
-		t.Errorf("non-finite floats must become null: %s", b)
-	}
-	if back["any"].(map[string]any)["1"] != "one" || back["ok"] != "kept" {
-		t.Errorf("keys must be formatted, values kept: %s", b)
-	}
-	if _, isMap := unsafe["any"].(map[any]any); !isMap || !math.IsNaN(unsafe["nan"].(float64)) {
-		t.Error("JSONSafe must not modify its input")
-	}
-}
-
 func TestAppendUniqueAndAddIssue(t *testing.T) {
 	l := AppendUnique(AppendUnique(AppendUnique([]string(nil), "a"), ""), "a")
 	if !reflect.DeepEqual(l, []string{"a"}) {
@@ -305,7 +278,7 @@ func TestAppendUniqueAndAddIssue(t *testing.T) {
 }
 
 func TestOptGetters(t *testing.T) {
-	o := O(map[string]any{"t": "2024-01-01T00:00:00Z", "bad": "never", "b": "T"})
+	o := O(val(map[string]any{"t": "2024-01-01T00:00:00Z", "bad": "never", "b": "T"}))
 	if v := o.OptTime("t"); !v.Set || v.V.Year() != 2024 {
 		t.Errorf("OptTime = %+v", v)
 	}

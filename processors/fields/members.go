@@ -1,6 +1,10 @@
 package fields
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/siemscore/siemscore/processors/body"
+)
 
 // MaxMembers is the most keys a Members set can name.
 const MaxMembers = 64
@@ -10,7 +14,17 @@ const MaxMembers = 64
 // a lookup per spelling tried; one pass costs a lookup per key present, whatever the spelling.
 type Members struct {
 	names []string
-	index map[string]int // lowercase name -> position
+	// byLen lists, for each key length, the lowercase names of that length and their
+	// positions: a key is compared with the few names of its length, without hashing it.
+	byLen [maxNameLen + 1][]lowerName
+}
+
+// maxNameLen is the longest name a Members set can hold.
+const maxNameLen = 64
+
+type lowerName struct {
+	lower string
+	pos   int
 }
 
 // NewMembers returns the set of names; Collect fills values in this order. It panics on a
@@ -19,44 +33,81 @@ func NewMembers(names ...string) *Members {
 	if len(names) > MaxMembers {
 		panic(fmt.Sprintf("fields: %d members, at most %d", len(names), MaxMembers))
 	}
-	ms := &Members{names: names, index: make(map[string]int, len(names))}
+	ms := &Members{names: names}
 	for i, n := range names {
-		var buf [64]byte
+		var buf [maxNameLen]byte
 		lower, ok := lowerKey(buf[:], n)
 		if !ok {
 			panic(fmt.Sprintf("fields: member name %q is too long", n))
 		}
-		if _, dup := ms.index[string(lower)]; dup {
+		if ms.find(string(lower)) >= 0 {
 			panic(fmt.Sprintf("fields: member %q named twice", n))
 		}
-		ms.index[string(lower)] = i
+		ms.byLen[len(lower)] = append(ms.byLen[len(lower)], lowerName{string(lower), i})
 	}
 	return ms
 }
 
-// Collect stores the value of each named key of m, spelled in any case, at the name's
-// position in vals (len(vals) must be the number of names); absent keys and nulls leave nil.
-// When several spellings of one name are present, the exact one wins, then the smallest.
-func (ms *Members) Collect(m map[string]any, vals []any) {
-	var chosen [MaxMembers]string
-	var buf [64]byte
-	for k, v := range m {
-		if v == nil {
-			continue
-		}
-		lower, ok := lowerKey(buf[:], k)
-		if !ok {
-			continue
-		}
-		i, ok := ms.index[string(lower)]
-		if !ok {
-			continue
-		}
-		if prev := chosen[i]; prev != "" && (prev == ms.names[i] || k != ms.names[i] && prev < k) {
-			continue
-		}
-		chosen[i], vals[i] = k, v
+// find returns the position of the name k spells in any case, or -1.
+func (ms *Members) find(k string) int {
+	if len(k) > maxNameLen {
+		return -1
 	}
+next:
+	for _, n := range ms.byLen[len(k)] {
+		for i := 0; i < len(k); i++ {
+			if lowerASCII(k[i]) != n.lower[i] {
+				continue next
+			}
+		}
+		return n.pos
+	}
+	return -1
+}
+
+// Collect stores the value of each named key of the map m, spelled in any case, at the name's
+// position in vals (len(vals) must be the number of names); absent keys and nulls leave the
+// zero (Absent) Value. When several spellings of one name are present, the exact one wins,
+// then the smallest.
+func (ms *Members) Collect(m body.Value, vals []body.Value) {
+	if m.Kind() != body.Map {
+		return
+	}
+	var set uint64 // bit i: vals[i] holds a value
+	for j := range m.Len() {
+		k := m.Key(j)
+		i := ms.find(k)
+		if i < 0 {
+			continue
+		}
+		v := m.Elem(j)
+		if v.IsNull() {
+			continue
+		}
+		if set&(1<<i) != 0 {
+			// Another spelling came first (rare): keep the exact one, else the smallest.
+			if prev := ms.spelling(m, j, i); prev == ms.names[i] || k != ms.names[i] && prev < k {
+				continue
+			}
+		}
+		set |= 1 << i
+		vals[i] = v
+	}
+}
+
+// spelling returns the key Collect chose so far for name i among the first n members of m.
+func (ms *Members) spelling(m body.Value, n, i int) string {
+	chosen := ""
+	for j := range n {
+		k := m.Key(j)
+		if ms.find(k) != i || m.Elem(j).IsNull() {
+			continue
+		}
+		if chosen == "" || chosen != ms.names[i] && (k == ms.names[i] || k < chosen) {
+			chosen = k
+		}
+	}
+	return chosen
 }
 
 // lowerKey writes k in ASCII lowercase into buf; ok is false when k does not fit.

@@ -1,72 +1,79 @@
-// Package fields reads the loosely typed bodies the processors receive. A body comes from one of
-// two decoders: the Fluent Bit msgpack decoder (integers as int64 or uint64, floats as float64,
-// binary strings as []byte, EventTime as time.Time) or a JSON decoder (every number float64). Real
-// producers are also loose about spelling and types: CloudTrail exports with all-lowercase keys,
-// booleans written as "true" or "T", account IDs as numbers. The helpers here absorb those
-// differences so the parsers can state what they want once.
+// Package fields reads the loosely typed bodies the processors receive. A body comes from
+// msgpack (integers, floats, binary strings, EventTime) or from JSON (every number a float).
+// Real producers are also loose about spelling and types: CloudTrail exports with all-lowercase
+// keys, booleans written as "true" or "T", account IDs as numbers. The helpers here absorb
+// those differences so the parsers can state what they want once.
 package fields
 
 import (
 	"strings"
+
+	"github.com/siemscore/siemscore/processors/body"
 )
 
 // Obj is one JSON object of a body, read with case-insensitive key fallback.
 //
 // A key is looked up as spelled, then all-lowercase (the form some CloudTrail exports use). Only
-// objects that have a key starting with a capital letter are also scanned for other spellings,
-// because that scan costs a walk over the map on every miss, and the objects read this way
-// (userIdentity, GuardDuty findings) never have such keys: a missing optional field there
-// costs two map lookups, not a walk. Objects with many optional keys are better read with
-// Members, in one pass.
+// objects that have a key starting with a capital letter are also searched for other
+// spellings, because that costs a walk over the members on every miss, and the objects read
+// this way (userIdentity, GuardDuty findings) never have such keys: a missing optional field
+// there costs two binary searches, not a walk. Objects with many optional keys are better read
+// with Members, in one pass.
 type Obj struct {
-	m map[string]any
-	// capitals caches whether m has a key starting with an ASCII capital: 0 unknown, 1 yes, -1 no.
+	v body.Value
+	// capitals caches whether v has a key starting with an ASCII capital: 0 unknown, 1 yes, -1 no.
 	capitals int8
 }
 
-// O wraps m. A nil map is an empty object.
-func O(m map[string]any) Obj { return Obj{m: m} }
+// O wraps v; anything but a map is an empty object.
+func O(v body.Value) Obj {
+	if v.Kind() != body.Map {
+		return Obj{}
+	}
+	return Obj{v: v}
+}
 
-// Map returns the wrapped map.
-func (o *Obj) Map() map[string]any { return o.m }
+// Value returns the wrapped map (Absent for an empty Obj made from something else).
+func (o *Obj) Value() body.Value { return o.v }
 
 // Len returns the number of keys.
-func (o *Obj) Len() int { return len(o.m) }
+func (o *Obj) Len() int { return o.v.Len() }
 
 // Get returns the value of key, spelled in any case. A JSON null counts as absent.
-func (o *Obj) Get(key string) (any, bool) {
-	if v, ok := o.m[key]; ok {
-		return v, v != nil
+func (o *Obj) Get(key string) (body.Value, bool) {
+	if v := o.v.Get(key); v.Exists() {
+		return v, !v.IsNull()
 	}
-	if len(o.m) == 0 {
-		return nil, false
+	if o.v.Len() == 0 {
+		return body.Value{}, false
 	}
 	if hasUpper(key) {
 		var buf [64]byte
 		if b, ok := lowerKey(buf[:], key); ok {
-			if v, ok := o.m[string(b)]; ok { // no allocation: the compiler special-cases m[string(b)]
-				return v, v != nil
+			if v := o.v.Get(string(b)); v.Exists() {
+				return v, !v.IsNull()
 			}
 		}
 	}
 	if o.capitals == 0 {
 		o.capitals = -1
-		for k := range o.m {
-			if k != "" && k[0] >= 'A' && k[0] <= 'Z' {
+		for i := range o.v.Len() {
+			if k := o.v.Key(i); k != "" && k[0] >= 'A' && k[0] <= 'Z' {
 				o.capitals = 1
 				break
 			}
 		}
 	}
 	if o.capitals < 0 {
-		return nil, false
+		return body.Value{}, false
 	}
-	for k, v := range o.m {
-		if strings.EqualFold(k, key) {
-			return v, v != nil
+	for i := range o.v.Len() {
+		if strings.EqualFold(o.v.Key(i), key) {
+			v := o.v.Elem(i)
+			return v, !v.IsNull()
 		}
 	}
-	return nil, false
+	return body.Value{}, false
 }
 
 // Has reports whether key is present with a non-null value.
@@ -112,15 +119,16 @@ func (o *Obj) Bool(key string) (bool, bool) {
 // Obj returns the object under key; it is empty when key is absent or not an object.
 func (o *Obj) Obj(key string) Obj {
 	v, _ := o.Get(key)
-	m, _ := v.(map[string]any)
-	return Obj{m: m}
+	return O(v)
 }
 
-// Slice returns the array under key, or nil.
-func (o *Obj) Slice(key string) []any {
+// Slice returns the array under key, or Absent.
+func (o *Obj) Slice(key string) body.Value {
 	v, _ := o.Get(key)
-	s, _ := v.([]any)
-	return s
+	if v.Kind() != body.Array {
+		return body.Value{}
+	}
+	return v
 }
 
 func hasUpper(s string) bool {

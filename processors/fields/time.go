@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/siemscore/siemscore/processors/body"
 	"github.com/siemscore/siemscore/processors/ecs"
 )
 
@@ -44,24 +45,19 @@ var layouts = [...]string{
 
 // Time reads an event time: an RFC 3339 string with or without fraction or zone, a
 // "2006-01-02 15:04:05.000" string, epoch seconds as a number or a numeric string (Zeek's ts),
-// or a time.Time (a Fluent Bit EventTime). The result is always UTC and within InRange.
-func Time(v any) (time.Time, TimeStatus) {
-	switch x := v.(type) {
-	case nil:
+// or a time (a Fluent Bit EventTime). The result is always UTC and within InRange.
+func Time(v body.Value) (time.Time, TimeStatus) {
+	switch v.Kind() {
+	case body.Absent, body.Null:
 		return time.Time{}, TimeMissing
-	case string:
-		return parseTime(x)
-	case []byte:
-		return parseTime(string(x))
-	case time.Time:
-		return checkRange(x.UTC())
-	case float64:
-		return epochFloat(x)
-	case float32:
-		return epochFloat(float64(x))
-	}
-	if i, ok := intOf(v); ok {
-		return checkRange(time.Unix(i, 0).UTC())
+	case body.String, body.Binary:
+		return parseTime(v.Str())
+	case body.Time:
+		return checkRange(v.Time())
+	case body.Float:
+		return epochFloat(v.Float())
+	case body.Int:
+		return checkRange(time.Unix(v.Int(), 0).UTC())
 	}
 	return time.Time{}, TimeInvalid
 }
@@ -137,7 +133,7 @@ func Encodable(t time.Time) time.Time {
 // EventTime picks a document's @timestamp: the event's own time v when it is valid, otherwise
 // fallback (the time Fluent Bit received the record), together with the issue code that says
 // why the fallback was used ("" when it was not).
-func EventTime(v any, fallback time.Time) (time.Time, string) {
+func EventTime(v body.Value, fallback time.Time) (time.Time, string) {
 	t, st := Time(v)
 	switch st {
 	case TimeOK:

@@ -25,5 +25,7 @@ func FuzzGuardDuty(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Fuzz(func(t *testing.T, data []byte, mode uint8) { fuzzbody.CheckParser(t, p, guardduty.Parse, data, mode) })
+	f.Fuzz(func(t *testing.T, data []byte, mode uint8) {
+		fuzzbody.CheckParser(t, p, new(guardduty.Parser).Parse, data, mode)
+	})
 }

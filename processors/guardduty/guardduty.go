@@ -9,9 +9,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/siemscore/siemscore/processors/body"
 	"github.com/siemscore/siemscore/processors/digest"
 	"github.com/siemscore/siemscore/processors/ecs"
 	"github.com/siemscore/siemscore/processors/fields"
+	"github.com/siemscore/siemscore/processors/internal/slab"
 )
 
 // Dataset and Module are the event.dataset and event.module of GuardDuty documents.
@@ -45,23 +47,32 @@ type block struct {
 	users              [2]string
 }
 
+// Parser maps findings. Its documents are valid until Reset; it is not safe for concurrent use.
+type Parser struct {
+	blocks slab.Slab[block]
+}
+
+// Reset makes the memory of every document parsed so far available again.
+func (p *Parser) Reset() { p.blocks.Reset() }
+
 // Key is the natural key of a finding: its id and updatedAt (a finding is updated in place, and
 // each update is a new document).
-func Key(ev map[string]any) digest.Key {
+func Key(ev body.Value) digest.Key {
 	o := fields.O(ev)
 	return digest.Key{o.Str("id"), o.Str("updatedAt")}
 }
 
 // Parse maps a finding (the `detail` of an EventBridge event, or a finding as exported to S3).
 // @timestamp is updatedAt, else createdAt, else fallback with the reason in siemscore.issues.
-func Parse(ev map[string]any, fallback time.Time) (*ecs.Document, error) {
+// The document's strings are those of ev's tree.
+func (p *Parser) Parse(ev body.Value, fallback time.Time) (*ecs.Document, error) {
 	o := fields.O(ev)
 	typ, typOK := o.StrOK("type")
 	id, idOK := o.StrOK("id")
 	if !typOK && !idOK {
 		return nil, ErrNotGuardDuty
 	}
-	b := new(block)
+	b := p.blocks.New()
 	d := &b.doc
 	d.ECS.Version = ecs.Version
 	gd := &b.gd
@@ -206,17 +217,17 @@ func service(b *block, s fields.Obj) {
 	}
 	portProbe := action.Obj("portProbeAction")
 	probes := portProbe.Slice("portProbeDetails")
-	for i, p := range probes {
-		m, ok := p.(map[string]any)
-		if !ok {
+	for i := range probes.Len() {
+		p := probes.Elem(i)
+		if p.Kind() != body.Map {
 			continue
 		}
-		probe := fields.O(m)
+		probe := fields.O(p)
 		remote := probe.Obj("remoteIpDetails")
 		if b.doc.Source == nil {
 			b.source(remote, 0)
 			b.destination(probe.Obj("localIpDetails"), port(probe.Obj("localPortDetails")))
-			if len(probes) > i+1 {
+			if probes.Len() > i+1 {
 				fields.AddIssue(&b.doc, IssuePortProbeFirst)
 			}
 			continue
@@ -323,7 +334,7 @@ func ruleParts(typ string) (category, ruleset string) {
 	if n == 0 {
 		return category, ""
 	}
-	return category, category + ":" + rest[:n]
+	return category, typ[:len(category)+1+n]
 }
 
 func isWord(s string) bool {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/siemscore/siemscore/processors/body"
 	"github.com/siemscore/siemscore/processors/ecs"
 )
 
@@ -19,7 +20,7 @@ func parse(t *testing.T, js string) *ecs.Document {
 	if err := json.Unmarshal([]byte(js), &m); err != nil {
 		t.Fatal(err)
 	}
-	d, err := Parse(m, fallback)
+	d, err := new(Parser).Parse(body.Of(m), fallback)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,10 +221,10 @@ func TestSeverityAndTimes(t *testing.T) {
 }
 
 func TestNotAFinding(t *testing.T) {
-	if _, err := Parse(map[string]any{"type": 5.0, "id": map[string]any{}}, fallback); err != nil {
+	if _, err := new(Parser).Parse(body.Of(map[string]any{"type": 5.0, "id": map[string]any{}}), fallback); err != nil {
 		t.Errorf("a numeric type is still a string: %v", err)
 	}
-	if _, err := Parse(map[string]any{"type": []any{}, "id": nil}, fallback); err != ErrNotGuardDuty {
+	if _, err := new(Parser).Parse(body.Of(map[string]any{"type": []any{}, "id": nil}), fallback); err != ErrNotGuardDuty {
 		t.Errorf("err = %v, want ErrNotGuardDuty", err)
 	}
 	d := parse(t, `{"id":"f","resource":"x","service":[1],"severity":{"a":1}}`)
@@ -233,7 +234,7 @@ func TestNotAFinding(t *testing.T) {
 }
 
 func TestKey(t *testing.T) {
-	if k := Key(map[string]any{"id": "f", "updatedAt": "u"}); k[0] != "f" || k[1] != "u" {
+	if k := Key(body.Of(map[string]any{"id": "f", "updatedAt": "u"})); k[0] != "f" || k[1] != "u" {
 		t.Errorf("Key = %v", k)
 	}
 }

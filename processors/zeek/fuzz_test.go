@@ -26,7 +26,9 @@ func FuzzZeekJSON(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Fuzz(func(t *testing.T, data []byte, mode uint8) { fuzzbody.CheckParser(t, p, zeek.Parse, data, mode) })
+	f.Fuzz(func(t *testing.T, data []byte, mode uint8) {
+		fuzzbody.CheckParser(t, p, new(zeek.Parser).Parse, data, mode)
+	})
 }
 
 // FuzzZeekTSV feeds whole TSV logs line by line to the TSV parser, and every row it yields to

@@ -11,9 +11,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/siemscore/siemscore/processors/body"
 	"github.com/siemscore/siemscore/processors/digest"
 	"github.com/siemscore/siemscore/processors/ecs"
 	"github.com/siemscore/siemscore/processors/fields"
+	"github.com/siemscore/siemscore/processors/internal/slab"
 )
 
 // Dataset and Module are the event.dataset and event.module of Kerberos documents.
@@ -47,8 +49,17 @@ type block struct {
 	users    [1]string
 }
 
+// Parser maps kerberos.log rows. Its documents are valid until Reset; it is not safe for
+// concurrent use.
+type Parser struct {
+	blocks slab.Slab[block]
+}
+
+// Reset makes the memory of every document parsed so far available again.
+func (p *Parser) Reset() { p.blocks.Reset() }
+
 // Key is the natural key of a row: its connection uid and ts as written.
-func Key(row map[string]any) digest.Key {
+func Key(row body.Value) digest.Key {
 	o := fields.O(row)
 	return digest.Key{o.Str("uid"), o.Str("ts")}
 }
@@ -106,21 +117,21 @@ var memberNames = [numMembers]string{
 }
 
 // Parse maps a kerberos.log row. A ts that is missing or unparseable (Zeek's test baselines
-// mask it as XXXXXXXXXX.XXXXXX) gives the fallback time and an issue.
-func Parse(row map[string]any, fallback time.Time) (*ecs.Document, error) {
-	var v [numMembers]any
+// mask it as XXXXXXXXXX.XXXXXX) gives the fallback time and an issue. The document's strings
+// are those of row's tree.
+func (p *Parser) Parse(row body.Value, fallback time.Time) (*ecs.Document, error) {
+	var v [numMembers]body.Value
 	members.Collect(row, v[:])
 	str := func(i int) string {
 		s, _ := fields.String(v[i])
 		return s
 	}
-	nested, _ := v[mID].(map[string]any)
-	id := fields.O(nested)
-	conn := func(dotted, underscored int, name string) any {
+	id := fields.O(v[mID])
+	conn := func(dotted, underscored int, name string) body.Value {
 		switch {
-		case v[dotted] != nil:
+		case v[dotted].Exists():
 			return v[dotted]
-		case v[underscored] != nil:
+		case v[underscored].Exists():
 			return v[underscored]
 		}
 		x, _ := id.Get(name)
@@ -131,7 +142,7 @@ func Parse(row map[string]any, fallback time.Time) (*ecs.Document, error) {
 	if !uidOK && origH == "" {
 		return nil, ErrNotKerberos
 	}
-	b := new(block)
+	b := p.blocks.New()
 	d := &b.doc
 	d.ECS.Version = ecs.Version
 
@@ -214,7 +225,7 @@ func Parse(row map[string]any, fallback time.Time) (*ecs.Document, error) {
 }
 
 // endpoint fills source (isSource) or destination from a host and port field.
-func endpoint(b *block, ep *ecs.Endpoint, host string, port any, isSource bool) {
+func endpoint(b *block, ep *ecs.Endpoint, host string, port body.Value, isSource bool) {
 	if host == "" {
 		return
 	}

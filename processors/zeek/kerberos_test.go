@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/siemscore/siemscore/processors/body"
 	"github.com/siemscore/siemscore/processors/ecs"
 )
 
@@ -24,7 +25,7 @@ func parse(t *testing.T, js string) *ecs.Document {
 
 func parseMap(t *testing.T, m map[string]any) *ecs.Document {
 	t.Helper()
-	d, err := Parse(m, fallback)
+	d, err := new(Parser).Parse(body.Of(m), fallback)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +155,7 @@ func TestTimestampsAndProto(t *testing.T) {
 }
 
 func TestNotKerberos(t *testing.T) {
-	if _, err := Parse(map[string]any{"uid": map[string]any{}, "id.orig_h": []any{}}, fallback); err != ErrNotKerberos {
+	if _, err := new(Parser).Parse(body.Of(map[string]any{"uid": map[string]any{}, "id.orig_h": []any{}}), fallback); err != ErrNotKerberos {
 		t.Errorf("err = %v, want ErrNotKerberos", err)
 	}
 	d := parseMap(t, map[string]any{"id_orig_h": "10.0.0.1", "success": map[string]any{}, "till": "soon"})
@@ -164,7 +165,7 @@ func TestNotKerberos(t *testing.T) {
 }
 
 func TestKey(t *testing.T) {
-	if k := Key(map[string]any{"uid": "C", "ts": 1588205199.832602}); k[0] != "C" || k[1] != "1588205199.832602" {
+	if k := Key(body.Of(map[string]any{"uid": "C", "ts": 1588205199.832602})); k[0] != "C" || k[1] != "1588205199.832602" {
 		t.Errorf("Key = %v", k)
 	}
 }

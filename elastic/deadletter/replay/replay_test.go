@@ -87,7 +87,7 @@ func markers(t *testing.T, url, index string) map[string]int {
 	return out
 }
 
-func record(i int, extra map[string]any) ecs.Record {
+func record(i int, extra ecs.RawJSON) ecs.Record {
 	return ecs.Record{
 		Kind: ecs.KindGeneric,
 		ID:   fmt.Sprintf("replay-%04d", i),
@@ -116,9 +116,9 @@ func TestReplayWritesEachRecordOnce(t *testing.T) {
 
 	var recs []ecs.Record
 	for i := range 10 {
-		var extra map[string]any
+		var extra ecs.RawJSON
 		if i%3 == 0 {
-			extra = map[string]any{"unmapped": i} // strict mapping: refused
+			extra = ecs.RawJSON(fmt.Sprintf(`{"unmapped":%d}`, i)) // strict mapping: refused
 		}
 		recs = append(recs, record(i, extra))
 	}
@@ -170,9 +170,9 @@ func TestReplayWritesEachRecordOnce(t *testing.T) {
 	})
 	dir := t.TempDir()
 	viaProxy := deliverer(t, client(t, p.URL()), func(c *deliver.Config) { c.Namespace, c.Index, c.DeadLetterPath = ns, index, dir })
-	big := record(100, nil)
+	big := record(100, "")
 	big.Doc.Message = "marker-big-" + strings.Repeat("x", 2*limit)
-	small := record(101, nil)
+	small := record(101, "")
 	if o := viaProxy.Deliver(context.Background(), []ecs.Record{small, big}); o.Status != deliver.OK || o.Created != 1 || o.ToFile != 1 {
 		t.Fatalf("delivery through the proxy: %+v", o)
 	}

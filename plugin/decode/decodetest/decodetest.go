@@ -12,8 +12,9 @@ import (
 	"slices"
 	"time"
 
-	"github.com/siemscore/siemscore/plugin/decode"
 	"github.com/tinylib/msgp/msgp"
+
+	"github.com/siemscore/siemscore/processors/body"
 )
 
 // Timestamp is the encoded TIMESTAMP of an event.
@@ -96,7 +97,7 @@ func (e *Encoder) GroupEnd() {
 // Value appends v as one top-level object, for events of the wrong shape.
 // Besides the types the decoder returns (nil, bool, every Go integer and float
 // type, string, []byte, []any, map[string]any, time.Time as an EventTime,
-// decode.Ext), it writes []string, map[string]string, Map, Timestamp and
+// body.ExtValue), it writes []string, map[string]string, Map, Timestamp and
 // msgp.Raw (verbatim msgpack).
 func (e *Encoder) Value(v any) {
 	if e.err != nil {
@@ -173,7 +174,7 @@ func appendValue(b []byte, v any) ([]byte, error) {
 	case time.Time:
 		ts := EventTime(v)
 		return append(b, ts.wire...), ts.err
-	case decode.Ext:
+	case body.ExtValue:
 		return msgp.AppendExtension(b, &msgp.RawExtension{Type: v.Type, Data: v.Data})
 	case []string:
 		b = msgp.AppendArrayHeader(b, uint32(len(v)))

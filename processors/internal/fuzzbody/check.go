@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/siemscore/siemscore/processors"
+	"github.com/siemscore/siemscore/processors/body"
 	"github.com/siemscore/siemscore/processors/ecs"
 )
 
@@ -49,7 +50,7 @@ var Fallback = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 // (the kind's Parse) and to p (a router fixed to that kind); data that is not JSON goes to p as
 // the text of a Fluent Bit "log" key. A document parse accepts must encode, and p must give
 // every body at least one valid record.
-func CheckParser(t *testing.T, p *processors.Processor, parse func(map[string]any, time.Time) (*ecs.Document, error), data []byte, mode uint8) {
+func CheckParser(t *testing.T, p *processors.Processor, parse func(body.Value, time.Time) (*ecs.Document, error), data []byte, mode uint8) {
 	t.Helper()
 	v, err := Decode(data, mode)
 	if err != nil {
@@ -60,7 +61,7 @@ func CheckParser(t *testing.T, p *processors.Processor, parse func(map[string]an
 	if !ok {
 		return
 	}
-	if d, err := parse(m, Fallback); err == nil {
+	if d, err := parse(body.Of(m), Fallback); err == nil {
 		CheckDocument(t, d)
 	}
 	CheckRecords(t, p.Append(nil, m, Fallback))

@@ -105,7 +105,7 @@ func (s *kerberosScenario) evaluate(ctx context.Context, r *run, res *train.Resu
 				return // day one only warms the host windows up
 			}
 			k := &rec.Doc.SiemScore.Kerberos
-			if k.Status != ecs.PartScored || rec.Doc.Source == nil || k.Features == nil {
+			if k.Status != ecs.PartScored || rec.Doc.Source == nil || k.Features == (ecs.KerberosFeatures{}) {
 				unscored++
 				return
 			}

@@ -1,0 +1,161 @@
+package jsonw
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// marshalNoHTML is encoding/json without HTML escaping.
+func marshalNoHTML(t testing.TB, v any) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		t.Fatal(err)
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+}
+
+func checkString(t *testing.T, s string) {
+	t.Helper()
+	want, _ := json.Marshal(s)
+	if got := String(nil, s); !bytes.Equal(got, want) {
+		t.Fatalf("String(%q) = %s, want %s", s, got, want)
+	}
+	if got := String(nil, []byte(s)); !bytes.Equal(got, want) {
+		t.Fatalf("String([]byte(%q)) = %s, want %s", s, got, want)
+	}
+	if got, want := StringNoHTML(nil, s), marshalNoHTML(t, s); !bytes.Equal(got, want) {
+		t.Fatalf("StringNoHTML(%q) = %s, want %s", s, got, want)
+	}
+}
+
+// TestStringMatchesEncodingJSON covers every byte value at every position of the eight-byte
+// fast path, and random strings mixing plain text with everything that needs escaping.
+func TestStringMatchesEncodingJSON(t *testing.T) {
+	for c := range 256 {
+		for pos := range 17 {
+			b := bytes.Repeat([]byte("a"), 17)
+			b[pos] = byte(c)
+			checkString(t, string(b))
+		}
+	}
+	pieces := []string{"plain text ", "0123456789abcdef", `"`, `\`, "<", ">", "&", "\n", "\t", "\r", "\b", "\f", "\x00", "\x1f", "\x7f",
+		"é", "\u2028", "\u2029", "\U0001F600", "\xff", "\xc3", "\xe2\x80", "\xed\xa0\x80", "€"}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 20000 {
+		var s []byte
+		for range r.IntN(12) {
+			s = append(s, pieces[r.IntN(len(pieces))]...)
+		}
+		checkString(t, string(s))
+	}
+}
+
+func FuzzString(f *testing.F) {
+	f.Add("hello <world> & \"friends\"\n\xff\u2028")
+	f.Fuzz(func(t *testing.T, s string) { checkString(t, s) })
+}
+
+func TestFloatMatchesEncodingJSON(t *testing.T) {
+	values := []float64{0, math.Copysign(0, -1), 1, -1, 0.1, 1e-6, 9.99999e-7, 1e-7, 1e20, 1e21, 123456789012, 1 << 53, 1<<53 + 2, -1e300,
+		math.SmallestNonzeroFloat64, math.MaxFloat64, 5.202623650431633, 0.5, 100, 1e6, 123456.789}
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 20000 {
+		values = append(values, math.Float64frombits(r.Uint64()), float64(r.Int64N(1<<40)), r.NormFloat64()*math.Pow(10, float64(r.IntN(40)-20)))
+		// Short decimals, the scorer's numbers, which take the fast path: k digits at scale p.
+		k, p := 1+r.IntN(7), r.IntN(30)-15
+		short, _ := strconv.ParseFloat(strconv.FormatInt(r.Int64N(int64(math.Pow10(k)))-int64(math.Pow10(k))/2, 10)+"e"+strconv.Itoa(p), 64)
+		values = append(values, short)
+	}
+	for _, f := range values {
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			continue
+		}
+		want, _ := json.Marshal(f)
+		if got := Float(nil, f); !bytes.Equal(got, want) {
+			t.Fatalf("Float(%v) = %s, want %s", f, got, want)
+		}
+		wantG := strconv.AppendFloat(nil, f, 'g', -1, 64)
+		if got := FloatG(nil, f); !bytes.Equal(got, wantG) {
+			t.Fatalf("FloatG(%v) = %s, want %s", f, got, wantG)
+		}
+	}
+}
+
+func TestTimeMatchesMarshalJSON(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	times := []time.Time{time.Unix(0, 0).UTC(), time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC), time.Date(2024, 2, 29, 1, 2, 3, 120000000, time.UTC),
+		time.Date(2024, 1, 1, 0, 0, 0, 1, time.FixedZone("x", -5*3600-30*60)), time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)}
+	for range 20000 {
+		ns := int64(r.IntN(1e9))
+		if r.IntN(3) == 0 {
+			ns = int64(r.IntN(1000)) * 1e6
+		}
+		tm := time.Unix(r.Int64N(8e9), ns).UTC()
+		if r.IntN(5) == 0 {
+			tm = tm.In(time.FixedZone("z", (r.IntN(29)-14)*3600))
+		}
+		times = append(times, tm)
+	}
+	for _, tm := range times {
+		want, err := tm.MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := Time(nil, tm); !bytes.Equal(got, want) {
+			t.Fatalf("Time(%v) = %s, want %s", tm, got, want)
+		}
+	}
+}
+
+func BenchmarkString(b *testing.B) {
+	s := "arn:aws:iam::123456789012:role/deploy-role-with-a-long-name"
+	var buf []byte
+	for b.Loop() {
+		buf = String(buf[:0], s)
+	}
+}
+
+// TestRound: rounding to ShortDigits gives the float nearest to the rounded decimal, whose
+// shortest text has at most ShortDigits digits, and takes the fast path of Float.
+func TestRound(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for range 100000 {
+		v := r.NormFloat64() * math.Pow(10, float64(r.IntN(30)-15))
+		got := Round(v)
+		want, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'g', ShortDigits, 64), 64)
+		if a := math.Abs(v); (a != math.Trunc(a) || a >= 1e6) && a >= 1e-15 && a < 1e15 {
+			if got != want {
+				t.Fatalf("Round(%v) = %v, want %v", v, got, want)
+			}
+		}
+		if a := math.Abs(got); a >= 1e-6 && a < 1e21 && a != math.Trunc(a) {
+			if _, ok := shortDecimal(nil, got); !ok {
+				t.Fatalf("Round(%v) = %v, which the fast path does not write", v, got)
+			}
+		}
+	}
+	for _, v := range []float64{0, 5, -7, 123456, math.Inf(1), 1e300, 1e-300} {
+		if got := Round(v); got != v {
+			t.Errorf("Round(%v) = %v, want it unchanged", v, got)
+		}
+	}
+	if !math.IsNaN(Round(math.NaN())) {
+		t.Error("Round(NaN) must stay NaN")
+	}
+	for e := -22; e < 22; e++ {
+		a := math.Pow(10, float64(e))
+		if got := exp10(a); got != e {
+			t.Errorf("exp10(1e%d) = %d", e, got)
+		}
+		if got := exp10(a * 9.999); got != e {
+			t.Errorf("exp10(9.999e%d) = %d", e, got)
+		}
+	}
+}
