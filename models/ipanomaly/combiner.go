@@ -80,7 +80,7 @@ var smoothPairs = func() [][2]int32 {
 		chain(groupOff[g]+33, 18) // IPv6
 	}
 	for _, g := range []int{gNet, gBlock} {
-		for set := range 4 {
+		for set := range 8 {
 			chain(groupOff[g]+set*countBins, countBins)
 		}
 	}
@@ -90,11 +90,11 @@ var smoothPairs = func() [][2]int32 {
 	chain(groupOff[gAff]+affBins, affBins)
 	chain(groupOff[gNov], novBins)
 	chain(groupOff[gEvents], eventBins)
-	for c := range coarseBins { // own×novelty: along novelty, and along the LCP within a family
-		chain(groupOff[gOwnNov]+c*novBins, novBins)
-		if c != 6 && c != 11 {
-			for n := range novBins {
-				out = append(out, [2]int32{int32(groupOff[gOwnNov] + c*novBins + n), int32(groupOff[gOwnNov] + (c+1)*novBins + n)})
+	for c := range coarseBins { // own×excursions: along the count, and along the LCP within a family
+		chain(groupOff[gOwnExc]+c*excBins, excBins)
+		if c != v6Far0-1 && c != coarseBins-1 {
+			for n := range excBins {
+				out = append(out, [2]int32{int32(groupOff[gOwnExc] + c*excBins + n), int32(groupOff[gOwnExc] + (c+1)*excBins + n)})
 			}
 		}
 	}

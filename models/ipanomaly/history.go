@@ -2,6 +2,7 @@ package ipanomaly
 
 import (
 	"cmp"
+	"math/bits"
 	"slices"
 
 	"github.com/cespare/xxhash/v2"
@@ -24,13 +25,18 @@ type history struct {
 	account []int32
 	group   []int32
 	embPos  []int32
-	own     sets // per principal
-	accKeys []uint64
-	acc     sets // per account (xxhash of the account ID, in increasing order)
-	groups  int
-	grp     sets // per co-user group
-	nets    counts
-	emb     *ipinsights.Model
+	// exc holds, per principal and coarse own-LCP bin (coarseBins of them), its excursions
+	// that far (see excursions); excScale converts the counts of a history that covers part
+	// of the data to the whole's (1 for the model's own history).
+	exc      []uint32
+	excScale float64
+	own      sets // per principal
+	accKeys  []uint64
+	acc      sets // per account (xxhash of the account ID, in increasing order)
+	groups   int
+	grp      sets // per co-user group
+	nets     counts
+	emb      *ipinsights.Model
 }
 
 // principal returns the position of the principal with key k, -1 when unknown.
@@ -125,6 +131,12 @@ func buildHistory(ds *Dataset, idx []int32, emb *ipinsights.Model, like *history
 	}
 	obs = distinctOwned(obs)
 	h.own = buildSets(np, obs)
+	pos, keys := make([]int32, len(idx)), make([]key, len(idx))
+	for j, i := range idx {
+		pos[j], keys[j] = posOf[ds.pairs[i].p], akeys[ds.pairs[i].a]
+	}
+	h.exc = excursions(np, pos, keys, &h.own)
+	h.excScale = float64(len(ds.pairs)) / float64(max(1, len(idx)))
 	h.nets = buildCounts(slices.Clone(obs))
 	if like == nil {
 		h.group, h.groups = coUserGroups(np, obs, cfg.MaxCliqueUsers, cfg.Seed)
@@ -203,4 +215,53 @@ func netKey(k key) uint64 {
 func distinctOwned(obs []owned) []owned {
 	slices.SortFunc(obs, cmpOwned)
 	return slices.Compact(obs)
+}
+
+// excursions measures how often each principal goes somewhere new, and how far. Taking its
+// observations (pos[j] at keys[j], in time order) it counts, for every network (IPv4 /24,
+// IPv6 /64) it goes to for the first time, the coarse bin of the longest prefix that network
+// shares with the networks it used before: a trip to a hotel is one far excursion, a day at
+// the office none. Each far bin then holds the excursions at least that far (a traveller's
+// trips to other continents are also trips out of town), the measure of how surprising a
+// first use that far is for it. The bins of known networks hold how many new addresses it
+// used in networks it knew (privacy addresses, DHCP leases). A principal's first network of
+// a family is no excursion.
+func excursions(np int, pos []int32, keys []key, own *sets) []uint32 {
+	out := make([]uint32, np*coarseBins)
+	nets4, nets6 := make([][]uint64, np), make([][]uint64, np)
+	for j, p := range pos {
+		k := keys[j]
+		nets, n, bitsLen := &nets4[p], uint64(k.v4>>8), 24
+		if k.v6 {
+			nets, n, bitsLen = &nets6[p], k.a6.hi, 64
+		}
+		i, found := slices.BinarySearch(*nets, n)
+		if found {
+			continue
+		}
+		if len(*nets) > 0 {
+			l := 0
+			for _, q := range []int{i - 1, i} {
+				if q >= 0 && q < len(*nets) {
+					l = max(l, bits.LeadingZeros64((*nets)[q]^n)-(64-bitsLen))
+				}
+			}
+			out[int(p)*coarseBins+coarseBin(k.v6, l)]++
+		}
+		*nets = slices.Insert(*nets, i, n)
+	}
+	for p := range np {
+		row := out[p*coarseBins : (p+1)*coarseBins]
+		for c := range coarseBins {
+			switch {
+			case c > 0 && c < v4Near, c > v6Far0 && c < v6Near: // at least that far
+				row[c] += row[c-1]
+			case c >= v4Near && c < v6Far0:
+				row[c] = own.v4Off[p+1] - own.v4Off[p] - uint32(len(nets4[p]))
+			case c >= v6Near:
+				row[c] = own.v6Off[p+1] - own.v6Off[p] - uint32(len(nets6[p]))
+			}
+		}
+	}
+	return out
 }
