@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -135,5 +136,21 @@ func TestNegatives(t *testing.T) {
 	}
 	if far > 0 {
 		t.Errorf("%d of %d anomalous IPv6 addresses outside every /12 anyone used", far, neg6)
+	}
+}
+
+// The second time split holds out twice the held-out share: 0.4 leaves it a fifth of the data
+// as history and trains; more is refused before anything is trained.
+func TestHoldoutLimit(t *testing.T) {
+	cfg := handmadeConfig()
+	cfg.HoldoutFraction = 0.4
+	if _, err := Train(context.Background(), handmadeData(), cfg, nil); err != nil {
+		t.Errorf("holdout 0.4: %v", err)
+	}
+	for _, h := range []float64{0.45, 0.5, 0.9} {
+		cfg.HoldoutFraction = h
+		if _, err := Train(context.Background(), handmadeData(), cfg, nil); err == nil || !strings.Contains(err.Error(), "holdout fraction") {
+			t.Errorf("holdout %v: err = %v", h, err)
+		}
 	}
 }
