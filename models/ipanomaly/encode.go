@@ -149,11 +149,11 @@ func decode(p []byte) (*Model, error) {
 	}
 	h := &history{emb: emb, excScale: 1}
 	m.h = h
-	np := r.Count("principals", 8+4+4+4*coarseBins+12, math.MaxInt32)
+	np := r.Count("principals", 8+4+4+4*numFar+12, math.MaxInt32)
 	h.keys = r.IncreasingU64s("principal keys", np)
 	h.events = r.U32s("principal events", np)
 	h.novelty = r.F32s("principal novelty", np)
-	h.exc = r.U32s("principal excursions", np*coarseBins)
+	h.exc = r.U32s("principal excursions", np*numFar)
 	h.account = readI32s(r, "principal accounts", np)
 	h.group = readI32s(r, "principal groups", np)
 	h.embPos = readI32s(r, "principal embedding rows", np)

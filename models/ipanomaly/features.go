@@ -166,16 +166,29 @@ func distBin(v6 bool, d int) int {
 	return 33 + (d+3)/4
 }
 
-// Coarse bins (see coarseBin) where the excursion counts change meaning: IPv4 bins below
-// v4Near and IPv6 bins from v6Far0 below v6Near are first uses of other networks; the
-// others, of new addresses in known networks.
+// Coarse bins (see coarseBin) of other networks: IPv4 bins below v4Near and IPv6 bins from
+// v6Far0 below v6Near. numFar counts them.
 const (
 	v4Near = 4
 	v6Far0 = 7
 	v6Near = 10
+	numFar = v4Near + v6Near - v6Far0
 )
 
-// excBin bins an excursion count logarithmically: 0, 1, 2–3, 4–7, … 128 and more.
+// farRow returns the excursions' row of coarse bin c of another network, -1 for a bin of a
+// known network.
+func farRow(c int) int {
+	switch {
+	case c < v4Near:
+		return c
+	case c >= v6Far0 && c < v6Near:
+		return v4Near + c - v6Far0
+	}
+	return -1
+}
+
+// excBin bins a count (of excursions, or of addresses used in a network) logarithmically: 0,
+// 1, 2–3, 4–7, … 128 and more.
 func excBin(n float64) int { return min(excBins-1, bits.Len32(uint32(min(n, 1<<20)))) }
 
 func eventBin(events uint32) int { return min(eventBins-1, bits.Len32(events)-1) }
@@ -188,17 +201,20 @@ func affBin(edges *[affBins - 1]float32, aff float64) int {
 
 // signals are one pair's raw signals: what the bins are made of and what the reasons say.
 type signals struct {
-	v6    bool
-	pos   int // the principal's position in the history, -1 when unknown
-	acct  int // its account's, -1 when none
-	own   int // LCP with its own history (-1 none of the family)
-	dist  int // distance to its nearest own address (see sets.near)
-	acctL int // LCP with its account's history, meaningful when acct >= 0
-	grpL  int // LCP with its co-users' history, meaningful when grp >= 0
-	grp   int
-	net   int // principals other than it that used the network
-	block int // and the block
-	aff   float64
+	v6   bool
+	pos  int // the principal's position in the history, -1 when unknown
+	acct int // its account's, -1 when none
+	own  int // LCP with its own history (-1 none of the family)
+	dist int // distance to its nearest own address (see sets.near)
+	// netAddrs is how many addresses of the address's network the principal used, when it
+	// used the network: a new lease in a network it often changes address in means little.
+	netAddrs int
+	acctL    int // LCP with its account's history, meaningful when acct >= 0
+	grpL     int // LCP with its co-users' history, meaningful when grp >= 0
+	grp      int
+	net      int // principals other than it that used the network
+	block    int // and the block
+	aff      float64
 }
 
 // peersKnow returns 1 when the principal's account or co-users used the address's prefix of
@@ -216,6 +232,9 @@ func (h *history) signalsOf(pos, acct int, k key, ip netip.Addr) signals {
 	s := signals{v6: k.v6, pos: pos, acct: acct, own: noLCP, dist: noLCP, grp: -1}
 	if pos >= 0 {
 		s.own, s.dist = h.own.near(pos, k)
+		if (!k.v6 && s.own >= v4NetBits) || (k.v6 && s.own >= v6NetBits) {
+			s.netAddrs = h.own.inNetwork(pos, k)
+		}
 		s.grp = int(h.group[pos])
 		if s.grp >= 0 {
 			s.grpL = h.grp.lcp(s.grp, k)
@@ -256,7 +275,11 @@ func (h *history) bins(s *signals, edges *[2][affBins - 1]float32) (idx [numGrou
 		idx[gOwn] = at(gOwn, lcpBin(s.v6, s.own))
 		idx[gNov] = at(gNov, novBin(h.novelty[s.pos]))
 		idx[gEvents] = at(gEvents, eventBin(h.events[s.pos]))
-		idx[gOwnExc] = at(gOwnExc, c*excBins+excBin(float64(h.exc[s.pos*coarseBins+c])*h.excScale))
+		n := float64(s.netAddrs)
+		if f := farRow(c); f >= 0 {
+			n = float64(h.exc[s.pos*numFar+f])
+		}
+		idx[gOwnExc] = at(gOwnExc, c*excBins+excBin(n*h.excScale))
 	}
 	idx[gAcct] = none(gAcct)
 	if s.acct >= 0 {

@@ -25,9 +25,9 @@ type history struct {
 	account []int32
 	group   []int32
 	embPos  []int32
-	// exc holds, per principal and coarse own-LCP bin (coarseBins of them), its excursions
-	// that far (see excursions); excScale converts the counts of a history that covers part
-	// of the data to the whole's (1 for the model's own history).
+	// exc holds, per principal, its excursions at least as far as each coarse own-LCP bin of
+	// other networks (numFar of them, see excursions); excScale converts the counts of a
+	// history that covers part of the data to the whole's (1 for the model's own history).
 	exc      []uint32
 	excScale float64
 	own      sets // per principal
@@ -135,7 +135,7 @@ func buildHistory(ds *Dataset, idx []int32, emb *ipinsights.Model, like *history
 	for j, i := range idx {
 		pos[j], keys[j] = posOf[ds.pairs[i].p], akeys[ds.pairs[i].a]
 	}
-	h.exc = excursions(np, pos, keys, &h.own)
+	h.exc = excursions(np, pos, keys)
 	h.excScale = float64(len(ds.pairs)) / float64(max(1, len(idx)))
 	h.nets = buildCounts(slices.Clone(obs))
 	if like == nil {
@@ -221,13 +221,12 @@ func distinctOwned(obs []owned) []owned {
 // observations (pos[j] at keys[j], in time order) it counts, for every network (IPv4 /24,
 // IPv6 /64) it goes to for the first time, the coarse bin of the longest prefix that network
 // shares with the networks it used before: a trip to a hotel is one far excursion, a day at
-// the office none. Each far bin then holds the excursions at least that far (a traveller's
-// trips to other continents are also trips out of town), the measure of how surprising a
-// first use that far is for it. The bins of known networks hold how many new addresses it
-// used in networks it knew (privacy addresses, DHCP leases). A principal's first network of
-// a family is no excursion.
-func excursions(np int, pos []int32, keys []key, own *sets) []uint32 {
-	out := make([]uint32, np*coarseBins)
+// the office none. Each bin then holds the excursions at least that far (a traveller's trips
+// to other continents are also trips out of town), the measure of how surprising a first
+// use that far from its history is for it. A principal's first network of a family is no
+// excursion. The rows are the coarse bins of other networks (see farRow).
+func excursions(np int, pos []int32, keys []key) []uint32 {
+	out := make([]uint32, np*numFar)
 	nets4, nets6 := make([][]uint64, np), make([][]uint64, np)
 	for j, p := range pos {
 		k := keys[j]
@@ -246,20 +245,15 @@ func excursions(np int, pos []int32, keys []key, own *sets) []uint32 {
 					l = max(l, bits.LeadingZeros64((*nets)[q]^n)-(64-bitsLen))
 				}
 			}
-			out[int(p)*coarseBins+coarseBin(k.v6, l)]++
+			out[int(p)*numFar+farRow(coarseBin(k.v6, l))]++
 		}
 		*nets = slices.Insert(*nets, i, n)
 	}
 	for p := range np {
-		row := out[p*coarseBins : (p+1)*coarseBins]
-		for c := range coarseBins {
-			switch {
-			case c > 0 && c < v4Near, c > v6Far0 && c < v6Near: // at least that far
-				row[c] += row[c-1]
-			case c >= v4Near && c < v6Far0:
-				row[c] = own.v4Off[p+1] - own.v4Off[p] - uint32(len(nets4[p]))
-			case c >= v6Near:
-				row[c] = own.v6Off[p+1] - own.v6Off[p] - uint32(len(nets6[p]))
+		row := out[p*numFar : (p+1)*numFar]
+		for f := range numFar {
+			if f != 0 && f != v4Near { // at least that far: cumulative within a family
+				row[f] += row[f-1]
 			}
 		}
 	}

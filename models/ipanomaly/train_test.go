@@ -13,8 +13,8 @@ import (
 )
 
 // Excursions, on a hand-made week: an office network first (no excursion), a trip to a far
-// network, home in a network of the office's /16, the office again, then a second trip
-// abroad and an IPv6 home.
+// network, home in a network of the office's /16, the office again, a network in the office's
+// /8, an IPv6 home and another /64 of its /48.
 func TestExcursions(t *testing.T) {
 	var pos []int32
 	var keys []key
@@ -32,28 +32,32 @@ func TestExcursions(t *testing.T) {
 	add(0, "2001:db8:1:2::1", "2001:db8:1:2::2")
 	add(0, "2001:db8:1:3::1") // another /64 of the same /48: LCP 62 bits, IPv6 bin 48..63
 
+	exc := excursions(2, pos, keys)
+	// Rows: IPv4 LCP <8, <16, <20, <24, IPv6 <32, <48, <64 with the networks used before.
+	want := []uint32{
+		1, 2, 2, 3, // at least that far: the trip; and 10.200/16; ; and home
+		0, 0, 1, // the second IPv6 /64
+	}
+	for f, w := range want {
+		if got := exc[f]; got != w {
+			t.Errorf("row %d: %d excursions, want %d (all: %v)", f, got, w, exc[:numFar])
+		}
+	}
+	for f, got := range exc[numFar:] {
+		if got != 0 {
+			t.Errorf("the colleague's row %d: %d excursions, want none", f, got)
+		}
+	}
+
+	// In a network it used, what counts is how many of its addresses the principal used.
 	var obs []owned
 	for j := range pos {
 		obs = append(obs, owned{pos[j], keys[j]})
 	}
 	own := buildSets(2, distinctOwned(obs))
-	exc := excursions(2, pos, keys, &own)
-	// Coarse bins: IPv4 LCP <8, <16, <20, <24 (other networks), <28, <32, 32; IPv6 <32, <48,
-	// <64 (other networks), <128, 128.
-	want := []uint32{
-		1, 2, 2, 3, // at least that far: the trip; and 10.200/16; ; and home
-		4, 4, 4, // new addresses in known networks: 8 distinct IPv4 addresses in 4 networks
-		0, 0, 1, // the second IPv6 /64
-		1, 1, // 3 distinct IPv6 addresses in 2 networks
-	}
-	for c, w := range want {
-		if got := exc[c]; got != w {
-			t.Errorf("bin %d: %d excursions, want %d (all: %v)", c, got, w, exc[:coarseBins])
-		}
-	}
-	for c, got := range exc[coarseBins:] {
-		if c < v4Near && got != 0 {
-			t.Errorf("the colleague's bin %d: %d excursions, want none", c, got)
+	for ip, n := range map[string]int{"10.1.1.200": 4, "10.1.2.1": 1, "10.1.3.1": 0, "203.0.113.255": 2, "2001:db8:1:2::99": 2, "2001:db8:1:4::1": 0} {
+		if got := own.inNetwork(0, keyOf(netip.MustParseAddr(ip))); got != n {
+			t.Errorf("%s: %d of the principal's addresses in its network, want %d", ip, got, n)
 		}
 	}
 }
@@ -152,5 +156,28 @@ func TestHoldoutLimit(t *testing.T) {
 		if _, err := Train(context.Background(), handmadeData(), cfg, nil); err == nil || !strings.Contains(err.Error(), "holdout fraction") {
 			t.Errorf("holdout %v: err = %v", h, err)
 		}
+	}
+}
+
+// A new address in a network where the principal keeps changing address (DHCP leases,
+// privacy addresses) means less than one in a network where it always used the same address.
+func TestNewAddressAfterChurn(t *testing.T) {
+	ds := NewDataset()
+	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 600 {
+		at := t0.Add(time.Duration(i) * time.Minute)
+		ds.Add(identity.Principal{ID: "fixed", Account: "111111111111"}, netip.AddrFrom4([4]byte{10, 1, 1, 7}), at)
+		ds.Add(identity.Principal{ID: "churning", Account: "111111111111"}, netip.AddrFrom4([4]byte{10, 2, 2, byte(1 + i%120)}), at)
+		ds.Add(identity.Principal{ID: "other", Account: "222222222222"}, netip.AddrFrom4([4]byte{172, 16, byte(i % 4), byte(i)}), at)
+	}
+	m, err := Train(context.Background(), ds, handmadeConfig(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fixed, _ := m.Score(identity.Principal{ID: "fixed", Account: "111111111111"}, netip.MustParseAddr("10.1.1.250"))
+	churning, _ := m.Score(identity.Principal{ID: "churning", Account: "111111111111"}, netip.MustParseAddr("10.2.2.250"))
+	t.Logf("a new address of its network: %.2f for the principal that always used one, %.2f for the one that used 120", fixed.Raw, churning.Raw)
+	if churning.Raw > fixed.Raw-1 {
+		t.Errorf("new address after churn %.2f, after one fixed address %.2f: want at least a log-odds unit less", churning.Raw, fixed.Raw)
 	}
 }
