@@ -108,7 +108,7 @@ variable SIEMSCORE_BUNDLE_KEY; the key is never printed. Progress goes to stderr
 	f.StringVar(&keyFile, "key-file", "", "file holding the HMAC key to sign the bundle with (default: $SIEMSCORE_BUNDLE_KEY, unsigned if unset)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress on stderr")
 
-	f.Float64Var(&cfg.IP.HoldoutFraction, "ip-holdout", cfg.IP.HoldoutFraction, "IP model: share of the pairs, the latest, whose first uses teach the combiner what normal novelty looks like")
+	f.Float64Var(&cfg.IP.HoldoutFraction, "ip-holdout", cfg.IP.HoldoutFraction, "IP model: share of the pairs, the latest, whose first uses teach the combiner what normal novelty looks like (at most 0.4; a second split holds out twice as many)")
 	f.IntVar(&cfg.IP.Embedding.VectorDim, "ip-vector-dim", cfg.IP.Embedding.VectorDim, "IP model: embedding dimension")
 	f.IntVar(&cfg.IP.Embedding.NumEntityVectors, "ip-entity-vectors", cfg.IP.Embedding.NumEntityVectors, "IP model: rows of the embedding's principal table (more principals share rows)")
 	f.IntVar(&cfg.IP.Embedding.Epochs, "ip-epochs", cfg.IP.Embedding.Epochs, "IP model: embedding epochs over the training pairs")

@@ -64,8 +64,19 @@ func prior() []float64 {
 	lcpPrior(gOwn, 2)
 	lcpPrior(gAcct, 1)
 	lcpPrior(gGroup, 1)
+	// A new address in a known network means less where the principal used many addresses
+	// (DHCP leases, privacy addresses): a quarter of a log-odds unit per doubling.
+	for _, c := range []int{coarseBin(false, v4NetBits), coarseBin(false, v4Bits-1), coarseBin(true, v6NetBits)} {
+		for b := range excBins {
+			w[groupOff[gOwnExc]+c*excBins+b] = -excPriorSlope * float64(b)
+		}
+	}
 	return w
 }
+
+// excPriorSlope is the prior's weight per doubling of the addresses a principal used in a
+// network (see prior).
+const excPriorSlope = 0.25
 
 // smoothPairs lists the pairs of neighbouring bins whose weights Smoothness ties together.
 var smoothPairs = func() [][2]int32 {
@@ -80,7 +91,7 @@ var smoothPairs = func() [][2]int32 {
 		chain(groupOff[g]+33, 18) // IPv6
 	}
 	for _, g := range []int{gNet, gBlock} {
-		for set := range 4 {
+		for set := range 8 {
 			chain(groupOff[g]+set*countBins, countBins)
 		}
 	}
@@ -90,11 +101,11 @@ var smoothPairs = func() [][2]int32 {
 	chain(groupOff[gAff]+affBins, affBins)
 	chain(groupOff[gNov], novBins)
 	chain(groupOff[gEvents], eventBins)
-	for c := range coarseBins { // own×novelty: along novelty, and along the LCP within a family
-		chain(groupOff[gOwnNov]+c*novBins, novBins)
-		if c != 6 && c != 11 {
-			for n := range novBins {
-				out = append(out, [2]int32{int32(groupOff[gOwnNov] + c*novBins + n), int32(groupOff[gOwnNov] + (c+1)*novBins + n)})
+	for c := range coarseBins { // own×excursions: along the count, and along the LCP among other networks and among known ones
+		chain(groupOff[gOwnExc]+c*excBins, excBins)
+		if c != v4Near-1 && c != v6Far0-1 && c != v6Near-1 && c != coarseBins-1 {
+			for n := range excBins {
+				out = append(out, [2]int32{int32(groupOff[gOwnExc] + c*excBins + n), int32(groupOff[gOwnExc] + (c+1)*excBins + n)})
 			}
 		}
 	}

@@ -14,7 +14,7 @@ type Config struct {
 	Embedding ipinsights.Config
 	// HoldoutFraction is the share of observations, the latest, held out of the history the
 	// combiner learns from: their first uses of addresses are its examples of normal novelty
-	// (default 0.2).
+	// (default 0.2, at most 0.4). A second time split holds out twice as many.
 	HoldoutFraction float64
 	// NegativesPerPositive is the number of anomalous examples drawn per normal one: a random
 	// address, another principal's, another account's (default 3).
@@ -69,12 +69,16 @@ func ipCalibration() calibrate.Options {
 	return o
 }
 
+// maxHoldout is the largest HoldoutFraction: the second time split, which holds out twice
+// as much, keeps a fifth of the observations as its history.
+const maxHoldout = 0.4
+
 // Validate reports the first invalid hyperparameter.
 func (c Config) Validate() error {
 	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 	switch {
-	case !(c.HoldoutFraction > 0 && c.HoldoutFraction < 1):
-		return fmt.Errorf("ipanomaly: holdout fraction %v outside (0, 1)", c.HoldoutFraction)
+	case !(c.HoldoutFraction > 0 && c.HoldoutFraction <= maxHoldout):
+		return fmt.Errorf("ipanomaly: holdout fraction %v outside (0, %v]", c.HoldoutFraction, maxHoldout)
 	case c.NegativesPerPositive < 1 || c.NegativesPerPositive > 100:
 		return fmt.Errorf("ipanomaly: negatives per positive %d outside [1, 100]", c.NegativesPerPositive)
 	case c.MaxPositives < 1 || c.MaxPositives > 1<<24:

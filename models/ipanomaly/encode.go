@@ -11,18 +11,22 @@ import (
 	"github.com/siemscore/siemscore/models/wire"
 )
 
-// formatV2 is the version of the encoding below (models/bundle/FORMAT.md, section IPIN).
-// Version 1 was siemscore's first IP model (an embedding with one vector per address); its
-// bundles are refused with a message saying to retrain.
-const formatV2 = 2
+// formatV3 is the version of the encoding below (models/bundle/FORMAT.md, section IPIN).
+// Version 1 was siemscore's first IP model (an embedding with one vector per address),
+// version 2 this model's first combiner (other bins, no excursions); their bundles are
+// refused with a message saying to retrain.
+const formatV3 = 3
 
 // ErrFormatV1 is returned for the first IP model's sections.
 var ErrFormatV1 = errors.New("IP model format 1 (siemscore's first, embedding-only IP model) is no longer read: retrain the bundle with this version's `siemscore train` or let the companion retrain")
 
+// ErrFormatV2 is returned for sections of the hybrid model's first version.
+var ErrFormatV2 = errors.New("IP model format 2 (the hybrid model's first combiner) is no longer read: retrain the bundle with this version's `siemscore train` or let the companion retrain")
+
 // AppendBinary appends the model's encoding to b. Decoding and re-encoding reproduces the
 // bytes exactly.
 func (m *Model) AppendBinary(b []byte) ([]byte, error) {
-	b = wire.AppendU16(b, formatV2)
+	b = wire.AppendU16(b, formatV3)
 	b = appendConfig(b, &m.cfg)
 	eb, err := m.h.emb.AppendBinary(nil)
 	if err != nil {
@@ -34,6 +38,7 @@ func (m *Model) AppendBinary(b []byte) ([]byte, error) {
 	b = wire.AppendU64s(b, h.keys)
 	b = wire.AppendU32s(b, h.events)
 	b = wire.AppendF32s(b, h.novelty)
+	b = wire.AppendU32s(b, h.exc)
 	for _, v := range [][]int32{h.account, h.group, h.embPos} {
 		b = appendI32s(b, v)
 	}
@@ -124,7 +129,9 @@ func decode(p []byte) (*Model, error) {
 		return nil, r.Err()
 	case v == 1:
 		return nil, ErrFormatV1
-	case v != formatV2:
+	case v == 2:
+		return nil, ErrFormatV2
+	case v != formatV3:
 		return nil, fmt.Errorf("unknown format version %d", v)
 	}
 	m := &Model{cfg: readConfig(r)}
@@ -140,12 +147,13 @@ func decode(p []byte) (*Model, error) {
 	if err := m.cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("hyperparameters: %w", err)
 	}
-	h := &history{emb: emb}
+	h := &history{emb: emb, excScale: 1}
 	m.h = h
-	np := r.Count("principals", 8+4+4+12, math.MaxInt32)
+	np := r.Count("principals", 8+4+4+4*numFar+12, math.MaxInt32)
 	h.keys = r.IncreasingU64s("principal keys", np)
 	h.events = r.U32s("principal events", np)
 	h.novelty = r.F32s("principal novelty", np)
+	h.exc = r.U32s("principal excursions", np*numFar)
 	h.account = readI32s(r, "principal accounts", np)
 	h.group = readI32s(r, "principal groups", np)
 	h.embPos = readI32s(r, "principal embedding rows", np)

@@ -2,6 +2,7 @@ package ipanomaly
 
 import (
 	"cmp"
+	"math/bits"
 	"slices"
 
 	"github.com/cespare/xxhash/v2"
@@ -24,13 +25,18 @@ type history struct {
 	account []int32
 	group   []int32
 	embPos  []int32
-	own     sets // per principal
-	accKeys []uint64
-	acc     sets // per account (xxhash of the account ID, in increasing order)
-	groups  int
-	grp     sets // per co-user group
-	nets    counts
-	emb     *ipinsights.Model
+	// exc holds, per principal, its excursions at least as far as each coarse own-LCP bin of
+	// other networks (numFar of them, see excursions); excScale converts the counts of a
+	// history that covers part of the data to the whole's (1 for the model's own history).
+	exc      []uint32
+	excScale float64
+	own      sets // per principal
+	accKeys  []uint64
+	acc      sets // per account (xxhash of the account ID, in increasing order)
+	groups   int
+	grp      sets // per co-user group
+	nets     counts
+	emb      *ipinsights.Model
 }
 
 // principal returns the position of the principal with key k, -1 when unknown.
@@ -125,6 +131,12 @@ func buildHistory(ds *Dataset, idx []int32, emb *ipinsights.Model, like *history
 	}
 	obs = distinctOwned(obs)
 	h.own = buildSets(np, obs)
+	pos, keys := make([]int32, len(idx)), make([]key, len(idx))
+	for j, i := range idx {
+		pos[j], keys[j] = posOf[ds.pairs[i].p], akeys[ds.pairs[i].a]
+	}
+	h.exc = excursions(np, pos, keys)
+	h.excScale = float64(len(ds.pairs)) / float64(max(1, len(idx)))
 	h.nets = buildCounts(slices.Clone(obs))
 	if like == nil {
 		h.group, h.groups = coUserGroups(np, obs, cfg.MaxCliqueUsers, cfg.Seed)
@@ -203,4 +215,47 @@ func netKey(k key) uint64 {
 func distinctOwned(obs []owned) []owned {
 	slices.SortFunc(obs, cmpOwned)
 	return slices.Compact(obs)
+}
+
+// excursions measures how often each principal goes somewhere new, and how far. Taking its
+// observations (pos[j] at keys[j], in time order) it counts, for every network (IPv4 /24,
+// IPv6 /64) it goes to for the first time, the coarse bin of the longest prefix that network
+// shares with the networks it used before: a trip to a hotel is one far excursion, a day at
+// the office none. Each bin then holds the excursions at least that far (a traveller's trips
+// to other continents are also trips out of town), the measure of how surprising a first
+// use that far from its history is for it. A principal's first network of a family is no
+// excursion. The rows are the coarse bins of other networks (see farRow).
+func excursions(np int, pos []int32, keys []key) []uint32 {
+	out := make([]uint32, np*numFar)
+	nets4, nets6 := make([][]uint64, np), make([][]uint64, np)
+	for j, p := range pos {
+		k := keys[j]
+		nets, n, bitsLen := &nets4[p], uint64(k.v4>>8), 24
+		if k.v6 {
+			nets, n, bitsLen = &nets6[p], k.a6.hi, 64
+		}
+		i, found := slices.BinarySearch(*nets, n)
+		if found {
+			continue
+		}
+		if len(*nets) > 0 {
+			l := 0
+			for _, q := range []int{i - 1, i} {
+				if q >= 0 && q < len(*nets) {
+					l = max(l, bits.LeadingZeros64((*nets)[q]^n)-(64-bitsLen))
+				}
+			}
+			out[int(p)*numFar+farRow(coarseBin(k.v6, l))]++
+		}
+		*nets = slices.Insert(*nets, i, n)
+	}
+	for p := range np {
+		row := out[p*numFar : (p+1)*numFar]
+		for f := range numFar {
+			if f != 0 && f != v4Near { // at least that far: cumulative within a family
+				row[f] += row[f-1]
+			}
+		}
+	}
+	return out
 }

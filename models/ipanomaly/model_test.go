@@ -145,6 +145,9 @@ func TestEncodeDecode(t *testing.T) {
 	if _, err := Decode([]byte{1, 0, 0, 0}); !errors.Is(err, ErrFormatV1) {
 		t.Errorf("format 1: %v", err)
 	}
+	if _, err := Decode([]byte{2, 0, 0, 0}); !errors.Is(err, ErrFormatV2) || !strings.Contains(err.Error(), "retrain") {
+		t.Errorf("format 2: %v", err)
+	}
 	nan := bytes.Clone(b)
 	copy(nan[2:], []byte{0, 0, 0, 0, 0, 0, 0xf8, 0x7f}) // HoldoutFraction = NaN
 	if _, err := Decode(nan); err == nil || !strings.Contains(err.Error(), "holdout fraction") {

@@ -100,6 +100,26 @@ func (s *sets) near(i int, k key) (lcp, dist int) {
 	return lcp, dist
 }
 
+// inNetwork returns how many addresses owner i has in k's network (IPv4 /24, IPv6 /64).
+func (s *sets) inNetwork(i int, k key) int {
+	if !k.v6 {
+		v := s.v4[s.v4Off[i]:s.v4Off[i+1]]
+		lo, _ := slices.BinarySearch(v, k.v4&^0xff)
+		hi, found := slices.BinarySearch(v, k.v4|0xff)
+		if found {
+			hi++
+		}
+		return hi - lo
+	}
+	v := s.v6[s.v6Off[i]:s.v6Off[i+1]]
+	lo, _ := slices.BinarySearchFunc(v, addr6{k.a6.hi, 0}, cmp6)
+	hi, found := slices.BinarySearchFunc(v, addr6{k.a6.hi, ^uint64(0)}, cmp6)
+	if found {
+		hi++
+	}
+	return hi - lo
+}
+
 // owned is one (owner, address) observation.
 type owned struct {
 	owner int32

@@ -20,6 +20,9 @@ const MinPairs = ipinsights.MinPairs
 // (the prior scores it) and is calibrated on itself.
 const minSplit = 50
 
+// numSplits is the number of time splits the combiner's examples come from.
+const numSplits = 2
+
 // Progress receives one line per training step, without a trailing newline.
 type Progress func(string)
 
@@ -37,16 +40,22 @@ func Train(ctx context.Context, ds *Dataset, cfg Config, progress Progress) (*Mo
 	start := time.Now()
 	order := timeOrder(ds)
 	n := len(order)
-	nH := n - int(cfg.HoldoutFraction*float64(n)+0.5)
-	if n < minSplit {
-		nH = n
+	// Two time splits: the history is the earlier 80% of the observations, or 60%, and the
+	// examples come from the rest (see the package documentation).
+	var splits []int
+	for k := range numSplits {
+		splits = append(splits, n-int(float64(k+1)*cfg.HoldoutFraction*float64(n)+0.5))
 	}
-	early, late := order[:nH], order[nH:]
+	if n < minSplit {
+		splits = []int{n}
+	}
+	late := order[splits[0]:]
 
-	// The embedding learns from the earlier part only, so that its affinity for the held-out
-	// first uses is what it will be for the first uses it scores later.
+	// The embedding learns from the earliest history only, so that its affinity for every
+	// held-out first use is what it will be for the first uses it scores later.
+	first := order[:splits[len(splits)-1]]
 	eds := ipinsights.NewDataset()
-	for _, i := range early {
+	for _, i := range first {
 		pr := ds.pairs[i]
 		if err := eds.Add(ds.principals[pr.p], ds.addrs[pr.a]); err != nil {
 			return nil, fmt.Errorf("ipanomaly: %w", err)
@@ -58,18 +67,41 @@ func Train(ctx context.Context, ds *Dataset, cfg Config, progress Progress) (*Mo
 	if err != nil {
 		return nil, fmt.Errorf("ipanomaly: embedding: %w", err)
 	}
-	progress(fmt.Sprintf("ip: embedding of %d principals on %d pairs in %s", emb.Principals(), len(early), time.Since(start).Round(time.Millisecond)))
+	progress(fmt.Sprintf("ip: embedding of %d principals on %d pairs in %s", emb.Principals(), len(first), time.Since(start).Round(time.Millisecond)))
 
 	m := &Model{cfg: cfg}
 	m.cfg.Embedding.Workers = 0
-	hist := buildHistory(ds, early, emb, nil, &cfg)
-	t := &trainer{ds: ds, cfg: &cfg, h: hist, r: rand.New(rand.NewPCG(cfg.Seed, 0x5eed))}
-	drafts := t.drafts(early, late)
-	m.affEdges = affinityEdges(drafts)
-	ex := make([]example, len(drafts))
-	for i := range drafts {
-		d := &drafts[i]
-		ex[i] = example{idx: hist.bins(&d.s, &m.affEdges), y: d.y, w: d.w}
+	type split struct {
+		h      *history
+		drafts []draft
+	}
+	var ss []split
+	var t *trainer // the latest split's: its history is the calibration's
+	positives := 0
+	for k, nk := range splits {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		h := buildHistory(ds, order[:nk], emb, nil, &cfg)
+		tk := &trainer{ds: ds, cfg: &cfg, h: h, r: rand.New(rand.NewPCG(cfg.Seed, 0x5eed+uint64(k)))}
+		ss = append(ss, split{h, tk.drafts(order[:nk], order[nk:])})
+		positives += tk.positives
+		if k == 0 {
+			t = tk
+		}
+	}
+	hist := t.h
+	var all []draft
+	for _, sp := range ss {
+		all = append(all, sp.drafts...)
+	}
+	m.affEdges = affinityEdges(all)
+	ex := make([]example, 0, len(all))
+	for _, sp := range ss {
+		for i := range sp.drafts {
+			d := &sp.drafts[i]
+			ex = append(ex, example{idx: sp.h.bins(&d.s, &m.affEdges), y: d.y, w: d.w})
+		}
 	}
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
@@ -78,7 +110,7 @@ func Train(ctx context.Context, ds *Dataset, cfg Config, progress Progress) (*Mo
 		return nil, err
 	}
 	m.refRarity, m.refAffinity = references(m.c, ex)
-	progress(fmt.Sprintf("ip: combiner fitted on %d examples (%d normal first uses held out) in %s", len(ex), t.positives, time.Since(start).Round(time.Millisecond)))
+	progress(fmt.Sprintf("ip: combiner fitted on %d examples (%d normal first uses held out) in %s", len(ex), positives, time.Since(start).Round(time.Millisecond)))
 
 	// Calibration: the held-out events as they come, repeats included, scored against the
 	// earlier history: the score of normal traffic, first uses at their natural rate.
@@ -118,6 +150,10 @@ func timeOrder(ds *Dataset) []int32 {
 
 // trainer draws the combiner's examples.
 type trainer struct {
+	// addrs and obs are the distinct addresses and the observations of each family (IPv4,
+	// IPv6), where foreign addresses are drawn from.
+	addrs     [2][]netip.Addr
+	obs       [2][]int32
 	ds        *Dataset
 	cfg       *Config
 	h         *history
@@ -153,7 +189,10 @@ func (t *trainer) signals(i int32, ip netip.Addr) signals {
 // use of an address (and a quarter as many repeats of an address it used before), as they
 // come, so busy principals weigh as much as they do in normal traffic; anomalous = principals
 // drawn uniformly, since a stolen credential is anybody's, each at an address foreign to it:
-// uniformly random, of a principal that shares no network with it, or of another account.
+// random, of a principal that shares no network with it, or of another account. The foreign
+// address is IPv6 as often as the normal first uses are: the family alone says nothing (an
+// attacker's family has nothing to do with the victim's, and a principal that never used
+// IPv6 must meet IPv6 attacks in training too).
 func (t *trainer) drafts(early, late []int32) []draft {
 	ds := t.ds
 	seen := make(map[uint64]bool, len(early))
@@ -175,6 +214,13 @@ func (t *trainer) drafts(early, late []int32) []draft {
 	first = t.sample(first, t.cfg.MaxPositives)
 	repeat = t.sample(repeat, len(first)/4)
 	t.positives = len(first)
+	var v6 int
+	for _, i := range first {
+		if ds.addrs[ds.pairs[i].a].Is6() {
+			v6++
+		}
+	}
+	share6 := float64(v6) / float64(max(1, len(first)))
 	normals := slices.Concat(first, repeat)
 	negatives := len(normals) * t.cfg.NegativesPerPositive
 	out := make([]draft, 0, len(normals)+negatives)
@@ -182,29 +228,23 @@ func (t *trainer) drafts(early, late []int32) []draft {
 		ip := ds.addrs[ds.pairs[i].a]
 		out = append(out, draft{s: t.signals(i, ip), w: 1, normal: true, src: i, ip: ip})
 	}
-	// One observation per principal stands for it (the earliest; its family is the one the
-	// principal's foreign address is drawn in, so both families keep their share).
-	byPrincipal := make([][]int32, len(ds.principals))
+	// Each principal's earliest observation stands for it.
+	var principals []int32
+	stands := make([]bool, len(ds.principals))
 	for _, i := range slices.Concat(early, late) {
-		p := ds.pairs[i].p
-		byPrincipal[p] = append(byPrincipal[p], i)
-	}
-	var principals []int
-	for p, ev := range byPrincipal {
-		if len(ev) > 0 {
-			principals = append(principals, p)
+		if p := ds.pairs[i].p; !stands[p] {
+			stands[p] = true
+			principals = append(principals, i)
 		}
 	}
+	t.byFamily()
 	wNeg := float32(len(normals)) / float32(max(1, negatives))
 	for j := range negatives {
 		if len(principals) == 0 {
 			break
 		}
-		// The foreign address is drawn in the family of one of the principal's own
-		// observations, so that each family keeps the principal's share.
-		ev := byPrincipal[principals[t.r.IntN(len(principals))]]
-		src := ev[t.r.IntN(len(ev))]
-		ip := t.foreign(src, foreignKinds[j%len(foreignKinds)], ds.addrs[ds.pairs[src].a].Is6())
+		src := principals[t.r.IntN(len(principals))]
+		ip := t.foreign(src, foreignKinds[j%len(foreignKinds)], t.r.Float64() < share6)
 		out = append(out, draft{s: t.signals(src, ip), y: 1, w: wNeg, src: src, ip: ip})
 	}
 	// Principals the model will meet for the first time are scored by what it knows of their
@@ -242,9 +282,9 @@ func (t *trainer) sample(v []int32, n int) []int32 {
 	return out
 }
 
-// Kinds of foreign addresses: uniformly random (half of them: most attacks come from networks
-// nobody in the organisation uses), another principal's (one outside the principal's co-user
-// group: familiar to someone else is not familiar to it) and another account's.
+// Kinds of foreign addresses: random (half of them: most attacks come from networks nobody in
+// the organisation uses), another principal's (one outside the principal's co-user group:
+// familiar to someone else is not familiar to it) and another account's.
 const (
 	foreignRandom = iota
 	foreignGroup
@@ -253,34 +293,44 @@ const (
 
 var foreignKinds = [...]int{foreignRandom, foreignGroup, foreignRandom, foreignAccount}
 
+// byFamily indexes the distinct addresses and the observations by family, once.
+func (t *trainer) byFamily() {
+	if t.addrs[0] != nil || t.addrs[1] != nil {
+		return
+	}
+	for _, a := range t.ds.addrs {
+		t.addrs[b2i(a.Is6())] = append(t.addrs[b2i(a.Is6())], a)
+	}
+	for i, pr := range t.ds.pairs {
+		f := b2i(t.ds.addrs[pr.a].Is6())
+		t.obs[f] = append(t.obs[f], int32(i))
+	}
+}
+
 // foreign draws an address foreign to observation i's principal, of the given kind (an
 // account's when the principal has no account is a group's) in the family v6.
+//
+// A random IPv4 address is uniformly random half the time, else in the /8 of an address
+// someone used (a registry's block, where attackers' networks are as likely as anywhere and
+// the prefixes shared by chance are longer). A random IPv6 address keeps the first 12 to 31
+// bits of an address someone used (a registry's block down to a provider's allocation) and
+// draws the rest: uniformly random IPv6 addresses would lie in unallocated space, sharing
+// almost nothing with anything, unlike any attacker's.
 func (t *trainer) foreign(i int32, kind int, v6 bool) netip.Addr {
 	ds := t.ds
 	p := ds.pairs[i].p
 	acct, grp := ds.accounts[p], t.groupOf(p)
-	if kind == foreignRandom && t.r.IntN(2) == 0 {
-		// Half the random addresses are in a region of the Internet someone uses (the /8 of an
-		// IPv4 address, the /16 of an IPv6 one: a registry's block), where attackers' networks
-		// are as likely as anywhere and the prefixes shared by chance are longer.
-		for range 32 {
-			a := ds.addrs[ds.pairs[t.r.IntN(len(ds.pairs))].a]
-			if a.Is6() == v6 {
-				return randomNear(t.r, a)
-			}
-		}
-	}
+	f := b2i(v6)
 	if kind == foreignAccount && acct == "" {
-		kind = 1 // no account to be foreign to: foreign to its co-users
+		kind = foreignGroup // no account to be foreign to: foreign to its co-users
 	}
 	for range 32 {
-		if kind == foreignRandom {
+		if kind == foreignRandom || len(t.obs[f]) == 0 {
 			break
 		}
-		o := ds.pairs[t.r.IntN(len(ds.pairs))]
-		a := ds.addrs[o.a]
+		o := ds.pairs[t.obs[f][t.r.IntN(len(t.obs[f]))]]
 		switch {
-		case o.p == p || a.Is6() != v6:
+		case o.p == p:
 			continue
 		case kind == foreignAccount:
 			if ds.accounts[o.p] == "" || ds.accounts[o.p] == acct {
@@ -289,9 +339,16 @@ func (t *trainer) foreign(i int32, kind int, v6 bool) netip.Addr {
 		case grp >= 0 && t.groupOf(o.p) == grp:
 			continue
 		}
-		return a
+		return ds.addrs[o.a]
 	}
-	return randomAddr(t.r, v6)
+	used := t.addrs[f]
+	switch {
+	case len(used) == 0, !v6 && t.r.IntN(2) == 0:
+		return randomAddr(t.r, v6)
+	case v6:
+		return randomNear(t.r, used[t.r.IntN(len(used))], 12+t.r.IntN(20))
+	}
+	return randomNear(t.r, used[t.r.IntN(len(used))], 8)
 }
 
 // groupOf returns the co-user group of dataset principal p in the history, -1 for none.
@@ -315,13 +372,8 @@ func randomAddr(r *rand.Rand, v6 bool) netip.Addr {
 	}
 }
 
-// randomNear returns a random address that shares the first 8 (IPv4) or 16 (IPv6) bits with
-// a.
-func randomNear(r *rand.Rand, a netip.Addr) netip.Addr {
-	keep := 8
-	if a.Is6() {
-		keep = 16
-	}
+// randomNear returns a random address that shares the first keep bits with a.
+func randomNear(r *rand.Rand, a netip.Addr, keep int) netip.Addr {
 	b := a.AsSlice()
 	for i := keep; i < len(b)*8; i++ {
 		b[i/8] &^= 0x80 >> (i % 8)

@@ -1,10 +1,11 @@
 package ipscen
 
 import (
+	"math"
 	"reflect"
-	"slices"
 	"testing"
 
+	"github.com/siemscore/siemscore/models/eval"
 	"github.com/siemscore/siemscore/processors/geoip/geoiptest"
 )
 
@@ -86,16 +87,7 @@ func TestRealTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	find := func(a uint32) uint32 {
-		i, _ := slices.BinarySearchFunc(tb.V4, a, func(r Ranged4, a uint32) int {
-			switch {
-			case r.Last < a:
-				return -1
-			case r.First > a:
-				return 1
-			}
-			return 0
-		})
-		if i < len(tb.V4) && tb.V4[i].First <= a && a <= tb.V4[i].Last {
+		if i, ok := tb.rangeOf(v4(a)); ok {
 			return tb.ASes[tb.V4[i].AS].Number
 		}
 		return 0
@@ -108,5 +100,50 @@ func TestRealTable(t *testing.T) {
 	}
 	if len(tb.V4) < 300000 || len(tb.ASes) < 50000 {
 		t.Errorf("%d IPv4 ranges of %d ASes: not the full table", len(tb.V4), len(tb.ASes))
+	}
+}
+
+// The tutorial oracle, which knows the scheme and the training events' labels, ranks the
+// attacks above the later first uses better than the simplest rule (the longest prefix shared
+// with the principal's history) does, and knows no other family.
+func TestTutorialOracle(t *testing.T) {
+	tb := SyntheticTable(7, 5000)
+	sc, err := Generate(Tutorial, 1, tb, Options{Scale: 0.5, Attacks: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	oracle, err := TutorialOracle(sc, tb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := eval.NewPrefixBaselines()
+	for _, e := range sc.Train {
+		b.Add(e.Principal, "", e.IP)
+	}
+	b.Done()
+	var on, oa, bn, ba []float64
+	first := map[string]bool{}
+	for i := range sc.Test {
+		e := &sc.Test[i]
+		if k := e.Principal + " " + e.IP.String(); b.Known(e.Principal) && !b.Seen(e.Principal, e.IP) && !first[k] {
+			first[k] = true
+			on, bn = append(on, oracle(e)), append(bn, b.Scores(e.Principal, e.IP)[0])
+		}
+	}
+	for i := range sc.Attacks {
+		e := &sc.Attacks[i]
+		oa, ba = append(oa, oracle(e)), append(ba, b.Scores(e.Principal, e.IP)[0])
+	}
+	oAUC, bAUC := eval.AUC(on, oa), eval.AUC(bn, ba)
+	t.Logf("oracle AUC %.4f, own-prefix rule %.4f (%d first uses, %d attacks)", oAUC, bAUC, len(on), len(oa))
+	if oAUC <= bAUC || oAUC < 0.98 {
+		t.Errorf("oracle AUC %.4f, own-prefix rule %.4f", oAUC, bAUC)
+	}
+	if o := oracle(&Event{Principal: "nobody", IP: sc.Attacks[0].IP}); !math.IsInf(o, 1) {
+		t.Errorf("a principal without training events scores %v, want +Inf", o)
+	}
+	other, _ := Generate(Travel, 1, tb, Options{Scale: 0.3, Attacks: 10})
+	if _, err := TutorialOracle(other, tb); err == nil {
+		t.Error("the oracle accepted the travel family")
 	}
 }

@@ -74,7 +74,8 @@ type Event struct {
 	Principal string
 	IP        netip.Addr
 	// Source says what produced it: "office", "home", "vpn", "mobile", "travel", "nat",
-	// "service", "tutorial", or for planted attacks "attack:<kind>".
+	// "service", the tutorial's "home", "work" and "travel", or for planted attacks
+	// "attack:<kind>".
 	Source string
 }
 
@@ -178,7 +179,7 @@ func tutorial(seed uint64, t *Table, o Options) ([]Event, error) {
 	var out []Event
 	for _, set := range [][]ipnet.Event{ds.Train, ds.Test, ds.Attacks} {
 		for _, e := range set {
-			src := "tutorial"
+			src := e.Source.String()
 			if e.Source.Attack() {
 				src = "attack:random_as"
 			}
