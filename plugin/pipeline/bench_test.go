@@ -85,16 +85,43 @@ func cpuTime(b *testing.B) time.Duration {
 // decode+route (decoding again, then processors.AppendBody: detection, parsing, the record ID;
 // routing writes into the tree decoding made, so it cannot run without it), score (a trained
 // bundle, warm state) and encode (the documents' JSON). Each stage's input is prepared once by
-// the stages before it.
+// the stages before it. The kerberos/ sub-benchmarks run the same stages, and the whole flush,
+// over the workload's Kerberos-only chunk.
 func BenchmarkFlushStages(b *testing.B) {
 	w := benchWorkload(b)
+	stages(b, w, "", w.chunk)
+	stages(b, w, "kerberos/", w.kerberos)
+	proc, err := processors.New(processors.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	in, err := New(Options{Processor: proc, Scorer: w.scorer(b), Sink: &encodingSink{}, Budget: time.Minute})
+	if err != nil {
+		b.Fatal(err)
+	}
+	tag := func() string { return "bench" }
+	b.Run("kerberos/flush", func(b *testing.B) {
+		b.ReportAllocs()
+		cpu0 := cpuTime(b)
+		for b.Loop() {
+			if code := in.Flush(w.kerberos, tag); code != deliver.OK {
+				b.Fatalf("flush: %v", code)
+			}
+		}
+		reportPerRecord(b, b.N*w.n, cpuTime(b)-cpu0)
+	})
+}
+
+// stages runs BenchmarkFlushStages' stages over chunk, a chunk of w.n records, naming them
+// after prefix.
+func stages(b *testing.B, w *workload, prefix string, chunk []byte) {
 	proc, err := processors.New(processors.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	var batch processors.Batch
 	route := func(recs []ecs.Record) []ecs.Record {
-		batch.Reset(append(batch.Tree().Buffer()[:0], w.chunk...))
+		batch.Reset(append(batch.Tree().Buffer()[:0], chunk...))
 		ids := processors.NewChunk()
 		for d := decode.New(batch.Tree()); d.Next(); {
 			ev := d.Event()
@@ -107,9 +134,11 @@ func BenchmarkFlushStages(b *testing.B) {
 	for i := range recs {
 		scorer.Score(&recs[i])
 	}
-	w.checkScored(b, recs)
+	if prefix == "" {
+		w.checkScored(b, recs)
+	}
 	stage := func(name string, run func()) {
-		b.Run(name, func(b *testing.B) {
+		b.Run(prefix+name, func(b *testing.B) {
 			b.ReportAllocs()
 			cpu0 := cpuTime(b)
 			for b.Loop() {
@@ -120,7 +149,7 @@ func BenchmarkFlushStages(b *testing.B) {
 	}
 	var decoding processors.Batch
 	stage("decode", func() {
-		decoding.Reset(append(decoding.Tree().Buffer()[:0], w.chunk...))
+		decoding.Reset(append(decoding.Tree().Buffer()[:0], chunk...))
 		for d := decode.New(decoding.Tree()); d.Next(); {
 		}
 	})
@@ -130,7 +159,7 @@ func BenchmarkFlushStages(b *testing.B) {
 	)
 	routed := make([]ecs.Record, 0, len(recs))
 	stage("decode+route", func() {
-		routing.Reset(append(routing.Tree().Buffer()[:0], w.chunk...))
+		routing.Reset(append(routing.Tree().Buffer()[:0], chunk...))
 		ids.Reset()
 		routed = routed[:0]
 		for d := decode.New(routing.Tree()); d.Next(); {

@@ -38,9 +38,13 @@ import (
 // (request parameters, response elements, resources, TLS details, session context), a size
 // taken from real exports (about 1.2 KB of JSON at the median).
 type workload struct {
-	chunk  []byte
-	n      int
-	bundle *bundle.Bundle
+	chunk []byte
+	n     int
+	// kerberos is a chunk of n Zeek Kerberos rows alone, the same rows as chunk's and those
+	// after them: the record that dominates a Windows domain's volume (and make
+	// bench-fluentbit's input), measured without the mix's averaging.
+	kerberos []byte
+	bundle   *bundle.Bundle
 	// warm are the records that precede the chunk: scored by a fresh scorer before the
 	// benchmark, they fill its Kerberos windows (a window must be complete to be scored) and
 	// its API day counts.
@@ -223,7 +227,15 @@ func newWorkload() (*workload, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &workload{chunk: chunk, n: n, bundle: res.Bundle}
+	krbOnly := make([]plugintest.Body, n)
+	for i := range krbOnly {
+		krbOnly[i] = plugintest.Body{Kind: ecs.KindKerberos, Map: krbBodies[i%len(krbBodies)]}
+	}
+	kerberos, err := plugintest.Chunk(krbOnly)
+	if err != nil {
+		return nil, err
+	}
+	w := &workload{chunk: chunk, n: n, kerberos: kerberos, bundle: res.Bundle}
 	for _, body := range slices.Concat(krbWarm, apiWarm) {
 		w.warm = proc.Append(w.warm, body, time.Now())
 	}
