@@ -128,8 +128,27 @@ func (f *Features) Transformed() [NumFeatures]float64 {
 		if isShare[i] {
 			t[i] = v
 		} else {
-			t[i] = math.Log1p(max(v, 0))
+			t[i] = log1p(max(v, 0))
 		}
 	}
 	return t
+}
+
+// log1pCounts[n] is math.Log1p(n): the counts of a window are small integers, and every
+// record transforms nine of them.
+var log1pCounts = func() (t [1024]float64) {
+	for n := range t {
+		t[n] = math.Log1p(float64(n))
+	}
+	return t
+}()
+
+// log1p is math.Log1p for v >= 0, from log1pCounts when v is one of its counts.
+func log1p(v float64) float64 {
+	if v < float64(len(log1pCounts)) {
+		if n := int(v); float64(n) == v {
+			return log1pCounts[n]
+		}
+	}
+	return math.Log1p(v)
 }

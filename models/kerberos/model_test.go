@@ -338,3 +338,18 @@ func TestWindowFeaturesDropPartialWindows(t *testing.T) {
 		t.Error("window of 7s: no error")
 	}
 }
+
+// The table-backed log1p must give math.Log1p's bits for every count in and around the table,
+// and for values that are not counts.
+func TestLog1pIsMathLog1p(t *testing.T) {
+	var vs []float64
+	for n := range 1100 {
+		vs = append(vs, float64(n), float64(n)+0.5, math.Nextafter(float64(n), 0), math.Nextafter(float64(n), 2000))
+	}
+	vs = append(vs, 1e6, 123456.789, 1e300, math.MaxFloat64)
+	for _, v := range vs {
+		if got, want := log1p(v), math.Log1p(v); math.Float64bits(got) != math.Float64bits(want) {
+			t.Fatalf("log1p(%v) = %v, math.Log1p gives %v", v, got, want)
+		}
+	}
+}
