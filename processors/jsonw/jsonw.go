@@ -35,7 +35,10 @@ func appendString[T string | []byte](dst []byte, s T, ok *[utf8.RuneSelf]bool) [
 	start := 0
 	for i := 0; i < len(s); {
 		// Eight bytes at a time while none of them needs a look (most text is plain ASCII).
-		for i+8 <= len(s) && plain8(load8(s, i), html) {
+		for i+8 <= len(s) {
+			if w := load8(s, i); !plain8(w) || html && !noHTML8(w) {
+				break
+			}
 			i += 8
 		}
 		if i == len(s) {
@@ -101,16 +104,19 @@ func load8[T string | []byte](s T, i int) uint64 {
 }
 
 // plain8 reports whether none of the eight bytes of w needs escaping or a UTF-8 check: no
-// control character, quote, backslash, byte >= 0x80 and, with html, no <, > or &.
-func plain8(w uint64, html bool) bool {
+// control character, quote, backslash or byte >= 0x80. It and noHTML8 are separate so that
+// each is inlined.
+func plain8(w uint64) bool {
 	bad := (w - 0x20*ones) &^ w // a byte below 0x20
 	bad |= w                    // a byte >= 0x80
 	bad |= zeroByte(w ^ '"'*ones)
 	bad |= zeroByte(w ^ '\\'*ones)
-	if html {
-		bad |= zeroByte(w^'<'*ones) | zeroByte(w^'>'*ones) | zeroByte(w^'&'*ones)
-	}
 	return bad&highs == 0
+}
+
+// noHTML8 reports whether none of the eight bytes of w is <, > or &.
+func noHTML8(w uint64) bool {
+	return (zeroByte(w^'<'*ones)|zeroByte(w^'>'*ones)|zeroByte(w^'&'*ones))&highs == 0
 }
 
 // zeroByte has the high bit of each byte of v that is zero set (and maybe others of those
