@@ -44,6 +44,20 @@ func appendString[T string | []byte](dst []byte, s T, ok *[utf8.RuneSelf]bool) [
 		if i == len(s) {
 			break
 		}
+		// The last few bytes in one word too: the last eight (some already looked at) or,
+		// in a string shorter than that, its bytes padded with a plain one.
+		if len(s)-i < 8 {
+			var w uint64
+			if len(s) >= 8 {
+				w = load8(s, len(s)-8)
+			} else {
+				w = pad8(s, i)
+			}
+			if plain8(w) && (!html || noHTML8(w)) {
+				i = len(s)
+				break
+			}
+		}
 		if c := s[i]; c < utf8.RuneSelf {
 			if ok[c] {
 				i++
@@ -101,6 +115,15 @@ func load8[T string | []byte](s T, i int) uint64 {
 	_ = s[i+7]
 	return uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
 		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+}
+
+// pad8 reads s[i:], shorter than eight bytes, as a little-endian word filled up with 'a'.
+func pad8[T string | []byte](s T, i int) uint64 {
+	w := uint64(0x6161616161616161)
+	for j := len(s) - 1; j >= i; j-- {
+		w = w<<8 | uint64(s[j])
+	}
+	return w
 }
 
 // plain8 reports whether none of the eight bytes of w needs escaping or a UTF-8 check: no

@@ -35,14 +35,17 @@ func checkString(t *testing.T, s string) {
 	}
 }
 
-// TestStringMatchesEncodingJSON covers every byte value at every position of the eight-byte
-// fast path, and random strings mixing plain text with everything that needs escaping.
+// TestStringMatchesEncodingJSON covers every byte value at every position of strings of every
+// length up to 17 (the eight-byte fast path, the overlapping last word, the padded word of a
+// short string), and random strings mixing plain text with everything that needs escaping.
 func TestStringMatchesEncodingJSON(t *testing.T) {
 	for c := range 256 {
-		for pos := range 17 {
-			b := bytes.Repeat([]byte("a"), 17)
-			b[pos] = byte(c)
-			checkString(t, string(b))
+		for n := range 18 {
+			for pos := range n {
+				b := bytes.Repeat([]byte("a"), n)
+				b[pos] = byte(c)
+				checkString(t, string(b))
+			}
 		}
 	}
 	pieces := []string{"plain text ", "0123456789abcdef", `"`, `\`, "<", ">", "&", "\n", "\t", "\r", "\b", "\f", "\x00", "\x1f", "\x7f",
