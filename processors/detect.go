@@ -24,15 +24,19 @@ import (
 //
 // EventBridge envelopes are unwrapped before detection (see envelope).
 func detect(b body.Value) ecs.Kind {
-	name := has(b, "eventName", "eventname")
-	source := has(b, "eventSource", "eventsource")
-	if name || source {
-		if name && source || has(b, "eventVersion", "eventversion") || has(b, "eventTime", "eventtime") || has(b, "awsRegion", "awsregion") {
+	// Every CloudTrail rule needs a key that begins with "event": one lookup rules them all
+	// out for the other records.
+	if b.HasKeyPrefix("event") {
+		name := has(b, "eventName", "eventname")
+		source := has(b, "eventSource", "eventsource")
+		if name || source {
+			if name && source || has(b, "eventVersion", "eventversion") || has(b, "eventTime", "eventtime") || has(b, "awsRegion", "awsregion") {
+				return ecs.KindCloudTrail
+			}
+		}
+		if stream(b, "eventType") == "AwsCloudTrailInsight" || has(b, "insightDetails", "") && has(b, "eventVersion", "eventversion") {
 			return ecs.KindCloudTrail
 		}
-	}
-	if stream(b, "eventType") == "AwsCloudTrailInsight" || has(b, "insightDetails", "") && has(b, "eventVersion", "eventversion") {
-		return ecs.KindCloudTrail
 	}
 	if has(b, "schemaVersion", "") && has(b, "type", "") && has(b, "severity", "") {
 		return ecs.KindGuardDuty

@@ -565,6 +565,25 @@ func (v Value) Get(key string) Value {
 	if v.Kind() != Map {
 		return Value{}
 	}
+	if i, ok := v.search(key); ok && v.t.keyOf(&v.t.nodes[i]) == key {
+		return Value{v.t, int32(i)}
+	}
+	return Value{}
+}
+
+// HasKeyPrefix reports whether a key of a Map begins with prefix: one lookup that can stand
+// for the lookups of every key that does.
+func (v Value) HasKeyPrefix(prefix string) bool {
+	if v.Kind() != Map {
+		return false
+	}
+	i, ok := v.search(prefix)
+	return ok && strings.HasPrefix(v.t.keyOf(&v.t.nodes[i]), prefix)
+}
+
+// search returns the node of the Map v's first member whose key is not below key; ok is false
+// when there is none.
+func (v Value) search(key string) (int, bool) {
 	n := v.node()
 	lo, hi := int(n.off), int(n.off+n.n)
 	for lo < hi {
@@ -575,8 +594,5 @@ func (v Value) Get(key string) Value {
 			hi = mid
 		}
 	}
-	if lo < int(n.off+n.n) && v.t.keyOf(&v.t.nodes[lo]) == key {
-		return Value{v.t, int32(lo)}
-	}
-	return Value{}
+	return lo, lo < int(n.off+n.n)
 }

@@ -177,6 +177,42 @@ func TestMembersSortedLastWins(t *testing.T) {
 	}
 }
 
+// HasKeyPrefix must agree with a scan of every key, for keys and prefixes drawn from a small
+// alphabet (so that prefixes often match, sit between keys, or run past them).
+func TestHasKeyPrefix(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 9))
+	word := func(n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = "abe"[r.IntN(3)]
+		}
+		return string(b)
+	}
+	for range 2000 {
+		m := map[string]any{}
+		for range r.IntN(12) {
+			m[word(1+r.IntN(4))] = 1
+		}
+		v, err := decodeOne(t, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 10 {
+			prefix := word(r.IntN(5))
+			want := false
+			for k := range m {
+				want = want || strings.HasPrefix(k, prefix)
+			}
+			if got := v.HasKeyPrefix(prefix); got != want {
+				t.Fatalf("HasKeyPrefix(%q) of %v = %v", prefix, m, got)
+			}
+		}
+	}
+	if body.Of([]any{"event"}).HasKeyPrefix("") || body.Of("event").HasKeyPrefix("e") {
+		t.Error("only a map has keys")
+	}
+}
+
 func TestDecodeErrors(t *testing.T) {
 	deep := any("leaf")
 	for range body.MaxDepth + 1 {
