@@ -4,8 +4,10 @@ import (
 	"math"
 	"net/netip"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/siemscore/siemscore/processors/jsonw"
 )
@@ -566,12 +568,8 @@ func appendCert(b []byte, mark int, k string, c ZeekKerberosCert) []byte {
 }
 
 func appendSiemScore(b []byte, s *SiemScore) []byte {
-	b = append(b, `{"model":{`...)
-	mm := len(b)
-	b = str(b, mm, `"version":`, s.Model.Version)
-	b = jsonw.String(key(b, mm, `"status":`), s.Model.Status)
-	b = optTime(b, mm, `"trained_at":`, s.Model.TrainedAt)
-	b = append(b, '}')
+	b = append(b, `{"model":`...)
+	b = appendModel(b, &s.Model)
 	if ip := &s.IP; !ip.isZero() {
 		b = append(b, `,"ip":{`...)
 		m := len(b)
@@ -638,6 +636,34 @@ func appendSiemScore(b []byte, s *SiemScore) []byte {
 	}
 	b = strings_(b, 0, `"issues":`, s.Issues)
 	return append(b, '}')
+}
+
+// renderedModel is a siemscore.model object and its JSON.
+type renderedModel struct {
+	info ModelInfo
+	json []byte
+}
+
+// lastModel is the siemscore.model object appendModel wrote last with a version: every record
+// one bundle scores carries the same one, so it is written once per bundle, not once per
+// record. A record of another bundle (while a swap is under way) only writes its own again.
+var lastModel atomic.Pointer[renderedModel]
+
+func appendModel(b []byte, m *ModelInfo) []byte {
+	if r := lastModel.Load(); r != nil && r.info == *m {
+		return append(b, r.json...)
+	}
+	start := len(b)
+	b = append(b, '{')
+	mm := len(b)
+	b = str(b, mm, `"version":`, m.Version)
+	b = jsonw.String(key(b, mm, `"status":`), m.Status)
+	b = optTime(b, mm, `"trained_at":`, m.TrainedAt)
+	b = append(b, '}')
+	if m.Version != "" { // the unversioned ones (no bundle, no model for the kind) are short
+		lastModel.Store(&renderedModel{info: *m, json: slices.Clone(b[start:])})
+	}
+	return b
 }
 
 // The isZero methods say what `omitzero` says of a struct without an IsZero method: every

@@ -116,6 +116,36 @@ func TestEncoderMatchesReflectionRandom(t *testing.T) {
 	}
 }
 
+// TestEncoderModelRepeated: the siemscore.model object a bundle's records share is written
+// from the last one's JSON (see appendModel); documents whose model repeats, alternates or
+// differs in one field only, between documents of random content, must still be written as
+// the reflection encoders write them.
+func TestEncoderModelRepeated(t *testing.T) {
+	trained := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	models := []ecs.ModelInfo{
+		{Version: "20250601T000000Z.0000", Status: ecs.ModelScored, TrainedAt: ecs.Time(trained)},
+		{Version: "20250601T000000Z.0000", Status: ecs.ModelScored, TrainedAt: ecs.Time(trained.Add(time.Nanosecond))},
+		{Version: "20250601T000000Z.0001", Status: ecs.ModelScored, TrainedAt: ecs.Time(trained)},
+		{Version: "20250601T000000Z.0000", Status: "other", TrainedAt: ecs.Time(trained)},
+		{Version: "20250601T000000Z.0000", Status: ecs.ModelScored},
+		{Version: "20250601T000000Z.0000", Status: ecs.ModelScored, TrainedAt: ecs.Time(trained.In(time.FixedZone("x", 3600)))},
+		{Status: ecs.ModelNoModel},
+		{Status: ecs.ModelUntrained},
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	for i := range 2000 {
+		var d ecs.Document
+		fill(r, reflect.ValueOf(&d).Elem(), 0)
+		d.SiemScore.Model = models[r.IntN(len(models))]
+		if r.IntN(2) == 0 {
+			d.SiemScore.Model = models[0] // long runs of one bundle's records
+		}
+		if !checkSame(t, fmt.Sprintf("document %d, model %+v", i, d.SiemScore.Model), &d) {
+			return
+		}
+	}
+}
+
 var palette = []string{"", "", "a", "GetUser", "user/CORP.EXAMPLE", `quote " and \ backslash`, "<b>&amp;</b>",
 	"line\nbreak\ttab\r", "\x00\x01\x1f\x7f", "\b\f", "caf\u00e9 \u2028 \u2029 \U0001F600", "bad \xff\xfe utf-8 \xc3", "Z"}
 
