@@ -14,17 +14,30 @@ const MaxMembers = 64
 // a lookup per spelling tried; one pass costs a lookup per key present, whatever the spelling.
 type Members struct {
 	names []string
-	// byLen lists, for each key length, the lowercase names of that length and their
-	// positions: a key is compared with the few names of its length, without hashing it.
-	byLen [maxNameLen + 1][]lowerName
+	// slots lists, for each slot (see slot), the names that hash to it, with their lowercase
+	// spelling and position: a key is compared with one name or two, without hashing all of it.
+	slots [numSlots][]lowerName
 }
 
 // maxNameLen is the longest name a Members set can hold.
 const maxNameLen = 64
 
+// numSlots is the size of the hash table of names.
+const numSlots = 256
+
 type lowerName struct {
-	lower string
-	pos   int
+	name, lower string
+	pos         int
+}
+
+// slot hashes a key's length and its first, middle and last bytes in lowercase, which tell
+// apart the names of a parser's set (id.orig_h from id_orig_h and id.resp_h, say).
+func slot(k string) uint8 {
+	n := len(k)
+	if n == 0 {
+		return 0
+	}
+	return uint8(n*7 + int(lowerASCII(k[0]))*3 + int(lowerASCII(k[n/2])) + int(lowerASCII(k[n-1]))*5)
 }
 
 // NewMembers returns the set of names; Collect fills values in this order. It panics on a
@@ -43,18 +56,22 @@ func NewMembers(names ...string) *Members {
 		if ms.find(string(lower)) >= 0 {
 			panic(fmt.Sprintf("fields: member %q named twice", n))
 		}
-		ms.byLen[len(lower)] = append(ms.byLen[len(lower)], lowerName{string(lower), i})
+		s := slot(n)
+		ms.slots[s] = append(ms.slots[s], lowerName{n, string(lower), i})
 	}
 	return ms
 }
 
 // find returns the position of the name k spells in any case, or -1.
 func (ms *Members) find(k string) int {
-	if len(k) > maxNameLen {
-		return -1
-	}
 next:
-	for _, n := range ms.byLen[len(k)] {
+	for _, n := range ms.slots[slot(k)] {
+		if len(k) != len(n.lower) {
+			continue
+		}
+		if k == n.name {
+			return n.pos
+		}
 		for i := 0; i < len(k); i++ {
 			if lowerASCII(k[i]) != n.lower[i] {
 				continue next

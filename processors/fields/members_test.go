@@ -2,6 +2,7 @@ package fields
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/siemscore/siemscore/processors/body"
@@ -40,5 +41,38 @@ func TestMembers(t *testing.T) {
 			}()
 			NewMembers(bad...)
 		}()
+	}
+}
+
+// find must agree with a case-insensitive comparison against every name, for the names in
+// any case and for keys one byte away from them (which may hash to the same slot).
+func TestMembersFindMatchesEqualFold(t *testing.T) {
+	names := []string{"ts", "uid", "id", "id.orig_h", "id_orig_h", "id.orig_p", "id_orig_p", "id.resp_h", "id_resp_h",
+		"id.resp_p", "id_resp_p", "request_type", "client", "service", "cipher", "error_msg", "error_code", "success",
+		"eventName", "eventSource", "eventTime", "eventVersion", "awsRegion", "sourceIPAddress", "userAgent", "x"}
+	ms := NewMembers(names...)
+	want := func(k string) int {
+		for i, n := range names {
+			if strings.EqualFold(k, n) {
+				return i
+			}
+		}
+		return -1
+	}
+	keys := []string{"", "X", "y", "T", "tS"}
+	for _, n := range names {
+		keys = append(keys, n, strings.ToUpper(n), strings.ToLower(n), n+"x", n[:len(n)-1])
+		for i := range n {
+			for _, c := range []byte{'.', '_', 'a', 'Z', n[i] ^ 0x20} {
+				b := []byte(n)
+				b[i] = c
+				keys = append(keys, string(b))
+			}
+		}
+	}
+	for _, k := range keys {
+		if got := ms.find(k); got != want(k) {
+			t.Fatalf("find(%q) = %d, want %d", k, got, want(k))
+		}
 	}
 }
