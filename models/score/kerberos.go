@@ -122,19 +122,27 @@ func (p kerberosPart) score(b *bundle.Bundle, rec *ecs.Record, r risk) risk {
 	out.Distance = roundFloat(sc.Distance)
 	out.ScoreNorm = roundFloat(sc.ScoreNorm)
 	out.Severity = ecs.SeverityBand(sc.ScoreNorm)
-	out.Reasons = make([]string, 0, sc.NTop+1)
-	for _, d := range sc.Top[:sc.NTop] {
+	// Most records have no reason: the list is only made for those that do.
+	top := sc.Top[:sc.NTop]
+	for i, d := range top {
 		if math.Abs(d.Z) < reasonDeviation {
-			break // the rest are smaller still
+			top = top[:i] // the rest are smaller still
+			break
 		}
-		high := 0
-		if d.Z > 0 {
-			high = 1
-		}
-		out.Reasons = append(out.Reasons, deviationReasons[d.Feature][high])
 	}
-	if sc.SizeFraction < rareCluster {
-		out.Reasons = append(out.Reasons, ReasonRareCluster)
+	rare := sc.SizeFraction < rareCluster
+	if len(top) > 0 || rare {
+		out.Reasons = make([]string, 0, len(top)+1)
+		for _, d := range top {
+			high := 0
+			if d.Z > 0 {
+				high = 1
+			}
+			out.Reasons = append(out.Reasons, deviationReasons[d.Feature][high])
+		}
+		if rare {
+			out.Reasons = append(out.Reasons, ReasonRareCluster)
+		}
 	}
 	r.contribute(sc.ScoreNorm)
 	return r
