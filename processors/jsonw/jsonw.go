@@ -295,24 +295,33 @@ func smallInt(dst []byte, f, limit float64) ([]byte, bool) {
 // Time appends t as time.Time.MarshalJSON writes it: RFC 3339 with nanoseconds, quoted. The
 // caller ensures the year is within 0..9999, the only years MarshalJSON accepts.
 func Time(dst []byte, t time.Time) []byte {
-	year, month, day := t.Date()
-	if !utc(t) || year < 0 || year > 9999 {
+	secs := t.Unix()
+	if !utc(t) || secs < firstSecond || secs > lastSecond {
 		dst = append(dst, '"')
 		dst = t.AppendFormat(dst, time.RFC3339Nano)
 		return append(dst, '"')
 	}
-	// UTC, the zone of nearly every time the plugin writes, without Format's layout parser.
-	hour, minute, second := t.Clock()
-	dst = append(dst, '"', byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
-		byte('0'+month/10), byte('0'+month%10), '-', byte('0'+day/10), byte('0'+day%10), 'T',
-		byte('0'+hour/10), byte('0'+hour%10), ':', byte('0'+minute/10), byte('0'+minute%10), ':',
-		byte('0'+second/10), byte('0'+second%10))
+	// UTC, the zone of nearly every time the plugin writes, without Format's layout parser and
+	// with the date and the clock taken from one division of the seconds.
+	days, sod := divFloor(secs, 86400)
+	year, month, day := civil(days)
+	hour, minute, second := sod/3600, sod/60%60, sod%60
+	dst = append(dst, '"')
+	dst = append(dst, digits2[year/100*2:year/100*2+2]...)
+	dst = append(dst, digits2[year%100*2], digits2[year%100*2+1], '-', digits2[month*2], digits2[month*2+1], '-',
+		digits2[day*2], digits2[day*2+1], 'T', digits2[hour*2], digits2[hour*2+1], ':', digits2[minute*2],
+		digits2[minute*2+1], ':', digits2[second*2], digits2[second*2+1])
 	if ns := t.Nanosecond(); ns != 0 {
 		var frac [10]byte
 		frac[0] = '.'
-		for i := 9; i >= 1; i-- {
-			frac[i] = byte('0' + ns%10)
-			ns /= 10
+		for i := 9; i >= 1; i -= 2 {
+			if i == 1 {
+				frac[1] = byte('0' + ns)
+				break
+			}
+			d := ns % 100 * 2
+			frac[i-1], frac[i] = digits2[d], digits2[d+1]
+			ns /= 100
 		}
 		n := 10
 		for frac[n-1] == '0' {
@@ -321,4 +330,46 @@ func Time(dst []byte, t time.Time) []byte {
 		dst = append(dst, frac[:n]...)
 	}
 	return append(dst, 'Z', '"')
+}
+
+// The seconds of 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z since the Unix epoch: the
+// range Time writes itself.
+const (
+	firstSecond = -62167219200
+	lastSecond  = 253402300799
+)
+
+// digits2 holds 00 to 99, two bytes each.
+const digits2 = "00010203040506070809101112131415161718192021222324252627282930313233343536373839" +
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879" +
+	"8081828384858687888990919293949596979899"
+
+// divFloor returns the quotient rounded down and the remainder (0 <= r < d) of n / d.
+func divFloor(n, d int64) (q, r int64) {
+	q, r = n/d, n%d
+	if r < 0 {
+		q, r = q-1, r+d
+	}
+	return q, r
+}
+
+// civil returns the proleptic Gregorian date of a day counted from 1970-01-01 (Howard
+// Hinnant's days_from_civil inverse: 400-year eras of 146097 days, years starting in March
+// so that the leap day comes last).
+func civil(days int64) (year, month, day int64) {
+	z := days + 719468
+	era, doe := divFloor(z, 146097)
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	mp := (5*doy + 2) / 153
+	day = doy - (153*mp+2)/5 + 1
+	month = mp + 3
+	if mp >= 10 {
+		month = mp - 9
+	}
+	year = yoe + era*400
+	if month <= 2 {
+		year++
+	}
+	return year, month, day
 }

@@ -94,13 +94,24 @@ func TestFloatMatchesEncodingJSON(t *testing.T) {
 func TestTimeMatchesMarshalJSON(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	times := []time.Time{time.Unix(0, 0).UTC(), time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC), time.Date(2024, 2, 29, 1, 2, 3, 120000000, time.UTC),
-		time.Date(2024, 1, 1, 0, 0, 0, 1, time.FixedZone("x", -5*3600-30*60)), time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)}
+		time.Date(2024, 1, 1, 0, 0, 0, 1, time.FixedZone("x", -5*3600-30*60)), time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Unix(firstSecond, 0).UTC(), time.Unix(lastSecond, 0).UTC(), time.Unix(-1, 999999999).UTC(), time.Unix(-86400, 0).UTC()}
+	// Every day of the leap-year rules' corners (years 0, 1600, 1900, 2000, 2100) and of 1969-1970.
+	for _, y := range []int{0, 1, 4, 1600, 1899, 1900, 1969, 1970, 2000, 2100, 9998} {
+		for d := range 366 {
+			times = append(times, time.Date(y, 1, 1+d, 23, 59, 59, 100, time.UTC))
+		}
+	}
 	for range 20000 {
 		ns := int64(r.IntN(1e9))
 		if r.IntN(3) == 0 {
 			ns = int64(r.IntN(1000)) * 1e6
 		}
-		tm := time.Unix(r.Int64N(8e9), ns).UTC()
+		secs := r.Int64N(8e9)
+		if r.IntN(2) == 0 { // any time of years 0 to 9999
+			secs = r.Int64N(firstSecond*-1+lastSecond+1) + firstSecond
+		}
+		tm := time.Unix(secs, ns).UTC()
 		if r.IntN(5) == 0 {
 			tm = tm.In(time.FixedZone("z", (r.IntN(29)-14)*3600))
 		}
@@ -160,5 +171,13 @@ func TestRound(t *testing.T) {
 		if got := exp10(a * 9.999); got != e {
 			t.Errorf("exp10(9.999e%d) = %d", e, got)
 		}
+	}
+}
+
+func BenchmarkTime(b *testing.B) {
+	t := time.Date(2024, 3, 5, 10, 0, 3, 452327000, time.UTC)
+	var buf []byte
+	for b.Loop() {
+		buf = Time(buf[:0], t)
 	}
 }
