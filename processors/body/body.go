@@ -97,6 +97,10 @@ type Tree struct {
 		prefix [smallMap]uint64
 		idx    [smallMap]uint8
 		tmp    [smallMap]node
+		// last is the order of the last map sortSmall sorted, of lastN members: the records
+		// of one log write their keys in one order, which the next map then usually needs.
+		last  [smallMap]uint8
+		lastN int
 	}
 }
 
@@ -432,19 +436,51 @@ func (t *Tree) sortSmall(m []node) {
 	if sorted {
 		return
 	}
-	for i := 1; i < n; i++ {
-		for j := i; j > 0; j-- {
-			a, b := idx[j], idx[j-1]
-			if prefix[a] > prefix[b] || prefix[a] == prefix[b] && t.keyOf(&m[a]) >= t.keyOf(&m[b]) {
-				break
+	if !(t.sorting.lastN == n && t.stablySorted(m, t.sorting.last[:n])) {
+		for i := 1; i < n; i++ {
+			for j := i; j > 0; j-- {
+				a, b := idx[j], idx[j-1]
+				if prefix[a] > prefix[b] || prefix[a] == prefix[b] && t.keyOf(&m[a]) >= t.keyOf(&m[b]) {
+					break
+				}
+				idx[j], idx[j-1] = b, a
 			}
-			idx[j], idx[j-1] = b, a
 		}
+		t.sorting.last, t.sorting.lastN = *idx, n
+	} else {
+		copy(idx[:n], t.sorting.last[:n])
 	}
 	copy(tmp[:n], m)
 	for i, k := range idx[:n] {
 		m[i] = tmp[k]
 	}
+}
+
+// stablySorted reports whether order (a permutation of m's indices; sortSmall's prefixes filled
+// in) lists m's members as the stable sort by key does: keys ascending, equal keys in the order
+// they came. That order is unique, so the sort need not run to find it.
+func (t *Tree) stablySorted(m []node, order []uint8) bool {
+	prefix := &t.sorting.prefix
+	var seen uint32
+	for i, a := range order {
+		if int(a) >= len(m) || seen&(1<<a) != 0 {
+			return false
+		}
+		seen |= 1 << a
+		if i == 0 {
+			continue
+		}
+		b := order[i-1]
+		if prefix[b] > prefix[a] {
+			return false
+		}
+		if prefix[b] == prefix[a] {
+			if kb, ka := t.keyOf(&m[b]), t.keyOf(&m[a]); kb > ka || kb == ka && b > a {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // keyPrefix packs the first eight bytes of a member's key, zero-padded, so that comparing

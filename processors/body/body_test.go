@@ -5,6 +5,7 @@ import (
 	stdjson "encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -210,6 +211,67 @@ func TestHasKeyPrefix(t *testing.T) {
 	}
 	if body.Of([]any{"event"}).HasKeyPrefix("") || body.Of("event").HasKeyPrefix("e") {
 		t.Error("only a map has keys")
+	}
+}
+
+// TestMembersSortedInOneTree decodes many maps into one tree, as a chunk's records are: most
+// with the keys in one order (which sortSmall reuses), some shuffled, some with two keys
+// swapped, some with a key repeated, keys sharing their first eight bytes. Each must come out
+// with its keys ascending and a repeated key holding its last value.
+func TestMembersSortedInOneTree(t *testing.T) {
+	keys := []string{"ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "request_type", "client",
+		"longkey_aaaaaaa2", "longkey_aaaaaaa1", "a", "service"}
+	r := rand.New(rand.NewPCG(4, 2))
+	var e decodetest.Encoder
+	var bodies []decodetest.Map
+	var ends []int
+	for range 3000 {
+		order := slices.Clone(keys[:4+r.IntN(len(keys)-3)])
+		switch r.IntN(6) {
+		case 0:
+			r.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		case 1:
+			i, j := r.IntN(len(order)), r.IntN(len(order))
+			order[i], order[j] = order[j], order[i]
+		case 2:
+			order = append(order, order[r.IntN(len(order))])
+		}
+		m := decodetest.Map{}
+		for i, k := range order {
+			m = append(m, decodetest.KV{Key: k, Value: i})
+		}
+		e.Value(m)
+		bodies = append(bodies, m)
+		ends = append(ends, e.Len())
+	}
+	chunk, err := e.Chunk()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tree body.Tree
+	tree.Reset(chunk)
+	off := 0
+	for i, m := range bodies {
+		v, err := tree.Decode(off, ends[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		off = ends[i]
+		last := map[string]int{}
+		for _, kv := range m {
+			last[kv.Key.(string)] = kv.Value.(int)
+		}
+		want := slices.Sorted(maps.Keys(last))
+		var got []string
+		for j := range v.Len() {
+			got = append(got, v.Key(j))
+			if v.Elem(j).Int() != int64(last[v.Key(j)]) {
+				t.Fatalf("map %d (%v): %s = %d, want the last value %d", i, m, v.Key(j), v.Elem(j).Int(), last[v.Key(j)])
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("map %d (%v): keys %v, want %v", i, m, got, want)
+		}
 	}
 }
 
