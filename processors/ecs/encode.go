@@ -644,14 +644,24 @@ type renderedModel struct {
 	json []byte
 }
 
-// lastModel is the siemscore.model object appendModel wrote last with a version: every record
-// one bundle scores carries the same one, so it is written once per bundle, not once per
-// record. A record of another bundle (while a swap is under way) only writes its own again.
-var lastModel atomic.Pointer[renderedModel]
+// recentModels are the siemscore.model objects appendModel wrote last with a version, newest
+// first: every record one bundle scores carries the same one, so it is written once per bundle,
+// not once per record. Several are kept so that instances with bundles of their own (or the
+// two sides of a swap) do not evict each other's on every record.
+var recentModels atomic.Pointer[[]renderedModel]
+
+// maxRecentModels bounds recentModels; older ones are simply written again.
+const maxRecentModels = 4
 
 func appendModel(b []byte, m *ModelInfo) []byte {
-	if r := lastModel.Load(); r != nil && r.info == *m {
-		return append(b, r.json...)
+	var recent []renderedModel
+	if p := recentModels.Load(); p != nil {
+		recent = *p
+	}
+	for i := range recent {
+		if recent[i].info == *m {
+			return append(b, recent[i].json...)
+		}
 	}
 	start := len(b)
 	b = append(b, '{')
@@ -661,7 +671,10 @@ func appendModel(b []byte, m *ModelInfo) []byte {
 	b = optTime(b, mm, `"trained_at":`, m.TrainedAt)
 	b = append(b, '}')
 	if m.Version != "" { // the unversioned ones (no bundle, no model for the kind) are short
-		lastModel.Store(&renderedModel{info: *m, json: slices.Clone(b[start:])})
+		next := make([]renderedModel, 0, maxRecentModels)
+		next = append(next, renderedModel{info: *m, json: slices.Clone(b[start:])})
+		next = append(next, recent[:min(len(recent), maxRecentModels-1)]...)
+		recentModels.Store(&next)
 	}
 	return b
 }
