@@ -738,20 +738,6 @@ func TestClusterRefusalsAreRetryNotDeadLetter(t *testing.T) {
 					t.Fatalf("%s %s: HTTP %d", method, path, st)
 				}
 			}
-			if strings.Contains(c.set, "read_only_allow_delete") {
-				// Elasticsearch's disk monitor lifts this block by itself whenever it runs and
-				// the disk is below the high watermark (every 30 s): without it off, the block can
-				// vanish mid-test and the chunk is written, as it should be then.
-				monitor := func(v string) {
-					t.Helper()
-					body := `{"persistent":{"cluster.routing.allocation.disk.threshold_enabled":` + v + `}}`
-					if st := esCall(t, url, http.MethodPut, "/_cluster/settings", body, nil); st != http.StatusOK {
-						t.Fatalf("disk monitor %s: HTTP %d", v, st)
-					}
-				}
-				monitor("false")
-				defer monitor("null")
-			}
 			apply(c.set)
 			lifted := false
 			defer func() {
