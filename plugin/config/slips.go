@@ -5,7 +5,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"sync"
 )
 
 // Fluent Bit gives a Go plugin no list of the properties it was given (no config_map), so a key
@@ -18,9 +17,11 @@ import (
 // slipAlphabet is what a slip inserts or substitutes: what property names are made of.
 const slipAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789_-."
 
-// slipTable maps every name one slip away from a key or one of its aliases, and not itself a
-// key, an alias or a listed mistake, to the keys it may have been meant as.
-var slipTable = sync.OnceValue(func() map[string][]string {
+// eachSlip calls fn with every name one slip away from a key or one of its aliases that is not
+// itself a key, an alias or a listed mistake, and the key it may have been meant as; a name can
+// come more than once. There are about a hundred thousand such names: they are generated and
+// probed one at a time rather than kept in a table, which took most of the plugin's start-up.
+func eachSlip(fn func(slip, key string)) {
 	known := map[string]bool{}
 	for _, k := range keys {
 		known[k.Name] = true
@@ -28,63 +29,61 @@ var slipTable = sync.OnceValue(func() map[string][]string {
 			known[a] = true
 		}
 	}
-	out := map[string][]string{}
 	for _, k := range keys {
 		for _, name := range append([]string{k.Name}, k.Aliases...) {
-			for v := range slipsOf(name) {
-				if known[v] || mistakes[v] != "" {
-					continue
+			slipsOf(name, func(v string) {
+				if !known[v] && mistakes[v] == "" {
+					fn(v, k.Name)
 				}
-				if !slices.Contains(out[v], k.Name) {
-					out[v] = append(out[v], k.Name)
-				}
-			}
+			})
 		}
 	}
-	return out
-})
+}
 
-// slipsOf returns the names one edit away from name, and from name with every '_' written '-'
-// (that form itself included).
-func slipsOf(name string) map[string]bool {
-	out := map[string]bool{}
+// slipsOf calls fn with the names one edit away from name, and from name with every '_' written
+// '-' (that form itself included); some may be name itself, or come twice.
+func slipsOf(name string, fn func(string)) {
 	bases := []string{name}
 	if dashed := strings.ReplaceAll(name, "_", "-"); dashed != name {
 		bases = append(bases, dashed)
-		out[dashed] = true
+		fn(dashed)
 	}
 	for _, b := range bases {
 		for i := 0; i <= len(b); i++ {
 			for _, c := range slipAlphabet {
-				out[b[:i]+string(c)+b[i:]] = true // insertion
+				fn(b[:i] + string(c) + b[i:]) // insertion
 				if i < len(b) && byte(c) != b[i] {
-					out[b[:i]+string(c)+b[i+1:]] = true // substitution
+					fn(b[:i] + string(c) + b[i+1:]) // substitution
 				}
 			}
 			if i < len(b) {
-				out[b[:i]+b[i+1:]] = true // deletion
+				fn(b[:i] + b[i+1:]) // deletion
 			}
 			if i+1 < len(b) && b[i] != b[i+1] {
-				out[b[:i]+b[i+1:i+2]+b[i:i+1]+b[i+2:]] = true // adjacent swap
+				fn(b[:i] + b[i+1:i+2] + b[i:i+1] + b[i+2:]) // adjacent swap
 			}
 		}
 	}
-	delete(out, name)
-	return out
 }
 
-// slipNames are slipTable's names in order, so that errors come out in a stable order.
-var slipNames = sync.OnceValue(func() []string { return slices.Sorted(maps.Keys(slipTable())) })
-
-// slipErrors probes every slip through g and reports those that are set, in name order.
+// slipErrors probes every slip through g and reports those that are set, in name order, each
+// with the keys it may have been meant as.
 func slipErrors(g Getter) []error {
-	table := slipTable()
-	var errs []error
-	for _, v := range slipNames() {
-		if g.Get(v) == "" {
-			continue
+	meant := map[string][]string{}
+	eachSlip(func(slip, key string) {
+		if k, hit := meant[slip]; hit {
+			if !slices.Contains(k, key) {
+				meant[slip] = append(k, key)
+			}
+			return
 		}
-		errs = append(errs, fmt.Errorf("%s: not a siemscore key; did you mean %s?", v, strings.Join(table[v], " or ")))
+		if g.Get(slip) != "" {
+			meant[slip] = []string{key}
+		}
+	})
+	var errs []error
+	for _, v := range slices.Sorted(maps.Keys(meant)) {
+		errs = append(errs, fmt.Errorf("%s: not a siemscore key; did you mean %s?", v, strings.Join(meant[v], " or ")))
 	}
 	return errs
 }
