@@ -384,9 +384,33 @@ func TestScoreRecords(t *testing.T) {
 	if len(docs) != len(f.krb.Records) {
 		t.Fatalf("%d documents for %d Zeek records", len(docs), len(f.krb.Records))
 	}
-	last := docs[len(docs)-1]
-	if field(last, "siemscore", "kerberos", "status") != "scored" || field(last, "siemscore", "kerberos", "features", "requests") == nil {
-		t.Errorf("last Kerberos record: %v", field(last, "siemscore", "kerberos"))
+	// By default the features come with the records that score above 0 only.
+	var unusual, ordinary int
+	for i, d := range docs {
+		score, _ := field(d, "siemscore", "kerberos", "score_norm").(float64)
+		has := field(d, "siemscore", "kerberos", "features", "requests") != nil
+		if has != (score > 0) {
+			t.Fatalf("record %d: score_norm %v, features %v", i, score, field(d, "siemscore", "kerberos", "features"))
+		}
+		if has {
+			unusual++
+		} else if field(d, "siemscore", "kerberos", "status") == "scored" {
+			ordinary++
+		}
+	}
+	if unusual == 0 || ordinary == 0 {
+		t.Errorf("%d records with features, %d scored without", unusual, ordinary)
+	}
+	r = cli(t, string(zeek), nil, "score", "-q", "--bundle", model, "--kerberos-features", "all").must(t, 0)
+	docs = decodeLines(t, r.stdout)
+	for i, d := range docs {
+		if field(d, "siemscore", "kerberos", "features", "requests") == nil {
+			t.Fatalf("--kerberos-features all, record %d: %v", i, field(d, "siemscore", "kerberos"))
+		}
+	}
+	r = cli(t, "", nil, "score", "--kerberos-features", "some").must(t, 2)
+	if !strings.Contains(r.stderr, "--kerberos-features") {
+		t.Errorf("stderr: %s", r.stderr)
 	}
 }
 

@@ -26,9 +26,9 @@ import (
 
 func (a *app) scoreCmd() *cobra.Command {
 	var (
-		bundlePath, keyFile, recordType, output string
-		requireSig, preserve, quiet             bool
-		geo                                     geoip.Config
+		bundlePath, keyFile, recordType, output, kerberosFeatures string
+		requireSig, preserve, quiet                               bool
+		geo                                                       geoip.Config
 	)
 	cmd := &cobra.Command{
 		Use:   "score [flags] [FILE...]",
@@ -81,7 +81,11 @@ $SIEMSCORE_BUNDLE_KEY.`,
 			if quiet {
 				logw = io.Discard
 			}
-			s := &scoring{app: a, proc: proc, scorer: score.New(), bad: &badLines{w: logw}, logw: logw}
+			features, err := score.ParseKerberosFeatures(kerberosFeatures)
+			if err != nil {
+				return usagef(cmd, "--kerberos-features: %v", err)
+			}
+			s := &scoring{app: a, proc: proc, scorer: score.New(score.WithKerberosFeatures(features)), bad: &badLines{w: logw}, logw: logw}
 			if bundlePath != "" {
 				b, err := bundle.ReadFile(bundlePath, bundle.DecodeOptions{Key: key, RequireSignature: requireSig})
 				if err != nil {
@@ -123,6 +127,7 @@ $SIEMSCORE_BUNDLE_KEY.`,
 	f.BoolVar(&requireSig, "require-signature", false, "refuse a bundle that is not signed with the key")
 	f.StringVar(&recordType, "record-type", "auto", "record type of every record: auto, cloudtrail, guardduty, kerberos or generic")
 	f.BoolVar(&preserve, "preserve-original", false, "keep each event as received, as JSON text, in event.original")
+	f.StringVar(&kerberosFeatures, "kerberos-features", "unusual", "which Kerberos records carry siemscore.kerberos.features: unusual (score_norm above 0) or all (kerberos_features)")
 	f.StringVarP(&output, "output", "o", "-", "file to write to (- is stdout)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress or statistics on stderr")
 	f.StringVar(&geo.CityDB, "geo-city-db", "", "MaxMind-format City or Country .mmdb for source/destination.geo.* (the plugin's geo_city_db)")

@@ -1,7 +1,9 @@
 package score
 
 import (
+	"fmt"
 	"math"
+	"strings"
 
 	"github.com/siemscore/siemscore/models/bundle"
 	"github.com/siemscore/siemscore/models/kerberos"
@@ -82,7 +84,34 @@ func KerberosRequestOf(doc *ecs.Document) (req kerberos.Request, reason string) 
 // the windows warm) and is scored from the host's current features. Its score contributes to the
 // record's risk.
 type kerberosPart struct {
-	state *kerberos.State
+	state    *kerberos.State
+	features KerberosFeatures
+}
+
+// KerberosFeatures says which Kerberos records carry their source host's window features
+// (siemscore.kerberos.features).
+type KerberosFeatures uint8
+
+const (
+	// FeaturesUnusual ships them with the records whose host scores above 0 (score_norm > 0:
+	// by calibration about a tenth of ordinary records, and every anomaly), the ones an analyst
+	// opens to ask why. The other nine tenths would carry twelve numbers (about a fifth of a
+	// Kerberos document) that nobody reads, in every document stored.
+	FeaturesUnusual KerberosFeatures = iota
+	// FeaturesAll ships them with every record, scored or not: to chart every host's
+	// statistics, or to train elsewhere on the documents.
+	FeaturesAll
+)
+
+// ParseKerberosFeatures reads "unusual" or "all" (any case).
+func ParseKerberosFeatures(s string) (KerberosFeatures, error) {
+	switch strings.ToLower(s) {
+	case "unusual":
+		return FeaturesUnusual, nil
+	case "all":
+		return FeaturesAll, nil
+	}
+	return 0, fmt.Errorf("%q: want unusual or all", s)
 }
 
 func (p kerberosPart) score(b *bundle.Bundle, rec *ecs.Record, r risk) risk {
@@ -98,7 +127,9 @@ func (p kerberosPart) score(b *bundle.Bundle, rec *ecs.Record, r risk) risk {
 		out.Reasons = reasonSourceMissing
 		return r
 	}
-	out.Features = ecsFeatures(&obs.Features)
+	if p.features == FeaturesAll {
+		out.Features = ecsFeatures(&obs.Features)
+	}
 	m := b.Kerberos()
 	switch {
 	case m == nil:
@@ -122,6 +153,9 @@ func (p kerberosPart) score(b *bundle.Bundle, rec *ecs.Record, r risk) risk {
 	out.Distance = roundFloat(sc.Distance)
 	out.ScoreNorm = roundFloat(sc.ScoreNorm)
 	out.Severity = ecs.SeverityBand(sc.ScoreNorm)
+	if p.features == FeaturesUnusual && out.ScoreNorm.V > 0 {
+		out.Features = ecsFeatures(&obs.Features)
+	}
 	// Most records have no reason: the list is only made for those that do.
 	top := sc.Top[:sc.NTop]
 	for i, d := range top {
@@ -163,16 +197,6 @@ func ecsFeatures(f *kerberos.Features) ecs.KerberosFeatures {
 		TGSShare:           round(f[kerberos.TGSShare]),
 		WeakCipherServices: round(f[kerberos.WeakCipherServices]),
 	}
-}
-
-// NewWithKerberos returns a Scorer whose Kerberos part keeps its host windows in st (for a
-// window or caps other than the defaults New uses). The state outlives every bundle loaded.
-func NewWithKerberos(st *kerberos.State) *Scorer {
-	s := New()
-	if st != nil {
-		s.kerberos = []part{kerberosPart{state: st}}
-	}
-	return s
 }
 
 // parts returns the parts that score kind k: the package's stateless parts, and for Kerberos

@@ -88,7 +88,7 @@ func TestKerberosRecordsEndToEnd(t *testing.T) {
 		attackers[p.Host] = p
 	}
 	peak := map[netip.Addr]*ecs.Record{}
-	var warming, scored int
+	var warming, scored, withFeatures int
 	for i := range f.records {
 		rec := clone(f.records[i])
 		if rec.Kind != ecs.KindKerberos {
@@ -102,8 +102,13 @@ func TestKerberosRecordsEndToEnd(t *testing.T) {
 		}
 		s.Score(rec)
 		k := &rec.Doc.SiemScore.Kerberos
-		if k.Features == (ecs.KerberosFeatures{}) || k.Features.Requests < 1 {
-			t.Fatalf("record %d: features %+v", i, k.Features)
+		// By default only records that score above 0 carry their host's features.
+		unusual := k.Status == ecs.PartScored && k.ScoreNorm.V > 0
+		if has := k.Features != (ecs.KerberosFeatures{}); has != unusual || has && k.Features.Requests < 1 {
+			t.Fatalf("record %d (%s, score %+v): features %+v", i, k.Status, k.ScoreNorm, k.Features)
+		}
+		if unusual {
+			withFeatures++
 		}
 		if k.Status != ecs.PartScored {
 			if !slices.Equal(k.Reasons, []string{ReasonWindowIncomplete}) || rec.Doc.Event.RiskScoreNorm.Set {
@@ -132,6 +137,9 @@ func TestKerberosRecordsEndToEnd(t *testing.T) {
 	if warming == 0 || scored < len(f.records)*9/10 {
 		t.Errorf("%d records warming up, %d scored of %d", warming, scored, len(f.records))
 	}
+	if withFeatures == 0 || withFeatures > scored/2 {
+		t.Errorf("%d of %d scored records carry features", withFeatures, scored)
+	}
 
 	expect := map[synth.AttackKind][]string{
 		synth.Spray:      {"distinct_clients_high", "failures_high", "preauth_failures_high", "principal_unknown_high", "failure_ratio_high"},
@@ -141,8 +149,8 @@ func TestKerberosRecordsEndToEnd(t *testing.T) {
 	for h, p := range attackers {
 		k := peak[h].Doc.SiemScore.Kerberos
 		t.Logf("%-11s %v peaks at %.1f (%s) reasons %v", p.Kind, h, k.ScoreNorm.V, k.Severity, k.Reasons)
-		if k.Severity != ecs.SeverityCritical {
-			t.Errorf("%v host %v peaks at %.1f", p.Kind, h, k.ScoreNorm.V)
+		if k.Severity != ecs.SeverityCritical || k.Features.Requests < 1 {
+			t.Errorf("%v host %v peaks at %.1f, features %+v", p.Kind, h, k.ScoreNorm.V, k.Features)
 		}
 		if !slices.ContainsFunc(k.Reasons, func(r string) bool { return slices.Contains(expect[p.Kind], r) }) {
 			t.Errorf("%v host %v: reasons %v name none of %v", p.Kind, h, k.Reasons, expect[p.Kind])
@@ -150,13 +158,14 @@ func TestKerberosRecordsEndToEnd(t *testing.T) {
 	}
 }
 
+// With every record's features shipped, an unscored record shows its host's window too.
 func TestKerberosWithoutModelSectionStillUpdatesTheState(t *testing.T) {
 	f := krbFixtureOf(t)
 	b, err := bundle.New(krbHeader(1))
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := New()
+	s := New(WithKerberosFeatures(FeaturesAll))
 	if err := s.Load(b); err != nil {
 		t.Fatal(err)
 	}

@@ -57,11 +57,33 @@ const MaxStateBytes = kerberos.DefaultMaxHosts*kerberos.StateBytesPerHost +
 	periodicity.DefaultStateCapacity*periodicity.StateBytesPerPair
 
 // New returns a Scorer with no bundle: records are marked untrained until Load.
-func New() *Scorer {
+func New(opts ...Option) *Scorer {
+	return NewWithKerberos(kerberos.DefaultState(), opts...)
+}
+
+// NewWithKerberos returns a Scorer whose Kerberos part keeps its host windows in st (for a
+// window or caps other than the defaults New uses). The state outlives every bundle loaded.
+func NewWithKerberos(st *kerberos.State, opts ...Option) *Scorer {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	return &Scorer{
-		kerberos:   []part{kerberosPart{state: kerberos.DefaultState()}},
+		kerberos:   []part{kerberosPart{state: st, features: o.kerberosFeatures}},
 		cloudtrail: []part{ipPart{}, apiPart{state: periodicity.NewState(0)}},
 	}
+}
+
+// Option configures a Scorer.
+type Option func(*options)
+
+type options struct {
+	kerberosFeatures KerberosFeatures
+}
+
+// WithKerberosFeatures says which Kerberos records carry their host's window features.
+func WithKerberosFeatures(k KerberosFeatures) Option {
+	return func(o *options) { o.kerberosFeatures = k }
 }
 
 // ErrNotNewer is returned by Load for a bundle whose version is not newer than the current one.

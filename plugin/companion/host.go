@@ -57,6 +57,8 @@ type Config struct {
 	Decode bundle.DecodeOptions
 	// MetricsAddr, if set, serves Prometheus metrics at http://MetricsAddr/metrics.
 	MetricsAddr string
+	// Scoring configures each lease's scorer; outputs sharing a companion may differ in it.
+	Scoring []score.Option
 
 	StartTimeout       time.Duration // handshake (default 1 min)
 	PingEvery          time.Duration // health check period (default 2 s)
@@ -146,7 +148,7 @@ func Acquire(cfg Config) (*Lease, error) {
 		registry.companions[key] = sh
 	}
 	sh.leases++
-	l := &Lease{key: key, c: sh.c, scorer: &Scorer{Scorer: score.New(), m: Metrics}}
+	l := &Lease{key: key, c: sh.c, scorer: &Scorer{Scorer: score.New(cfg.Scoring...), m: Metrics}}
 	sh.c.subscribe(l.scorer.Scorer)
 	if cfg.MetricsAddr != "" {
 		if err := l.serveMetrics(cfg); err != nil {

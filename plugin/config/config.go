@@ -74,13 +74,16 @@ type Config struct {
 	RecordType       string // "auto" or a processors kind name
 	EventKeys        []string
 	PreserveOriginal bool
-	GeoCityDB        string   // .mmdb for source/destination.geo.*
-	GeoASNDB         string   // .mmdb for source/destination.as.*
-	GeoASNRanges     []string // ip-location-db CSV files for .as.*, instead of GeoASNDB
-	GeoReload        time.Duration
-	ModelBundle      string // "" ships records unscored
-	ModelReload      time.Duration
-	BundleKey        []byte // HMAC key every bundle must be signed with; nil accepts unsigned ones
+	// AllKerberosFeatures ships siemscore.kerberos.features with every Kerberos record, not
+	// only with those that score above 0.
+	AllKerberosFeatures bool
+	GeoCityDB           string   // .mmdb for source/destination.geo.*
+	GeoASNDB            string   // .mmdb for source/destination.as.*
+	GeoASNRanges        []string // ip-location-db CSV files for .as.*, instead of GeoASNDB
+	GeoReload           time.Duration
+	ModelBundle         string // "" ships records unscored
+	ModelReload         time.Duration
+	BundleKey           []byte // HMAC key every bundle must be signed with; nil accepts unsigned ones
 
 	// Companion trainer (plugin/companion); CompanionPath "" runs none.
 	CompanionPath string
@@ -199,6 +202,19 @@ var keys = []Key{
 	{Name: "preserve_original", Default: "off",
 		Description: "Keep the event as received, as JSON text, in `event.original`.",
 		set:         func(c *Config, v string) (err error) { c.PreserveOriginal, err = parseBool(v); return err }},
+	{Name: "kerberos_features", Default: "unusual",
+		Description: "Which Zeek Kerberos records carry their source host's window statistics, `siemscore.kerberos.features.*`: `unusual`, the records that score above 0 (by calibration about a tenth of ordinary records, and every anomaly: the ones an analyst opens to ask why); `all`, every record, e.g. to chart every host's statistics. Twelve numbers, about a fifth of a Kerberos document.",
+		set: func(c *Config, v string) error {
+			switch strings.ToLower(v) {
+			case "unusual":
+				c.AllKerberosFeatures = false
+			case "all":
+				c.AllKerberosFeatures = true
+			default:
+				return errors.New("accepted: unusual, all")
+			}
+			return nil
+		}},
 	{Name: "geo_city_db",
 		Description: "MaxMind-format database (`.mmdb`, City or Country: GeoLite2-City, GeoIP2-City, DB-IP City Lite) that fills `source.geo.*` (and `destination.geo.*` of Zeek and GuardDuty records) from the IP, as Elastic's geoip processor does. A missing, corrupt or wrong-type file stops Fluent Bit from starting.",
 		set:         func(c *Config, v string) error { c.GeoCityDB = v; return nil }},

@@ -10,6 +10,7 @@ import (
 	"github.com/siemscore/siemscore/elastic/esclient"
 	"github.com/siemscore/siemscore/elastic/modelstore"
 	"github.com/siemscore/siemscore/models/bundle"
+	"github.com/siemscore/siemscore/models/score"
 	"github.com/siemscore/siemscore/plugin/companion"
 	"github.com/siemscore/siemscore/plugin/companion/shared"
 	"github.com/siemscore/siemscore/plugin/config"
@@ -28,7 +29,7 @@ func (c companionScorer) Close() error { return c.lease.Close() }
 // openCompanion joins (or starts) the companion trainer companion_path names. It returns once the
 // newest valid bundle of the cache or the models index is loaded, if there is one: the first
 // flush is scored whenever a model exists. es is only used for that first load.
-func openCompanion(cfg config.Config, es *esclient.Client, log hclog.Logger) (Scorer, error) {
+func openCompanion(cfg config.Config, es *esclient.Client, scoring []score.Option, log hclog.Logger) (Scorer, error) {
 	index, err := modelstore.NewIndex(es, cfg.ModelsIndex, 0)
 	if err != nil {
 		return nil, fmt.Errorf("models_index: %w", err)
@@ -37,8 +38,9 @@ func openCompanion(cfg config.Config, es *esclient.Client, log hclog.Logger) (Sc
 		Path: cfg.CompanionPath, Args: companionArgs(cfg), Env: companionEnv(cfg),
 		CacheDir: cfg.ModelCacheDir, Index: index,
 		// Exactly what a model_bundle file is read with.
-		Decode: bundle.DecodeOptions{Key: cfg.BundleKey},
-		Log:    log,
+		Decode:  bundle.DecodeOptions{Key: cfg.BundleKey},
+		Scoring: scoring,
+		Log:     log,
 	}
 	if cfg.MetricsPort > 0 {
 		hc.MetricsAddr = ":" + strconv.Itoa(cfg.MetricsPort)

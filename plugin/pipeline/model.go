@@ -23,10 +23,10 @@ type model struct {
 	watch *watcher // nil without reloading
 }
 
-// openModel loads the bundle at path, read with opt; an error names the model_bundle key.
-// interval 0 turns reloading off.
-func openModel(path string, interval time.Duration, opt bundle.DecodeOptions, log hclog.Logger) (*model, error) {
-	m := &model{Scorer: score.New(), path: path, opt: opt, log: log}
+// openModel loads the bundle at path, read with opt, into a scorer made with scoring; an error
+// names the model_bundle key. interval 0 turns reloading off.
+func openModel(path string, interval time.Duration, opt bundle.DecodeOptions, scoring []score.Option, log hclog.Logger) (*model, error) {
+	m := &model{Scorer: score.New(scoring...), path: path, opt: opt, log: log}
 	seen := stamps([]string{path})
 	if err := m.load(); err != nil {
 		return nil, fmt.Errorf("model_bundle: %w", err)

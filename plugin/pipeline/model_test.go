@@ -41,7 +41,7 @@ func TestModelLoadsAndReloads(t *testing.T) {
 	v1 := publish(t, path, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
 	var logs flblogtest.Buffer
 	log := hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Debug})
-	m, err := openModel(path, 20*time.Millisecond, bundle.DecodeOptions{}, log)
+	m, err := openModel(path, 20*time.Millisecond, bundle.DecodeOptions{}, nil, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestModelErrorsNameTheKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, path := range []string{corrupt, filepath.Join(dir, "missing.bundle")} {
-		_, err := openModel(path, 0, bundle.DecodeOptions{}, hclog.NewNullLogger())
+		_, err := openModel(path, 0, bundle.DecodeOptions{}, nil, hclog.NewNullLogger())
 		if err == nil || !strings.HasPrefix(err.Error(), "model_bundle: ") {
 			t.Errorf("%s: %v", path, err)
 		}
@@ -97,7 +97,7 @@ func TestModelKeyRefusesUnsignedBundles(t *testing.T) {
 
 	unsigned := filepath.Join(dir, "unsigned.bundle")
 	publish(t, unsigned, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
-	if _, err := openModel(unsigned, 0, opt, hclog.NewNullLogger()); err == nil ||
+	if _, err := openModel(unsigned, 0, opt, nil, hclog.NewNullLogger()); err == nil ||
 		!strings.HasPrefix(err.Error(), "model_bundle: ") || !strings.Contains(err.Error(), "unsigned bundles are rejected") {
 		t.Errorf("unsigned bundle with a key: %v", err)
 	}
@@ -108,7 +108,7 @@ func TestModelKeyRefusesUnsignedBundles(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logs flblogtest.Buffer
-	m, err := openModel(path, 20*time.Millisecond, opt, hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Debug}))
+	m, err := openModel(path, 20*time.Millisecond, opt, nil, hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Debug}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -125,13 +125,23 @@ func openGeo(cfg config.Config, log hclog.Logger) (*geoDBs, error) {
 }
 
 func openScorer(cfg config.Config, es *esclient.Client, log hclog.Logger) (Scorer, error) {
+	scoring := scoreOptions(cfg)
 	if cfg.CompanionPath != "" {
-		return openCompanion(cfg, es, log)
+		return openCompanion(cfg, es, scoring, log)
 	}
 	if cfg.ModelBundle == "" {
-		return score.New(), nil // records ship marked untrained
+		return score.New(scoring...), nil // records ship marked untrained
 	}
-	return openModel(cfg.ModelBundle, cfg.ModelReload, bundle.DecodeOptions{Key: cfg.BundleKey}, log)
+	return openModel(cfg.ModelBundle, cfg.ModelReload, bundle.DecodeOptions{Key: cfg.BundleKey}, scoring, log)
+}
+
+// scoreOptions are what the configuration asks of the scorer.
+func scoreOptions(cfg config.Config) []score.Option {
+	features := score.FeaturesUnusual
+	if cfg.AllKerberosFeatures {
+		features = score.FeaturesAll
+	}
+	return []score.Option{score.WithKerberosFeatures(features)}
 }
 
 // esSink is the Deliverer with the client it writes through, which it closes after itself.
