@@ -1,9 +1,12 @@
 package fields
 
 import (
+	"bytes"
 	"math"
+	"math/rand/v2"
 	"net/netip"
 	"reflect"
+	"strconv"
 	"testing"
 	"time"
 
@@ -290,5 +293,31 @@ func TestOptGetters(t *testing.T) {
 	}
 	if o.OptBool("t").Set {
 		t.Error("a non-boolean must be unset")
+	}
+}
+
+// appendDecimal must write exactly what strconv does: the string is part of Zeek records' _id.
+func TestAppendDecimalIsStrconv(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	cases := []float64{0, math.Copysign(0, -1), 1, -1, 0.5, 1e-7, 5e-324, 1 << 33, 1<<33 - 1e-6, 1<<33 + 0.5, 1e21, 1709632803.452327,
+		1709632803.4523, 1709632803.1, 0.000001, 0.0000015, 8589934591.999999, math.MaxFloat64, math.SmallestNonzeroFloat64}
+	for range 300000 {
+		sec := float64(rng.Int64N(2_000_000_000))
+		cases = append(cases,
+			sec+float64(rng.Int64N(1_000_000))/1e6, // Zeek's microseconds
+			sec+float64(rng.Int64N(1000))/1e3,
+			rng.Float64()*(1<<34),
+			rng.Float64(),
+			math.Float64frombits(rng.Uint64()),
+			-rng.Float64()*1e10)
+	}
+	for _, x := range cases {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			continue
+		}
+		want := strconv.AppendFloat(nil, x, 'f', -1, 64)
+		if got := appendDecimal(nil, x); !bytes.Equal(got, want) {
+			t.Fatalf("%v (%#x): got %s, want %s", x, math.Float64bits(x), got, want)
+		}
 	}
 }
