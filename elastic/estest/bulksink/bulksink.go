@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -123,84 +124,115 @@ func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		body = zr
 	}
-	raw, err := io.ReadAll(body)
+	// Sized from the request, so that a large body is not copied again at every doubling.
+	buf := bytes.NewBuffer(make([]byte, 0, max(r.ContentLength, 0)+bytes.MinRead))
+	_, err := buf.ReadFrom(body)
+	raw := buf.Bytes()
 	if err != nil {
 		http.Error(w, `{"error":"read failed"}`, http.StatusBadRequest)
 		return
 	}
-	_, _ = w.Write(s.answer(raw))
+	// Like Elasticsearch, leave out the item fields a filter_path does not ask for (siemscore
+	// asks for _id and status, not _index).
+	fp := r.URL.Query().Get("filter_path")
+	_, _ = w.Write(s.answer(raw, fp == "" || strings.Contains(fp, "_index")))
 }
 
-// answer counts the items of one bulk body and returns the response.
-func (s *Sink) answer(body []byte) []byte {
+// answer counts a _bulk body and returns the response, with each item's _index if withIndex. Only the counting holds the sink's lock:
+// reading the body and writing the answer do not, so that concurrent requests (an output's
+// workers) are answered concurrently, as Elasticsearch's write threads answer them, and a
+// client sending larger bodies is not made to queue behind the other's.
+func (s *Sink) answer(body []byte, withIndex bool) []byte {
 	now := time.Now()
-	out := make([]byte, 0, 64+len(body)/16)
-	out = append(out, `{"took":1,"errors":false,"items":[`...)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st := &s.stats
-	if st.Requests == 0 {
-		st.First = now
+	type item struct {
+		op, index, id string
+		source        []byte
+		hash          uint64
+		status        int
 	}
-	st.Requests++
-	st.Last = now
-	st.Bytes += len(body)
-	anyDup := false
-	for n := 0; len(body) > 0; n++ {
+	size := len(body)
+	var items []item
+	for len(body) > 0 {
 		var action, source []byte
 		action, body = line(body)
 		if len(bytes.TrimSpace(action)) == 0 {
-			n--
 			continue
 		}
 		op, index, id := parseAction(action)
 		if op != "delete" {
 			source, body = line(body)
 		}
+		it := item{op: op, index: index, id: id, source: source, status: 201}
+		if id != "" {
+			it.hash = xxh3.HashString(id)
+		} else {
+			it.hash = xxh3.Hash(source)
+		}
+		items = append(items, it)
+	}
+
+	anyDup := false
+	s.mu.Lock()
+	st := &s.stats
+	if st.Requests == 0 {
+		st.First = now
+	}
+	st.Requests++
+	st.Last = now
+	st.Bytes += size
+	for i := range items {
+		it := &items[i]
 		st.Items++
-		status, dup := 201, false
+		dup := false
 		switch {
-		case id != "":
-			h := xxh3.HashString(id)
-			if _, seen := s.ids[h]; seen && op == "create" {
-				status, dup, anyDup = 409, true, true
+		case it.id != "":
+			if _, seen := s.ids[it.hash]; seen && it.op == "create" {
+				it.status, dup, anyDup = 409, true, true
 				st.Duplicates++
 			} else {
-				s.ids[h] = struct{}{}
+				s.ids[it.hash] = struct{}{}
 				st.Docs++
 			}
 		default:
-			h := xxh3.Hash(source)
-			if _, seen := s.content[h]; seen {
+			if _, seen := s.content[it.hash]; seen {
 				st.SameContent++
 			}
-			s.content[h] = struct{}{}
+			s.content[it.hash] = struct{}{}
 			st.Docs++
 		}
 		if s.opts.OnDoc != nil {
-			s.opts.OnDoc(Doc{Op: op, Index: index, ID: id, Source: source, Duplicate: dup})
+			s.opts.OnDoc(Doc{Op: it.op, Index: it.index, ID: it.id, Source: it.source, Duplicate: dup})
 		}
+	}
+	s.mu.Unlock()
+
+	out := make([]byte, 0, 64+len(items)*96)
+	out = append(out, `{"took":1,"errors":`...)
+	out = strconv.AppendBool(out, anyDup)
+	out = append(out, `,"items":[`...)
+	for n, it := range items {
 		if n > 0 {
 			out = append(out, ',')
 		}
 		out = append(out, `{"`...)
-		out = append(out, op...)
-		out = append(out, `":{"_index":`...)
-		out = strconv.AppendQuote(out, index)
-		if id != "" {
-			out = append(out, `,"_id":`...)
-			out = strconv.AppendQuote(out, id)
+		out = append(out, it.op...)
+		out = append(out, `":{`...)
+		if withIndex {
+			out = append(out, `"_index":`...)
+			out = strconv.AppendQuote(out, it.index)
+			out = append(out, ',')
 		}
-		out = append(out, `,"status":`...)
-		out = strconv.AppendInt(out, int64(status), 10)
-		if dup {
+		if it.id != "" {
+			out = append(out, `"_id":`...)
+			out = strconv.AppendQuote(out, it.id)
+			out = append(out, ',')
+		}
+		out = append(out, `"status":`...)
+		out = strconv.AppendInt(out, int64(it.status), 10)
+		if it.status == 409 {
 			out = append(out, `,"error":{"type":"version_conflict_engine_exception","reason":"document already exists"}`...)
 		}
 		out = append(out, "}}"...)
-	}
-	if anyDup {
-		// Elasticsearch says errors:true when any item failed, a 409 included.
-		out = bytes.Replace(out, []byte(`"errors":false`), []byte(`"errors":true`), 1)
 	}
 	return append(out, "]}"...)
 }

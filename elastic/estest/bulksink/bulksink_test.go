@@ -20,7 +20,7 @@ func post(t *testing.T, url, body string, gz bool) (map[string]any, http.Header)
 		zw.Close()
 		rd = &buf
 	}
-	req, err := http.NewRequest(http.MethodPost, url+"/_bulk", rd)
+	req, err := http.NewRequest(http.MethodPost, url, rd)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func TestBulkAnswersAndCounts(t *testing.T) {
 {"create":{"_index":"bench"}}
 {"y":1}
 `
-	out, hdr := post(t, s.URL(), body, false)
+	out, hdr := post(t, s.URL()+"/_bulk", body, false)
 	if hdr.Get("X-Elastic-Product") != "Elasticsearch" {
 		t.Error("go-elasticsearch needs X-Elastic-Product: Elasticsearch")
 	}
@@ -75,7 +75,7 @@ func TestBulkAnswersAndCounts(t *testing.T) {
 
 	// The same creates again (a re-sent chunk), gzip-compressed: 409 for the _ids, and the
 	// document without _id counted as repeated content.
-	out, _ = post(t, s.URL(), body, true)
+	out, _ = post(t, s.URL()+"/_bulk", body, true)
 	items = out["items"].([]any)
 	if out["errors"] != true || items[0].(map[string]any)["create"].(map[string]any)["status"] != 409.0 {
 		t.Errorf("a repeated _id must get 409: %v", out)
@@ -91,7 +91,14 @@ func TestBulkAnswersAndCounts(t *testing.T) {
 	if st := s.Stats(); st.Docs != 0 || st.Requests != 0 {
 		t.Errorf("after Reset: %+v", st)
 	}
-	if out, _ := post(t, s.URL(), body, false); out["errors"] != false {
+	if out, _ := post(t, s.URL()+"/_bulk", body, false); out["errors"] != false {
 		t.Errorf("Reset must forget the _ids: %v", out)
+	}
+
+	// A filter_path without _index (siemscore's) leaves it out, as Elasticsearch does.
+	out, _ = post(t, s.URL()+"/_bulk?filter_path=errors,items.*._id,items.*.status,items.*.error", body, false)
+	first = out["items"].([]any)[0].(map[string]any)["create"].(map[string]any)
+	if _, hasIndex := first["_index"]; hasIndex || first["_id"] != "one" || first["status"] != 409.0 {
+		t.Errorf("filtered item %v", first)
 	}
 }
