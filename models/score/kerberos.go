@@ -1,7 +1,7 @@
 package score
 
 import (
-	"fmt"
+	"errors"
 	"math"
 	"strings"
 
@@ -111,7 +111,7 @@ func ParseKerberosFeatures(s string) (KerberosFeatures, error) {
 	case "all":
 		return FeaturesAll, nil
 	}
-	return 0, fmt.Errorf("%q: want unusual or all", s)
+	return 0, errors.New("accepted: unusual, all")
 }
 
 func (p kerberosPart) score(b *bundle.Bundle, rec *ecs.Record, r risk) risk {

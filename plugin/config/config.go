@@ -21,6 +21,7 @@ import (
 
 	"github.com/siemscore/siemscore/elastic/esclient"
 	"github.com/siemscore/siemscore/elastic/target"
+	"github.com/siemscore/siemscore/models/score"
 	"github.com/siemscore/siemscore/plugin/companion/shared"
 )
 
@@ -74,16 +75,14 @@ type Config struct {
 	RecordType       string // "auto" or a processors kind name
 	EventKeys        []string
 	PreserveOriginal bool
-	// AllKerberosFeatures ships siemscore.kerberos.features with every Kerberos record, not
-	// only with those that score above 0.
-	AllKerberosFeatures bool
-	GeoCityDB           string   // .mmdb for source/destination.geo.*
-	GeoASNDB            string   // .mmdb for source/destination.as.*
-	GeoASNRanges        []string // ip-location-db CSV files for .as.*, instead of GeoASNDB
-	GeoReload           time.Duration
-	ModelBundle         string // "" ships records unscored
-	ModelReload         time.Duration
-	BundleKey           []byte // HMAC key every bundle must be signed with; nil accepts unsigned ones
+	KerberosFeatures score.KerberosFeatures // which Kerberos records carry their host's features
+	GeoCityDB        string                 // .mmdb for source/destination.geo.*
+	GeoASNDB         string                 // .mmdb for source/destination.as.*
+	GeoASNRanges     []string               // ip-location-db CSV files for .as.*, instead of GeoASNDB
+	GeoReload        time.Duration
+	ModelBundle      string // "" ships records unscored
+	ModelReload      time.Duration
+	BundleKey        []byte // HMAC key every bundle must be signed with; nil accepts unsigned ones
 
 	// Companion trainer (plugin/companion); CompanionPath "" runs none.
 	CompanionPath string
@@ -204,16 +203,9 @@ var keys = []Key{
 		set:         func(c *Config, v string) (err error) { c.PreserveOriginal, err = parseBool(v); return err }},
 	{Name: "kerberos_features", Default: "unusual",
 		Description: "Which Zeek Kerberos records carry their source host's window statistics, `siemscore.kerberos.features.*`: `unusual`, the records that score above 0 (by calibration about a tenth of ordinary records, and every anomaly: the ones an analyst opens to ask why); `all`, every record, e.g. to chart every host's statistics. Twelve numbers, about a fifth of a Kerberos document.",
-		set: func(c *Config, v string) error {
-			switch strings.ToLower(v) {
-			case "unusual":
-				c.AllKerberosFeatures = false
-			case "all":
-				c.AllKerberosFeatures = true
-			default:
-				return errors.New("accepted: unusual, all")
-			}
-			return nil
+		set: func(c *Config, v string) (err error) {
+			c.KerberosFeatures, err = score.ParseKerberosFeatures(v)
+			return err
 		}},
 	{Name: "geo_city_db",
 		Description: "MaxMind-format database (`.mmdb`, City or Country: GeoLite2-City, GeoIP2-City, DB-IP City Lite) that fills `source.geo.*` (and `destination.geo.*` of Zeek and GuardDuty records) from the IP, as Elastic's geoip processor does. A missing, corrupt or wrong-type file stops Fluent Bit from starting.",

@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/siemscore/siemscore/elastic/target"
+	"github.com/siemscore/siemscore/models/score"
 	"github.com/siemscore/siemscore/plugin/companion/shared"
 )
 
@@ -120,7 +121,7 @@ func TestEveryKeyIsRead(t *testing.T) {
 		"record_type":           {Map{"record_type": "CloudTrail"}, func(c Config) bool { return c.RecordType == "cloudtrail" }},
 		"event_keys":            {Map{"event_keys": "log"}, func(c Config) bool { return slices.Equal(c.EventKeys, []string{"log"}) }},
 		"preserve_original":     {Map{"preserve_original": "on"}, func(c Config) bool { return c.PreserveOriginal }},
-		"kerberos_features":     {Map{"kerberos_features": "All"}, func(c Config) bool { return c.AllKerberosFeatures }},
+		"kerberos_features":     {Map{"kerberos_features": "All"}, func(c Config) bool { return c.KerberosFeatures == score.FeaturesAll }},
 		"model_bundle":          {Map{"model_bundle": bundle}, func(c Config) bool { return c.ModelBundle == bundle }},
 		"model_reload_interval": {Map{"model_reload_interval": "0"}, func(c Config) bool { return c.ModelReload == 0 }},
 		"model_bundle_key":      {Map{"model_bundle_key": " k3y "}, func(c Config) bool { return string(c.BundleKey) == "k3y" }},

@@ -137,11 +137,7 @@ func openScorer(cfg config.Config, es *esclient.Client, log hclog.Logger) (Score
 
 // scoreOptions are what the configuration asks of the scorer.
 func scoreOptions(cfg config.Config) []score.Option {
-	features := score.FeaturesUnusual
-	if cfg.AllKerberosFeatures {
-		features = score.FeaturesAll
-	}
-	return []score.Option{score.WithKerberosFeatures(features)}
+	return []score.Option{score.WithKerberosFeatures(cfg.KerberosFeatures)}
 }
 
 // esSink is the Deliverer with the client it writes through, which it closes after itself.

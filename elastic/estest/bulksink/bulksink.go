@@ -138,10 +138,10 @@ func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(s.answer(raw, fp == "" || strings.Contains(fp, "_index")))
 }
 
-// answer counts a _bulk body and returns the response, with each item's _index if withIndex. Only the counting holds the sink's lock:
-// reading the body and writing the answer do not, so that concurrent requests (an output's
-// workers) are answered concurrently, as Elasticsearch's write threads answer them, and a
-// client sending larger bodies is not made to queue behind the other's.
+// answer counts a _bulk body and returns the response, with each item's _index if withIndex.
+// Only the counting holds the sink's lock: reading the body and writing the answer do not, so
+// that concurrent requests (an output's workers) are answered concurrently, as Elasticsearch's
+// write threads answer them, and a client sending larger bodies does not queue behind another.
 func (s *Sink) answer(body []byte, withIndex bool) []byte {
 	now := time.Now()
 	type item struct {
