@@ -59,8 +59,8 @@ type Sink struct {
 
 	mu      sync.Mutex
 	stats   Stats
-	ids     map[uint64]struct{}
-	content map[uint64]struct{}
+	ids     hashSet
+	content hashSet
 }
 
 // Start listens on a free loopback port and serves until Close.
@@ -69,7 +69,7 @@ func Start(opts Options) (*Sink, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Sink{opts: opts, ln: ln, ids: make(map[uint64]struct{}), content: make(map[uint64]struct{})}
+	s := &Sink{opts: opts, ln: ln}
 	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = s.srv.Serve(ln) }()
 	return s, nil
@@ -96,8 +96,8 @@ func (s *Sink) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.stats = Stats{}
-	clear(s.ids)
-	clear(s.content)
+	s.ids.reset()
+	s.content.reset()
 }
 
 // Close stops the server.
@@ -124,10 +124,16 @@ func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		body = zr
 	}
-	// Sized from the request, so that a large body is not copied again at every doubling.
-	buf := bytes.NewBuffer(make([]byte, 0, max(r.ContentLength, 0)+bytes.MinRead))
+	// The sink shares the machine with the client it measures, so its own cost per byte is
+	// kept low: bodies are read into pooled buffers (a fresh one would be zeroed first, every
+	// request), sized from the request so that a large body is not copied again at every doubling.
+	bp := bodies.Get().(*[]byte)
+	defer bodies.Put(bp)
+	buf := bytes.NewBuffer((*bp)[:0])
+	buf.Grow(int(max(r.ContentLength, 0)) + bytes.MinRead)
 	_, err := buf.ReadFrom(body)
 	raw := buf.Bytes()
+	*bp = raw
 	if err != nil {
 		http.Error(w, `{"error":"read failed"}`, http.StatusBadRequest)
 		return
@@ -138,14 +144,17 @@ func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(s.answer(raw, fp == "" || strings.Contains(fp, "_index")))
 }
 
+var bodies = sync.Pool{New: func() any { return new([]byte) }}
+
 // answer counts a _bulk body and returns the response, with each item's _index if withIndex.
 // Only the counting holds the sink's lock: reading the body and writing the answer do not, so
 // that concurrent requests (an output's workers) are answered concurrently, as Elasticsearch's
 // write threads answer them, and a client sending larger bodies does not queue behind another.
 func (s *Sink) answer(body []byte, withIndex bool) []byte {
 	now := time.Now()
+	// The item's fields are views of body: an item is not kept past the answer.
 	type item struct {
-		op, index, id string
+		op, index, id []byte
 		source        []byte
 		hash          uint64
 		status        int
@@ -159,12 +168,12 @@ func (s *Sink) answer(body []byte, withIndex bool) []byte {
 			continue
 		}
 		op, index, id := parseAction(action)
-		if op != "delete" {
+		if string(op) != "delete" {
 			source, body = line(body)
 		}
 		it := item{op: op, index: index, id: id, source: source, status: 201}
-		if id != "" {
-			it.hash = xxh3.HashString(id)
+		if len(id) > 0 {
+			it.hash = xxh3.Hash(id)
 		} else {
 			it.hash = xxh3.Hash(source)
 		}
@@ -185,23 +194,21 @@ func (s *Sink) answer(body []byte, withIndex bool) []byte {
 		st.Items++
 		dup := false
 		switch {
-		case it.id != "":
-			if _, seen := s.ids[it.hash]; seen && it.op == "create" {
+		case len(it.id) > 0:
+			if seen := s.ids.add(it.hash); seen && string(it.op) == "create" {
 				it.status, dup, anyDup = 409, true, true
 				st.Duplicates++
 			} else {
-				s.ids[it.hash] = struct{}{}
 				st.Docs++
 			}
 		default:
-			if _, seen := s.content[it.hash]; seen {
+			if s.content.add(it.hash) {
 				st.SameContent++
 			}
-			s.content[it.hash] = struct{}{}
 			st.Docs++
 		}
 		if s.opts.OnDoc != nil {
-			s.opts.OnDoc(Doc{Op: it.op, Index: it.index, ID: it.id, Source: it.source, Duplicate: dup})
+			s.opts.OnDoc(Doc{Op: string(it.op), Index: string(it.index), ID: string(it.id), Source: it.source, Duplicate: dup})
 		}
 	}
 	s.mu.Unlock()
@@ -219,12 +226,12 @@ func (s *Sink) answer(body []byte, withIndex bool) []byte {
 		out = append(out, `":{`...)
 		if withIndex {
 			out = append(out, `"_index":`...)
-			out = strconv.AppendQuote(out, it.index)
+			out = appendQuoted(out, it.index)
 			out = append(out, ',')
 		}
-		if it.id != "" {
+		if len(it.id) > 0 {
 			out = append(out, `"_id":`...)
-			out = strconv.AppendQuote(out, it.id)
+			out = appendQuoted(out, it.id)
 			out = append(out, ',')
 		}
 		out = append(out, `"status":`...)
@@ -237,6 +244,17 @@ func (s *Sink) answer(body []byte, withIndex bool) []byte {
 	return append(out, "]}"...)
 }
 
+// appendQuoted appends s as a JSON string. Clients' _ids and index names are plain ASCII, which
+// needs no escaping; anything else goes through strconv, whose escapes JSON shares for them.
+func appendQuoted(out, s []byte) []byte {
+	for _, c := range s {
+		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return strconv.AppendQuote(out, string(s))
+		}
+	}
+	return append(append(append(out, '"'), s...), '"')
+}
+
 func line(b []byte) (first, rest []byte) {
 	if i := bytes.IndexByte(b, '\n'); i >= 0 {
 		return b[:i], b[i+1:]
@@ -247,27 +265,72 @@ func line(b []byte) (first, rest []byte) {
 // parseAction reads the op, _index and _id of an action line such as
 // {"create":{"_index":"logs-x","_id":"abc"}}. Clients write these keys as plain strings, so a
 // byte search suffices.
-func parseAction(a []byte) (op, index, id string) {
+func parseAction(a []byte) (op, index, id []byte) {
 	if i := bytes.IndexByte(a, '"'); i >= 0 {
 		if j := bytes.IndexByte(a[i+1:], '"'); j >= 0 {
-			op = string(a[i+1 : i+1+j])
+			op = a[i+1 : i+1+j]
 		}
 	}
 	return op, field(a, `"_index":`), field(a, `"_id":`)
 }
 
-func field(a []byte, key string) string {
+func field(a []byte, key string) []byte {
 	i := bytes.Index(a, []byte(key))
 	if i < 0 {
-		return ""
+		return nil
 	}
 	v := bytes.TrimLeft(a[i+len(key):], " ")
 	if len(v) == 0 || v[0] != '"' {
-		return ""
+		return nil
 	}
 	end := bytes.IndexByte(v[1:], '"')
 	if end < 0 {
-		return ""
+		return nil
 	}
-	return string(v[1 : 1+end])
+	return v[1 : 1+end]
+}
+
+// hashSet is a set of 64-bit hashes: open addressing with linear probing in one flat array,
+// so that an insert into a set of every document of a run costs one cache miss where Go's map
+// took several. 0 marks an empty slot; the hash 0 is stored as 1 (a shared slot among 2^64).
+type hashSet struct {
+	slots []uint64
+	n     int
+}
+
+// add inserts h and reports whether it was already there.
+func (s *hashSet) add(h uint64) bool {
+	if h == 0 {
+		h = 1
+	}
+	if 2*(s.n+1) > len(s.slots) {
+		s.grow()
+	}
+	mask := uint64(len(s.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		switch s.slots[i] {
+		case h:
+			return true
+		case 0:
+			s.slots[i] = h
+			s.n++
+			return false
+		}
+	}
+}
+
+func (s *hashSet) grow() {
+	old := s.slots
+	s.slots, s.n = make([]uint64, max(2*len(old), 1<<16)), 0
+	for _, h := range old {
+		if h != 0 {
+			s.add(h)
+		}
+	}
+}
+
+// reset empties the set and keeps its memory.
+func (s *hashSet) reset() {
+	clear(s.slots)
+	s.n = 0
 }

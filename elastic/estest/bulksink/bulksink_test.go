@@ -102,3 +102,33 @@ func TestBulkAnswersAndCounts(t *testing.T) {
 		t.Errorf("filtered item %v", first)
 	}
 }
+
+// The set must tell every repeat from every first insert across its growth, for hashes that
+// share their low bits (the probe start) and for 0, the empty-slot marker.
+func TestHashSetCountsRepeats(t *testing.T) {
+	var s hashSet
+	var hashes []uint64
+	for i := range uint64(200_000) {
+		hashes = append(hashes, i*0x9e3779b97f4a7c15) // spread like xxh3's
+	}
+	for i := range uint64(2_000) {
+		hashes = append(hashes, i<<32|5) // one long probe run
+	}
+	for _, h := range hashes[1:] { // hashes[0] is 0
+		if s.add(h) {
+			t.Fatalf("first insert of %#x reported as a repeat", h)
+		}
+	}
+	for _, h := range hashes[1:] {
+		if !s.add(h) {
+			t.Fatalf("repeat of %#x not reported", h)
+		}
+	}
+	if s.n != len(hashes)-1 {
+		t.Errorf("%d entries, want %d", s.n, len(hashes)-1)
+	}
+	s.reset()
+	if s.add(0) || !s.add(0) || s.n != 1 {
+		t.Errorf("after reset, 0 must be new once and then a repeat (n=%d)", s.n)
+	}
+}
