@@ -99,6 +99,9 @@ type Decoder struct {
 	ev    Event
 	err   error
 	stats Stats
+	// measureFirst turns off the one-pass path: every object is measured, then decoded, as
+	// malformed ones always are. Tests compare the two paths with it.
+	measureFirst bool
 }
 
 // New returns a Decoder of the chunk in tree's buffer (as given to its last Reset), decoding
@@ -113,6 +116,9 @@ func (d *Decoder) Next() bool {
 	d.ev = Event{}
 	for d.err == nil && d.off < len(d.chunk) {
 		start := d.off
+		if !d.measureFirst && d.wellFormedEvent(start) {
+			return true
+		}
 		n, err := objectLen(d.chunk[start:])
 		if err != nil {
 			d.err = fmt.Errorf("decode: %w at byte %d of %d: %w", ErrUndecodable, start, len(d.chunk), err)
@@ -124,6 +130,36 @@ func (d *Decoder) Next() bool {
 		}
 	}
 	return false
+}
+
+// wellFormedEvent decodes the event at chunk[start:] into d.ev in one pass, the body's decoding
+// finding where the event ends, and advances past it. It reports false, leaving the decoder
+// as it was, for anything but a well-formed event (a group marker, a bad shape, bytes that are
+// not msgpack): Next then measures the object first and decodes it as before, which tells
+// those apart. A well-formed event decodes to the same values either way; this path only
+// saves walking its bytes twice.
+func (d *Decoder) wellFormedEvent(start int) bool {
+	h, err := readHeader(d.chunk[start:])
+	if err != nil || h.group != 0 {
+		return false
+	}
+	var meta body.Value
+	if h.meta >= 0 && h.metaLen > 1 {
+		if meta, _, err = d.tree.DecodePrefix(start + h.meta); err != nil {
+			return false
+		}
+	}
+	b, end, err := d.tree.DecodePrefix(start + h.body)
+	if err != nil {
+		return false // the metadata's nodes stay in the tree, unused, until its next Rewind
+	}
+	d.ev = Event{Time: h.time, Body: b, Start: start, End: end, Raw: d.chunk[start:end:end]}
+	if meta.Len() > 0 {
+		d.ev.Metadata = meta
+	}
+	d.off = end
+	d.stats.Records++
+	return true
 }
 
 // decodeEvent decodes the complete object chunk[start:end] into d.ev and

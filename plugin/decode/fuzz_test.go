@@ -137,6 +137,26 @@ func FuzzDecode(f *testing.F) {
 			evs = append(evs, event{Event: ev, Body: asMap(ev.Body), Metadata: asMap(ev.Metadata)})
 		}
 
+		// Measuring each object before decoding it (the path of malformed objects) gives
+		// the same events, counts and errors as decoding well-formed events in one pass.
+		slow := newDecoder(chunk)
+		decode.MeasureFirst(slow)
+		for i := 0; slow.Next(); i++ {
+			if i >= len(evs) {
+				t.Fatalf("measured first: more than the %d events of one pass", len(evs))
+			}
+			got, want := slow.Event(), evs[i].Event
+			if got.Start != want.Start || got.End != want.End || !got.Time.Equal(want.Time) || fmt.Sprint(got.Err) != fmt.Sprint(want.Err) ||
+				fmt.Sprint(asMap(got.Metadata), asMap(got.Body)) != fmt.Sprint(evs[i].Metadata, evs[i].Body) {
+				t.Fatalf("event %d measured first: [%d,%d) %v %v %v %v; in one pass: [%d,%d) %v %v %v %v", i,
+					got.Start, got.End, got.Time, got.Err, asMap(got.Metadata), asMap(got.Body),
+					want.Start, want.End, want.Time, want.Err, evs[i].Metadata, evs[i].Body)
+			}
+		}
+		if slow.Stats() != d.Stats() || slow.Offset() != d.Offset() || fmt.Sprint(slow.Err()) != fmt.Sprint(d.Err()) {
+			t.Fatalf("measured first: %+v at %d (%v); in one pass: %+v at %d (%v)", slow.Stats(), slow.Offset(), slow.Err(), d.Stats(), d.Offset(), d.Err())
+		}
+
 		st, off := d.Stats(), d.Offset()
 		if st.Records+st.Malformed != len(evs) {
 			t.Fatalf("Stats %+v for %d events", st, len(evs))

@@ -169,6 +169,20 @@ func (t *Tree) Decode(off, end int) (Value, error) {
 	return Value{t, i}, nil
 }
 
+// DecodePrefix decodes the msgpack object that starts at buf[off] and returns it with the
+// offset where it ends: for a caller that does not know the object's length, which decoding
+// finds anyway. On error the tree is as it was before the call.
+func (t *Tree) DecodePrefix(off int) (Value, int, error) {
+	nodes, buf := len(t.nodes), len(t.buf)
+	i := t.add(node{})
+	rest, err := t.decode(i, t.buf[off:t.base], off, 0)
+	if err != nil {
+		t.nodes, t.buf = t.nodes[:nodes], t.buf[:buf]
+		return Value{}, 0, err
+	}
+	return Value{t, i}, t.base - len(rest), nil
+}
+
 // decode fills node i from the object at the start of b, which starts at buf offset base; depth
 // is the nesting level of the container holding it.
 func (t *Tree) decode(i int32, b []byte, base, depth int) ([]byte, error) {

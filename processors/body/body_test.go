@@ -451,9 +451,19 @@ func FuzzBody(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var tree body.Tree
 		tree.Reset(data)
+		// DecodePrefix reads the same object, and says where it ends, with anything after it.
+		var prefixTree body.Tree
+		prefixTree.Reset(append(bytes.Clone(data), 0xc0, 0x01))
+		p, end, perr := prefixTree.DecodePrefix(0)
 		v, err := tree.Decode(0, len(data))
 		if err != nil {
+			if perr == nil && end == len(data) {
+				t.Fatalf("DecodePrefix read the whole input as one object, Decode refused it: %v", err)
+			}
 			return
+		}
+		if perr != nil || end != len(data) || fmt.Sprint(p.Any()) != fmt.Sprint(v.Any()) {
+			t.Fatalf("DecodePrefix = %v, %d, %v; Decode = %v over %d bytes", p.Any(), end, perr, v.Any(), len(data))
 		}
 		checkOrder(t, v)
 		text, faithful := v.AppendText(nil)
