@@ -3,7 +3,9 @@ package score
 import (
 	"errors"
 	"math"
+	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/siemscore/siemscore/models/bundle"
 	"github.com/siemscore/siemscore/models/kerberos"
@@ -41,6 +43,55 @@ var deviationReasons = func() (r [kerberos.NumFeatures][2]string) {
 	}
 	return r
 }()
+
+// kerberosReasonLists interns the reason lists of scored records, which most records carry:
+// list number n is made by the first record that needs it and shared by every later one, so
+// scoring does not allocate. n numbers the list by its deviations, most telling first, each as
+// 1 + 2·feature + high (in base 2·NumFeatures+1), then whether rare_cluster ends it; about a
+// tenth of the numbers can occur (the features of a list are distinct).
+var kerberosReasonLists [reasonListCount]atomic.Pointer[[]string]
+
+const (
+	deviationDigits = 2*kerberos.NumFeatures + 1
+	reasonListCount = deviationDigits * deviationDigits * deviationDigits * 2
+)
+
+// The lists hold at most three deviations.
+const _ = -uint(kerberos.TopDeviations - 3)
+
+// kerberosReasons returns the shared list of top's reasons, then rare_cluster if rare. Its
+// capacity equals its length, so a caller's append copies it.
+func kerberosReasons(top []kerberos.Deviation, rare bool) []string {
+	n := 0
+	for _, d := range top {
+		n = n*deviationDigits + 1 + 2*int(d.Feature)
+		if d.Z > 0 {
+			n++
+		}
+	}
+	n *= 2
+	if rare {
+		n++
+	}
+	if l := kerberosReasonLists[n].Load(); l != nil {
+		return *l
+	}
+	l := make([]string, 0, len(top)+1)
+	for _, d := range top {
+		high := 0
+		if d.Z > 0 {
+			high = 1
+		}
+		l = append(l, deviationReasons[d.Feature][high])
+	}
+	if rare {
+		l = append(l, ReasonRareCluster)
+	}
+	l = slices.Clip(l)
+	// Two records making the same list at once store equal lists: either may stay.
+	kerberosReasonLists[n].Store(&l)
+	return l
+}
 
 // KerberosRequestOf maps a Zeek Kerberos document to the model's request: source.ip is the
 // host the features belong to, destination.ip its responder; the client is zeek.kerberos.client
@@ -164,19 +215,8 @@ func (p kerberosPart) score(b *bundle.Bundle, rec *ecs.Record, r risk) risk {
 			break
 		}
 	}
-	rare := sc.SizeFraction < rareCluster
-	if len(top) > 0 || rare {
-		out.Reasons = make([]string, 0, len(top)+1)
-		for _, d := range top {
-			high := 0
-			if d.Z > 0 {
-				high = 1
-			}
-			out.Reasons = append(out.Reasons, deviationReasons[d.Feature][high])
-		}
-		if rare {
-			out.Reasons = append(out.Reasons, ReasonRareCluster)
-		}
+	if rare := sc.SizeFraction < rareCluster; len(top) > 0 || rare {
+		out.Reasons = kerberosReasons(top, rare)
 	}
 	r.contribute(sc.ScoreNorm)
 	return r

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -262,5 +263,62 @@ func BenchmarkScoreKerberos(b *testing.B) {
 	for b.Loop() {
 		s.Score(&recs[i%len(recs)])
 		i++
+	}
+}
+
+// Every list of up to three distinct deviations, with and without rare_cluster, gets its own
+// reasons in order, and the same list again is the shared one.
+func TestKerberosReasonsEveryList(t *testing.T) {
+	dev := func(f kerberos.Feature, high bool) kerberos.Deviation {
+		if high {
+			return kerberos.Deviation{Feature: f, Z: 3}
+		}
+		return kerberos.Deviation{Feature: f, Z: -3}
+	}
+	name := func(d kerberos.Deviation) string {
+		if d.Z > 0 {
+			return d.Feature.String() + "_high"
+		}
+		return d.Feature.String() + "_low"
+	}
+	var lists [][]kerberos.Deviation
+	var extend func(l []kerberos.Deviation)
+	extend = func(l []kerberos.Deviation) {
+		lists = append(lists, l)
+		if len(l) == kerberos.TopDeviations {
+			return
+		}
+		for f := range kerberos.Feature(kerberos.NumFeatures) {
+			if slices.ContainsFunc(l, func(d kerberos.Deviation) bool { return d.Feature == f }) {
+				continue
+			}
+			for _, high := range []bool{false, true} {
+				extend(append(slices.Clone(l), dev(f, high)))
+			}
+		}
+	}
+	extend(nil)
+	seen := map[string]bool{}
+	for _, l := range lists {
+		for _, rare := range []bool{false, true} {
+			var want []string
+			for _, d := range l {
+				want = append(want, name(d))
+			}
+			if rare {
+				want = append(want, "rare_cluster")
+			}
+			got := kerberosReasons(l, rare)
+			if len(want) > 0 && !slices.Equal(got, want) || len(want) == 0 && len(got) != 0 {
+				t.Fatalf("reasons of %v (rare %v) = %v, want %v", l, rare, got, want)
+			}
+			if cap(got) != len(got) || len(got) > 0 && &kerberosReasons(l, rare)[0] != &got[0] {
+				t.Fatalf("reasons of %v (rare %v): not the shared, clipped list", l, rare)
+			}
+			seen[strings.Join(want, ",")] = true
+		}
+	}
+	if len(seen) != 2*len(lists) {
+		t.Errorf("%d distinct lists for %d inputs", len(seen), 2*len(lists))
 	}
 }
