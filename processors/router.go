@@ -348,8 +348,7 @@ func (p *Processor) appendEvent(dst []ecs.Record, b *Batch, kind ecs.Kind, ev, p
 		doc, err = b.gd.Parse(ev, a.fallback)
 		key = guardduty.Key(ev)
 	case ecs.KindKerberos:
-		doc, err = b.krb.Parse(ev, a.fallback)
-		key = zeek.Key(ev)
+		doc, key, err = b.krb.Parse(ev, a.fallback)
 	default:
 		return p.appendGeneric(dst, b, ev, pass, src, a)
 	}

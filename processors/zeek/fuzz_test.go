@@ -6,8 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/siemscore/siemscore/processors"
+	"github.com/siemscore/siemscore/processors/body"
+	"github.com/siemscore/siemscore/processors/ecs"
 	"github.com/siemscore/siemscore/processors/internal/fuzzbody"
 	"github.com/siemscore/siemscore/processors/realdatatest"
 	"github.com/siemscore/siemscore/processors/zeek"
@@ -27,7 +30,11 @@ func FuzzZeekJSON(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, data []byte, mode uint8) {
-		fuzzbody.CheckParser(t, p, new(zeek.Parser).Parse, data, mode)
+		parse := func(row body.Value, fallback time.Time) (*ecs.Document, error) {
+			d, _, err := new(zeek.Parser).Parse(row, fallback)
+			return d, err
+		}
+		fuzzbody.CheckParser(t, p, parse, data, mode)
 	})
 }
 

@@ -58,12 +58,6 @@ type Parser struct {
 // Reset makes the memory of every document parsed so far available again.
 func (p *Parser) Reset() { p.blocks.Reset() }
 
-// Key is the natural key of a row: its connection uid and ts as written.
-func Key(row body.Value) digest.Key {
-	o := fields.O(row)
-	return digest.Key{o.Str("uid"), o.Str("ts")}
-}
-
 // The row members Parse reads, collected in one pass (see fields.Members). The connection
 // fields come dotted (Zeek's JSON writer), underscored (shippers that cannot store dots in
 // keys) or nested under "id".
@@ -116,10 +110,11 @@ var memberNames = [numMembers]string{
 	mProto: "proto",
 }
 
-// Parse maps a kerberos.log row. A ts that is missing or unparseable (Zeek's test baselines
-// mask it as XXXXXXXXXX.XXXXXX) gives the fallback time and an issue. The document's strings
-// are those of row's tree.
-func (p *Parser) Parse(row body.Value, fallback time.Time) (*ecs.Document, error) {
+// Parse maps a kerberos.log row and returns it with the row's natural key: its connection
+// uid and ts as written. A ts that is missing or unparseable (Zeek's test baselines mask it as
+// XXXXXXXXXX.XXXXXX) gives the fallback time and an issue. The document's strings are those
+// of row's tree.
+func (p *Parser) Parse(row body.Value, fallback time.Time) (*ecs.Document, digest.Key, error) {
 	var v [numMembers]body.Value
 	members.Collect(row, v[:])
 	str := func(i int) string {
@@ -140,7 +135,7 @@ func (p *Parser) Parse(row body.Value, fallback time.Time) (*ecs.Document, error
 	uid, uidOK := fields.String(v[mUID])
 	origH, _ := fields.String(conn(mOrigH, mOrigHUnderscored, "orig_h"))
 	if !uidOK && origH == "" {
-		return nil, ErrNotKerberos
+		return nil, digest.Key{}, ErrNotKerberos
 	}
 	b := p.blocks.New()
 	d := &b.doc
@@ -221,7 +216,7 @@ func (p *Parser) Parse(row body.Value, fallback time.Time) (*ecs.Document, error
 	if b.rel.IP != nil || b.rel.User != nil {
 		d.Related = &b.rel
 	}
-	return d, nil
+	return d, digest.Key{uid, str(mTS)}, nil
 }
 
 // endpoint fills source (isSource) or destination from a host and port field.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/siemscore/siemscore/processors/body"
+	"github.com/siemscore/siemscore/processors/digest"
 	"github.com/siemscore/siemscore/processors/ecs"
 )
 
@@ -25,7 +26,7 @@ func parse(t *testing.T, js string) *ecs.Document {
 
 func parseMap(t *testing.T, m map[string]any) *ecs.Document {
 	t.Helper()
-	d, err := new(Parser).Parse(body.Of(m), fallback)
+	d, _, err := new(Parser).Parse(body.Of(m), fallback)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +156,7 @@ func TestTimestampsAndProto(t *testing.T) {
 }
 
 func TestNotKerberos(t *testing.T) {
-	if _, err := new(Parser).Parse(body.Of(map[string]any{"uid": map[string]any{}, "id.orig_h": []any{}}), fallback); err != ErrNotKerberos {
+	if _, _, err := new(Parser).Parse(body.Of(map[string]any{"uid": map[string]any{}, "id.orig_h": []any{}}), fallback); err != ErrNotKerberos {
 		t.Errorf("err = %v, want ErrNotKerberos", err)
 	}
 	d := parseMap(t, map[string]any{"id_orig_h": "10.0.0.1", "success": map[string]any{}, "till": "soon"})
@@ -165,7 +166,15 @@ func TestNotKerberos(t *testing.T) {
 }
 
 func TestKey(t *testing.T) {
-	if k := Key(body.Of(map[string]any{"uid": "C", "ts": 1588205199.832602})); k[0] != "C" || k[1] != "1588205199.832602" {
-		t.Errorf("Key = %v", k)
+	for _, row := range []map[string]any{
+		{"uid": "C", "ts": 1588205199.832602, "id.orig_h": "10.0.0.1"},
+		{"uid": "C", "ts": "1588205199.832602"},
+	} {
+		if _, k, err := new(Parser).Parse(body.Of(row), fallback); err != nil || k != (digest.Key{"C", "1588205199.832602"}) {
+			t.Errorf("key of %v = %v (%v)", row, k, err)
+		}
+	}
+	if _, k, err := new(Parser).Parse(body.Of(map[string]any{"id.orig_h": "10.0.0.1"}), fallback); err != nil || k != (digest.Key{}) {
+		t.Errorf("key of a row without uid and ts = %v (%v)", k, err)
 	}
 }
