@@ -77,6 +77,15 @@ func New(opts Options) (*Processor, error) {
 	return p, nil
 }
 
+// Warm builds now what parsing the processor's record types needs on first use, the
+// user-agent rules of CloudTrail records (about 50 ms of CPU and 11 MB), so that the first
+// chunk does not wait for it. A processor fixed to a type without user agents builds nothing.
+func (p *Processor) Warm() {
+	if !p.fixed || p.kind == ecs.KindCloudTrail {
+		useragent.Warm()
+	}
+}
+
 // Batch is the memory a batch of bodies is processed in: the bodies' tree, and the documents
 // made from them, which share the tree's strings. One flush worker keeps one Batch and Resets it
 // for every chunk, so that processing allocates nothing once it has grown to the chunk's size.

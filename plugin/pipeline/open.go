@@ -48,6 +48,8 @@ func Open(cfg config.Config, log hclog.Logger) (*Instance, error) {
 		closeAll()
 		return nil, fmt.Errorf("record_type/event_keys: %w", err)
 	}
+	// While Fluent Bit starts its inputs, not in the first flush.
+	go proc.Warm()
 	client, err := esclient.New(cfg.ESClient(), log.Named("esclient"))
 	if err != nil {
 		closeAll()
