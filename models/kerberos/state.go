@@ -309,21 +309,29 @@ func (h *host) countServer(dest netip.Addr, slot uint32) {
 	h.top[i].n[slot] = 1
 }
 
-// liveSlots marks the ring slots that belong to the window ending at now.
-func (h *host) liveSlots(now uint32) (mask [NumBuckets]uint32) {
-	for slot, c := range h.ring {
-		if live(c.id, now) {
-			mask[slot] = 1
+// slotSet is a set of ring slots, bit i for slot i.
+type slotSet uint16
+
+const _ = slotSet(1 << (NumBuckets - 1)) // the ring's slots fit
+
+// liveSlots is the set of ring slots that belong to the window ending at now.
+func (h *host) liveSlots(now uint32) slotSet {
+	var set slotSet
+	for slot := range h.ring {
+		if live(h.ring[slot].id, now) {
+			set |= 1 << slot
 		}
 	}
-	return mask
+	return set
 }
 
-// count is the responder's requests in the slots mask marks.
-func (s *serverCount) count(mask [NumBuckets]uint32) uint32 {
+// count is the responder's requests in the slots of set.
+func (s *serverCount) count(set slotSet) uint32 {
 	var n uint32
-	for slot, m := range mask {
-		n += m * s.n[slot]
+	for slot := range s.n {
+		if set&(1<<slot) != 0 {
+			n += s.n[slot]
+		}
 	}
 	return n
 }
@@ -332,9 +340,10 @@ func (s *serverCount) count(mask [NumBuckets]uint32) uint32 {
 // (the zero Addr if none); top_server_load is left for the caller, which owns the server table.
 func (h *host) features(now uint32) (f Features, top netip.Addr) {
 	var c bucketCounts
-	mask := h.liveSlots(now)
-	for slot, b := range h.ring {
-		if mask[slot] != 0 {
+	var mask slotSet
+	for slot := range h.ring {
+		if b := &h.ring[slot]; live(b.id, now) {
+			mask |= 1 << slot
 			c.requests += b.requests
 			c.failures += b.failures
 			c.preauth += b.preauth
