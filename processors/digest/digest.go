@@ -47,15 +47,15 @@ type Sum [Size]byte
 // a body tree (for input that never became a map, a String of the raw text).
 func Hash(kind uint8, key Key, event body.Value) Sum {
 	w := pool.Get().(*writer)
-	w.reset()
-	w.byte(kind)
+	w.buf = append(w.buf[:0], kind)
 	for _, k := range key {
 		w.str(k)
 	}
 	w.value(event)
-	w.flush()
-	sum := Sum(w.h.Sum128().Bytes())
-	pool.Put(w)
+	sum := Sum(xxh3.Hash128(w.buf).Bytes())
+	if cap(w.buf) <= maxPooledForm {
+		pool.Put(w)
+	}
 	return sum
 }
 
@@ -70,77 +70,33 @@ func ID(kind uint8, key Key, event body.Value) string {
 	return event.Tree().Text(Hash(kind, key, event).AppendID)
 }
 
-var pool = sync.Pool{New: func() any { return &writer{h: xxh3.New128()} }}
+var pool = sync.Pool{New: func() any { return new(writer) }}
 
-// writer feeds the canonical form to the hash through a small buffer: each Write to the hasher
-// has a fixed cost that would dominate for the short tokens the walk emits.
+// maxPooledForm bounds the canonical forms whose memory is kept for the next one: a record's
+// is a few hundred bytes to a few KB; an outsized one's buffer is left to the collector.
+const maxPooledForm = 64 << 10
+
+// writer writes the canonical form into one buffer, which is then hashed in one call: XXH3's
+// one-shot form is the streaming form's result without its per-write and buffering costs.
 type writer struct {
-	h   *xxh3.Hasher128
-	n   int
-	buf [512]byte
-}
-
-func (w *writer) reset() {
-	w.h.Reset()
-	w.n = 0
-}
-
-func (w *writer) flush() {
-	w.h.Write(w.buf[:w.n])
-	w.n = 0
-}
-
-func (w *writer) byte(c byte) {
-	if w.n == len(w.buf) {
-		w.flush()
-	}
-	w.buf[w.n] = c
-	w.n++
+	buf []byte
 }
 
 // fixed writes a tag and a fixed-width number (integers, float bits).
 func (w *writer) fixed(tag byte, u uint64) {
-	if w.n+9 > len(w.buf) {
-		w.flush()
-	}
-	w.buf[w.n] = tag
-	binary.LittleEndian.PutUint64(w.buf[w.n+1:], u)
-	w.n += 9
+	w.buf = binary.LittleEndian.AppendUint64(append(w.buf, tag), u)
 }
 
 // length writes a tag and a varint length (strings, maps, arrays): most are short, and a
 // compact form is less to hash.
 func (w *writer) length(tag byte, n int) {
-	if w.n+1+binary.MaxVarintLen64 > len(w.buf) {
-		w.flush()
-	}
-	w.buf[w.n] = tag
-	w.n += 1 + binary.PutUvarint(w.buf[w.n+1:], uint64(n))
-}
-
-func bytes[T string | []byte](w *writer, s T) {
-	for len(s) > 0 {
-		if w.n == len(w.buf) {
-			w.flush()
-		}
-		c := copy(w.buf[w.n:], s)
-		w.n += c
-		s = s[c:]
-	}
+	w.buf = binary.AppendUvarint(append(w.buf, tag), uint64(n))
 }
 
 // str writes a length-prefixed string, so that concatenations cannot collide.
 func (w *writer) str(s string) {
-	if n := w.n + 1 + binary.MaxVarintLen64 + len(s); n <= len(w.buf) {
-		// The common case, a short string that fits: one bounds check for tag, length and text.
-		w.buf[w.n] = tagString
-		w.n++
-		w.n += binary.PutUvarint(w.buf[w.n:], uint64(len(s)))
-		w.n += copy(w.buf[w.n:], s)
-		return
-	}
 	w.length(tagString, len(s))
-	bytes(w, s)
+	w.buf = append(w.buf, s...)
 }
 
 // Type tags of the canonical form.
@@ -161,14 +117,14 @@ const (
 func (w *writer) value(v body.Value) {
 	switch v.Kind() {
 	case body.Null, body.Absent:
-		w.byte(tagNull)
+		w.buf = append(w.buf, tagNull)
 	case body.String, body.Binary:
 		w.str(v.Str())
 	case body.Bool:
 		if v.Bool() {
-			w.byte(tagTrue)
+			w.buf = append(w.buf, tagTrue)
 		} else {
-			w.byte(tagFalse)
+			w.buf = append(w.buf, tagFalse)
 		}
 	case body.Int:
 		w.fixed(tagInt, uint64(v.Int()))
@@ -195,7 +151,7 @@ func (w *writer) value(v body.Value) {
 		// Ext values are rare; they are hashed as the Go syntax of the value the previous
 		// msgpack decoder made of them (type decode.Ext), so that their records keep their IDs.
 		typ, data := v.Ext()
-		w.byte(tagOther)
+		w.buf = append(w.buf, tagOther)
 		w.str(fmt.Sprintf("decode.Ext:decode.Ext{Type:%d, Data:%s}", typ, strings.Replace(fmt.Sprintf("%#v", data), "[]byte", "[]uint8", 1)))
 	}
 }
