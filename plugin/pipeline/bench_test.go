@@ -7,21 +7,35 @@ import (
 	"time"
 
 	"github.com/siemscore/siemscore/elastic/deliver"
+	"github.com/siemscore/siemscore/elastic/target"
 	"github.com/siemscore/siemscore/plugin/decode"
 	"github.com/siemscore/siemscore/processors"
 	"github.com/siemscore/siemscore/processors/ecs"
 )
 
 // encodingSink is the no-op sink of the benchmarks: it encodes every document as the bulk
-// request would and drops it, so the numbers cover decode + route + score + encode.
+// request would, with the data_stream and event.ingested fields the deliverer sets, and drops
+// it, so the numbers cover decode + route + score + encode.
 type encodingSink struct {
-	buf []byte
+	buf     []byte
+	streams map[ecs.Kind]ecs.DataStream
 }
 
 func (s *encodingSink) Deliver(_ context.Context, recs []ecs.Record, _ ...deliver.Undecodable) deliver.Outcome {
 	s.buf = s.buf[:0]
+	if s.streams == nil {
+		s.streams = map[ecs.Kind]ecs.DataStream{}
+	}
+	ingested := ecs.Time(time.Now().UTC())
 	for i := range recs {
-		s.buf = ecs.AppendDocument(s.buf, recs[i].Doc)
+		d, kind := recs[i].Doc, recs[i].Kind
+		ds, ok := s.streams[kind]
+		if !ok {
+			ds = ecs.DataStream{Type: "logs", Dataset: target.LandingSiemscore.Dataset(kind.String()), Namespace: "default"}
+			s.streams[kind] = ds
+		}
+		d.DataStream, d.Event.Ingested = ds, ingested
+		s.buf = ecs.AppendDocument(s.buf, d)
 	}
 	return deliver.Outcome{Status: deliver.OK, Records: len(recs), Created: len(recs)}
 }
