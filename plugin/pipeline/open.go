@@ -48,8 +48,17 @@ func Open(cfg config.Config, log hclog.Logger) (*Instance, error) {
 		closeAll()
 		return nil, fmt.Errorf("record_type/event_keys: %w", err)
 	}
-	// While Fluent Bit starts its inputs, not in the first flush.
-	go proc.Warm()
+	// While Fluent Bit starts its inputs, not in the first flush. A panic here would take Fluent
+	// Bit down; recovered, the first record that needs the rules tries again (and its flush
+	// recovers).
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				log.Error("preparing the record parsers failed; the first record that needs them will try again", "panic", fmt.Sprint(r))
+			}
+		}()
+		proc.Warm()
+	}()
 	client, err := esclient.New(cfg.ESClient(), log.Named("esclient"))
 	if err != nil {
 		closeAll()
