@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"github.com/zeebo/xxh3"
+
+	"github.com/siemscore/siemscore/processors/jsonw"
 )
 
 // Stats counts what the sink was sent.
@@ -226,12 +228,12 @@ func (s *Sink) answer(body []byte, withIndex bool) []byte {
 		out = append(out, `":{`...)
 		if withIndex {
 			out = append(out, `"_index":`...)
-			out = appendQuoted(out, it.index)
+			out = jsonw.String(out, it.index)
 			out = append(out, ',')
 		}
 		if len(it.id) > 0 {
 			out = append(out, `"_id":`...)
-			out = appendQuoted(out, it.id)
+			out = jsonw.String(out, it.id)
 			out = append(out, ',')
 		}
 		out = append(out, `"status":`...)
@@ -242,17 +244,6 @@ func (s *Sink) answer(body []byte, withIndex bool) []byte {
 		out = append(out, "}}"...)
 	}
 	return append(out, "]}"...)
-}
-
-// appendQuoted appends s as a JSON string. Clients' _ids and index names are plain ASCII, which
-// needs no escaping; anything else goes through strconv, whose escapes JSON shares for them.
-func appendQuoted(out, s []byte) []byte {
-	for _, c := range s {
-		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
-			return strconv.AppendQuote(out, string(s))
-		}
-	}
-	return append(append(append(out, '"'), s...), '"')
 }
 
 func line(b []byte) (first, rest []byte) {
