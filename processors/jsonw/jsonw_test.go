@@ -36,11 +36,12 @@ func checkString(t *testing.T, s string) {
 }
 
 // TestStringMatchesEncodingJSON covers every byte value at every position of strings of every
-// length up to 17 (the eight-byte fast path, the overlapping last word, the padded word of a
-// short string), and random strings mixing plain text with everything that needs escaping.
+// length up to 17 and past shortString (the table that checks short strings, the eight-byte
+// fast path, the overlapping last word, the padded word of a short string), and random strings
+// mixing plain text with everything that needs escaping.
 func TestStringMatchesEncodingJSON(t *testing.T) {
 	for c := range 256 {
-		for n := range 18 {
+		for n := range max(18, shortString+2) {
 			for pos := range n {
 				b := bytes.Repeat([]byte("a"), n)
 				b[pos] = byte(c)
