@@ -55,6 +55,7 @@ type block struct {
 // concurrent use.
 type Parser struct {
 	blocks slab.Slab[block]
+	ips    fields.IPCache // sourceIPAddress: a principal's calls come from few addresses
 }
 
 // Reset makes the memory of every document parsed so far available again.
@@ -185,7 +186,7 @@ func (p *Parser) Parse(ev body.Value, fallback time.Time) (*ecs.Document, error)
 
 	related := b.users[:0]
 	accountID := identity(b, fields.O(v[mUserIdentity]), &related)
-	mapSource(b, v[mSourceIPAddress])
+	mapSource(b, v[mSourceIPAddress], &p.ips)
 
 	for _, k := range [...]string{"userName", "newUserName"} {
 		if s := params.Get(k); s.Kind() == body.String {
@@ -279,7 +280,7 @@ func boolKeyword(b ecs.OptBool) string {
 }
 
 // mapSource fills source.address, and source.ip when the address is an IP.
-func mapSource(b *block, v body.Value) {
+func mapSource(b *block, v body.Value, ips *fields.IPCache) {
 	if v.IsNull() {
 		return
 	}
@@ -299,7 +300,7 @@ func mapSource(b *block, v body.Value) {
 	}
 	b.src.Address = addr
 	b.doc.Source = &b.src
-	ip, st := fields.IP(addr)
+	ip, st := ips.IP(addr)
 	switch st {
 	case fields.IPOK:
 		b.src.IP = ip

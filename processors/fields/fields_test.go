@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/siemscore/siemscore/processors/body"
 	"github.com/siemscore/siemscore/processors/ecs"
@@ -262,6 +263,30 @@ func TestIP(t *testing.T) {
 		got, st := IP(tc.in)
 		if st != tc.st || (tc.want != "" && got != netip.MustParseAddr(tc.want)) || (tc.want == "" && got.IsValid()) {
 			t.Errorf("IP(%q) = %v, %d; want %q, %d", tc.in, got, st, tc.want, tc.st)
+		}
+	}
+}
+
+// TestIPCache feeds one cache a stream that repeats, alternates and changes addresses (valid,
+// invalid, not IPs, too long to keep), from a buffer the caller overwrites between calls as a
+// reused chunk is, and wants every answer to be the uncached IP's.
+func TestIPCache(t *testing.T) {
+	long := "2001:db8:1234:5678:9abc:def0:1234:5678%interface-name-long"
+	stream := []string{"10.0.0.11", "10.0.0.11", "10.1.0.9", "10.0.0.11", "10.1.0.90", "10.1.0.9",
+		"2001:db8::1", "2001:db8::1", long, "2001:db8::1", long, "AWS Internal", "AWS Internal",
+		"010.1.2.3", "10.1.2.3", "", "10.1.2.3", "", " 10.1.2.3 ", "10.1.2.3"}
+	var c IPCache
+	buf := make([]byte, 0, 64)
+	for i, s := range stream {
+		buf = append(buf[:0], s...)
+		text := unsafe.String(unsafe.SliceData(buf), len(buf))
+		got, st := c.IP(text)
+		want, wantSt := IP(s)
+		if got != want || st != wantSt {
+			t.Fatalf("call %d: cache.IP(%q) = %v, %d; IP gives %v, %d", i, s, got, st, want, wantSt)
+		}
+		for j := range buf {
+			buf[j] = 'x' // the record's memory is reused
 		}
 	}
 }

@@ -58,3 +58,32 @@ func looksLikeIP(s string) bool {
 	}
 	return dots > 0 && hexLetters == 0
 }
+
+// IPCache remembers the last address IP parsed through it, for a parser whose records repeat
+// their addresses (a domain controller answers nearly every Kerberos row; one host sends many
+// in a row): comparing the text costs a fraction of parsing it again. It keeps its own copy
+// of the text, so it stays right after the record's memory is reused. The zero IPCache is
+// empty; it is not safe for concurrent use.
+type IPCache struct {
+	text [maxCachedIP]byte
+	n    uint8 // 0: empty
+	addr netip.Addr
+	st   IPStatus
+}
+
+// maxCachedIP is the longest text an IPCache keeps: an IPv6 address with an embedded IPv4
+// address is 45 bytes, a zone makes it longer, and those are rare enough to parse each time.
+const maxCachedIP = 46
+
+// IP is IP(s), from the cache when s is the text it parsed last.
+func (c *IPCache) IP(s string) (netip.Addr, IPStatus) {
+	if c.n != 0 && string(c.text[:c.n]) == s {
+		return c.addr, c.st
+	}
+	a, st := IP(s)
+	if n := len(s); n > 0 && n <= maxCachedIP {
+		c.n = uint8(copy(c.text[:], s))
+		c.addr, c.st = a, st
+	}
+	return a, st
+}

@@ -53,6 +53,9 @@ type block struct {
 // concurrent use.
 type Parser struct {
 	blocks slab.Slab[block]
+	// The responder is nearly always the domain controller, and a client sends its requests in
+	// runs: each side's last address is kept parsed.
+	src, dst fields.IPCache
 }
 
 // Reset makes the memory of every document parsed so far available again.
@@ -199,9 +202,9 @@ func (p *Parser) Parse(row body.Value, fallback time.Time) (*ecs.Document, diges
 	}
 	d.Network = &b.network
 
-	endpoint(b, &b.src, origH, conn(mOrigP, mOrigPUnderscored, "orig_p"), true)
+	endpoint(b, &b.src, origH, conn(mOrigP, mOrigPUnderscored, "orig_p"), &p.src, true)
 	respH, _ := fields.String(conn(mRespH, mRespHUnderscored, "resp_h"))
-	endpoint(b, &b.dst, respH, conn(mRespP, mRespPUnderscored, "resp_p"), false)
+	endpoint(b, &b.dst, respH, conn(mRespP, mRespPUnderscored, "resp_p"), &p.dst, false)
 
 	// Elastic dissects "%{user.name}/%{user.domain}" only when the client has a slash.
 	if name, domain, ok := strings.Cut(k.Client, "/"); ok {
@@ -219,8 +222,9 @@ func (p *Parser) Parse(row body.Value, fallback time.Time) (*ecs.Document, diges
 	return d, digest.Key{uid, str(mTS)}, nil
 }
 
-// endpoint fills source (isSource) or destination from a host and port field.
-func endpoint(b *block, ep *ecs.Endpoint, host string, port body.Value, isSource bool) {
+// endpoint fills source (isSource) or destination from a host and port field, parsing the
+// host through ips.
+func endpoint(b *block, ep *ecs.Endpoint, host string, port body.Value, ips *fields.IPCache, isSource bool) {
 	if host == "" {
 		return
 	}
@@ -228,7 +232,7 @@ func endpoint(b *block, ep *ecs.Endpoint, host string, port body.Value, isSource
 	if p, ok := fields.Int(port); ok && p > 0 && p <= 65535 {
 		ep.Port = int(p)
 	}
-	ip, st := fields.IP(host)
+	ip, st := ips.IP(host)
 	switch {
 	case st == fields.IPOK:
 		ep.IP = ip
