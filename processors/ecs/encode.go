@@ -71,11 +71,12 @@ func AppendDocument(b []byte, d *Document) []byte {
 		b = jsonw.String(key(b, m, `"message":`), d.Error.Message)
 		b = append(b, '}')
 	}
+	var ips renderedIPs
 	if d.Source != nil {
-		b = appendEndpoint(append(b, `,"source":`...), d.Source)
+		b = appendEndpoint(append(b, `,"source":`...), d.Source, &ips)
 	}
 	if d.Destination != nil {
-		b = appendEndpoint(append(b, `,"destination":`...), d.Destination)
+		b = appendEndpoint(append(b, `,"destination":`...), d.Destination, &ips)
 	}
 	if u := d.User; u != nil {
 		b = append(b, `,"user":{`...)
@@ -174,7 +175,7 @@ func AppendDocument(b []byte, d *Document) []byte {
 				if i > 0 {
 					b = append(b, ',')
 				}
-				b = appendAddr(b, ip)
+				b = ips.append(b, ip)
 			}
 			b = append(b, ']')
 		}
@@ -288,6 +289,30 @@ func appendAddr(b []byte, ip netip.Addr) []byte {
 	return append(ip.AppendTo(append(b, '"')), '"')
 }
 
+// renderedIPs remembers where a document's source.ip and destination.ip were written, so that
+// related.ip, which repeats them, copies their text instead of rendering it again.
+type renderedIPs struct {
+	n    int
+	addr [2]netip.Addr
+	at   [2][2]int // the quoted text's start and end in the document
+}
+
+// append writes ip as appendAddr does, copying an earlier rendering of the same address.
+func (r *renderedIPs) append(b []byte, ip netip.Addr) []byte {
+	for i := range r.n {
+		if r.addr[i] == ip {
+			return append(b, b[r.at[i][0]:r.at[i][1]]...)
+		}
+	}
+	start := len(b)
+	b = appendAddr(b, ip)
+	if r.n < len(r.addr) {
+		r.addr[r.n], r.at[r.n] = ip, [2]int{start, len(b)}
+		r.n++
+	}
+	return b
+}
+
 // float writes a plain float64 field as encoding/json does.
 func float(b []byte, f float64) []byte {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
@@ -317,12 +342,12 @@ func appendEvent(b []byte, e *Event) []byte {
 	return append(b, '}')
 }
 
-func appendEndpoint(b []byte, ep *Endpoint) []byte {
+func appendEndpoint(b []byte, ep *Endpoint, ips *renderedIPs) []byte {
 	b = append(b, '{')
 	m := len(b)
 	b = str(b, m, `"address":`, ep.Address)
 	if ep.IP != (netip.Addr{}) {
-		b = appendAddr(key(b, m, `"ip":`), ep.IP)
+		b = ips.append(key(b, m, `"ip":`), ep.IP)
 	}
 	if ep.Port != 0 {
 		b = strconv.AppendInt(key(b, m, `"port":`), int64(ep.Port), 10)
