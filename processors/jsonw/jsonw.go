@@ -6,6 +6,7 @@ package jsonw
 import (
 	"math"
 	"strconv"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 )
@@ -338,7 +339,7 @@ func Time(dst []byte, t time.Time) []byte {
 	// UTC, the zone of nearly every time the plugin writes, without Format's layout parser and
 	// with the date and the clock taken from one division of the seconds.
 	days, sod := divFloor(secs, 86400)
-	year, month, day := civil(days)
+	year, month, day := civilCached(days)
 	hour, minute, second := sod/3600, sod/60%60, sod%60
 	dst = append(dst, '"')
 	dst = append(dst, digits2[year/100*2:year/100*2+2]...)
@@ -385,6 +386,24 @@ func divFloor(n, d int64) (q, r int64) {
 		q, r = q-1, r+d
 	}
 	return q, r
+}
+
+// civilDates memoises civil, a slot per day modulo its size: the times of a stream of log
+// documents fall on few days (the events', the shipper's clock), and the Kerberos documents'
+// four times a record made civil the largest part of writing them. A slot holds the day
+// (high 32 bits) and its year, month and day; 0 is empty (no date has day 0). Lock-free:
+// concurrent writers of one slot each store a whole, right entry.
+var civilDates [64]atomic.Uint64
+
+// civilCached is civil for days in the range Time writes itself (years 0000–9999).
+func civilCached(days int64) (year, month, day int64) {
+	slot := &civilDates[uint64(days)%uint64(len(civilDates))]
+	if v := slot.Load(); v != 0 && int64(int32(v>>32)) == days {
+		return int64(v >> 16 & 0xffff), int64(v >> 8 & 0xff), int64(v & 0xff)
+	}
+	year, month, day = civil(days)
+	slot.Store(uint64(uint32(int32(days)))<<32 | uint64(year)<<16 | uint64(month)<<8 | uint64(day))
+	return year, month, day
 }
 
 // civil returns the proleptic Gregorian date of a day counted from 1970-01-01 (Howard

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 )
@@ -118,15 +119,42 @@ func TestTimeMatchesMarshalJSON(t *testing.T) {
 		}
 		times = append(times, tm)
 	}
-	for _, tm := range times {
-		want, err := tm.MarshalJSON()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := Time(nil, tm); !bytes.Equal(got, want) {
-			t.Fatalf("Time(%v) = %s, want %s", tm, got, want)
+	// Forwards, then backwards: the memoised dates are made, found and replaced.
+	for pass := range 2 {
+		for i := range times {
+			tm := times[i]
+			if pass == 1 {
+				tm = times[len(times)-1-i]
+			}
+			want, err := tm.MarshalJSON()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := Time(nil, tm); !bytes.Equal(got, want) {
+				t.Fatalf("Time(%v) = %s, want %s", tm, got, want)
+			}
 		}
 	}
+}
+
+// TestTimeConcurrent: writers on several goroutines share the memoised dates; days a multiple
+// of its size apart contend for the same slots.
+func TestTimeConcurrent(t *testing.T) {
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 5000 {
+				day := int64(19000 + g*len(civilDates) + i%3*len(civilDates)*7)
+				tm := time.Unix(day*86400+int64(i), 0).UTC()
+				want, _ := tm.MarshalJSON()
+				if got := Time(nil, tm); !bytes.Equal(got, want) {
+					t.Errorf("Time(%v) = %s, want %s", tm, got, want)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
 
 func BenchmarkString(b *testing.B) {
